@@ -1,0 +1,12 @@
+"""lmsbridge: course sharing between KS Læring and a hospital Læringsportal over Moodle web services."""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("lmsbridge")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
+    __version__ = "0.0.0"
+
+__all__ = ["__version__"]

@@ -1,0 +1,63 @@
+"""User-facing text in Norwegian bokmål (default) and English.
+
+Every message has a stable, language-neutral code; modules register their own catalogue next to the
+code that uses it (``register``), and ``t(code, **values)`` renders it in the current language.
+The language comes from ``set_language`` (the CLI's ``--lang``) or ``LMSBRIDGE_LANG``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+LANGUAGES = ("nb", "en")
+DEFAULT_LANGUAGE = "nb"
+
+_catalogue: dict[str, dict[str, str]] = {}
+_language: str | None = None
+
+
+def register(messages: Mapping[str, Mapping[str, str]]) -> None:
+    """Add messages: ``{code: {"nb": ..., "en": ...}}``. Both languages are required."""
+    for code, texts in messages.items():
+        missing = [lang for lang in LANGUAGES if lang not in texts]
+        if missing:
+            raise ValueError(f"message {code!r} lacks {missing}")
+        _catalogue[code] = dict(texts)
+
+
+def normalise_language(value: str | None) -> str:
+    """Map 'nb', 'no', 'nb_NO.UTF-8', 'en', 'en_GB' … to one of LANGUAGES."""
+    if not value:
+        return DEFAULT_LANGUAGE
+    head = value.strip().lower().replace("-", "_").split("_")[0].split(".")[0]
+    if head in ("nb", "no", "nn", "norsk", "bokmal", "bokmål"):
+        return "nb"
+    if head in ("en", "english"):
+        return "en"
+    return DEFAULT_LANGUAGE
+
+
+def set_language(value: str | None) -> None:
+    global _language
+    _language = normalise_language(value) if value else None
+
+
+def language() -> str:
+    return _language or normalise_language(os.environ.get("LMSBRIDGE_LANG"))
+
+
+def t(code: str, lang: str | None = None, /, **values: object) -> str:
+    """Render message ``code`` in ``lang`` (default: the current language)."""
+    texts = _catalogue.get(code)
+    if texts is None:
+        return code if not values else f"{code} {values}"
+    template = texts[lang or language()]
+    try:
+        return template.format(**values)
+    except (KeyError, IndexError, ValueError):
+        return template
+
+
+def has(code: str) -> bool:
+    return code in _catalogue
