@@ -1,0 +1,20 @@
+"""Moodle web-service adapters: transport (the one HTTP choke point), wire format, typed client, profiles."""
+
+from __future__ import annotations
+
+from lmsbridge.adapters.client import MAX_ITEMS_PER_WRITE, REPORT_FUNCTIONS, REQUIRED_FUNCTIONS, MoodleClient, PlannedCall
+from lmsbridge.adapters.profile import DEFAULT_FIELDS, DEFAULT_SELECT_OPTIONS, PlatformProfile
+from lmsbridge.adapters.transport import MoodleTransport, RetryPolicy
+
+__all__ = [
+    "DEFAULT_FIELDS",
+    "DEFAULT_SELECT_OPTIONS",
+    "MAX_ITEMS_PER_WRITE",
+    "REPORT_FUNCTIONS",
+    "REQUIRED_FUNCTIONS",
+    "MoodleClient",
+    "MoodleTransport",
+    "PlannedCall",
+    "PlatformProfile",
+    "RetryPolicy",
+]

@@ -1,0 +1,7 @@
+"""``python -m lmsbridge``."""
+
+from __future__ import annotations
+
+from lmsbridge.cli.main import main
+
+main()

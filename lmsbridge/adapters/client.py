@@ -1,0 +1,388 @@
+"""Typed calls over the transport: every method returns wire models, never raw dicts.
+
+Write methods honour ``dry_run``: the call is recorded in ``planned`` (function and parameters,
+never the token) and not sent. ``warnings`` arrays from update/delete are raised as
+``MoodleWarningsError`` (per-item problems Moodle does not raise itself) unless ``allow`` lists
+their codes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from lmsbridge.adapters.models import (
+    ActivityStatus,
+    Category,
+    CategoryRef,
+    Course,
+    CourseCompletion,
+    CourseModule,
+    CourseRef,
+    CoursesResult,
+    EnrolledUser,
+    Group,
+    GroupMembers,
+    MessageResult,
+    OverrideResult,
+    ReportData,
+    ReportInfo,
+    Section,
+    SiteInfo,
+    User,
+    UserCourse,
+    UserRef,
+)
+from lmsbridge.adapters.transport import MoodleTransport
+from lmsbridge.adapters.wire import iter_warnings
+from lmsbridge.errors import MoodleWarning, MoodleWarningsError, ProtocolError
+
+M = TypeVar("M", bound=BaseModel)
+
+#: Every web-service function lmsbridge may call; ``doctor`` checks the token's service for them.
+REQUIRED_FUNCTIONS: frozenset[str] = frozenset(
+    {
+        "core_webservice_get_site_info",
+        "core_course_get_courses_by_field",
+        "core_course_create_courses",
+        "core_course_update_courses",
+        "core_course_get_categories",
+        "core_course_get_contents",
+        "core_course_get_course_module",
+        "core_enrol_get_enrolled_users",
+        "enrol_manual_enrol_users",
+        "core_user_get_users_by_field",
+        "core_user_create_users",
+        "core_completion_get_course_completion_status",
+        "core_completion_get_activities_completion_status",
+        "core_completion_override_activity_completion_status",
+        "core_group_create_groups",
+        "core_group_get_course_groups",
+        "core_group_add_group_members",
+        "core_group_delete_group_members",
+        "core_group_get_group_members",
+        "core_message_send_instant_messages",
+    }
+)
+#: Used only when a profile names a completion report.
+REPORT_FUNCTIONS: frozenset[str] = frozenset(
+    {"core_reportbuilder_retrieve_report", "core_reportbuilder_set_filters", "core_reportbuilder_filters_reset"}
+)
+
+# PHP max_input_vars (1000 by default) silently truncates big posts (REFERENCE.md §1): batch writes.
+MAX_ITEMS_PER_WRITE = 50
+
+
+@dataclass(frozen=True)
+class PlannedCall:
+    wsfunction: str
+    params: Mapping[str, Any]
+
+
+def _parse(model: type[M], data: Any, wsfunction: str) -> M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ProtocolError(f"{wsfunction}: unexpected response shape ({exc.error_count()} problems)") from exc
+
+
+def _parse_list(model: type[M], data: Any, wsfunction: str) -> list[M]:
+    if data is None:
+        return []
+    try:
+        return TypeAdapter(list[model]).validate_python(data)  # type: ignore[valid-type]
+    except ValidationError as exc:
+        raise ProtocolError(f"{wsfunction}: unexpected response shape ({exc.error_count()} problems)") from exc
+
+
+def _batches(items: Sequence[Any], size: int = MAX_ITEMS_PER_WRITE) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def warnings_of(data: Any) -> list[MoodleWarning]:
+    out = []
+    for w in iter_warnings(data):
+        itemid = w.get("itemid")
+        out.append(
+            MoodleWarning(
+                str(w.get("item") or ""),
+                int(itemid) if itemid not in (None, "") else None,
+                str(w.get("warningcode") or ""),
+                str(w.get("message") or ""),
+            )
+        )
+    return out
+
+
+class MoodleClient:
+    """Typed web-service calls for one platform."""
+
+    def __init__(self, transport: MoodleTransport, *, dry_run: bool = False) -> None:
+        self.transport = transport
+        self.dry_run = dry_run
+        self.planned: list[PlannedCall] = []
+
+    def __repr__(self) -> str:
+        return f"MoodleClient({self.transport!r}, dry_run={self.dry_run})"
+
+    @property
+    def name(self) -> str:
+        return self.transport.name
+
+    def clone(self) -> MoodleClient:
+        """A client with its own HTTP session (one per worker)."""
+        twin = MoodleClient(self.transport.clone(), dry_run=self.dry_run)
+        twin.planned = self.planned
+        return twin
+
+    # -- plumbing ---------------------------------------------------------------------------------
+
+    def call(self, wsfunction: str, /, **params: Any) -> Any:
+        return self.transport.call(wsfunction, **params)
+
+    def _write(self, wsfunction: str, /, **params: Any) -> tuple[bool, Any]:
+        """Send a write call, or only record it in dry-run mode. Returns (sent, data)."""
+        if self.dry_run:
+            self.planned.append(PlannedCall(wsfunction, params))
+            return False, None
+        return True, self.call(wsfunction, **params)
+
+    def _raise_warnings(self, wsfunction: str, data: Any, allow: Iterable[str] = ()) -> None:
+        allowed = set(allow)
+        warnings = [w for w in warnings_of(data) if w.warningcode not in allowed]
+        if warnings:
+            raise MoodleWarningsError(warnings, wsfunction=wsfunction)
+
+    # -- site ---------------------------------------------------------------------------------------
+
+    def site_info(self) -> SiteInfo:
+        return _parse(SiteInfo, self.call("core_webservice_get_site_info"), "core_webservice_get_site_info")
+
+    # -- courses --------------------------------------------------------------------------------------
+
+    def courses_by_field(self, field: str = "", value: str | int = "") -> list[Course]:
+        """``field``: '', id, ids, shortname, idnumber, category. Unknown id → [] (not an error)."""
+        fn = "core_course_get_courses_by_field"
+        params: dict[str, Any] = {}
+        if field:
+            params = {"field": field, "value": value}
+        return _parse(CoursesResult, self.call(fn, **params), fn).courses
+
+    def course(self, key: int | str) -> Course | None:
+        """One course by id (int or digits) or shortname."""
+        if isinstance(key, int) or (isinstance(key, str) and key.isdigit()):
+            found = self.courses_by_field("id", int(key))
+        else:
+            found = self.courses_by_field("shortname", key)
+        return found[0] if found else None
+
+    def courses_in_category(self, categoryid: int) -> list[Course]:
+        return self.courses_by_field("category", categoryid)
+
+    def all_courses(self) -> list[Course]:
+        """Every course the token can see, in one call; the front page (format 'site') left out."""
+        return [c for c in self.courses_by_field() if c.format != "site" and c.id != 1]
+
+    def create_courses(self, courses: Sequence[Mapping[str, Any]]) -> list[CourseRef]:
+        fn = "core_course_create_courses"
+        created: list[CourseRef] = []
+        for batch in _batches(courses):
+            sent, data = self._write(fn, courses=list(batch))
+            if sent:
+                created.extend(_parse_list(CourseRef, data, fn))
+        return created
+
+    def update_courses(self, courses: Sequence[Mapping[str, Any]]) -> list[MoodleWarning]:
+        """Raises MoodleWarningsError when Moodle reports per-course failures (it does not throw)."""
+        fn = "core_course_update_courses"
+        for batch in _batches(courses):
+            sent, data = self._write(fn, courses=list(batch))
+            if sent:
+                self._raise_warnings(fn, data)
+        return []
+
+    def categories(self, criteria: Mapping[str, str | int] | None = None) -> list[Category]:
+        fn = "core_course_get_categories"
+        params: dict[str, Any] = {}
+        if criteria:
+            params["criteria"] = [{"key": k, "value": v} for k, v in criteria.items()]
+        return _parse_list(Category, self.call(fn, **params), fn)
+
+    def create_categories(self, categories: Sequence[Mapping[str, Any]]) -> list[CategoryRef]:
+        fn = "core_course_create_categories"
+        sent, data = self._write(fn, categories=list(categories))
+        return _parse_list(CategoryRef, data, fn) if sent else []
+
+    def contents(self, courseid: int) -> list[Section]:
+        fn = "core_course_get_contents"
+        return _parse_list(Section, self.call(fn, courseid=courseid), fn)
+
+    def course_module(self, cmid: int) -> CourseModule:
+        fn = "core_course_get_course_module"
+        data = self.call(fn, cmid=cmid)
+        if not isinstance(data, Mapping) or "cm" not in data:
+            raise ProtocolError(f"{fn}: no cm in the response")
+        return _parse(CourseModule, data["cm"], fn)
+
+    # -- users and enrolment ------------------------------------------------------------------------
+
+    def enrolled_users(
+        self,
+        courseid: int,
+        *,
+        page_size: int = 0,
+        userfields: Sequence[str] = (
+            "id",
+            "username",
+            "idnumber",
+            "email",
+            "lastcourseaccess",
+            "roles",
+        ),
+        onlyactive: bool = False,
+    ) -> list[EnrolledUser]:
+        """Enrolled users with ``lastcourseaccess``; paged by ``limitfrom``/``limitnumber`` when
+        ``page_size`` > 0 (stable with ``sortby=id``; Moodle gives no total, so read until short)."""
+        fn = "core_enrol_get_enrolled_users"
+        base: list[dict[str, Any]] = [{"name": "userfields", "value": ",".join(userfields)}]
+        if onlyactive:
+            base.append({"name": "onlyactive", "value": 1})
+        if page_size <= 0:
+            return _parse_list(EnrolledUser, self.call(fn, courseid=courseid, options=base), fn)
+        users: list[EnrolledUser] = []
+        offset = 0
+        while True:
+            options = [
+                *base,
+                {"name": "sortby", "value": "id"},
+                {"name": "limitfrom", "value": offset},
+                {"name": "limitnumber", "value": page_size},
+            ]
+            page = _parse_list(EnrolledUser, self.call(fn, courseid=courseid, options=options), fn)
+            users.extend(page)
+            if len(page) < page_size:
+                return users
+            offset += page_size
+
+    def users_by_field(self, field: str, values: Sequence[str | int]) -> list[User]:
+        """``field``: id, idnumber, username, email. Email matching is case-sensitive on Moodle;
+        unknown values are silently left out (INDEX.md)."""
+        fn = "core_user_get_users_by_field"
+        if not values:
+            return []
+        out: list[User] = []
+        for batch in _batches(list(values), 100):
+            out.extend(_parse_list(User, self.call(fn, field=field, values=list(batch)), fn))
+        return out
+
+    def create_users(self, users: Sequence[Mapping[str, Any]]) -> list[UserRef]:
+        fn = "core_user_create_users"
+        sent, data = self._write(fn, users=list(users))
+        return _parse_list(UserRef, data, fn) if sent else []
+
+    def enrol(self, enrolments: Sequence[Mapping[str, Any]]) -> None:
+        """Manual enrolment (``{roleid, userid, courseid}``); Moodle returns null."""
+        for batch in _batches(enrolments):
+            self._write("enrol_manual_enrol_users", enrolments=list(batch))
+
+    def users_courses(self, userid: int) -> list[UserCourse]:
+        fn = "core_enrol_get_users_courses"
+        return _parse_list(UserCourse, self.call(fn, userid=userid, returnusercount=0), fn)
+
+    # -- completion -------------------------------------------------------------------------------------
+
+    def course_completion(self, courseid: int, userid: int) -> CourseCompletion:
+        fn = "core_completion_get_course_completion_status"
+        data = self.call(fn, courseid=courseid, userid=userid)
+        if not isinstance(data, Mapping):
+            raise ProtocolError(f"{fn}: unexpected response")
+        return _parse(CourseCompletion, data.get("completionstatus"), fn)
+
+    def activities_completion(self, courseid: int, userid: int) -> list[ActivityStatus]:
+        fn = "core_completion_get_activities_completion_status"
+        data = self.call(fn, courseid=courseid, userid=userid)
+        if not isinstance(data, Mapping):
+            raise ProtocolError(f"{fn}: unexpected response")
+        return _parse_list(ActivityStatus, data.get("statuses"), fn)
+
+    def override_activity_completion(self, userid: int, cmid: int, complete: bool = True) -> OverrideResult | None:
+        fn = "core_completion_override_activity_completion_status"
+        sent, data = self._write(fn, userid=userid, cmid=cmid, newstate=1 if complete else 0)
+        return _parse(OverrideResult, data, fn) if sent else None
+
+    # -- groups -------------------------------------------------------------------------------------------
+
+    def course_groups(self, courseid: int) -> list[Group]:
+        fn = "core_group_get_course_groups"
+        return _parse_list(Group, self.call(fn, courseid=courseid), fn)
+
+    def create_groups(self, groups: Sequence[Mapping[str, Any]]) -> list[Group]:
+        fn = "core_group_create_groups"
+        sent, data = self._write(fn, groups=list(groups))
+        return _parse_list(Group, data, fn) if sent else []
+
+    def add_group_members(self, members: Sequence[tuple[int, int]]) -> None:
+        """``members``: (groupid, userid) pairs; Moodle returns null."""
+        for batch in _batches(list(members), 100):
+            self._write(
+                "core_group_add_group_members",
+                members=[{"groupid": g, "userid": u} for g, u in batch],
+            )
+
+    def delete_group_members(self, members: Sequence[tuple[int, int]]) -> None:
+        for batch in _batches(list(members), 100):
+            self._write(
+                "core_group_delete_group_members",
+                members=[{"groupid": g, "userid": u} for g, u in batch],
+            )
+
+    def group_members(self, groupids: Sequence[int]) -> list[GroupMembers]:
+        fn = "core_group_get_group_members"
+        if not groupids:
+            return []
+        return _parse_list(GroupMembers, self.call(fn, groupids=list(groupids)), fn)
+
+    # -- messages -----------------------------------------------------------------------------------------
+
+    def send_messages(self, messages: Sequence[tuple[int, str]]) -> list[MessageResult]:
+        """(touserid, text) pairs. Per-message failures are ``msgid == -1`` + ``errormessage``."""
+        fn = "core_message_send_instant_messages"
+        results: list[MessageResult] = []
+        for batch in _batches(list(messages)):
+            sent, data = self._write(
+                fn,
+                messages=[{"touserid": uid, "text": text, "textformat": 2} for uid, text in batch],
+            )
+            if sent:
+                results.extend(_parse_list(MessageResult, data, fn))
+        return results
+
+    # -- report builder (bulk completion reads) -----------------------------------------------------------
+
+    def list_reports(self) -> list[ReportInfo]:
+        fn = "core_reportbuilder_list_reports"
+        data = self.call(fn)
+        return _parse_list(ReportInfo, data.get("reports") if isinstance(data, Mapping) else None, fn)
+
+    def retrieve_report(self, reportid: int, page: int = 0, perpage: int = 1000) -> ReportData:
+        fn = "core_reportbuilder_retrieve_report"
+        data = self.call(fn, reportid=reportid, page=page, perpage=perpage)
+        if not isinstance(data, Mapping) or not isinstance(data.get("data"), Mapping):
+            raise ProtocolError(f"{fn}: no data in the response")
+        raw = data["data"]
+        rows = [list(map(str, (r.get("columns") or []))) for r in raw.get("rows") or [] if isinstance(r, Mapping)]
+        return ReportData(headers=list(raw.get("headers") or []), rows=rows, totalrowcount=raw.get("totalrowcount"))
+
+    def set_report_filters(self, reportid: int, values: str) -> None:
+        # Filters are per calling user and change what later reads return: a read, in effect.
+        self.call("core_reportbuilder_set_filters", reportid=reportid, values=values)
+
+    def reset_report_filters(self, reportid: int) -> None:
+        self.call("core_reportbuilder_filters_reset", reportid=reportid)
+
+
+__all__ = ["MAX_ITEMS_PER_WRITE", "REPORT_FUNCTIONS", "REQUIRED_FUNCTIONS", "MoodleClient", "PlannedCall"]

@@ -1,0 +1,319 @@
+"""Wire models: what Moodle 4.5 sends, parsed tolerantly.
+
+Moodle is inconsistent (tests/fixtures/moodle/INDEX.md): ``enablecompletion`` is int 1 in one function
+and bool in another, XML renders every scalar as a string and booleans as 1/0, optional keys come and
+go, nulls appear where a value is expected. So every model ignores extra keys, coerces 0/1/"1"/true,
+and defaults what may be missing. Domain models elsewhere are strict; these are not.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+
+def _none_to_zero(value: Any) -> Any:
+    return 0 if value in (None, "") else value
+
+
+def _none_to_empty(value: Any) -> Any:
+    return "" if value is None else value
+
+
+def _bool(value: Any) -> Any:
+    if value is None or value == "":
+        return False
+    if isinstance(value, str) and value.strip().lower() in ("yes", "true", "1"):
+        return True
+    if isinstance(value, str) and value.strip().lower() in ("no", "false", "0"):
+        return False
+    return value
+
+
+Int0 = Annotated[int, BeforeValidator(_none_to_zero)]
+Str = Annotated[str, BeforeValidator(_none_to_empty)]
+Bool = Annotated[bool, BeforeValidator(_bool)]
+
+
+def from_unix(ts: int | None) -> datetime | None:
+    """Moodle sends Unix seconds; 0 or null means 'never'."""
+    return datetime.fromtimestamp(ts, tz=UTC) if ts else None
+
+
+class Wire(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+
+class FunctionInfo(Wire):
+    name: str
+    version: Str = ""
+
+
+class SiteInfo(Wire):
+    sitename: Str = ""
+    username: Str = ""
+    fullname: Str = ""
+    userid: Int0 = 0
+    siteurl: Str = ""
+    lang: Str = ""
+    release: Str = ""
+    version: Str = ""
+    functions: list[FunctionInfo] = Field(default_factory=list)
+
+    @property
+    def function_names(self) -> frozenset[str]:
+        return frozenset(f.name for f in self.functions)
+
+
+class CustomField(Wire):
+    """``{name, shortname, type, valueraw, value}``; use ``valueraw`` (``value`` is filtered HTML)."""
+
+    shortname: str
+    name: Str = ""
+    type: Str = ""
+    valueraw: str | int | float | None = None
+    value: str | None = None
+
+    @property
+    def raw_text(self) -> str:
+        return "" if self.valueraw is None else str(self.valueraw)
+
+    @property
+    def raw_int(self) -> int:
+        """Select fields: the 1-based option index (0 = unset); date fields: Unix seconds."""
+        try:
+            return int(float(self.valueraw)) if self.valueraw not in (None, "") else 0
+        except (TypeError, ValueError):
+            return 0
+
+
+class Course(Wire):
+    id: int
+    shortname: Str = ""
+    fullname: Str = ""
+    displayname: Str = ""
+    categoryid: Int0 = 0
+    categoryname: Str = ""
+    summary: Str = ""
+    summaryformat: Int0 = 1
+    idnumber: Str = ""
+    format: Str = ""
+    visible: Bool = True
+    startdate: Int0 = 0
+    enddate: Int0 = 0
+    enablecompletion: Bool = False
+    customfields: list[CustomField] = Field(default_factory=list)
+
+    def field(self, shortname: str) -> CustomField | None:
+        for custom in self.customfields:
+            if custom.shortname == shortname:
+                return custom
+        return None
+
+
+class Warning_(Wire):
+    item: Str = ""
+    itemid: int | None = None
+    warningcode: Str = ""
+    message: Str = ""
+
+
+class CoursesResult(Wire):
+    courses: list[Course] = Field(default_factory=list)
+    warnings: list[Warning_] = Field(default_factory=list)
+
+
+class CourseRef(Wire):
+    id: int
+    shortname: Str = ""
+
+
+class Category(Wire):
+    id: int
+    name: Str = ""
+    idnumber: Str = ""
+    description: Str = ""
+    parent: Int0 = 0
+    coursecount: Int0 = 0
+    depth: Int0 = 0
+    path: Str = ""
+    visible: Bool = True
+
+
+class CategoryRef(Wire):
+    id: int
+    name: Str = ""
+
+
+class Role(Wire):
+    roleid: Int0 = 0
+    shortname: Str = ""
+    name: Str = ""
+
+
+class GroupRef(Wire):
+    id: int
+    name: Str = ""
+
+
+class EnrolledUser(Wire):
+    id: int
+    fullname: Str = ""
+    username: Str = ""
+    firstname: Str = ""
+    lastname: Str = ""
+    email: Str = ""
+    idnumber: Str = ""
+    lastaccess: Int0 = 0
+    lastcourseaccess: Int0 = 0
+    roles: list[Role] = Field(default_factory=list)
+    groups: list[GroupRef] = Field(default_factory=list)
+
+
+class User(Wire):
+    id: int
+    fullname: Str = ""
+    username: Str = ""
+    firstname: Str = ""
+    lastname: Str = ""
+    email: Str = ""
+    idnumber: Str = ""
+    suspended: Bool = False
+
+
+class UserRef(Wire):
+    id: int
+    username: Str = ""
+
+
+class CriterionDetails(Wire):
+    type: Str = ""
+    criteria: Str = ""
+    requirement: Str = ""
+    status: Str = ""
+
+
+class Criterion(Wire):
+    type: Int0 = 0
+    title: Str = ""
+    status: Str = ""
+    complete: Bool = False
+    timecompleted: Int0 = 0
+    details: CriterionDetails | None = None
+
+
+class CourseCompletion(Wire):
+    """``completionstatus``: note there is NO course completion time (INDEX.md)."""
+
+    completed: Bool = False
+    aggregation: Int0 = 1
+    completions: list[Criterion] = Field(default_factory=list)
+
+
+class ActivityStatus(Wire):
+    cmid: int
+    modname: Str = ""
+    instance: Int0 = 0
+    state: Int0 = 0
+    timecompleted: Int0 = 0
+    tracking: Int0 = 0
+    overrideby: int | None = None
+    hascompletion: Bool = True
+    isautomatic: Bool = False
+
+    @property
+    def complete(self) -> bool:
+        # COMPLETION_COMPLETE = 1, COMPLETION_COMPLETE_PASS = 2; COMPLETE_FAIL = 3 is not done.
+        return self.state in (1, 2)
+
+
+class OverrideResult(Wire):
+    cmid: int
+    userid: int
+    state: Int0 = 0
+    timecompleted: Int0 = 0
+    overrideby: int | None = None
+    tracking: Int0 = 0
+
+
+class Group(Wire):
+    id: int
+    courseid: Int0 = 0
+    name: Str = ""
+    description: Str = ""
+    idnumber: Str = ""
+
+
+class GroupMembers(Wire):
+    groupid: int
+    userids: list[int] = Field(default_factory=list)
+
+
+class ModuleCompletionData(Wire):
+    state: Int0 = 0
+    timecompleted: Int0 = 0
+
+
+class Module(Wire):
+    id: int
+    name: Str = ""
+    modname: Str = ""
+    instance: Int0 = 0
+    url: Str = ""
+    visible: Bool = True
+    completion: Int0 = 0  # 0 none, 1 manual, 2 automatic
+
+
+class Section(Wire):
+    id: int
+    name: Str = ""
+    section: Int0 = 0
+    visible: Bool = True
+    summary: Str = ""
+    modules: list[Module] = Field(default_factory=list)
+
+
+class CourseModule(Wire):
+    """``core_course_get_course_module``'s ``cm``: the only place activity ``idnumber`` is given."""
+
+    id: int
+    course: Int0 = 0
+    name: Str = ""
+    modname: Str = ""
+    instance: Int0 = 0
+    idnumber: Str = ""
+    completion: Int0 = 0
+    visible: Bool = True
+
+
+class MessageResult(Wire):
+    msgid: int
+    clientmsgid: Str = ""
+    errormessage: Str = ""
+
+    @property
+    def sent(self) -> bool:
+        return self.msgid > 0
+
+
+class UserCourse(Wire):
+    id: int
+    shortname: Str = ""
+    fullname: Str = ""
+    progress: float | None = None
+    completed: bool | None = None
+    lastaccess: Int0 = 0
+
+
+class ReportData(Wire):
+    headers: list[str] = Field(default_factory=list)
+    rows: list[list[str]] = Field(default_factory=list)
+    totalrowcount: Int0 = 0
+
+
+class ReportInfo(Wire):
+    id: int
+    name: Str = ""
+    source: Str = ""

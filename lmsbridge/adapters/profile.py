@@ -1,0 +1,108 @@
+"""A platform profile: everything site-specific the adapters need to speak about a course.
+
+Which custom course fields hold the agreement's course-information items (shortnames), the option
+lists of select fields (Moodle stores the 1-based option index, 0 = unset; seed_data.json
+``select_options``), the study categories, and where the label lives.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from lmsbridge.domain import PlatformRole
+
+#: The agreement's course-information items → the custom field shortnames the recorded sites use.
+DEFAULT_FIELDS: dict[str, str] = {
+    "goals": "maal",
+    "content": "innhold",
+    "target_groups": "malgrupper",
+    "study_category": "studiekategori",
+    "study_start": "studiestart",
+    "summary": "kurssammendrag",
+    "prerequisites": "forutsetninger",
+    "produced_by": "produsert_av",
+    "time_needed": "tidsbruk",
+    "course_coordinator": "kurskoordinator",
+    "licence": "lisens",
+    "owner": "eier",
+    "label": "delingsstatus",
+}
+
+#: Option lists as recorded (index 0 is the empty "not set" option).
+DEFAULT_SELECT_OPTIONS: dict[str, list[str]] = {
+    "studiekategori": ["", "Helse og velferd", "Skolesektor", "Annet"],
+    "lisens": ["", "Alle rettigheter reservert", "CC BY-SA", "CC BY", "CC BY-NC-SA"],
+    "delingsstatus": ["", "delt til KS Læring", "delt fra KS"],
+}
+
+
+class PlatformProfile(BaseModel):
+    """One platform as configured under ``[platforms.<name>]``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(default="", description="Key of the platform in the config (filled in by the loader).")
+    title: str = Field(description="Display name, e.g. «KS Læring» or «Læringsportal Helse Bergen».")
+    url: str = Field(description="Base URL of the Moodle site, e.g. https://laring.ks.no")
+    role: PlatformRole = Field(description="'municipal' (KS Læring) or 'hospital' (a Læringsportal).")
+    organisation: str = Field(description="The organisation that runs or owns courses on it, e.g. «Helse Bergen HF».")
+    token_env: str | None = Field(default=None, description="Environment variable holding the web-service token.")
+    token_file: Path | None = Field(default=None, description="File holding the web-service token (mode 600).")
+    format: str = Field(default="json", pattern="^(json|xml)$", description="Response format to ask for.")
+    timeout_seconds: float = Field(default=60.0, gt=0, le=600)
+    contact_point: str = Field(default="", description="E-mail of this party's contact point for sharing/notices.")
+    support_contact: str = Field(default="", description="Where this platform's own users get support.")
+    fields: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_FIELDS))
+    select_options: dict[str, list[str]] = Field(default_factory=lambda: {k: list(v) for k, v in DEFAULT_SELECT_OPTIONS.items()})
+    categories: dict[str, int] = Field(
+        default_factory=dict, description="Study category name → course category id on this site."
+    )
+    share_category_id: int | None = Field(
+        default=None, description="Category where course shells of borrowed courses are created."
+    )
+    completion_report_id: int | None = Field(
+        default=None, description="Custom report (participants datasource) for bulk completion reads."
+    )
+    student_role_id: int = 5
+    concurrency: int = Field(default=4, ge=1, le=32)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _token_source(self) -> PlatformProfile:
+        if self.token_env and self.token_file:
+            raise ValueError("give token_env or token_file, not both")
+        for shortname, options in self.select_options.items():
+            if not options or options[0] != "":
+                raise ValueError(f"select_options.{shortname}: the first option must be \"\" (index 0 = unset)")
+        return self
+
+    def shortname(self, item: str) -> str | None:
+        """Custom field shortname holding course-information ``item`` on this site, if mapped."""
+        return self.fields.get(item)
+
+    def options(self, item: str) -> list[str] | None:
+        shortname = self.shortname(item)
+        return self.select_options.get(shortname) if shortname else None
+
+    def option_index(self, item: str, text: str | None) -> int:
+        """Text → 1-based option index (0 for unset). Raises KeyError for an unknown option."""
+        if not text:
+            return 0
+        options = self.options(item) or []
+        for index, option in enumerate(options):
+            if option.casefold() == text.casefold():
+                return index
+        raise KeyError(text)
+
+    def option_text(self, item: str, index: int) -> str | None:
+        """1-based option index → text; 0 or out of range → None."""
+        options = self.options(item) or []
+        return options[index] if 0 < index < len(options) else None

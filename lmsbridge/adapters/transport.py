@@ -1,0 +1,212 @@
+"""The one choke point for every HTTP request to a Moodle site.
+
+``MoodleTransport.call(wsfunction, **params)`` POSTs form-encoded parameters to
+``/webservice/rest/server.php`` with ``wstoken``, ``wsfunction`` and ``moodlewsrestformat``, retries
+transient failures (connection errors, timeouts, HTTP 5xx, 429 with Retry-After) with tenacity —
+bounded in attempts AND total time, jittered, never for a Moodle exception — and decodes the body with
+the pure functions in :mod:`lmsbridge.adapters.wire`.
+
+The token lives in a ``SecretStr``: it is sent in the POST body only, never in a URL, a log line,
+an exception message or a repr.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+from pydantic import SecretStr
+from tenacity import RetryCallState, Retrying, retry_if_exception_type
+
+from lmsbridge import __version__
+from lmsbridge.adapters.wire import decode_response, decode_token_response, encode_params
+from lmsbridge.errors import TransportError
+
+log = logging.getLogger("lmsbridge.adapters")
+
+REST_PATH = "/webservice/rest/server.php"
+TOKEN_PATH = "/login/token.php"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounded, jittered retries for transient failures only.
+
+    ``attempts`` counts every try (the first included); ``max_time`` bounds the whole call including
+    the waits. ``sleep``/``clock`` are injectable so tests never wait.
+    """
+
+    attempts: int = 5
+    max_time: float = 60.0
+    initial_wait: float = 0.5
+    max_wait: float = 10.0
+    jitter: float = 0.5
+    sleep: Callable[[float], None] = field(default=time.sleep, repr=False, compare=False)
+    clock: Callable[[], float] = field(default=time.monotonic, repr=False, compare=False)
+    rng: random.Random = field(default_factory=random.Random, repr=False, compare=False)
+
+    @classmethod
+    def none(cls) -> RetryPolicy:
+        """One attempt, no retry."""
+        return cls(attempts=1, max_time=0.0)
+
+    def wait_for(self, attempt: int, retry_after: float | None) -> float:
+        """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
+        if retry_after is not None:
+            return min(retry_after, self.max_wait)
+        base = min(self.initial_wait * (2 ** (attempt - 1)), self.max_wait)
+        return min(base + self.rng.uniform(0, self.jitter), self.max_wait)
+
+
+class _Budget:
+    """tenacity stop/wait callables that honour both bounds with the policy's own clock."""
+
+    def __init__(self, policy: RetryPolicy) -> None:
+        self.policy = policy
+        self.started = policy.clock()
+        self.next_wait = 0.0
+
+    def wait(self, state: RetryCallState) -> float:
+        return self.next_wait
+
+    def stop(self, state: RetryCallState) -> bool:
+        policy = self.policy
+        if state.attempt_number >= policy.attempts:
+            return True
+        exc = state.outcome.exception() if state.outcome else None
+        retry_after = exc.retry_after if isinstance(exc, TransportError) else None
+        self.next_wait = policy.wait_for(state.attempt_number, retry_after)
+        elapsed = policy.clock() - self.started
+        return elapsed + self.next_wait > policy.max_time
+
+
+class MoodleTransport:
+    """HTTP for one Moodle site and one token. Thread-safe for counting; one session per instance."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: SecretStr | str,
+        *,
+        fmt: str = "json",
+        timeout: tuple[float, float] = (5.0, 60.0),
+        retry: RetryPolicy | None = None,
+        settings: Mapping[str, str] | None = None,
+        session: requests.Session | None = None,
+        name: str = "",
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._token = token if isinstance(token, SecretStr) else SecretStr(token)
+        self.fmt = fmt
+        self.timeout = timeout
+        self.retry = retry or RetryPolicy()
+        #: ``moodlewssetting*`` values sent with every call, e.g. {"timezone": "UTC"}.
+        self.settings = dict(settings or {})
+        self.session = session or requests.Session()
+        self.session.headers.setdefault("User-Agent", f"lmsbridge/{__version__}")
+        self.name = name or self.base_url
+        self.calls: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"MoodleTransport({self.name!r}, {self.base_url!r}, token=SecretStr('**********'))"
+
+    def clone(self) -> MoodleTransport:
+        """Same site and token, a new HTTP session (one per worker thread); shares the call counter."""
+        twin = MoodleTransport(
+            self.base_url,
+            self._token,
+            fmt=self.fmt,
+            timeout=self.timeout,
+            retry=self.retry,
+            settings=self.settings,
+            name=self.name,
+        )
+        twin.calls = self.calls
+        twin._lock = self._lock
+        return twin
+
+    @property
+    def call_count(self) -> int:
+        return sum(self.calls.values())
+
+    def form(self, wsfunction: str, params: Mapping[str, Any]) -> list[tuple[str, str]]:
+        """The exact form pairs for a call, token included (never log this)."""
+        pairs = [
+            ("wstoken", self._token.get_secret_value()),
+            ("wsfunction", wsfunction),
+            ("moodlewsrestformat", self.fmt),
+        ]
+        pairs.extend(encode_params(params))
+        pairs.extend((f"moodlewssetting{key}", value) for key, value in self.settings.items())
+        return pairs
+
+    def call(self, wsfunction: str, /, **params: Any) -> Any:
+        """Call one web-service function; returns decoded data or raises an LmsbridgeError."""
+        return self._with_retries(wsfunction, lambda: self._post_once(wsfunction, params))
+
+    def _with_retries(self, what: str, attempt: Callable[[], Any]) -> Any:
+        budget = _Budget(self.retry)
+        retrying = Retrying(
+            retry=retry_if_exception_type(TransportError),
+            stop=budget.stop,
+            wait=budget.wait,
+            sleep=self.retry.sleep,
+            reraise=True,
+            before_sleep=lambda state: log.info(
+                "%s %s: transient failure (attempt %d), retrying in %.1fs",
+                self.name,
+                what,
+                state.attempt_number,
+                budget.next_wait,
+            ),
+        )
+        return retrying(attempt)
+
+    def _post_once(self, wsfunction: str, params: Mapping[str, Any]) -> Any:
+        with self._lock:
+            self.calls[wsfunction] += 1
+        started = time.perf_counter()
+        try:
+            response = self.session.post(
+                self.base_url + REST_PATH, data=self.form(wsfunction, params), timeout=self.timeout
+            )
+        except requests.Timeout as exc:
+            raise TransportError(f"{self.name}: {wsfunction} timed out") from exc
+        except requests.RequestException as exc:
+            raise TransportError(f"{self.name}: cannot reach {self.base_url} ({exc.__class__.__name__})") from exc
+        log.debug("%s %s -> HTTP %s in %.0f ms", self.name, wsfunction, response.status_code,
+                  (time.perf_counter() - started) * 1000)
+        return decode_response(
+            response.status_code, response.headers, response.content, fmt=self.fmt, wsfunction=wsfunction
+        )
+
+    @staticmethod
+    def login(
+        base_url: str,
+        username: str,
+        password: SecretStr | str,
+        service: str,
+        *,
+        timeout: tuple[float, float] = (5.0, 30.0),
+        session: requests.Session | None = None,
+    ) -> SecretStr:
+        """``/login/token.php``: username + password → the service token (its own error shape)."""
+        secret = password.get_secret_value() if isinstance(password, SecretStr) else password
+        http = session or requests.Session()
+        try:
+            response = http.post(
+                base_url.rstrip("/") + TOKEN_PATH,
+                data={"username": username, "password": secret, "service": service},
+                timeout=timeout,
+            )
+        except requests.RequestException as exc:
+            raise TransportError(f"cannot reach {base_url} ({exc.__class__.__name__})") from exc
+        return SecretStr(decode_token_response(response.status_code, response.headers, response.content))

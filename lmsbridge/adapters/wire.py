@@ -1,0 +1,242 @@
+"""Moodle's REST wire format, as pure functions: no network, no state.
+
+* ``encode_params`` turns nested parameters into PHP-style form pairs
+  (``courses[0][customfields][3][shortname]``), in the order Moodle's own clients send them.
+* ``decode_response`` turns (status, headers, body) into Python data or a typed error. Moodle reports
+  errors inside HTTP 200 bodies (``exception``/``errorcode``/``message``), in JSON or in XML
+  (tests/fixtures/moodle/INDEX.md); both decode to the same structures.
+* ``parse_xml_response`` reads Moodle's RESPONSE/SINGLE/MULTIPLE/KEY/VALUE layout with a parser that
+  refuses DTDs and entity expansion and never touches the network.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from lxml import etree
+
+from lmsbridge.errors import (
+    LmsbridgeError,
+    LoginError,
+    ProtocolError,
+    TransportError,
+    moodle_error_from,
+)
+
+FormPairs = list[tuple[str, str]]
+
+
+def _scalar(value: object) -> str:
+    # PARAM_BOOL accepts only 0/1 (REFERENCE.md §0: the string "true" is rejected).
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def encode_params(params: Mapping[str, Any], prefix: str = "") -> FormPairs:
+    """Flatten nested parameters into PHP bracket form keys. ``None`` values are left out.
+
+    >>> encode_params({"courses": [{"fullname": "A", "customfields": [{"shortname": "x", "value": 1}]}]})
+    [('courses[0][fullname]', 'A'), ('courses[0][customfields][0][shortname]', 'x'), \
+('courses[0][customfields][0][value]', '1')]
+    """
+    pairs: FormPairs = []
+    for key, value in params.items():
+        name = f"{prefix}[{key}]" if prefix else str(key)
+        pairs.extend(_encode_value(name, value))
+    return pairs
+
+
+def _encode_value(name: str, value: Any) -> FormPairs:
+    if value is None:
+        return []
+    if isinstance(value, Mapping):
+        return encode_params(value, name)
+    if isinstance(value, list | tuple):
+        out: FormPairs = []
+        for index, item in enumerate(value):
+            out.extend(_encode_value(f"{name}[{index}]", item))
+        return out
+    return [(name, _scalar(value))]
+
+
+# --- decoding -----------------------------------------------------------------------------------
+
+_XML_PARSER_OPTIONS: dict[str, Any] = {
+    "resolve_entities": False,
+    "no_network": True,
+    "load_dtd": False,
+    "dtd_validation": False,
+    "huge_tree": False,
+    "remove_comments": True,
+    "remove_pis": True,
+}
+
+
+def safe_xml_parser() -> etree.XMLParser:
+    """An lxml parser that never expands entities, loads DTDs or reaches the network."""
+    return etree.XMLParser(**_XML_PARSER_OPTIONS)
+
+
+def parse_xml_document(body: bytes) -> etree._Element:
+    """Parse untrusted XML; a document with a DOCTYPE (entity declarations) is refused outright."""
+    try:
+        root = etree.fromstring(body, parser=safe_xml_parser())
+    except etree.XMLSyntaxError as exc:
+        raise ProtocolError(f"malformed XML: {exc}") from exc
+    docinfo = root.getroottree().docinfo
+    if docinfo.doctype or docinfo.internalDTD is not None:
+        raise ProtocolError("XML with a DOCTYPE/entity declarations is refused")
+    return root
+
+
+def _xml_value(node: etree._Element) -> Any:
+    tag = node.tag
+    if tag == "VALUE":
+        if node.get("null") == "null":
+            return None
+        return node.text or ""
+    if tag == "MULTIPLE":
+        return [_xml_value(child) for child in node if isinstance(child.tag, str)]
+    if tag == "SINGLE":
+        out: dict[str, Any] = {}
+        for key in node:
+            if key.tag != "KEY":
+                continue
+            children = [c for c in key if isinstance(c.tag, str)]
+            out[str(key.get("name"))] = _xml_value(children[0]) if children else None
+        return out
+    raise ProtocolError(f"unexpected XML element <{tag}>")
+
+
+def parse_xml_response(body: bytes) -> Any:
+    """Moodle XML → the same structures JSON gives (scalars stay strings; XML has no types).
+
+    An ``<EXCEPTION>`` root is returned as a dict with ``exception``, ``errorcode``, ``message`` and
+    ``debuginfo`` (when present), exactly like the JSON error body.
+    """
+    root = parse_xml_document(body)
+    if root.tag == "EXCEPTION":
+        error: dict[str, Any] = {"exception": root.get("class", "")}
+        for child in root:
+            if isinstance(child.tag, str):
+                error[child.tag.lower()] = child.text or ""
+        return error
+    if root.tag != "RESPONSE":
+        raise ProtocolError(f"unexpected XML root <{root.tag}>")
+    children = [c for c in root if isinstance(c.tag, str)]
+    if not children:
+        return None  # a void function answers <RESPONSE>\n</RESPONSE>
+    return _xml_value(children[0])
+
+
+def _header(headers: Mapping[str, str], name: str) -> str:
+    for key, value in headers.items():
+        if key.lower() == name:
+            return value
+    return ""
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    raw = _header(headers, "retry-after").strip()
+    if not raw:
+        return None
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        return None
+
+
+def check_status(status: int, headers: Mapping[str, str]) -> None:
+    """Raise for HTTP-level failures (Moodle's own errors come with 200 and are handled later)."""
+    if status == 429 or status >= 500:
+        raise TransportError(f"HTTP {status}", status=status, retry_after=_retry_after(headers))
+    if status == 403:
+        # REST protocol disabled: HTTP 403 with an empty body (REFERENCE.md §1).
+        raise ProtocolError("HTTP 403: web services or the REST protocol are disabled on the site")
+    if status != 200:
+        raise ProtocolError(f"HTTP {status}: not a Moodle web-service response")
+
+
+def decode_body(body: bytes, fmt: str) -> Any:
+    """Body bytes → data, without interpreting Moodle errors. ``fmt`` is ``json`` or ``xml``."""
+    text = body.strip()
+    if fmt == "json":
+        if text.startswith(b"<"):
+            # Some proxies and maintenance pages answer HTML; Moodle itself answers XML by default.
+            if text.startswith(b"<?xml") or text.startswith(b"<RESPONSE") or text.startswith(b"<EXCEPTION"):
+                return parse_xml_response(text)
+            raise ProtocolError("the site answered HTML, not a web-service response (wrong URL?)")
+        try:
+            return json.loads(text.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ProtocolError(f"malformed JSON from the site: {exc.__class__.__name__}") from exc
+    return parse_xml_response(text)
+
+
+def is_error_body(data: Any) -> bool:
+    return isinstance(data, Mapping) and "exception" in data and "message" in data
+
+
+def decode_response(
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    *,
+    fmt: str = "json",
+    wsfunction: str | None = None,
+) -> Any:
+    """The pure heart of the client: (status, headers, body) → data, or raise a typed error."""
+    check_status(status, headers)
+    data = decode_body(body, fmt)
+    # Errors come back with HTTP 200: check for the ``exception`` key, never the status code.
+    if is_error_body(data):
+        raise moodle_error_from(data, wsfunction=wsfunction)
+    return data
+
+
+def decode_token_response(status: int, headers: Mapping[str, str], body: bytes) -> str:
+    """/login/token.php: success ``{"token", "privatetoken"}``, errors ``{"error", "errorcode", …}``."""
+    check_status(status, headers)
+    data = decode_body(body, "json")
+    if not isinstance(data, Mapping):
+        raise ProtocolError("unexpected answer from /login/token.php")
+    if "errorcode" in data or "error" in data:
+        raise LoginError(
+            str(data.get("error") or ""),
+            exception="login",
+            errorcode=str(data.get("errorcode") or ""),
+            debuginfo=str(data["debuginfo"]) if data.get("debuginfo") else None,
+            wsfunction="login/token.php",
+        )
+    token = data.get("token")
+    if not isinstance(token, str) or not token:
+        raise ProtocolError("/login/token.php answered without a token")
+    return token
+
+
+def iter_warnings(data: Any) -> Iterable[Mapping[str, Any]]:
+    if isinstance(data, Mapping):
+        warnings = data.get("warnings")
+        if isinstance(warnings, list):
+            yield from (w for w in warnings if isinstance(w, Mapping))
+
+
+__all__ = [
+    "FormPairs",
+    "LmsbridgeError",
+    "check_status",
+    "decode_body",
+    "decode_response",
+    "decode_token_response",
+    "encode_params",
+    "is_error_body",
+    "iter_warnings",
+    "parse_xml_document",
+    "parse_xml_response",
+    "safe_xml_parser",
+]

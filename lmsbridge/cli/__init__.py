@@ -1,0 +1,1 @@
+"""The click command-line interface: thin; each command parses, makes one library call, prints."""

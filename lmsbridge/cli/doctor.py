@@ -1,0 +1,85 @@
+"""``lmsbridge doctor``."""
+
+from __future__ import annotations
+
+import click
+
+from lmsbridge import i18n
+from lmsbridge.cli.context import app, echo_json
+from lmsbridge.health import PlatformHealth, check_platform
+
+i18n.register(
+    {
+        "doctor.site": {"nb": "{platform}: {sitename} (Moodle {release}), web-tjenestebruker «{user}»",
+                        "en": "{platform}: {sitename} (Moodle {release}), web-service user «{user}»"},
+        "doctor.unreachable": {"nb": "{platform}: kan ikke nås: {error}", "en": "{platform}: cannot be reached: {error}"},
+        "doctor.functions_ok": {"nb": "  alle nødvendige web-tjenestefunksjoner er tilgjengelige",
+                                "en": "  every web-service function needed is available"},
+        "doctor.functions_missing": {"nb": "  tokenet kan IKKE kalle: {functions}",
+                                     "en": "  the token may NOT call: {functions}"},
+        "doctor.fields_ok": {"nb": "  alle kursfelt i profilen finnes på nettstedet",
+                             "en": "  every custom course field in the profile exists on the site"},
+        "doctor.fields_missing": {"nb": "  kursfelt som mangler på nettstedet: {fields}",
+                                  "en": "  custom course fields missing on the site: {fields}"},
+        "doctor.fields_unknown": {"nb": "  kursfelt ikke kontrollert (ingen kurs å lese dem fra)",
+                                  "en": "  custom fields not checked (no course to read them from)"},
+        "doctor.summary_ok": {"nb": "Alt i orden.", "en": "All good."},
+        "doctor.summary_bad": {"nb": "Noe mangler: se over.", "en": "Something is missing: see above."},
+    }
+)
+
+
+def _print(health: PlatformHealth) -> None:
+    if not health.reachable:
+        click.echo(i18n.t("doctor.unreachable", platform=health.platform, error=health.error))
+        return
+    click.echo(i18n.t("doctor.site", platform=health.platform, sitename=health.sitename,
+                      release=health.release, user=health.ws_user))
+    if health.missing_functions:
+        click.echo(i18n.t("doctor.functions_missing", functions=", ".join(health.missing_functions)))
+    else:
+        click.echo(i18n.t("doctor.functions_ok"))
+    if not health.fields_checked:
+        click.echo(i18n.t("doctor.fields_unknown"))
+    elif health.missing_fields:
+        click.echo(i18n.t("doctor.fields_missing", fields=", ".join(health.missing_fields)))
+    else:
+        click.echo(i18n.t("doctor.fields_ok"))
+    if health.error:
+        click.echo(f"  {health.error}")
+
+
+@click.command(
+    epilog="""\b
+Examples:
+  lmsbridge doctor
+  lmsbridge doctor --platform ks --json
+"""
+)
+@click.option("--platform", "platforms", multiple=True, help="Check only this platform (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def doctor(ctx: click.Context, platforms: tuple[str, ...], as_json: bool) -> None:
+    """Check that each platform is reachable and offers what lmsbridge needs.
+
+    Prints the site name, the Moodle release, the web-service user, which needed functions the token
+    may not call, and which mapped custom course fields are missing. Exit 0 when all is well, 1 when
+    something needed is missing, 3 when a platform cannot be reached.
+    """
+    context = app(ctx)
+    config = context.config()
+    names = list(platforms) or list(config.platforms)
+    results = [check_platform(config.platform(name), context.client(name)) for name in names]
+    if as_json:
+        echo_json({"ok": all(r.ok for r in results), "platforms": [r.as_dict() for r in results]})
+    else:
+        for health in results:
+            _print(health)
+        click.echo(i18n.t("doctor.summary_ok" if all(r.ok for r in results) else "doctor.summary_bad"))
+    if any(not r.reachable for r in results):
+        ctx.exit(3)
+    if not all(r.ok for r in results):
+        ctx.exit(1)
+
+
+commands = [doctor]

@@ -1,0 +1,80 @@
+"""``doctor``: can lmsbridge do its work on each configured platform?"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from lmsbridge.adapters import REPORT_FUNCTIONS, REQUIRED_FUNCTIONS, MoodleClient, PlatformProfile
+from lmsbridge.errors import LmsbridgeError, RetriableError
+
+
+@dataclass
+class PlatformHealth:
+    platform: str
+    url: str
+    reachable: bool = False
+    sitename: str = ""
+    release: str = ""
+    ws_user: str = ""
+    missing_functions: list[str] = field(default_factory=list)
+    missing_fields: list[str] = field(default_factory=list)
+    fields_checked: bool = False
+    error: str = ""
+    error_code: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.reachable and not self.missing_functions and not self.missing_fields
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "platform": self.platform,
+            "url": self.url,
+            "ok": self.ok,
+            "reachable": self.reachable,
+            "sitename": self.sitename,
+            "release": self.release,
+            "ws_user": self.ws_user,
+            "missing_functions": self.missing_functions,
+            "missing_fields": self.missing_fields,
+            "fields_checked": self.fields_checked,
+            "error": self.error,
+            "error_code": self.error_code,
+        }
+
+
+def check_platform(profile: PlatformProfile, client: MoodleClient) -> PlatformHealth:
+    """Site info, functions the token may NOT call, mapped custom fields missing on the site."""
+    health = PlatformHealth(platform=profile.name, url=profile.url)
+    try:
+        info = client.site_info()
+    except LmsbridgeError as exc:
+        health.error = str(exc)
+        health.error_code = exc.code
+        return health
+    health.reachable = True
+    health.sitename = info.sitename
+    health.release = info.release
+    health.ws_user = info.username
+    needed = set(REQUIRED_FUNCTIONS)
+    if profile.completion_report_id:
+        needed |= REPORT_FUNCTIONS
+    health.missing_functions = sorted(needed - info.function_names)
+    try:
+        if profile.share_category_id:
+            courses = client.courses_in_category(profile.share_category_id)
+        else:
+            courses = client.all_courses()
+    except RetriableError:
+        raise
+    except LmsbridgeError as exc:
+        health.error = f"cannot list courses: {exc}"
+        health.error_code = exc.code
+        return health
+    # Moodle lists every visible custom field on every course, empty ones too (INDEX.md), so any one
+    # course shows which fields exist on the site.
+    present = {custom.shortname for course in courses[:1] for custom in course.customfields}
+    if courses:
+        health.fields_checked = True
+        health.missing_fields = sorted(set(profile.fields.values()) - present)
+    return health
