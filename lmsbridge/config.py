@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
@@ -57,15 +58,17 @@ class SmtpConfig(_Section):
     timeout_seconds: float = 30.0
 
 
+IdentityKey = Literal["idnumber", "email", "username"]
+DEFAULT_IDENTITY_KEYS: tuple[IdentityKey, ...] = ("idnumber", "email", "username")
+
+
 class SyncConfig(_Section):
-    identity_keys: list[Literal["idnumber", "email", "username"]] = Field(
-        default_factory=lambda: ["idnumber", "email", "username"]
-    )
+    identity_keys: list[IdentityKey] = Field(default_factory=lambda: list(DEFAULT_IDENTITY_KEYS))
     unmatched: Literal["skip", "create"] = "skip"
     enrol_missing: bool = True
     overlap_minutes: int = Field(default=10, ge=0, le=24 * 60)
     page_size: int = Field(default=500, ge=10, le=5000)
-    pseudonym_secret_env: str = "LMSBRIDGE_PSEUDONYM_SECRET"
+    pseudonym_secret_env: str = "LMSBRIDGE_PSEUDONYM_SECRET"  # noqa: S105 - the variable's name
     pseudonym_secret_file: Path | None = None
 
 
@@ -149,7 +152,7 @@ def default_config_path(explicit: str | os.PathLike[str] | None = None) -> Path 
     return local if local.exists() else None
 
 
-def _describe(error: dict[str, Any]) -> tuple[str, str]:
+def _describe(error: Mapping[str, Any]) -> tuple[str, str]:
     key = ".".join(str(part) for part in error.get("loc", ()))
     return key, str(error.get("msg", "invalid"))
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from lmsbridge.adapters import REPORT_FUNCTIONS, REQUIRED_FUNCTIONS, MoodleClient, PlatformProfile
+from lmsbridge.adapters import FEATURE_FUNCTIONS, REPORT_FUNCTIONS, REQUIRED_FUNCTIONS, MoodleClient, PlatformProfile
 from lmsbridge.errors import LmsbridgeError, RetriableError
 
 
@@ -18,6 +18,8 @@ class PlatformHealth:
     ws_user: str = ""
     missing_functions: list[str] = field(default_factory=list)
     missing_fields: list[str] = field(default_factory=list)
+    #: feature name -> functions it needs that the token may not call (not a failure).
+    missing_optional: dict[str, list[str]] = field(default_factory=dict)
     fields_checked: bool = False
     error: str = ""
     error_code: str = ""
@@ -37,6 +39,7 @@ class PlatformHealth:
             "ws_user": self.ws_user,
             "missing_functions": self.missing_functions,
             "missing_fields": self.missing_fields,
+            "missing_optional": self.missing_optional,
             "fields_checked": self.fields_checked,
             "error": self.error,
             "error_code": self.error_code,
@@ -60,6 +63,10 @@ def check_platform(profile: PlatformProfile, client: MoodleClient) -> PlatformHe
     if profile.completion_report_id:
         needed |= REPORT_FUNCTIONS
     health.missing_functions = sorted(needed - info.function_names)
+    for feature, functions in FEATURE_FUNCTIONS.items():
+        lacking = sorted(functions - info.function_names)
+        if lacking:
+            health.missing_optional[feature] = lacking
     try:
         if profile.share_category_id:
             courses = client.courses_in_category(profile.share_category_id)

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from lmsbridge.adapters.client import MAX_ITEMS_PER_WRITE, REPORT_FUNCTIONS, REQUIRED_FUNCTIONS, MoodleClient, PlannedCall
+from lmsbridge.adapters.client import (
+    FEATURE_FUNCTIONS,
+    MAX_ITEMS_PER_WRITE,
+    REPORT_FUNCTIONS,
+    REQUIRED_FUNCTIONS,
+    MoodleClient,
+    PlannedCall,
+)
 from lmsbridge.adapters.profile import DEFAULT_FIELDS, DEFAULT_SELECT_OPTIONS, PlatformProfile
 from lmsbridge.adapters.transport import MoodleTransport, RetryPolicy
 
 __all__ = [
     "DEFAULT_FIELDS",
     "DEFAULT_SELECT_OPTIONS",
+    "FEATURE_FUNCTIONS",
     "MAX_ITEMS_PER_WRITE",
     "REPORT_FUNCTIONS",
     "REQUIRED_FUNCTIONS",

@@ -62,11 +62,13 @@ REQUIRED_FUNCTIONS: frozenset[str] = frozenset(
         "core_group_create_groups",
         "core_group_get_course_groups",
         "core_group_add_group_members",
-        "core_group_delete_group_members",
         "core_group_get_group_members",
-        "core_message_send_instant_messages",
     }
 )
+#: Needed by one feature each; ``doctor`` names what is missing without failing.
+FEATURE_FUNCTIONS: dict[str, frozenset[str]] = {
+    "certificates": frozenset({"core_group_delete_group_members", "core_message_send_instant_messages"}),
+}
 #: Used only when a profile names a completion report.
 REPORT_FUNCTIONS: frozenset[str] = frozenset(
     {"core_reportbuilder_retrieve_report", "core_reportbuilder_set_filters", "core_reportbuilder_filters_reset"}
@@ -385,4 +387,11 @@ class MoodleClient:
         self.call("core_reportbuilder_filters_reset", reportid=reportid)
 
 
-__all__ = ["MAX_ITEMS_PER_WRITE", "REPORT_FUNCTIONS", "REQUIRED_FUNCTIONS", "MoodleClient", "PlannedCall"]
+__all__ = [
+    "FEATURE_FUNCTIONS",
+    "MAX_ITEMS_PER_WRITE",
+    "REPORT_FUNCTIONS",
+    "REQUIRED_FUNCTIONS",
+    "MoodleClient",
+    "PlannedCall",
+]

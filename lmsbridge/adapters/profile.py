@@ -52,10 +52,14 @@ class PlatformProfile(BaseModel):
     token_file: Path | None = Field(default=None, description="File holding the web-service token (mode 600).")
     format: str = Field(default="json", pattern="^(json|xml)$", description="Response format to ask for.")
     timeout_seconds: float = Field(default=60.0, gt=0, le=600)
+    retry_attempts: int = Field(default=5, ge=1, le=20, description="Tries per call for transient failures.")
+    retry_max_seconds: float = Field(default=120.0, ge=0, le=3600, description="Time bound of one call's retries.")
     contact_point: str = Field(default="", description="E-mail of this party's contact point for sharing/notices.")
     support_contact: str = Field(default="", description="Where this platform's own users get support.")
     fields: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_FIELDS))
-    select_options: dict[str, list[str]] = Field(default_factory=lambda: {k: list(v) for k, v in DEFAULT_SELECT_OPTIONS.items()})
+    select_options: dict[str, list[str]] = Field(
+        default_factory=lambda: {k: list(v) for k, v in DEFAULT_SELECT_OPTIONS.items()}
+    )
     categories: dict[str, int] = Field(
         default_factory=dict, description="Study category name → course category id on this site."
     )

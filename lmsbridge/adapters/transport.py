@@ -32,7 +32,7 @@ from lmsbridge.errors import TransportError
 log = logging.getLogger("lmsbridge.adapters")
 
 REST_PATH = "/webservice/rest/server.php"
-TOKEN_PATH = "/login/token.php"
+TOKEN_PATH = "/login/token.php"  # noqa: S105 - a URL path, not a secret
 
 
 @dataclass(frozen=True)
@@ -61,30 +61,38 @@ class RetryPolicy:
         """Seconds to wait after failed attempt number ``attempt`` (1-based)."""
         if retry_after is not None:
             return min(retry_after, self.max_wait)
-        base = min(self.initial_wait * (2 ** (attempt - 1)), self.max_wait)
+        base = min(self.initial_wait * float(2 ** (attempt - 1)), self.max_wait)
         return min(base + self.rng.uniform(0, self.jitter), self.max_wait)
 
 
 class _Budget:
-    """tenacity stop/wait callables that honour both bounds with the policy's own clock."""
+    """tenacity stop/wait callables that honour both bounds with the policy's own clock.
+
+    The wait for an attempt is computed once and cached, whichever of wait/stop tenacity asks first.
+    """
 
     def __init__(self, policy: RetryPolicy) -> None:
         self.policy = policy
         self.started = policy.clock()
         self.next_wait = 0.0
+        self._computed_for = 0
 
-    def wait(self, state: RetryCallState) -> float:
+    def _wait_after(self, state: RetryCallState) -> float:
+        if self._computed_for != state.attempt_number:
+            exc = state.outcome.exception() if state.outcome else None
+            retry_after = exc.retry_after if isinstance(exc, TransportError) else None
+            self.next_wait = self.policy.wait_for(state.attempt_number, retry_after)
+            self._computed_for = state.attempt_number
         return self.next_wait
 
+    def wait(self, state: RetryCallState) -> float:
+        return float(self._wait_after(state))
+
     def stop(self, state: RetryCallState) -> bool:
-        policy = self.policy
-        if state.attempt_number >= policy.attempts:
+        if state.attempt_number >= self.policy.attempts:
             return True
-        exc = state.outcome.exception() if state.outcome else None
-        retry_after = exc.retry_after if isinstance(exc, TransportError) else None
-        self.next_wait = policy.wait_for(state.attempt_number, retry_after)
-        elapsed = policy.clock() - self.started
-        return elapsed + self.next_wait > policy.max_time
+        elapsed = self.policy.clock() - self.started
+        return elapsed + self._wait_after(state) > self.policy.max_time
 
 
 class MoodleTransport:

@@ -88,7 +88,7 @@ def parse_xml_document(body: bytes) -> etree._Element:
         root = etree.fromstring(body, parser=safe_xml_parser())
     except etree.XMLSyntaxError as exc:
         raise ProtocolError(f"malformed XML: {exc}") from exc
-    docinfo = root.getroottree().docinfo
+    docinfo: Any = root.getroottree().docinfo
     if docinfo.doctype or docinfo.internalDTD is not None:
         raise ProtocolError("XML with a DOCTYPE/entity declarations is refused")
     return root

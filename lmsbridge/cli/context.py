@@ -38,7 +38,7 @@ class AppContext:
             platform_token(config, profile),
             fmt=profile.format,
             timeout=(min(10.0, profile.timeout_seconds), profile.timeout_seconds),
-            retry=retry,
+            retry=retry or RetryPolicy(attempts=profile.retry_attempts, max_time=profile.retry_max_seconds),
             name=profile.name,
         )
         return MoodleClient(transport, dry_run=dry_run)

@@ -10,19 +10,38 @@ from lmsbridge.health import PlatformHealth, check_platform
 
 i18n.register(
     {
-        "doctor.site": {"nb": "{platform}: {sitename} (Moodle {release}), web-tjenestebruker «{user}»",
-                        "en": "{platform}: {sitename} (Moodle {release}), web-service user «{user}»"},
-        "doctor.unreachable": {"nb": "{platform}: kan ikke nås: {error}", "en": "{platform}: cannot be reached: {error}"},
-        "doctor.functions_ok": {"nb": "  alle nødvendige web-tjenestefunksjoner er tilgjengelige",
-                                "en": "  every web-service function needed is available"},
-        "doctor.functions_missing": {"nb": "  tokenet kan IKKE kalle: {functions}",
-                                     "en": "  the token may NOT call: {functions}"},
-        "doctor.fields_ok": {"nb": "  alle kursfelt i profilen finnes på nettstedet",
-                             "en": "  every custom course field in the profile exists on the site"},
-        "doctor.fields_missing": {"nb": "  kursfelt som mangler på nettstedet: {fields}",
-                                  "en": "  custom course fields missing on the site: {fields}"},
-        "doctor.fields_unknown": {"nb": "  kursfelt ikke kontrollert (ingen kurs å lese dem fra)",
-                                  "en": "  custom fields not checked (no course to read them from)"},
+        "doctor.site": {
+            "nb": "{platform}: {sitename} (Moodle {release}), web-tjenestebruker «{user}»",
+            "en": "{platform}: {sitename} (Moodle {release}), web-service user «{user}»",
+        },
+        "doctor.unreachable": {
+            "nb": "{platform}: kan ikke nås: {error}",
+            "en": "{platform}: cannot be reached: {error}",
+        },
+        "doctor.functions_ok": {
+            "nb": "  alle nødvendige web-tjenestefunksjoner er tilgjengelige",
+            "en": "  every web-service function needed is available",
+        },
+        "doctor.functions_missing": {
+            "nb": "  tokenet kan IKKE kalle: {functions}",
+            "en": "  the token may NOT call: {functions}",
+        },
+        "doctor.optional_missing": {
+            "nb": "  merk: «{feature}» trenger også {functions}",
+            "en": "  note: «{feature}» also needs {functions}",
+        },
+        "doctor.fields_ok": {
+            "nb": "  alle kursfelt i profilen finnes på nettstedet",
+            "en": "  every custom course field in the profile exists on the site",
+        },
+        "doctor.fields_missing": {
+            "nb": "  kursfelt som mangler på nettstedet: {fields}",
+            "en": "  custom course fields missing on the site: {fields}",
+        },
+        "doctor.fields_unknown": {
+            "nb": "  kursfelt ikke kontrollert (ingen kurs å lese dem fra)",
+            "en": "  custom fields not checked (no course to read them from)",
+        },
         "doctor.summary_ok": {"nb": "Alt i orden.", "en": "All good."},
         "doctor.summary_bad": {"nb": "Noe mangler: se over.", "en": "Something is missing: see above."},
     }
@@ -33,12 +52,21 @@ def _print(health: PlatformHealth) -> None:
     if not health.reachable:
         click.echo(i18n.t("doctor.unreachable", platform=health.platform, error=health.error))
         return
-    click.echo(i18n.t("doctor.site", platform=health.platform, sitename=health.sitename,
-                      release=health.release, user=health.ws_user))
+    click.echo(
+        i18n.t(
+            "doctor.site",
+            platform=health.platform,
+            sitename=health.sitename,
+            release=health.release,
+            user=health.ws_user,
+        )
+    )
     if health.missing_functions:
         click.echo(i18n.t("doctor.functions_missing", functions=", ".join(health.missing_functions)))
     else:
         click.echo(i18n.t("doctor.functions_ok"))
+    for feature, functions in health.missing_optional.items():
+        click.echo(i18n.t("doctor.optional_missing", feature=feature, functions=", ".join(functions)))
     if not health.fields_checked:
         click.echo(i18n.t("doctor.fields_unknown"))
     elif health.missing_fields:

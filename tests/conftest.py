@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+FIXTURES = Path(__file__).parent / "fixtures" / "moodle"
+
+
+def fixture(name: str) -> dict[str, Any]:
+    """A recorded Moodle call (tests/fixtures/moodle/<name>.json)."""
+    data: dict[str, Any] = json.loads((FIXTURES / f"{name}.json").read_text(encoding="utf-8"))
+    return data
+
+
+@pytest.fixture(autouse=True)
+def _isolate_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never see the developer's own configuration or language."""
+    for key in list(__import__("os").environ):
+        if key.startswith("LMSBRIDGE_"):
+            monkeypatch.delenv(key, raising=False)
+    from lmsbridge import i18n
+
+    i18n.set_language(None)
