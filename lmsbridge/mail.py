@@ -1,0 +1,121 @@
+"""E-mail to contact points: an ``.eml`` file in the outbox folder always, and SMTP when configured.
+
+The agreement routes all contact about sharing through one address (seed 002: kslaring@ks.no), and
+downtime notices to the other party's contact point. The ``.eml`` copy is written atomically (temp file
++ rename) so an interrupted run never leaves half a message; the Message-ID is derived from a stable
+key so re-running the same request produces the same message, not a second one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import smtplib
+import ssl
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime
+from pathlib import Path
+
+from pydantic import SecretStr
+
+from lmsbridge.config import SmtpConfig
+from lmsbridge.errors import InputError, RetriableError, TransportError
+
+
+@dataclass(frozen=True)
+class Delivery:
+    path: Path
+    message_id: str
+    sent: bool
+
+
+def message_id_for(key: str) -> str:
+    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+    return f"<{digest}@lmsbridge>"
+
+
+def build_message(
+    *, sender: str, to: str, subject: str, body: str, key: str, when: datetime, cc: tuple[str, ...] = ()
+) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = to
+    if cc:
+        message["Cc"] = ", ".join(cc)
+    message["Subject"] = subject
+    message["Date"] = format_datetime(when)
+    message["Message-ID"] = message_id_for(key)
+    message["X-Lmsbridge-Key"] = key
+    message.set_content(body, charset="utf-8")
+    return message
+
+
+def _safe_name(key: str) -> str:
+    keep = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in key)
+    return keep.strip("-.")[:80] or "message"
+
+
+def write_eml(outbox: Path, message: EmailMessage, key: str) -> Path:
+    """Write the message to ``outbox/<key>.eml`` atomically; an existing copy is left as it is."""
+    try:
+        outbox.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create the outbox folder {outbox}: {exc.strerror or exc}") from None
+    target = outbox / f"{_safe_name(key)}.eml"
+    if target.exists():
+        return target
+    fd, tmp = tempfile.mkstemp(dir=outbox, prefix=".tmp-", suffix=".eml")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(bytes(message))
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, target)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise InputError(f"cannot write {target}: {exc.strerror or exc}") from None
+    return target
+
+
+def send_smtp(config: SmtpConfig, message: EmailMessage, password: SecretStr | None = None) -> None:
+    """Send over SMTP (STARTTLS when configured). Network failures are retriable errors."""
+    try:
+        with smtplib.SMTP(config.host, config.port, timeout=config.timeout_seconds) as smtp:
+            if config.starttls:
+                smtp.starttls(context=ssl.create_default_context())
+            if config.username and password is not None:
+                smtp.login(config.username, password.get_secret_value())
+            smtp.send_message(message)
+    except smtplib.SMTPAuthenticationError as exc:
+        raise RetriableError(f"SMTP {config.host}:{config.port} refused the login ({exc.smtp_code})") from None
+    except (smtplib.SMTPException, OSError) as exc:
+        raise TransportError(f"cannot send e-mail via {config.host}:{config.port} ({exc.__class__.__name__})") from None
+
+
+class Mailer:
+    """Writes every message to the outbox, and sends it when SMTP is configured."""
+
+    def __init__(self, outbox: Path, smtp: SmtpConfig | None = None, *, sender: str | None = None) -> None:
+        self.outbox = outbox
+        self.smtp = smtp
+        self.sender = sender or (smtp.sender if smtp else "lmsbridge@localhost")
+
+    def _password(self) -> SecretStr | None:
+        if self.smtp and self.smtp.password_env:
+            value = os.environ.get(self.smtp.password_env, "")
+            return SecretStr(value) if value else None
+        return None
+
+    def deliver(
+        self, *, to: str, subject: str, body: str, key: str, when: datetime, cc: tuple[str, ...] = (), send: bool = True
+    ) -> Delivery:
+        message = build_message(sender=self.sender, to=to, subject=subject, body=body, key=key, when=when, cc=cc)
+        path = write_eml(self.outbox, message, key)
+        sent = False
+        if self.smtp and send:
+            send_smtp(self.smtp, message, self._password())
+            sent = True
+        return Delivery(path=path, message_id=str(message["Message-ID"]), sent=sent)
