@@ -20,6 +20,7 @@ from lmsbridge.errors import LmsbridgeError
 # Modules under lmsbridge.cli that contribute commands. Add one line per module.
 COMMAND_MODULES: tuple[str, ...] = (
     "lmsbridge.cli.doctor",
+    "lmsbridge.cli.validate",
 )
 
 EXIT_OK = 0

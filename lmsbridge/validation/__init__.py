@@ -1,0 +1,1 @@
+"""Where course information comes from: course files, SCORM packages, Moodle backups, live courses."""
