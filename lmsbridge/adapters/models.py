@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainValidator
 
 
 def _none_to_zero(value: Any) -> Any:
@@ -67,14 +67,53 @@ class SiteInfo(Wire):
         return frozenset(f.name for f in self.functions)
 
 
-class CustomField(Wire):
-    """``{name, shortname, type, valueraw, value}``; use ``valueraw`` (``value`` is filtered HTML)."""
+class CustomField:
+    """``{name, shortname, type, valueraw, value}``; use ``valueraw`` (``value`` is filtered HTML).
 
-    shortname: str
-    name: Str = ""
-    type: Str = ""
-    valueraw: str | int | float | None = None
-    value: str | None = None
+    A plain slotted class rather than a model: a listing holds 13 per course and thousands of courses
+    (bench/bench_validate.py), and the shape is simple enough to check by hand.
+    """
+
+    __slots__ = ("name", "shortname", "type", "value", "valueraw")
+
+    def __init__(
+        self,
+        shortname: str,
+        name: str = "",
+        type: str = "",
+        valueraw: str | int | float | None = None,
+        value: str | None = None,
+    ) -> None:
+        self.shortname = shortname
+        self.name = name
+        self.type = type
+        self.valueraw = valueraw
+        self.value = value
+
+    def __repr__(self) -> str:
+        return f"CustomField({self.shortname!r}, valueraw={self.valueraw!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, CustomField) and all(getattr(self, a) == getattr(other, a) for a in self.__slots__)
+
+    def __hash__(self) -> int:
+        return hash((self.shortname, self.valueraw))
+
+    @classmethod
+    def parse(cls, entry: Any) -> CustomField:
+        if isinstance(entry, CustomField):
+            return entry
+        if not isinstance(entry, dict) or not isinstance(entry.get("shortname"), str):
+            raise ValueError("a custom field needs a shortname")
+        raw = entry.get("valueraw")
+        shown = entry.get("value")
+        return cls(
+            entry["shortname"],
+            str(entry.get("name") or ""),
+            str(entry.get("type") or ""),
+            raw if raw is None or isinstance(raw, str | int | float) else str(raw),
+            shown if shown is None or isinstance(shown, str) else str(shown),
+        )
 
     @property
     def raw_text(self) -> str:
@@ -89,7 +128,17 @@ class CustomField(Wire):
             return 0
 
 
+def _custom_fields(value: Any) -> list[CustomField]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ValueError("customfields must be a list")
+    return [CustomField.parse(entry) for entry in value]
+
+
 class Course(Wire):
+    model_config = ConfigDict(extra="ignore", frozen=True, arbitrary_types_allowed=True)
+
     id: int
     shortname: Str = ""
     fullname: Str = ""
@@ -104,7 +153,7 @@ class Course(Wire):
     startdate: Int0 = 0
     enddate: Int0 = 0
     enablecompletion: Bool = False
-    customfields: list[CustomField] = Field(default_factory=list)
+    customfields: Annotated[list[CustomField], PlainValidator(_custom_fields)] = Field(default_factory=list)
 
     def field(self, shortname: str) -> CustomField | None:
         for custom in self.customfields:

@@ -164,18 +164,21 @@ def check_status(status: int, headers: Mapping[str, str]) -> None:
 
 def decode_body(body: bytes, fmt: str) -> Any:
     """Body bytes → data, without interpreting Moodle errors. ``fmt`` is ``json`` or ``xml``."""
-    text = body.strip()
+    # Look at the head only: listings can be tens of MB and strip() would copy them.
+    head = body[:64].lstrip()
+    text = body
     if fmt == "json":
-        if text.startswith(b"<"):
+        if head.startswith(b"<"):
+            text = body.strip()
             # Some proxies and maintenance pages answer HTML; Moodle itself answers XML by default.
             if text.startswith(b"<?xml") or text.startswith(b"<RESPONSE") or text.startswith(b"<EXCEPTION"):
                 return parse_xml_response(text)
             raise ProtocolError("the site answered HTML, not a web-service response (wrong URL?)")
         try:
-            return json.loads(text.decode("utf-8"))
+            return json.loads(text)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise ProtocolError(f"malformed JSON from the site: {exc.__class__.__name__}") from exc
-    return parse_xml_response(text)
+    return parse_xml_response(body.strip())
 
 
 def is_error_body(data: Any) -> bool:

@@ -102,8 +102,8 @@ def _zip_members(data: bytes, name: str) -> dict[str, bytes]:
     """Read the small text members of a zip in memory, with bomb limits. Names are only looked at."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise InputError(f"{name}: not a readable zip archive ({exc})") from None
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError, RuntimeError) as exc:
+        raise InputError(f"{name}: not a readable zip archive ({exc.__class__.__name__})") from None
     infos = archive.infolist()
     if len(infos) > MAX_MEMBERS:
         raise InputError(f"{name}: too many members in the archive")
@@ -119,7 +119,7 @@ def _zip_members(data: bytes, name: str) -> dict[str, bytes]:
             try:
                 with archive.open(info) as member:
                     content = member.read(MAX_MEMBER + 1)
-            except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError) as exc:
+            except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, NotImplementedError, ValueError) as exc:
                 raise InputError(f"{name}: broken member {base!r} ({exc.__class__.__name__})") from None
             if len(content) > MAX_MEMBER:
                 raise InputError(f"{name}: member {base!r} decompresses too large (zip bomb?)")
