@@ -138,6 +138,9 @@ _CLOSES_P = frozenset(
         "ul",
     ]
 )
+#: Elements whose content is text, not markup, for lxml (libxml2) as for browsers (html.parser knows only
+#: <script> and <style>).
+_TEXT_CONTENT = frozenset({"textarea", "title", "xmp", "iframe", "noembed", "noframes"})
 _VOID = frozenset(
     ["area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track", "wbr"]
 )
@@ -187,6 +190,8 @@ class _LabelLocator(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         here = self._offset()
+        if tag in _TEXT_CONTENT:
+            self.set_cdata_mode(tag)
         if self._open is not None:
             if self._open[1] == "p" and tag in _CLOSES_P:
                 self._close(here)  # <p>…<div> closes the paragraph before the <div>
@@ -267,16 +272,21 @@ def _might_have_labels(summary_html: str) -> bool:
 
 
 def _spans(summary_html: str) -> list[_Span] | None:
-    """The labels' spans in document order, or None when the tokenizer and lxml disagree on them."""
+    """The labels' spans in document order, or None when the tokenizer and lxml disagree on them.
+
+    lxml decides whether there are labels at all: text that merely looks like one (inside a comment, a
+    <textarea>, a <script>) is not, and then the summary is not touched."""
     if not _might_have_labels(summary_html):
+        return []
+    root = _fragment(summary_html)
+    elements = _marked_elements(root) if root is not None else None
+    if elements == []:
         return []
     located = _LabelLocator(summary_html)
     located.feed(summary_html)
     spans = located.finish()
-    root = _fragment(summary_html)
-    if root is None:
+    if elements is None:
         return spans
-    elements = _marked_elements(root)
     if len(elements) != len(spans):
         return None
     if any(span.label is not _element_label(e) for span, e in zip(spans, elements, strict=True)):

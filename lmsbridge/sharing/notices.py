@@ -232,13 +232,14 @@ class FindingSummary(Protocol):
     def code(self) -> str: ...
     @property
     def severity(self) -> str: ...
+    @property
+    def message(self) -> str: ...
 
 
 def _finding_line(finding: FindingSummary, lang: str | None) -> str:
     severity = str(finding.severity)
     shown = i18n.t(f"request.severity.{severity}", lang) if i18n.has(f"request.severity.{severity}") else severity
-    text = getattr(finding, "message", None)  # Finding's rendered text, when it has one
-    return f"- [{shown}] {finding.code}" + (f": {text}" if isinstance(text, str) and text else "")
+    return f"- [{shown}] {finding.code}" + (f": {finding.message}" if finding.message else "")
 
 
 def requester(flow: ShareFlow, share: ShareFields) -> str:
