@@ -185,9 +185,11 @@ def may_resell(*, licence: str | None, owner_org: str, owner_role: PlatformRole,
         "seller_org": seller_org.strip(),
         "licence": normalised or (licence or "").strip(),
     }
+    # «ingen av HSØs kurs har dette»: a hospital course that says CC BY-SA has a wrong licence field.
+    inconsistent = owner_role is PlatformRole.HOSPITAL and normalised == CC_BY_SA
     if same_organisation(owner_org, seller_org):
-        return verdict(True, "resale.owner", **details)
-    if owner_role is PlatformRole.HOSPITAL and normalised == CC_BY_SA:
+        return verdict(True, "resale.owner", **details, inconsistent=inconsistent)
+    if inconsistent:
         return verdict(False, "resale.hospital_cc_by_sa", **details, inconsistent=True)
     if normalised == CC_BY_SA:
         return verdict(True, "resale.cc_by_sa", **details)
