@@ -21,6 +21,7 @@ from lmsbridge.errors import LmsbridgeError
 COMMAND_MODULES: tuple[str, ...] = (
     "lmsbridge.cli.doctor",
     "lmsbridge.cli.validate",
+    "lmsbridge.cli.agreement",
 )
 
 EXIT_OK = 0
