@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "lmsbridge.cli.doctor",
     "lmsbridge.cli.validate",
     "lmsbridge.cli.agreement",
+    "lmsbridge.cli.shares",
 )
 
 EXIT_OK = 0

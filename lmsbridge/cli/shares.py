@@ -1,0 +1,260 @@
+"""``lmsbridge share …`` and ``lmsbridge ledger …``: the share workflows and the ledger they write."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import click
+
+from lmsbridge import i18n
+from lmsbridge.adapters import MoodleClient, PlannedCall
+from lmsbridge.cli.context import AppContext, app, echo_json
+from lmsbridge.domain import ShareFlow
+from lmsbridge.ledger import Ledger, Share
+from lmsbridge.mail import Mailer
+from lmsbridge.workflows.shares import ShareService
+
+i18n.register(
+    {
+        "share.requested": {"nb": "Deling {id} forespurt ({flow}); e-post til kontaktpunktet: {path}",
+                            "en": "Share {id} requested ({flow}); e-mail to the contact point: {path}"},
+        "share.already": {"nb": "Deling {id} var allerede forespurt (tilstand: {state}); ingenting nytt skrevet",
+                          "en": "Share {id} was already requested (state: {state}); nothing new written"},
+        "share.approved": {"nb": "Deling {id} godkjent av eier", "en": "Share {id} approved by the owner"},
+        "share.rejected": {"nb": "Deling {id} avslått", "en": "Share {id} rejected"},
+        "share.published": {"nb": "Deling {id} publisert: kurs {course} på {platform} (merket «{label}»)",
+                            "en": "Share {id} published: course {course} on {platform} (labelled «{label}»)"},
+        "share.revoked": {"nb": "Deling {id} avsluttet: lånekurset er skjult og merkingen fjernet; historikken er beholdt",
+                          "en": "Share {id} ended: the borrowed course is hidden and unlabelled; its history is kept"},
+        "share.manual": {"nb": "Gjenstår for hånd:", "en": "Still to do by hand:"},
+        "share.dry_run": {"nb": "Tørrkjøring: disse web-tjenestekallene ville blitt gjort:",
+                          "en": "Dry run: these web-service calls would be made:"},
+        "share.none": {"nb": "Ingen delinger.", "en": "No shares."},
+        "ledger.ok": {"nb": "Hovedboken er i orden: {events} hendelser, kjeden er hel",
+                      "en": "Ledger OK: {events} events, chain intact"},
+        "ledger.bad": {"nb": "Hovedboken er endret: {problem} (første feil: hendelse {seq})",
+                       "en": "The ledger was tampered with: {problem} (first bad event: {seq})"},
+    }
+)
+
+
+@contextmanager
+def service(ctx: click.Context) -> Iterator[ShareService]:
+    context: AppContext = app(ctx)
+    config = context.config()
+    ledger = Ledger.open(config.ledger_url())
+    cache: dict[tuple[str, bool], MoodleClient] = {}
+
+    def client_for(name: str, dry_run: bool) -> MoodleClient:
+        if (name, dry_run) not in cache:
+            cache[(name, dry_run)] = context.client(name, dry_run=dry_run)
+        return cache[(name, dry_run)]
+
+    try:
+        yield ShareService(config=config, ledger=ledger, client_for=client_for,
+                           mailer=Mailer(config.outbox_dir(), config.smtp))
+    finally:
+        ledger.close()
+
+
+def _share_dict(share: Share) -> dict[str, Any]:
+    return share.model_dump(mode="json")
+
+
+def _print_planned(planned: list[PlannedCall]) -> None:
+    click.echo(i18n.t("share.dry_run"))
+    for call in planned:
+        click.echo(f"  {call.wsfunction} {dict(call.params)}")
+
+
+EXAMPLES = """\b
+Examples:
+  lmsbridge share request --flow hospital-to-ks --course HBHF-SMITTE-01
+  lmsbridge share approve S-0001
+  lmsbridge share publish S-0001 --dry-run
+  lmsbridge share publish S-0001
+  lmsbridge share revoke S-0001 --reason "Kurset er erstattet"
+  lmsbridge share list --json
+"""
+
+
+@click.group(name="share", epilog=EXAMPLES)
+def share_group() -> None:
+    """Request, approve, publish and end course shares under the agreement (each step in the ledger)."""
+
+
+@share_group.command(name="request", epilog=EXAMPLES)
+@click.option("--flow", type=click.Choice([f.value for f in ShareFlow]), required=True,
+              help="hospital-to-ks: an HF shares its course to KS Læring; ks-orders-from-hospital: a municipality "
+              "orders an HF course; hospital-shares-ks-course: an HF links a KS Læring course.")
+@click.option("--course", required=True, help="The owner's course: id or shortname on the owner platform.")
+@click.option("--owner", "owner_platform", help="Owner platform (when several have the owner's role).")
+@click.option("--borrower", "borrower_platform", help="Borrower platform (when several have that role).")
+@click.option("--reason", default="", help="Why the course is shared (goes into the request).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def share_request(ctx: click.Context, flow: str, course: str, owner_platform: str | None,
+                  borrower_platform: str | None, reason: str, as_json: bool) -> None:
+    """Validate the course information and send the share request to the contact point (idempotent)."""
+    with service(ctx) as svc:
+        result = svc.request(flow=ShareFlow(flow), course=course, owner_platform=owner_platform,
+                             borrower_platform=borrower_platform, reason=reason)
+    if as_json:
+        echo_json({"share": _share_dict(result.share), "created": result.created, "email": result.email_path,
+                   "findings": [f.as_dict() for f in result.findings]})
+    elif result.created:
+        click.echo(i18n.t("share.requested", id=result.share.id, flow=flow, path=result.email_path))
+    else:
+        click.echo(i18n.t("share.already", id=result.share.id, state=result.share.state))
+
+
+@share_group.command(name="approve", epilog=EXAMPLES)
+@click.argument("share_id")
+@click.option("--reason", default="")
+@click.pass_context
+def share_approve(ctx: click.Context, share_id: str, reason: str) -> None:
+    """Approve a requested share: the owner's act (the operator's organisation must own the course)."""
+    with service(ctx) as svc:
+        share = svc.approve(share_id, reason=reason)
+    click.echo(i18n.t("share.approved", id=share.id))
+
+
+@share_group.command(name="reject", epilog=EXAMPLES)
+@click.argument("share_id")
+@click.option("--reason", required=True)
+@click.pass_context
+def share_reject(ctx: click.Context, share_id: str, reason: str) -> None:
+    """Reject a requested share (the owner's act)."""
+    with service(ctx) as svc:
+        share = svc.reject(share_id, reason=reason)
+    click.echo(i18n.t("share.rejected", id=share.id))
+
+
+@share_group.command(name="publish", epilog=EXAMPLES)
+@click.argument("share_id")
+@click.option("--borrower-course", help="Link an existing course on the borrower platform (id or shortname) "
+              "instead of creating a course shell.")
+@click.option("--dry-run", is_flag=True, help="Print the web-service calls that would be made; change nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def share_publish(ctx: click.Context, share_id: str, borrower_course: str | None, dry_run: bool, as_json: bool) -> None:
+    """Make an approved share real on the platforms (course shell or link, labels) and record it."""
+    with service(ctx) as svc:
+        result = svc.publish(share_id, borrower_course=borrower_course, dry_run=dry_run)
+        platform = svc.config.platform(result.share.borrower_platform).title
+    if as_json:
+        echo_json({"share": _share_dict(result.share), "borrower_course_id": result.borrower_course_id,
+                   "created_course": result.created_course, "manual_steps": result.manual_steps,
+                   "planned": [{"wsfunction": p.wsfunction, "params": p.params} for p in result.planned]})
+        return
+    if dry_run:
+        _print_planned(result.planned)
+        return
+    click.echo(i18n.t("share.published", id=result.share.id, course=result.share.borrower_course_shortname,
+                      platform=platform, label=result.share.label))
+    if result.manual_steps:
+        click.echo(i18n.t("share.manual"))
+        for step in result.manual_steps:
+            click.echo(f"  - {step}")
+
+
+@share_group.command(name="revoke", epilog=EXAMPLES)
+@click.argument("share_id")
+@click.option("--reason", required=True, help="Why the owner ends the share.")
+@click.option("--dry-run", is_flag=True, help="Print the web-service calls that would be made; change nothing.")
+@click.pass_context
+def share_revoke(ctx: click.Context, share_id: str, reason: str, dry_run: bool) -> None:
+    """End a share: only the owner may. The borrowed course is hidden and unlabelled; history is kept."""
+    with service(ctx) as svc:
+        result = svc.revoke(share_id, reason=reason, dry_run=dry_run)
+    if dry_run:
+        _print_planned(result.planned)
+    else:
+        click.echo(i18n.t("share.revoked", id=result.share.id))
+
+
+@share_group.command(name="list", epilog=EXAMPLES)
+@click.option("--state", type=click.Choice(["requested", "approved", "published", "revoked", "rejected"]))
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def share_list(ctx: click.Context, state: str | None, as_json: bool) -> None:
+    """List shares in the ledger."""
+    with service(ctx) as svc:
+        shares = svc.ledger.list_shares(state=state)
+    if as_json:
+        echo_json([_share_dict(s) for s in shares])
+        return
+    if not shares:
+        click.echo(i18n.t("share.none"))
+    for s in shares:
+        click.echo(f"{s.id}  {s.state:<10} {s.flow:<26} {s.owner_platform}:{s.owner_course_shortname} → "
+                   f"{s.borrower_platform}:{s.borrower_course_shortname or '-'}  «{s.label}»")
+
+
+@share_group.command(name="show", epilog=EXAMPLES)
+@click.argument("share_id")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def share_show(ctx: click.Context, share_id: str, as_json: bool) -> None:
+    """One share with its support routing and its history (events)."""
+    with service(ctx) as svc:
+        share = svc.get(share_id)
+        events = svc.ledger.events(share_id)
+    if as_json:
+        echo_json({"share": _share_dict(share), "events": [e.model_dump(mode="json") for e in events]})
+        return
+    for key, value in _share_dict(share).items():
+        click.echo(f"{key:<26} {value}")
+    click.echo("")
+    for event in events:
+        click.echo(f"#{event.seq} {event.at:%Y-%m-%d %H:%M} {event.actor}: {event.action} {event.details}")
+
+
+@click.group(name="ledger")
+def ledger_group() -> None:
+    """The ledger: verify its hash chain, list its events.
+
+    \b
+    Examples:
+      lmsbridge ledger verify
+      lmsbridge ledger events --share S-0001 --json
+    """
+
+
+@ledger_group.command(name="verify", epilog="\b\nExamples:\n  lmsbridge ledger verify --json")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def ledger_verify(ctx: click.Context, as_json: bool) -> None:
+    """Walk the event chain: exit 1 when any event was edited, deleted or inserted."""
+    with Ledger.open(app(ctx).ledger_url()) as ledger:
+        report = ledger.verify()
+    if as_json:
+        echo_json({"ok": report.ok, "events": report.events, "first_bad_seq": report.first_bad_seq,
+                   "problem": report.problem})
+    elif report.ok:
+        click.echo(i18n.t("ledger.ok", events=report.events))
+    else:
+        click.echo(i18n.t("ledger.bad", problem=report.problem, seq=report.first_bad_seq))
+    if not report.ok:
+        ctx.exit(1)
+
+
+@ledger_group.command(name="events", epilog="\b\nExamples:\n  lmsbridge ledger events --share S-0001")
+@click.option("--share", "share_id")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def ledger_events(ctx: click.Context, share_id: str | None, as_json: bool) -> None:
+    """List events (who, what, when, why)."""
+    with Ledger.open(app(ctx).ledger_url()) as ledger:
+        events = ledger.events(share_id)
+    if as_json:
+        echo_json([e.model_dump(mode="json") for e in events])
+        return
+    for event in events:
+        click.echo(f"#{event.seq} {event.at:%Y-%m-%d %H:%M} {event.share_id or '-'} {event.actor}: "
+                   f"{event.action} {event.details}")
+
+
+commands = [share_group, ledger_group]
