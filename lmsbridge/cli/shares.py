@@ -258,3 +258,56 @@ def ledger_events(ctx: click.Context, share_id: str | None, as_json: bool) -> No
 
 
 commands = [share_group, ledger_group]
+
+
+i18n.register(
+    {
+        "labels.ok": {"nb": "Alle merkinger stemmer med hovedboken.", "en": "Every label agrees with the ledger."},
+        "labels.fixed": {"nb": "rettet", "en": "fixed"},
+    }
+)
+
+
+@click.group(name="labels")
+def labels_group() -> None:
+    """Labels «delt til KS Læring» / «delt fra KS» on the platforms, checked against the ledger.
+
+    \b
+    Examples:
+      lmsbridge labels audit
+      lmsbridge labels audit --platform ks --fix
+    """
+
+
+@labels_group.command(name="audit", epilog="\b\nExamples:\n  lmsbridge labels audit --json\n  lmsbridge labels audit --fix")
+@click.option("--platform", "platforms", multiple=True, help="Only this platform (repeatable).")
+@click.option("--fix", is_flag=True, help="Repair every disagreement (apply or remove the label).")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def labels_audit(ctx: click.Context, platforms: tuple[str, ...], fix: bool, as_json: bool) -> None:
+    """Find every course whose label disagrees with the ledger (missing, stale, wrong text).
+
+    Exit 0 when all agree (or all were fixed), 1 when problems remain."""
+    from lmsbridge.workflows.labels import audit_labels
+
+    context = app(ctx)
+    config = context.config()
+    with Ledger.open(config.ledger_url()) as ledger:
+        audits = audit_labels(config, ledger, lambda name: context.client(name), platforms=list(platforms) or None,
+                              fix=fix)
+    if as_json:
+        echo_json([{"platform": a.platform, "course_id": a.course_id, "shortname": a.shortname,
+                    "expected": a.expected.value if a.expected else None, "fixed": a.fixed,
+                    "problems": [{"code": p.code, "place": p.place, "reason": p.reason} for p in a.problems]}
+                   for a in audits])
+    elif not audits:
+        click.echo(i18n.t("labels.ok"))
+    for audit in [] if as_json else audits:
+        suffix = f" [{i18n.t('labels.fixed')}]" if audit.fixed else ""
+        for problem in audit.problems:
+            click.echo(f"{audit.platform}:{audit.shortname} {problem.code}: {problem.reason}{suffix}")
+    if audits and not fix:
+        ctx.exit(1)
+
+
+commands.append(labels_group)

@@ -208,3 +208,30 @@ def test_interrupted_publish_leaves_the_ledger_consistent_and_a_rerun_completes(
     with Ledger.open(tmp_path / "ledger.db") as ledger:
         share = ledger.get_share(share_id)
         assert share is not None and share.state == "published" and share.borrower_course_id is not None
+
+
+def test_labels_audit_finds_drift_and_fix_repairs_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                     sites: tuple[FakeSite, FakeSite]) -> None:
+    lp, ks = sites
+    config = setup_config(tmp_path, monkeypatch)
+    stale = run(config, "labels", "audit", "--json")  # the recorded KS course carries a label without a share
+    assert stale.exit_code == 1
+    assert {a["shortname"] for a in json.loads(stale.output)} == {"KSL-VELFERD-01"}
+    assert run(config, "labels", "audit", "--fix").exit_code == 0
+    share_id = json.loads(run(config, "share", "request", "--flow", "hospital-to-ks", "--course", "HBHF-SMITTE-01",
+                              "--json").output)["share"]["id"]
+    run(config, "share", "approve", share_id)
+    run(config, "share", "publish", share_id)
+    clean = run(config, "labels", "audit")
+    assert clean.exit_code == 0, clean.output
+    shell = next(c for c in ks.courses.values() if c["shortname"] == "KSL-HBHF-SMITTE-01")
+    shell["summary"] = "<p>Someone removed the label line.</p>"  # drift on the platform
+    lp.courses[6]["summary"] = '<p class="lmsbridge-label" data-lmsbridge-label="delt-til-ks-laring">Delt til KS Læring</p>'
+    audit = run(config, "labels", "audit", "--json")
+    assert audit.exit_code == 1
+    found = {(a["platform"], a["shortname"]): {p["code"] for p in a["problems"]} for a in json.loads(audit.output)}
+    assert "summary_missing" in found[("ks", "KSL-HBHF-SMITTE-01")]
+    assert "summary_stale" in found[("lp", "HBHF-LEGEMID-02")]
+    assert run(config, "labels", "audit", "--fix").exit_code == 0
+    assert run(config, "labels", "audit").exit_code == 0
+    assert "Someone removed the label line." in shell["summary"]  # the author's text stays
