@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "lmsbridge.cli.validate",
     "lmsbridge.cli.agreement",
     "lmsbridge.cli.shares",
+    "lmsbridge.cli.ledger",
 )
 
 EXIT_OK = 0

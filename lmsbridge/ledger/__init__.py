@@ -1,13 +1,63 @@
-"""The ledger: the only state lmsbridge owns (shares, hash-chained events, sync cursors, completions)."""
+"""The ledger: the only state lmsbridge owns.
+
+Shares and their states, an append-only hash-chained event log, sync cursors, the completion log brought
+back to owners, failed items, sync runs, messages written, certificate notices, and a run lock. SQLite by
+default (a file, WAL), PostgreSQL through psycopg 3 for a ``postgresql://`` URL. Platforms stay the source
+of truth for courses, users and completions.
+"""
 
 from __future__ import annotations
 
-from lmsbridge.ledger.store import (
+from lmsbridge.ledger.chain import GENESIS
+from lmsbridge.ledger.errors import LedgerConstraintError, LedgerNotFoundError, LockedError, ShareStateError
+from lmsbridge.ledger.migrations import MIGRATIONS, Migration
+from lmsbridge.ledger.models import (
+    FAILURE_KINDS,
+    RUN_STATUSES,
+    SHARE_STATES,
+    SHARE_TRANSITIONS,
+    CertificateNotice,
+    Completion,
     Event,
-    Ledger,
-    LockedError,
+    FailedItem,
+    FailureKind,
+    Message,
+    RunStatus,
     Share,
+    ShareState,
+    SyncCursor,
+    SyncRun,
     VerifyReport,
+    is_pseudonym,
 )
+from lmsbridge.ledger.store import Ledger, RunLock, ShareChanges
 
-__all__ = ["Event", "Ledger", "LockedError", "Share", "VerifyReport"]
+__all__ = [
+    "FAILURE_KINDS",
+    "GENESIS",
+    "MIGRATIONS",
+    "RUN_STATUSES",
+    "SHARE_STATES",
+    "SHARE_TRANSITIONS",
+    "CertificateNotice",
+    "Completion",
+    "Event",
+    "FailedItem",
+    "FailureKind",
+    "Ledger",
+    "LedgerConstraintError",
+    "LedgerNotFoundError",
+    "LockedError",
+    "Message",
+    "Migration",
+    "RunLock",
+    "RunStatus",
+    "Share",
+    "ShareChanges",
+    "ShareState",
+    "ShareStateError",
+    "SyncCursor",
+    "SyncRun",
+    "VerifyReport",
+    "is_pseudonym",
+]

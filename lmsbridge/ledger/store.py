@@ -1,188 +1,172 @@
-"""SQLite ledger (WAL, named transactional migrations, append-only hash-chained events).
+"""The ledger: shares, the hash-chained event log, sync cursors, completions, failures, runs, messages.
 
-Every command runs in ONE transaction (``with ledger.transaction():``): a crash leaves the previous
-state. Events carry ``hash = sha256(canonical JSON of the row + prev_hash)``; ``verify()`` walks the
-chain and names the first edited, deleted or inserted row.
+Every command runs in ONE transaction (``with ledger.transaction() as tx:``): all of it is written or
+none of it, also when the process is killed half-way (SQLite's WAL journal; PostgreSQL's transactions).
+A nested ``transaction()`` is a savepoint inside the outer one. Methods that write open their own
+transaction, which joins the caller's when there is one. Reads return frozen models, never rows.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
-import hashlib
 import json
 import os
-import sqlite3
 import threading
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import ValidationError
+from typing_extensions import Unpack
 
+from lmsbridge import i18n
+from lmsbridge.domain import Label, ShareFlow
 from lmsbridge.errors import LedgerError
+from lmsbridge.ledger import migrations
+from lmsbridge.ledger.chain import GENESIS, ChainHead, StoredEvent, check_chain, details_text, event_hash
+from lmsbridge.ledger.database import Database, Location, connect, parse_location
+from lmsbridge.ledger.errors import LedgerConstraintError, LedgerNotFoundError, LockedError, ShareStateError
+from lmsbridge.ledger.locks import FileLock, LockHolder, check_lock_name, pid_alive
+from lmsbridge.ledger.models import (
+    FAILURE_KINDS,
+    RUN_STATUSES,
+    SHARE_STATES,
+    SHARE_TRANSITIONS,
+    CertificateNotice,
+    Completion,
+    Event,
+    FailedItem,
+    FailureKind,
+    LedgerModel,
+    Message,
+    RunStatus,
+    Share,
+    SyncCursor,
+    SyncRun,
+    VerifyReport,
+    is_pseudonym,
+)
 
-GENESIS = "0" * 64
+M = TypeVar("M", bound=LedgerModel)
+
+i18n.register(
+    {
+        "ledger.missing": {"nb": "Fant ingen hovedbok i {where}", "en": "No ledger at {where}"},
+        "ledger.no_share": {"nb": "Ingen deling {id} i hovedboken", "en": "No share {id} in the ledger"},
+        "ledger.no_run": {"nb": "Ingen pågående synkronisering {id} i hovedboken",
+                          "en": "No running sync run {id} in the ledger"},
+        "ledger.transition": {
+            "nb": "Deling {id} kan ikke gå fra «{current}» til «{target}» (neste mulige: {next})",
+            "en": "Share {id} cannot go from «{current}» to «{target}» (possible next: {next})",
+        },
+        "ledger.transition.none": {"nb": "ingen, tilstanden er endelig", "en": "none, the state is final"},
+        "ledger.duplicate_request": {
+            "nb": "Det finnes allerede en deling ({id}) for forespørselen {key}",
+            "en": "There is already a share ({id}) for the request {key}",
+        },
+        "ledger.not_pseudonym": {
+            "nb": "Deltakernøkkelen må være et pseudonym (HMAC), aldri navn eller e-post",
+            "en": "The learner key must be a pseudonym (HMAC), never a name or an e-mail address",
+        },
+    }
+)
 
 
-class LockedError(LedgerError):
-    """Another process holds the lock (e.g. a sync run is already running)."""
-
-    code = "locked"
-    exit_code = 1
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
 
 
 def _ts(value: datetime) -> str:
-    if value.tzinfo is None:
+    """A time as stored: ISO-8601 in UTC. Naive times are refused (they are a bug: which zone?)."""
+    if value.tzinfo is None or value.utcoffset() is None:
         raise LedgerError("naive datetime given to the ledger; times must be timezone-aware")
     return value.astimezone(UTC).isoformat()
 
 
-def _dt(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
+def _dt(value: object) -> datetime:
+    return datetime.fromisoformat(str(value)).astimezone(UTC)
 
 
-class Share(BaseModel):
-    model_config = ConfigDict(frozen=True)
+def _dt_or_none(value: object) -> datetime | None:
+    return None if value is None or value == "" else _dt(value)
 
-    id: str
-    flow: str
-    state: str
-    owner_platform: str
-    owner_course_id: int | None
-    owner_course_shortname: str
-    owner_org: str
-    borrower_platform: str
+
+def _value(value: object) -> object:
+    return value.value if isinstance(value, ShareFlow | Label) else value
+
+
+class ShareChanges(TypedDict, total=False):
+    """What may change on a share besides its state: the borrower's course, once it exists."""
+
     borrower_course_id: int | None
     borrower_course_shortname: str | None
-    borrower_org: str
-    initiator: str
-    licence_at_share: str
-    label: str
-    owner_support: str
-    borrower_support: str
-    contact_point: str
-    request_key: str
-    created_at: datetime
-    updated_at: datetime
 
 
-class Event(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    seq: int
-    share_id: str | None
-    at: datetime
-    actor: str
-    action: str
-    details: dict[str, Any]
-    prev_hash: str
-    hash: str
+_SHARE_CHANGES = frozenset(ShareChanges.__annotations__)
 
 
-@dataclass(frozen=True)
-class VerifyReport:
-    ok: bool
-    events: int
-    first_bad_seq: int | None = None
-    problem: str = ""
+class RunLock:
+    """A held run lock. ``heartbeat()`` tells other hosts the holder is alive (PostgreSQL; no-op on SQLite)."""
 
+    def __init__(self, holder: LockHolder, beat: Callable[[], None]) -> None:
+        self.holder = holder
+        self._beat = beat
 
-def _hash(seq: int, share_id: str | None, at: str, actor: str, action: str, details: str, prev: str) -> str:
-    canonical = json.dumps([seq, share_id, at, actor, action, details, prev], ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    @property
+    def name(self) -> str:
+        return self.holder.name
 
-
-MIGRATIONS: list[tuple[str, str]] = [
-    (
-        "0001_shares_and_events",
-        """
-        CREATE TABLE shares (
-            id TEXT PRIMARY KEY, flow TEXT NOT NULL, state TEXT NOT NULL,
-            owner_platform TEXT NOT NULL, owner_course_id INTEGER, owner_course_shortname TEXT NOT NULL,
-            owner_org TEXT NOT NULL, borrower_platform TEXT NOT NULL, borrower_course_id INTEGER,
-            borrower_course_shortname TEXT, borrower_org TEXT NOT NULL, initiator TEXT NOT NULL,
-            licence_at_share TEXT NOT NULL, label TEXT NOT NULL, owner_support TEXT NOT NULL,
-            borrower_support TEXT NOT NULL, contact_point TEXT NOT NULL, request_key TEXT NOT NULL UNIQUE,
-            created_at TEXT NOT NULL, updated_at TEXT NOT NULL
-        );
-        CREATE TABLE events (
-            seq INTEGER PRIMARY KEY, share_id TEXT, at TEXT NOT NULL, actor TEXT NOT NULL,
-            action TEXT NOT NULL, details TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL
-        );
-        CREATE TRIGGER events_no_update BEFORE UPDATE ON events BEGIN
-            SELECT RAISE(ABORT, 'events are append-only');
-        END;
-        CREATE TRIGGER events_no_delete BEFORE DELETE ON events BEGIN
-            SELECT RAISE(ABORT, 'events are append-only');
-        END;
-        CREATE TABLE messages (
-            key TEXT PRIMARY KEY, kind TEXT NOT NULL, recipient TEXT NOT NULL, subject TEXT NOT NULL,
-            message_id TEXT NOT NULL, path TEXT NOT NULL, created_at TEXT NOT NULL
-        );
-        """,
-    ),
-    (
-        "0002_sync",
-        """
-        CREATE TABLE sync_cursors (share_id TEXT PRIMARY KEY REFERENCES shares(id), cursor TEXT NOT NULL,
-                                   updated_at TEXT NOT NULL);
-        CREATE TABLE completions (
-            share_id TEXT NOT NULL REFERENCES shares(id), learner_key TEXT NOT NULL, owner_activity TEXT NOT NULL,
-            borrower_activity TEXT NOT NULL, time_completed TEXT, synced_at TEXT NOT NULL,
-            PRIMARY KEY (share_id, learner_key, owner_activity)
-        );
-        CREATE TABLE failed_items (
-            share_id TEXT NOT NULL, item_kind TEXT NOT NULL, item_key TEXT NOT NULL, reason TEXT NOT NULL,
-            attempts INTEGER NOT NULL, first_failed_at TEXT NOT NULL, last_failed_at TEXT NOT NULL,
-            PRIMARY KEY (share_id, item_kind, item_key)
-        );
-        CREATE TABLE sync_runs (id INTEGER PRIMARY KEY, started_at TEXT NOT NULL, finished_at TEXT,
-                                status TEXT NOT NULL, counts TEXT NOT NULL);
-        CREATE TABLE certificate_notices (course_key TEXT NOT NULL, learner_key TEXT NOT NULL, due_date TEXT NOT NULL,
-                                          sent_at TEXT NOT NULL, PRIMARY KEY (course_key, learner_key, due_date));
-        """,
-    ),
-]
-
-ALLOWED_STATES = ("requested", "approved", "published", "revoked", "rejected")
+    def heartbeat(self) -> None:
+        self._beat()
 
 
 class Ledger:
-    """One ledger file. Thread-safe for one process (a lock around the connection)."""
+    """One ledger database. Safe to share between threads of one process (writes are serialised)."""
 
-    def __init__(self, path: str) -> None:
-        self.path = path
-        try:
-            if path != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
-            self._conn.row_factory = sqlite3.Row
-            self._conn.execute("PRAGMA foreign_keys=ON")
-            self._conn.execute("PRAGMA busy_timeout=30000")
-            if path != ":memory:":
-                self._conn.execute("PRAGMA journal_mode=WAL")
-                self._conn.execute("PRAGMA synchronous=FULL")
-        except (sqlite3.Error, OSError) as exc:
-            raise LedgerError(f"cannot open the ledger {path}: {exc}") from exc
+    def __init__(self, database: Database, *, clock: Callable[[], datetime] = _utcnow, migrate: bool = True,
+                 file_path: str | None = None) -> None:
+        self._db = database
+        self._clock = clock
+        self._file_path = file_path
         self._lock = threading.RLock()
         self._depth = 0
-        self.migrate()
+        self._memory_locks: set[str] = set()
+        if migrate:
+            self.migrate()
 
     @classmethod
-    def open(cls, url_or_path: str | os.PathLike[str]) -> Ledger:
-        text = str(url_or_path)
-        if text.startswith(("postgresql://", "postgres://")):
-            raise LedgerError("PostgreSQL ledgers are not supported by this version: use a SQLite path")
-        if text.startswith("sqlite:///"):
-            text = text[len("sqlite:///") - 1 :] if text.startswith("sqlite:////") else text[len("sqlite:///") :]
-        return cls(text)
+    def open(cls, url_or_path: str | os.PathLike[str], *, clock: Callable[[], datetime] = _utcnow,
+             busy_timeout: float = 30.0, create: bool = True) -> Ledger:
+        """Open (and create or migrate) a ledger: a file path, ``sqlite:///path``, ``:memory:`` or
+        ``postgresql://user@host/db``. With ``create=False`` a missing SQLite file is an error instead."""
+        location: Location = parse_location(os.fspath(url_or_path))
+        if not create and location.dialect == "sqlite" and not location.is_memory and not Path(location.target).exists():
+            raise LedgerNotFoundError(i18n.t("ledger.missing", where=location.target))
+        database = connect(location, busy_timeout=busy_timeout)
+        file_path = location.target if location.dialect == "sqlite" and not location.is_memory else None
+        try:
+            return cls(database, clock=clock, file_path=file_path)
+        except BaseException:
+            database.close()
+            raise
+
+    @property
+    def dialect(self) -> str:
+        return self._db.dialect
+
+    @property
+    def location(self) -> str:
+        """Where the ledger is: a file path, ``:memory:``, or a URL without its password."""
+        return self._db.location
+
+    @property
+    def path(self) -> Path | None:
+        """The SQLite file, or None (memory, PostgreSQL)."""
+        return Path(self._file_path) if self._file_path else None
 
     def close(self) -> None:
-        with contextlib.suppress(sqlite3.Error):
-            self._conn.close()
+        self._db.close()
 
     def __enter__(self) -> Ledger:
         return self
@@ -190,294 +174,550 @@ class Ledger:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # -- transactions and migrations ---------------------------------------------------------------
+    def now(self) -> datetime:
+        return self._clock()
+
+    # -- transactions and migrations -----------------------------------------------------------------
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._depth > 0
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[None]:
-        """All or nothing; nested use joins the outer transaction."""
+    def transaction(self) -> Iterator[Ledger]:
+        """All or nothing. Yields the ledger; an exception rolls back everything written inside.
+
+        Nested, it is a savepoint: the inner block's writes are undone on its exception, the outer goes on.
+        """
         with self._lock:
-            outer = self._depth == 0
+            depth = self._depth
+            savepoint = f"lmsbridge_{depth}"
+            if depth == 0:
+                self._db.begin()
+            else:
+                self._db.execute(f"SAVEPOINT {savepoint}")
+            self._depth += 1
             try:
-                if outer:
-                    self._conn.execute("BEGIN IMMEDIATE")
-                self._depth += 1
-                try:
-                    yield
-                finally:
-                    self._depth -= 1
-                if outer:
-                    self._conn.execute("COMMIT")
-            except BaseException as exc:
-                if outer:
-                    with contextlib.suppress(sqlite3.Error):
-                        self._conn.execute("ROLLBACK")
-                if isinstance(exc, sqlite3.Error):
-                    raise LedgerError(f"ledger write failed: {exc}") from exc
+                yield self
+            except BaseException:
+                self._depth -= 1
+                with contextlib.suppress(LedgerError):
+                    if depth == 0:
+                        self._db.rollback()
+                    else:
+                        self._db.execute(f"ROLLBACK TO SAVEPOINT {savepoint}")
+                        self._db.execute(f"RELEASE SAVEPOINT {savepoint}")
+                raise
+            self._depth -= 1
+            if depth > 0:
+                self._db.execute(f"RELEASE SAVEPOINT {savepoint}")
+                return
+            try:
+                self._db.commit()
+            except BaseException:
+                with contextlib.suppress(LedgerError):
+                    self._db.rollback()
                 raise
 
-    def _exec(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
-        try:
-            with self._lock:
-                return self._conn.execute(sql, params)
-        except sqlite3.IntegrityError as exc:
-            raise LedgerError(f"ledger constraint: {exc}") from exc
-        except sqlite3.Error as exc:
-            raise LedgerError(f"ledger error: {exc}") from exc
+    def _execute(self, sql: str, params: Sequence[object] = ()) -> list[dict[str, Any]]:
+        with self._lock:
+            return self._db.execute(sql, params).rows
+
+    def _write(self, sql: str, params: Sequence[object] = ()) -> int:
+        """One statement in a transaction (the caller's, or its own); returns the rows it changed."""
+        with self.transaction():
+            return self._db.execute(sql, params).rowcount
 
     def migrate(self) -> list[str]:
-        """Apply the named migrations not yet applied, each in its own transaction, in order."""
-        self._exec("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
-        done = {row["name"] for row in self._exec("SELECT name FROM migrations")}
-        applied = []
-        for name, sql in MIGRATIONS:
-            if name in done:
-                continue
-            with self.transaction():
-                for statement in _statements(sql):
-                    self._exec(statement)
-                self._exec("INSERT INTO migrations VALUES (?, ?)", (name, _ts(datetime.now(UTC))))
-            applied.append(name)
-        return applied
+        """Apply the migrations not yet applied (each in its own transaction, in order); return their names."""
+        with self._lock:
+            if self._depth:
+                raise LedgerError("migrations cannot run inside a transaction")
+            return migrations.migrate(self._db, _ts(self.now()))
 
     def applied_migrations(self) -> list[str]:
-        return [row["name"] for row in self._exec("SELECT name FROM migrations ORDER BY rowid")]
+        with self._lock:
+            return migrations.applied(self._db)
 
-    # -- shares ---------------------------------------------------------------------------------------
+    @staticmethod
+    def _model(cls: type[M], row: Mapping[str, Any]) -> M:
+        try:
+            return cls.model_validate(dict(row))
+        except ValidationError as exc:
+            raise LedgerError(f"unreadable {cls.__name__} in the ledger: {exc.errors()[0]['msg']}") from exc
+
+    # -- shares ----------------------------------------------------------------------------------------
+
+    def _share(self, row: Mapping[str, Any]) -> Share:
+        data = dict(row)
+        data["created_at"] = _dt(data["created_at"])
+        data["updated_at"] = _dt(data["updated_at"])
+        return self._model(Share, data)
 
     def _next_share_id(self) -> str:
-        row = self._exec("SELECT COUNT(*) AS n FROM shares").fetchone()
-        return f"S-{int(row['n']) + 1:04d}"
+        # Zero-padded, so the longest-then-greatest id is the last one (S-9999 < S-10000).
+        rows = self._execute("SELECT id FROM shares WHERE id LIKE 'S-%' ORDER BY LENGTH(id) DESC, id DESC LIMIT 1")
+        last = int(str(rows[0]["id"])[2:]) if rows and str(rows[0]["id"])[2:].isdigit() else 0
+        return f"S-{last + 1:04d}"
 
-    def create_share(self, *, now: datetime, **fields: Any) -> Share:
-        share_id = fields.pop("id", None) or self._next_share_id()
-        values = {
-            "id": share_id,
-            "state": fields.pop("state", "requested"),
-            "created_at": _ts(now),
-            "updated_at": _ts(now),
-            **{k: (v.value if hasattr(v, "value") else v) for k, v in fields.items()},
-        }
-        columns = ", ".join(values)
-        marks = ", ".join("?" for _ in values)
+    def create_share(
+        self,
+        *,
+        flow: ShareFlow | str,
+        owner_platform: str,
+        owner_course_id: int | None,
+        owner_course_shortname: str,
+        owner_org: str,
+        borrower_platform: str,
+        borrower_org: str,
+        initiator: str,
+        licence_at_share: str,
+        label: Label | str,
+        owner_support: str,
+        borrower_support: str,
+        contact_point: str,
+        request_key: str,
+        borrower_course_id: int | None = None,
+        borrower_course_shortname: str | None = None,
+        now: datetime | None = None,
+    ) -> Share:
+        """Record a new share in state ``requested`` with the next id (S-0001, S-0002 …).
+
+        The request key is unique: asking again for the same thing finds the share
+        (``find_share_by_request_key``) instead of making a second one; here a repeat is refused.
+        """
+        stamp = _ts(now or self.now())
+        flow_value = ShareFlow(flow).value
         with self.transaction():
-            self._exec(f"INSERT INTO shares ({columns}) VALUES ({marks})", tuple(values.values()))
-        share = self.get_share(share_id)
-        assert share is not None
-        return share
+            existing = self.find_share_by_request_key(request_key)
+            if existing is not None:
+                raise LedgerConstraintError(i18n.t("ledger.duplicate_request", id=existing.id, key=request_key))
+            share_id = self._next_share_id()
+            values: dict[str, object] = {
+                "id": share_id, "flow": flow_value, "state": "requested",
+                "owner_platform": owner_platform, "owner_course_id": owner_course_id,
+                "owner_course_shortname": owner_course_shortname, "owner_org": owner_org,
+                "borrower_platform": borrower_platform, "borrower_course_id": borrower_course_id,
+                "borrower_course_shortname": borrower_course_shortname, "borrower_org": borrower_org,
+                "initiator": initiator, "licence_at_share": licence_at_share, "label": _value(label),
+                "owner_support": owner_support, "borrower_support": borrower_support,
+                "contact_point": contact_point, "request_key": request_key,
+                "created_at": stamp, "updated_at": stamp,
+            }
+            columns = ", ".join(values)
+            marks = ", ".join("?" for _ in values)
+            self._write(f"INSERT INTO shares ({columns}) VALUES ({marks})", tuple(values.values()))
+            return self.require_share(share_id)
 
     def get_share(self, share_id: str) -> Share | None:
-        row = self._exec("SELECT * FROM shares WHERE id = ?", (share_id,)).fetchone()
-        return Share.model_validate(dict(row)) if row else None
+        rows = self._execute("SELECT * FROM shares WHERE id = ?", (share_id,))
+        return self._share(rows[0]) if rows else None
 
-    def find_share_by_request_key(self, key: str) -> Share | None:
-        row = self._exec("SELECT * FROM shares WHERE request_key = ?", (key,)).fetchone()
-        return Share.model_validate(dict(row)) if row else None
+    def require_share(self, share_id: str) -> Share:
+        """The share, or ``LedgerNotFoundError`` naming it."""
+        share = self.get_share(share_id)
+        if share is None:
+            raise LedgerNotFoundError(i18n.t("ledger.no_share", id=share_id))
+        return share
+
+    def find_share_by_request_key(self, request_key: str) -> Share | None:
+        rows = self._execute("SELECT * FROM shares WHERE request_key = ?", (request_key,))
+        return self._share(rows[0]) if rows else None
 
     def list_shares(self, state: str | None = None, platform: str | None = None) -> list[Share]:
-        sql = "SELECT * FROM shares WHERE 1=1"
-        params: list[Any] = []
+        """Shares in id order; ``state`` filters by state, ``platform`` by owner or borrower platform."""
+        sql = "SELECT * FROM shares WHERE 1 = 1"
+        params: list[object] = []
         if state:
             sql += " AND state = ?"
             params.append(state)
         if platform:
             sql += " AND (owner_platform = ? OR borrower_platform = ?)"
             params += [platform, platform]
-        return [Share.model_validate(dict(r)) for r in self._exec(sql + " ORDER BY id", tuple(params))]
+        return [self._share(row) for row in self._execute(sql + " ORDER BY LENGTH(id), id", params)]
 
-    def update_share_state(self, share_id: str, new_state: str, *, now: datetime, **changes: Any) -> Share:
-        if new_state not in ALLOWED_STATES:
-            raise LedgerError(f"unknown share state {new_state!r}")
-        sets = ["state = ?", "updated_at = ?"]
-        params: list[Any] = [new_state, _ts(now)]
-        for key, value in changes.items():
-            if key not in ("borrower_course_id", "borrower_course_shortname"):
-                raise LedgerError(f"cannot change {key} of a share")
-            sets.append(f"{key} = ?")
-            params.append(value)
+    def update_share_state(self, share_id: str, new_state: str, *, now: datetime | None = None,
+                           **changes: Unpack[ShareChanges]) -> Share:
+        """Move a share to ``new_state`` (only along ``SHARE_TRANSITIONS``), optionally setting the borrower's
+        course in the same write. Record the event for it with ``append_event`` in the same transaction."""
+        if new_state not in SHARE_STATES:
+            raise LedgerError(f"unknown share state {new_state!r} (known: {', '.join(SHARE_STATES)})")
+        target = new_state
+        unknown = set(changes) - _SHARE_CHANGES
+        if unknown:
+            raise LedgerError(f"cannot change {', '.join(sorted(unknown))} of a share")
+        stamp = _ts(now or self.now())
         with self.transaction():
-            cursor = self._exec(f"UPDATE shares SET {', '.join(sets)} WHERE id = ?", (*params, share_id))
-            if cursor.rowcount != 1:
-                raise LedgerError(f"no share {share_id}")
-        share = self.get_share(share_id)
-        assert share is not None
-        return share
+            share = self.require_share(share_id)
+            allowed = SHARE_TRANSITIONS[share.state]
+            if target not in allowed:
+                following = ", ".join(sorted(allowed)) or i18n.t("ledger.transition.none")
+                raise ShareStateError(
+                    i18n.t("ledger.transition", id=share_id, current=share.state, target=target, next=following),
+                    share_id=share_id, current=share.state, target=target,
+                )
+            sets = ["state = ?", "updated_at = ?", *(f"{key} = ?" for key in changes)]
+            params = [target, stamp, *changes.values(), share_id, share.state]
+            # The state in the WHERE makes the check and the write one step.
+            self._write(f"UPDATE shares SET {', '.join(sets)} WHERE id = ? AND state = ?", params)
+            return self.require_share(share_id)
+
+    def set_borrower_course(self, share_id: str, course_id: int | None, shortname: str | None, *,
+                            now: datetime | None = None) -> Share:
+        """Link the borrower's course (the copy or the link) to the share, without changing its state."""
+        stamp = _ts(now or self.now())
+        with self.transaction():
+            self.require_share(share_id)
+            self._write("UPDATE shares SET borrower_course_id = ?, borrower_course_shortname = ?, updated_at = ? "
+                        "WHERE id = ?", (course_id, shortname, stamp, share_id))
+            return self.require_share(share_id)
 
     # -- events ------------------------------------------------------------------------------------------
 
-    def append_event(
-        self, *, share_id: str | None, actor: str, action: str, at: datetime, details: dict[str, Any] | None = None
-    ) -> Event:
-        body = json.dumps(details or {}, ensure_ascii=False, sort_keys=True, default=str)
+    def append_event(self, *, share_id: str | None, actor: str, action: str, at: datetime | None = None,
+                     details: Mapping[str, Any] | None = None) -> Event:
+        """Append to the hash-chained log. Call it inside the transaction of the change it records."""
+        if not actor.strip() or not action.strip():
+            raise LedgerError("an event needs an actor and an action")
+        body = details_text(details)
+        stamp = _ts(at or self.now())
         with self.transaction():
-            last = self._exec("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1").fetchone()
-            seq = int(last["seq"]) + 1 if last else 1
-            prev = str(last["hash"]) if last else GENESIS
-            stamp = _ts(at)
-            digest = _hash(seq, share_id, stamp, actor, action, body, prev)
-            self._exec("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                       (seq, share_id, stamp, actor, action, body, prev, digest))
-        return Event(seq=seq, share_id=share_id, at=datetime.fromisoformat(stamp), actor=actor, action=action,
+            last = self._execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1")
+            seq = int(last[0]["seq"]) + 1 if last else 1
+            prev = str(last[0]["hash"]) if last else GENESIS
+            digest = event_hash(seq, share_id, stamp, actor, action, body, prev)
+            self._write("INSERT INTO events (seq, share_id, at, actor, action, details, prev_hash, hash) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (seq, share_id, stamp, actor, action, body, prev, digest))
+            self._write("INSERT INTO chain_head (id, seq, hash) VALUES (1, ?, ?) "
+                        "ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash", (seq, digest))
+        return Event(seq=seq, share_id=share_id, at=_dt(stamp), actor=actor, action=action,
                      details=json.loads(body), prev_hash=prev, hash=digest)
 
-    def events(self, share_id: str | None = None) -> list[Event]:
-        sql = "SELECT * FROM events"
-        params: tuple[str, ...] = ()
-        if share_id:
-            sql, params = sql + " WHERE share_id = ?", (share_id,)
+    def events(self, share_id: str | None = None, *, after_seq: int = 0, limit: int | None = None) -> list[Event]:
+        """Events in seq order: all, or one share's; ``after_seq``/``limit`` page through a long log."""
+        sql = "SELECT * FROM events WHERE seq > ?"
+        params: list[object] = [after_seq]
+        if share_id is not None:
+            sql += " AND share_id = ?"
+            params.append(share_id)
+        sql += " ORDER BY seq"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
         out = []
-        for row in self._exec(sql + " ORDER BY seq", params):
+        for row in self._execute(sql, params):
             data = dict(row)
-            data["details"] = json.loads(data["details"])
-            out.append(Event.model_validate(data))
+            try:
+                data["details"] = json.loads(data["details"])
+            except ValueError as exc:
+                raise LedgerError(f"event {data['seq']} has unreadable details") from exc
+            data["at"] = _dt(data["at"])
+            out.append(self._model(Event, data))
         return out
 
     def verify(self) -> VerifyReport:
-        """Walk the chain: an edited, deleted, reordered or inserted row breaks it."""
-        prev = GENESIS
-        expected_seq = 1
-        count = 0
-        for row in self._exec("SELECT * FROM events ORDER BY seq"):
-            count += 1
-            seq = int(row["seq"])
-            if seq != expected_seq:
-                return VerifyReport(False, count, expected_seq, f"event {expected_seq} is missing (deleted?)")
-            if row["prev_hash"] != prev:
-                return VerifyReport(False, count, seq, f"event {seq} does not follow event {seq - 1}")
-            digest = _hash(seq, row["share_id"], row["at"], row["actor"], row["action"], row["details"], row["prev_hash"])
-            if digest != row["hash"]:
-                return VerifyReport(False, count, seq, f"event {seq} was changed after it was written")
-            prev = row["hash"]
-            expected_seq += 1
-        return VerifyReport(True, count)
+        """Walk the chain from the first event: name the first edited, deleted, moved or inserted one."""
+        with self.transaction():  # one consistent view of the events and the head
+            rows = self._execute("SELECT * FROM events ORDER BY seq")
+            head_rows = self._execute("SELECT seq, hash FROM chain_head WHERE id = 1")
+        stored = (
+            StoredEvent(seq=int(r["seq"]), share_id=r["share_id"], at=str(r["at"]), actor=str(r["actor"]),
+                        action=str(r["action"]), details=str(r["details"]), prev_hash=str(r["prev_hash"]),
+                        hash=str(r["hash"]))
+            for r in rows
+        )
+        head = ChainHead(int(head_rows[0]["seq"]), str(head_rows[0]["hash"])) if head_rows else None
+        return check_chain(stored, head)
 
-    # -- messages -------------------------------------------------------------------------------------------
+    # -- messages ------------------------------------------------------------------------------------------
 
     def record_message(self, *, key: str, kind: str, to: str, subject: str, message_id: str, path: str,
-                       now: datetime) -> None:
-        self._exec("INSERT OR IGNORE INTO messages VALUES (?, ?, ?, ?, ?, ?, ?)",
-                   (key, kind, to, subject, message_id, path, _ts(now)))
+                       now: datetime | None = None) -> bool:
+        """Record a message written (an e-mail in the outbox …) once per key. True if it was new."""
+        changed = self._write(
+            "INSERT INTO messages (key, kind, recipient, subject, message_id, path, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
+            (key, kind, to, subject, message_id, path, _ts(now or self.now())),
+        )
+        return changed == 1
 
-    def find_message(self, key: str) -> dict[str, Any] | None:
-        row = self._exec("SELECT * FROM messages WHERE key = ?", (key,)).fetchone()
-        return dict(row) if row else None
+    def find_message(self, key: str) -> Message | None:
+        rows = self._execute("SELECT * FROM messages WHERE key = ?", (key,))
+        return self._message(rows[0]) if rows else None
 
-    # -- sync -------------------------------------------------------------------------------------------------
+    def messages(self, kind: str | None = None) -> list[Message]:
+        sql, params = "SELECT * FROM messages", []
+        if kind is not None:
+            sql, params = sql + " WHERE kind = ?", [kind]
+        return [self._message(row) for row in self._execute(sql + " ORDER BY created_at, key", params)]
+
+    def _message(self, row: Mapping[str, Any]) -> Message:
+        data = dict(row)
+        data["to"] = data.pop("recipient")
+        data["created_at"] = _dt(data["created_at"])
+        return self._model(Message, data)
+
+    # -- sync cursors -----------------------------------------------------------------------------------
 
     def get_cursor(self, share_id: str) -> datetime | None:
-        row = self._exec("SELECT cursor FROM sync_cursors WHERE share_id = ?", (share_id,)).fetchone()
-        return _dt(row["cursor"]) if row else None
+        rows = self._execute("SELECT cursor FROM sync_cursors WHERE share_id = ?", (share_id,))
+        return _dt(rows[0]["cursor"]) if rows else None
 
-    def set_cursor(self, share_id: str, value: datetime, run_started_at: datetime) -> datetime:
-        """Advance a cursor: never past the run's start, never backwards. Returns the stored value."""
-        value = min(value, run_started_at)
-        current = self.get_cursor(share_id)
-        if current is not None and value <= current:
-            return current
-        self._exec("INSERT INTO sync_cursors VALUES (?, ?, ?) ON CONFLICT(share_id) DO UPDATE SET "
-                   "cursor = excluded.cursor, updated_at = excluded.updated_at",
-                   (share_id, _ts(value), _ts(datetime.now(UTC))))
-        return value
+    def cursors(self) -> list[SyncCursor]:
+        return [
+            self._model(SyncCursor, {"share_id": r["share_id"], "cursor": _dt(r["cursor"]),
+                                     "updated_at": _dt(r["updated_at"])})
+            for r in self._execute("SELECT * FROM sync_cursors ORDER BY share_id")
+        ]
+
+    def set_cursor(self, share_id: str, value: datetime, run_started_at: datetime, *,
+                   now: datetime | None = None) -> datetime:
+        """Advance a share's sync cursor and return the value stored.
+
+        Never past ``run_started_at`` (a later value is cut down to it: what changed during the run is
+        read again next time) and never backwards (an earlier value leaves the cursor as it is).
+        """
+        wanted = min(_dt(_ts(value)), _dt(_ts(run_started_at)))
+        stamp = _ts(now or self.now())
+        with self.transaction():
+            current = self.get_cursor(share_id)
+            if current is not None and wanted <= current:
+                return current
+            self._write("INSERT INTO sync_cursors (share_id, cursor, updated_at) VALUES (?, ?, ?) "
+                        "ON CONFLICT (share_id) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at",
+                        (share_id, _ts(wanted), stamp))
+        return wanted
+
+    # -- completions ------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _pseudonym(learner_key: str) -> str:
+        if not is_pseudonym(learner_key):
+            raise LedgerError(i18n.t("ledger.not_pseudonym"))
+        return learner_key
 
     def record_completion(self, *, share_id: str, learner_key: str, owner_activity: str, borrower_activity: str,
-                          time_completed: datetime | None, synced_at: datetime) -> bool:
-        cursor = self._exec(
-            "INSERT OR IGNORE INTO completions VALUES (?, ?, ?, ?, ?, ?)",
-            (share_id, learner_key, owner_activity, borrower_activity,
-             _ts(time_completed) if time_completed else None, _ts(synced_at)),
+                          time_completed: datetime | None, synced_at: datetime | None = None) -> bool:
+        """Record that a learner (pseudonym) completed an owner's activity. True if new; a re-run is a no-op."""
+        changed = self._write(
+            "INSERT INTO completions (share_id, learner_key, owner_activity, borrower_activity, time_completed, "
+            "synced_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (share_id, learner_key, owner_activity) DO NOTHING",
+            (share_id, self._pseudonym(learner_key), owner_activity, borrower_activity,
+             _ts(time_completed) if time_completed else None, _ts(synced_at or self.now())),
         )
-        return cursor.rowcount == 1
+        return changed == 1
+
+    def is_recorded(self, share_id: str, learner_key: str, owner_activity: str) -> bool:
+        return bool(self._execute(
+            "SELECT 1 AS x FROM completions WHERE share_id = ? AND learner_key = ? AND owner_activity = ?",
+            (share_id, learner_key, owner_activity),
+        ))
 
     def recorded_activities(self, share_id: str, learner_key: str) -> set[str]:
-        rows = self._exec("SELECT owner_activity FROM completions WHERE share_id = ? AND learner_key = ?",
-                          (share_id, learner_key))
+        rows = self._execute("SELECT owner_activity FROM completions WHERE share_id = ? AND learner_key = ?",
+                             (share_id, learner_key))
         return {str(r["owner_activity"]) for r in rows}
 
-    def completions(self, share_id: str | None = None) -> list[dict[str, Any]]:
-        sql = "SELECT * FROM completions"
-        params: tuple[str, ...] = ()
-        if share_id:
-            sql, params = sql + " WHERE share_id = ?", (share_id,)
-        return [dict(r) for r in self._exec(sql + " ORDER BY share_id, learner_key, owner_activity", params)]
+    def completed_learners(self, share_id: str, required_activities: Collection[str] | None = None) -> set[str]:
+        """Learners with a recorded completion on the share; with ``required_activities``, only those who
+        have every one of them recorded."""
+        rows = self._execute("SELECT learner_key, owner_activity FROM completions WHERE share_id = ?", (share_id,))
+        done: dict[str, set[str]] = {}
+        for row in rows:
+            done.setdefault(str(row["learner_key"]), set()).add(str(row["owner_activity"]))
+        if required_activities is None:
+            return set(done)
+        required = set(required_activities)
+        return {learner for learner, activities in done.items() if required <= activities}
 
-    def record_failure(self, *, share_id: str, item_kind: str, item_key: str, reason: str, now: datetime) -> None:
-        self._exec(
-            "INSERT INTO failed_items VALUES (?, ?, ?, ?, 1, ?, ?) ON CONFLICT(share_id, item_kind, item_key) "
-            "DO UPDATE SET reason = excluded.reason, attempts = attempts + 1, last_failed_at = excluded.last_failed_at",
-            (share_id, item_kind, item_key, reason, _ts(now), _ts(now)),
-        )
+    def completions(self, share_id: str | None = None) -> list[Completion]:
+        sql, params = "SELECT * FROM completions", []
+        if share_id is not None:
+            sql, params = sql + " WHERE share_id = ?", [share_id]
+        out = []
+        for row in self._execute(sql + " ORDER BY share_id, learner_key, owner_activity", params):
+            data = dict(row)
+            data["time_completed"] = _dt_or_none(data["time_completed"])
+            data["synced_at"] = _dt(data["synced_at"])
+            out.append(self._model(Completion, data))
+        return out
 
-    def clear_failure(self, *, share_id: str, item_kind: str, item_key: str) -> None:
-        self._exec("DELETE FROM failed_items WHERE share_id = ? AND item_kind = ? AND item_key = ?",
-                   (share_id, item_kind, item_key))
+    # -- failed items -----------------------------------------------------------------------------------
 
-    def list_failures(self, share_id: str | None = None) -> list[dict[str, Any]]:
-        sql = "SELECT * FROM failed_items"
-        params: tuple[str, ...] = ()
-        if share_id:
-            sql, params = sql + " WHERE share_id = ?", (share_id,)
-        return [dict(r) for r in self._exec(sql + " ORDER BY share_id, item_kind, item_key", params)]
+    def record_failure(self, *, share_id: str, item_kind: FailureKind | str, item_key: str, reason: str,
+                       now: datetime | None = None) -> FailedItem:
+        """Note that an item failed (again): the first time at 1 attempt, then +1 with the latest reason."""
+        if item_kind not in FAILURE_KINDS:
+            raise LedgerError(f"unknown failed item kind {item_kind!r} (known: {', '.join(FAILURE_KINDS)})")
+        stamp = _ts(now or self.now())
+        with self.transaction():
+            self._write(
+                "INSERT INTO failed_items (share_id, item_kind, item_key, reason, attempts, first_failed_at, "
+                "last_failed_at) VALUES (?, ?, ?, ?, 1, ?, ?) ON CONFLICT (share_id, item_kind, item_key) DO UPDATE "
+                "SET reason = excluded.reason, attempts = failed_items.attempts + 1, "
+                "last_failed_at = excluded.last_failed_at",
+                (share_id, item_kind, item_key, reason, stamp, stamp),
+            )
+            (failure,) = self.list_failures(share_id, item_kind=item_kind, item_key=item_key)
+        return failure
 
-    def start_run(self, started_at: datetime) -> int:
-        cursor = self._exec("INSERT INTO sync_runs (started_at, status, counts) VALUES (?, 'running', '{}')",
-                            (_ts(started_at),))
-        return int(cursor.lastrowid or 0)
+    def clear_failure(self, *, share_id: str, item_kind: str, item_key: str) -> bool:
+        """Forget a failed item (it went through). True if there was one."""
+        return self._write("DELETE FROM failed_items WHERE share_id = ? AND item_kind = ? AND item_key = ?",
+                           (share_id, item_kind, item_key)) == 1
 
-    def finish_run(self, run_id: int, *, status: str, counts: dict[str, Any], finished_at: datetime) -> None:
-        self._exec("UPDATE sync_runs SET status = ?, counts = ?, finished_at = ? WHERE id = ?",
-                   (status, json.dumps(counts, sort_keys=True), _ts(finished_at), run_id))
+    def list_failures(self, share_id: str | None = None, *, item_kind: str | None = None,
+                      item_key: str | None = None) -> list[FailedItem]:
+        sql, params = "SELECT * FROM failed_items WHERE 1 = 1", list[object]()
+        for column, value in (("share_id", share_id), ("item_kind", item_kind), ("item_key", item_key)):
+            if value is not None:
+                sql += f" AND {column} = ?"
+                params.append(value)
+        out = []
+        for row in self._execute(sql + " ORDER BY share_id, item_kind, item_key", params):
+            data = dict(row)
+            data["first_failed_at"] = _dt(data["first_failed_at"])
+            data["last_failed_at"] = _dt(data["last_failed_at"])
+            out.append(self._model(FailedItem, data))
+        return out
 
-    def last_run(self) -> dict[str, Any] | None:
-        row = self._exec("SELECT * FROM sync_runs ORDER BY id DESC LIMIT 1").fetchone()
-        if not row:
-            return None
+    # -- sync runs --------------------------------------------------------------------------------------
+
+    def _run(self, row: Mapping[str, Any]) -> SyncRun:
         data = dict(row)
+        data["started_at"] = _dt(data["started_at"])
+        data["finished_at"] = _dt_or_none(data["finished_at"])
         data["counts"] = json.loads(data["counts"])
-        return data
+        return self._model(SyncRun, data)
 
-    def record_certificate_notice(self, *, course_key: str, learner_key: str, due_date: str, now: datetime) -> bool:
-        cursor = self._exec("INSERT OR IGNORE INTO certificate_notices VALUES (?, ?, ?, ?)",
-                            (course_key, learner_key, due_date, _ts(now)))
-        return cursor.rowcount == 1
+    def start_run(self, started_at: datetime | None = None) -> SyncRun:
+        rows = self._insert_returning("INSERT INTO sync_runs (started_at, status, counts) VALUES (?, 'running', '{}') "
+                                      "RETURNING *", (_ts(started_at or self.now()),))
+        return self._run(rows[0])
 
-    # -- run lock -------------------------------------------------------------------------------------------------
+    def _insert_returning(self, sql: str, params: Sequence[object]) -> list[dict[str, Any]]:
+        with self.transaction():
+            return self._execute(sql, params)
+
+    def finish_run(self, run_id: int, *, status: RunStatus | str, counts: Mapping[str, Any],
+                   finished_at: datetime | None = None) -> SyncRun:
+        """Close a running run with its outcome (ok, partial, failed) and its counts."""
+        if status not in RUN_STATUSES or status == "running":
+            raise LedgerError(f"a run finishes as ok, partial or failed, not {status!r}")
+        body = details_text(counts)
+        with self.transaction():
+            changed = self._write("UPDATE sync_runs SET status = ?, counts = ?, finished_at = ? "
+                                  "WHERE id = ? AND status = 'running'",
+                                  (status, body, _ts(finished_at or self.now()), run_id))
+            if changed != 1:
+                raise LedgerNotFoundError(i18n.t("ledger.no_run", id=run_id))
+            return self._run(self._execute("SELECT * FROM sync_runs WHERE id = ?", (run_id,))[0])
+
+    def last_run(self, status: RunStatus | None = None) -> SyncRun | None:
+        """The latest run (by start), or the latest with ``status``."""
+        sql, params = "SELECT * FROM sync_runs", list[object]()
+        if status is not None:
+            sql, params = sql + " WHERE status = ?", [status]
+        rows = self._execute(sql + " ORDER BY started_at DESC, id DESC LIMIT 1", params)
+        return self._run(rows[0]) if rows else None
+
+    def runs(self, limit: int = 20) -> list[SyncRun]:
+        rows = self._execute("SELECT * FROM sync_runs ORDER BY started_at DESC, id DESC LIMIT ?", (limit,))
+        return [self._run(row) for row in rows]
+
+    # -- certificate notices ------------------------------------------------------------------------------
+
+    def record_certificate_notice(self, *, course_key: str, learner_key: str, due_date: date,
+                                  now: datetime | None = None) -> bool:
+        """Note a «what you still miss» notice for one learner and due date. True if it was not sent before."""
+        return self._write(
+            "INSERT INTO certificate_notices (course_key, learner_key, due_date, sent_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (course_key, learner_key, due_date) DO NOTHING",
+            (course_key, self._pseudonym(learner_key), due_date.isoformat(), _ts(now or self.now())),
+        ) == 1
+
+    def certificate_notice_sent(self, course_key: str, learner_key: str, due_date: date) -> bool:
+        return bool(self._execute(
+            "SELECT 1 AS x FROM certificate_notices WHERE course_key = ? AND learner_key = ? AND due_date = ?",
+            (course_key, learner_key, due_date.isoformat()),
+        ))
+
+    def certificate_notices(self, course_key: str | None = None) -> list[CertificateNotice]:
+        sql, params = "SELECT * FROM certificate_notices", list[object]()
+        if course_key is not None:
+            sql, params = sql + " WHERE course_key = ?", [course_key]
+        return [
+            self._model(CertificateNotice, {**row, "due_date": date.fromisoformat(str(row["due_date"])),
+                                            "sent_at": _dt(row["sent_at"])})
+            for row in self._execute(sql + " ORDER BY course_key, due_date, learner_key", params)
+        ]
+
+    # -- run lock ---------------------------------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def acquire_lock(self, name: str) -> Iterator[None]:
-        """An exclusive OS lock beside the ledger file; fails at once when another process holds it."""
-        base = self.path if self.path != ":memory:" else os.path.join(os.getcwd(), ".lmsbridge-memory")
-        lock_path = f"{base}.{name}.lock"
-        handle = open(lock_path, "a+")  # noqa: SIM115 - held for the duration of the context
-        try:
+    def acquire_lock(self, name: str, *, stale_after: timedelta = timedelta(minutes=10)) -> Iterator[RunLock]:
+        """Hold the run lock ``name`` for the block, or fail at once with ``LockedError`` when another
+        process holds it. A dead holder's lock is taken over (``stale_after``: PostgreSQL, other hosts)."""
+        check_lock_name(name)
+        if self._depth:
+            raise LedgerError(i18n.t("ledger.lock_in_transaction"))
+        holder = LockHolder.me(name, self.now())
+        if self._db.dialect == "postgresql":
+            with self._row_lock(holder, stale_after) as lock:
+                yield lock
+        elif self._file_path is None:
+            with self._memory_lock(holder) as lock:
+                yield lock
+        else:
+            file_lock = FileLock(f"{self._file_path}.{name}.lock", holder)
+            file_lock.acquire()
             try:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise LockedError(f"{name} is already running (lock {lock_path})") from None
-            handle.seek(0)
-            handle.truncate()
-            handle.write(str(os.getpid()))
-            handle.flush()
-            yield
+                yield RunLock(holder, lambda: None)
+            finally:
+                file_lock.release()
+
+    @contextlib.contextmanager
+    def _memory_lock(self, holder: LockHolder) -> Iterator[RunLock]:
+        # A :memory: ledger lives in this process only, so the lock does too.
+        with self._lock:
+            if holder.name in self._memory_locks:
+                raise holder.locked_error()
+            self._memory_locks.add(holder.name)
+        try:
+            yield RunLock(holder, lambda: None)
         finally:
-            handle.close()
+            self._memory_locks.discard(holder.name)
 
+    @contextlib.contextmanager
+    def _row_lock(self, holder: LockHolder, stale_after: timedelta) -> Iterator[RunLock]:
+        with self.transaction():
+            rows = self._execute("SELECT * FROM run_locks WHERE name = ?", (holder.name,))
+            if rows:
+                current = LockHolder(holder.name, int(rows[0]["pid"]), str(rows[0]["host"]),
+                                     str(rows[0]["acquired_at"]))
+                if not self._stale(current, _dt(rows[0]["heartbeat_at"]), stale_after):
+                    raise current.locked_error()
+                self._write("DELETE FROM run_locks WHERE name = ?", (holder.name,))
+            stamp = _ts(self.now())
+            self._write("INSERT INTO run_locks (name, pid, host, acquired_at, heartbeat_at) VALUES (?, ?, ?, ?, ?)",
+                        (holder.name, holder.pid, holder.host, stamp, stamp))
 
-def _statements(sql: str) -> list[str]:
-    """Split a migration into statements, keeping trigger bodies whole."""
-    out: list[str] = []
-    buffer: list[str] = []
-    in_trigger = False
-    for line in sql.strip().splitlines():
-        buffer.append(line)
-        stripped = line.strip().upper()
-        if stripped.startswith("CREATE TRIGGER"):
-            in_trigger = True
-        if (in_trigger and stripped == "END;") or (not in_trigger and stripped.endswith(";")):
-            out.append("\n".join(buffer).strip().rstrip(";"))
-            buffer = []
-            in_trigger = False
-    if "".join(buffer).strip():
-        out.append("\n".join(buffer).strip().rstrip(";"))
-    return out
+        def beat() -> None:
+            changed = self._write("UPDATE run_locks SET heartbeat_at = ? WHERE name = ? AND pid = ? AND host = ?",
+                                  (_ts(self.now()), holder.name, holder.pid, holder.host))
+            if changed != 1:
+                rows = self._execute("SELECT pid, host FROM run_locks WHERE name = ?", (holder.name,))
+                pid, host = (rows[0]["pid"], rows[0]["host"]) if rows else ("?", "?")
+                raise LockedError(i18n.t("ledger.lock_lost", name=holder.name, pid=pid, host=host))
 
+        try:
+            yield RunLock(holder, beat)
+        finally:
+            with contextlib.suppress(LedgerError):
+                self._write("DELETE FROM run_locks WHERE name = ? AND pid = ? AND host = ?",
+                            (holder.name, holder.pid, holder.host))
 
-OpenLedger = Callable[[str], Ledger]
+    def _stale(self, current: LockHolder, heartbeat_at: datetime, stale_after: timedelta) -> bool:
+        if current.host == LockHolder.me(current.name, self.now()).host:
+            return current.pid != os.getpid() and not pid_alive(current.pid)
+        return self.now() - heartbeat_at > stale_after

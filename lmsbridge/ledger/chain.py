@@ -1,0 +1,138 @@
+"""The event chain, as pure functions: how an event is hashed and how a stored chain is checked.
+
+``hash = sha256(canonical JSON of [seq, share_id, at, actor, action, details, prev_hash])`` where ``at`` and
+``details`` are hashed as the exact text stored (ISO-8601 UTC; JSON with sorted keys), so verifying never
+depends on re-serialising. The first event follows ``GENESIS``. A separate head record (last seq and hash,
+written in the same transaction as each event) reveals a cut-off or extended tail, which a chain alone
+cannot show.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import Enum
+from pathlib import PurePath
+from typing import Any
+
+from lmsbridge import i18n
+from lmsbridge.errors import LedgerError
+from lmsbridge.ledger.models import VerifyReport
+
+GENESIS = "0" * 64
+
+i18n.register(
+    {
+        "ledger.verify.missing": {
+            "nb": "hendelse {seq} mangler (slettet?)",
+            "en": "event {seq} is missing (deleted?)",
+        },
+        "ledger.verify.out_of_place": {
+            "nb": "hendelse {seq} står utenfor rekkefølgen",
+            "en": "event {seq} is out of order",
+        },
+        "ledger.verify.broken_link": {
+            "nb": "hendelse {seq} følger ikke etter hendelse {previous} (satt inn eller flyttet?)",
+            "en": "event {seq} does not follow event {previous} (inserted or moved?)",
+        },
+        "ledger.verify.changed": {
+            "nb": "hendelse {seq} er endret etter at den ble skrevet",
+            "en": "event {seq} was changed after it was written",
+        },
+        "ledger.verify.tail_missing": {
+            "nb": "hendelsene fra {seq} til {head} mangler (slettet?)",
+            "en": "events {seq} to {head} are missing (deleted?)",
+        },
+        "ledger.verify.added": {
+            "nb": "hendelse {seq} er lagt til utenom lmsbridge",
+            "en": "event {seq} was added outside lmsbridge",
+        },
+        "ledger.verify.head_changed": {
+            "nb": "kjedens siste hash stemmer ikke med hendelse {seq}",
+            "en": "the chain head does not match event {seq}",
+        },
+    }
+)
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    """An event row as stored (text as written), the input of ``check_chain``."""
+
+    seq: int
+    share_id: str | None
+    at: str
+    actor: str
+    action: str
+    details: str
+    prev_hash: str
+    hash: str
+
+
+@dataclass(frozen=True)
+class ChainHead:
+    seq: int
+    hash: str
+
+
+def event_hash(seq: int, share_id: str | None, at: str, actor: str, action: str, details: str, prev_hash: str) -> str:
+    canonical = json.dumps(
+        [seq, share_id, at, actor, action, details, prev_hash], ensure_ascii=False, separators=(",", ":")
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, PurePath | set | frozenset):
+        return str(value) if isinstance(value, PurePath) else sorted(value, key=str)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def details_text(details: Mapping[str, Any] | None) -> str:
+    """Event details as stored and hashed: JSON, keys sorted, no NaN; dates, enums and paths as text."""
+    try:
+        return json.dumps(dict(details or {}), ensure_ascii=False, sort_keys=True, allow_nan=False, default=_plain)
+    except (TypeError, ValueError) as exc:
+        raise LedgerError(f"event details must be JSON data: {exc}") from exc
+
+
+def _bad(events: int, seq: int, code: str, **values: object) -> VerifyReport:
+    return VerifyReport(ok=False, events=events, first_bad_seq=seq, problem_code=code,
+                        problem=i18n.t(code, seq=seq, **values))
+
+
+def check_chain(rows: Iterable[StoredEvent], head: ChainHead | None) -> VerifyReport:
+    """Walk ``rows`` (ordered by seq) and name the first bad event: missing, out of place, relinked, edited,
+    or cut off / added past the recorded head."""
+    expected_seq = 1
+    prev = GENESIS
+    count = 0
+    for row in rows:
+        count += 1
+        if row.seq > expected_seq:
+            return _bad(count, expected_seq, "ledger.verify.missing")
+        if row.seq < expected_seq:
+            return _bad(count, row.seq, "ledger.verify.out_of_place")
+        if row.prev_hash != prev:
+            return _bad(count, row.seq, "ledger.verify.broken_link", previous=row.seq - 1)
+        digest = event_hash(row.seq, row.share_id, row.at, row.actor, row.action, row.details, row.prev_hash)
+        if digest != row.hash:
+            return _bad(count, row.seq, "ledger.verify.changed")
+        prev = row.hash
+        expected_seq += 1
+    last = expected_seq - 1
+    head_seq = head.seq if head else 0
+    if head_seq > last:
+        return _bad(count, last + 1, "ledger.verify.tail_missing", head=head_seq)
+    if head_seq < last:
+        return _bad(count, head_seq + 1, "ledger.verify.added")
+    if head is not None and head.hash != prev:
+        return _bad(count, last, "ledger.verify.head_changed")
+    return VerifyReport(ok=True, events=count, head_hash=prev if count else None)

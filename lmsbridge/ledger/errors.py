@@ -1,0 +1,39 @@
+"""The ledger's own refinements of ``LedgerError`` (what the caller should do: stop, or wait and re-run)."""
+
+from __future__ import annotations
+
+from lmsbridge.errors import LedgerError, RuleViolation
+
+
+class LockedError(LedgerError):
+    """Another process holds the lock (a sync run is already running): stop now, re-run later."""
+
+    code = "locked"
+    exit_code = 1
+
+
+class ShareStateError(LedgerError, RuleViolation):
+    """A share cannot move from its state to the one asked for (e.g. revoking a share never published)."""
+
+    code = "share_state"
+    exit_code = 1
+
+    def __init__(self, message: str, *, share_id: str, current: str, target: str) -> None:
+        self.share_id = share_id
+        self.current = current
+        self.target = target
+        super().__init__(message)
+
+
+class LedgerNotFoundError(LedgerError):
+    """No such share (or run) in the ledger."""
+
+    code = "ledger_not_found"
+    exit_code = 1
+
+
+class LedgerConstraintError(LedgerError):
+    """A write broke one of the ledger's constraints (a duplicate key, a share that does not exist …)."""
+
+    code = "ledger_constraint"
+    exit_code = 1
