@@ -1,0 +1,181 @@
+"""Who a borrower-side learner is on the owner platform, and the pseudonym the ledger keeps for them.
+
+Pure functions: no I/O. The recorded sites show why matching is careful (tests/fixtures/moodle/seed_data.json):
+the same nurse has different usernames on the two sites (ks ``kari.nordmann@helse-bergen.no`` vs lp
+``hb10001``); u09's email differs only in case (ks ``Nils.Kristiansen@Helse-Bergen.no``), and Moodle's email
+lookup is case-sensitive (``ks__core_user_get_users_by_field__ok_email_case.json``: 0 hits); u10 has no
+idnumber on ks. So keys are tried in the configured order, compared case-insensitively, an empty value never
+matches, and a key that points at two different people is not used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+IdentityKey = Literal["idnumber", "email", "username"]
+KEYS: tuple[IdentityKey, ...] = ("idnumber", "email", "username")
+
+
+@dataclass(frozen=True)
+class Person:
+    """A user as far as matching needs: the ids and the three keys (never stored in the ledger)."""
+
+    id: int
+    username: str = ""
+    idnumber: str = ""
+    email: str = ""
+    firstname: str = ""
+    lastname: str = ""
+    fullname: str = ""
+    suspended: bool = False
+
+    def key(self, name: IdentityKey) -> str:
+        return normalise(getattr(self, name))
+
+
+def normalise(value: str | None) -> str:
+    """Keys compare without case and surrounding blanks (email case differs between sites)."""
+    return (value or "").strip().casefold()
+
+
+@dataclass(frozen=True)
+class Match:
+    """The owner-side person a learner matched, and by which key; or why there is none."""
+
+    person: Person | None
+    key: IdentityKey | None = None
+    ambiguous: tuple[IdentityKey, ...] = ()
+
+    @property
+    def found(self) -> bool:
+        return self.person is not None
+
+    @property
+    def reason(self) -> str:
+        if self.person is not None:
+            return f"matched by {self.key}"
+        if self.ambiguous:
+            return "ambiguous: " + ", ".join(f"{k} matches several owner accounts" for k in self.ambiguous)
+        return "no owner account with the same " + "/".join(KEYS)
+
+
+@dataclass
+class Directory:
+    """People of one platform indexed by every identity key (normalised)."""
+
+    people: dict[int, Person] = field(default_factory=dict)
+    _index: dict[IdentityKey, dict[str, set[int]]] = field(default_factory=lambda: {k: {} for k in KEYS})
+
+    @classmethod
+    def of(cls, people: Iterable[Person]) -> Directory:
+        directory = cls()
+        directory.add(people)
+        return directory
+
+    def add(self, people: Iterable[Person]) -> None:
+        for person in people:
+            self.people[person.id] = person
+            for key in KEYS:
+                value = person.key(key)
+                if value:
+                    self._index[key].setdefault(value, set()).add(person.id)
+
+    def __contains__(self, userid: object) -> bool:
+        return userid in self.people
+
+    def __len__(self) -> int:
+        return len(self.people)
+
+    def lookup(self, key: IdentityKey, value: str) -> list[Person]:
+        ids = self._index[key].get(normalise(value), set())
+        return [self.people[i] for i in sorted(ids)]
+
+
+def match(learner: Person, directory: Directory, keys: Sequence[IdentityKey] = KEYS) -> Match:
+    """The first key (in ``keys`` order) that names exactly one person in ``directory``."""
+    ambiguous: list[IdentityKey] = []
+    for key in keys:
+        value = learner.key(key)
+        if not value:
+            continue
+        found = directory.lookup(key, value)
+        if len(found) == 1:
+            return Match(found[0], key)
+        if len(found) > 1:
+            ambiguous.append(key)
+    return Match(None, None, tuple(ambiguous))
+
+
+def lookup_values(learners: Iterable[Person], key: IdentityKey) -> list[str]:
+    """Values to ask ``core_user_get_users_by_field`` for: the exact value AND its lower-case form.
+
+    Moodle compares emails case-sensitively, so a learner stored as ``Nils.Kristiansen@…`` on one site is
+    found on the other only if we ask for the form stored there; the exact and lower-case forms cover the
+    usual cases (the owner course's own participant list, matched without case, covers the rest).
+    Values Moodle would clean differently (``invalidparameter``) are left out.
+    """
+    values: dict[str, None] = {}
+    for learner in learners:
+        raw = getattr(learner, key).strip()
+        if not raw:
+            continue
+        for candidate in (raw, raw.lower()):
+            if _clean_for(key, candidate):
+                values.setdefault(candidate, None)
+    return list(values)
+
+
+def _clean_for(key: IdentityKey, value: str) -> bool:
+    # core_user_get_users_by_field refuses a value that PARAM cleaning would change (REFERENCE.md §2).
+    if any(ch.isspace() for ch in value) or "<" in value or ">" in value:
+        return False
+    if key == "username":
+        return value == value.lower()
+    return True
+
+
+def learner_key(secret: bytes, platform: str, userid: int) -> str:
+    """Pseudonym of an owner-side identity: HMAC-SHA256 with the configured secret, hex.
+
+    Stable across runs (so the ledger can tell what was already brought back) and meaningless without the
+    secret: no name, email or username is ever stored.
+    """
+    message = f"{platform}\x1fuser\x1f{userid}".encode()
+    return hmac.new(secret, message, hashlib.sha256).hexdigest()
+
+
+def person_from(fields: Mapping[str, object]) -> Person:
+    """A Person from any mapping with Moodle's user field names."""
+
+    def text(name: str) -> str:
+        value = fields.get(name)
+        return "" if value is None else str(value)
+
+    return Person(
+        id=int(str(fields.get("id") or 0)),
+        username=text("username"),
+        idnumber=text("idnumber"),
+        email=text("email"),
+        firstname=text("firstname"),
+        lastname=text("lastname"),
+        fullname=text("fullname"),
+        suspended=bool(fields.get("suspended") or False),
+    )
+
+
+__all__ = [
+    "KEYS",
+    "Directory",
+    "IdentityKey",
+    "Match",
+    "Person",
+    "learner_key",
+    "lookup_values",
+    "match",
+    "normalise",
+    "person_from",
+]

@@ -1,0 +1,205 @@
+"""What a sync run did, per share and in total, and the exit code that says it to cron."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from lmsbridge.adapters import PlannedCall
+from lmsbridge.sync.mapping import Unmapped
+
+EXIT_OK = 0
+EXIT_CONFIG = 2
+EXIT_UNREACHABLE = 3
+EXIT_SOME_FAILED = 4
+
+#: failed_items kinds. Learner and share failures make the run exit 4; "unmatched" (no owner account under
+#: the skip policy) and "activity" (no owner counterpart) are reported and retried, not failures of the run.
+KIND_LEARNER = "learner"
+KIND_UNMATCHED = "unmatched"
+KIND_ACTIVITY = "activity"
+KIND_SHARE = "share"
+FAILING_KINDS = frozenset({KIND_LEARNER, KIND_SHARE})
+
+
+@dataclass(frozen=True)
+class Written:
+    """One completion brought back to the owner (pseudonymous learner key, activities as cmids)."""
+
+    learner_key: str
+    owner_cmid: int
+    borrower_cmid: int
+    time_completed: datetime | None
+
+
+@dataclass(frozen=True)
+class Failure:
+    kind: str
+    key: str
+    reason: str
+
+
+@dataclass
+class ShareOutcome:
+    share_id: str
+    owner: str = ""
+    borrower: str = ""
+    course: str = ""
+    status: str = "ok"  # ok | failed | skipped
+    error: str = ""
+    unreachable: str | None = None
+    config_error: bool = False
+    path: str = "per-learner"  # per-learner | report
+    listed: int = 0
+    candidates: int = 0
+    read: int = 0
+    already: int = 0
+    unmatched: int = 0
+    enrolled: int = 0
+    created: int = 0
+    planned_writes: int = 0
+    written: list[Written] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+    cleared: set[tuple[str, str]] = field(default_factory=set)
+    unmapped: list[Unmapped] = field(default_factory=list)
+    mapped_borrower_cmids: frozenset[int] | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        """Did the share's run end cleanly (so its cursor may advance)? Per-learner failures do not count:
+        they are kept in failed_items and read again next run whatever the cursor says."""
+        return self.status == "ok"
+
+    def fail(self, reason: str, *, platform: str | None = None, config: bool = False) -> None:
+        self.status = "failed"
+        self.error = reason
+        self.unreachable = platform
+        self.config_error = config
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "share": self.share_id,
+            "owner": self.owner,
+            "borrower": self.borrower,
+            "course": self.course,
+            "status": self.status,
+            "error": self.error,
+            "path": self.path,
+            "listed": self.listed,
+            "candidates": self.candidates,
+            "read": self.read,
+            "already_complete": self.already,
+            "written": len(self.written),
+            "planned_writes": self.planned_writes,
+            "enrolled": self.enrolled,
+            "created": self.created,
+            "unmatched": self.unmatched,
+            "failed": [{"kind": f.kind, "key": f.key, "reason": f.reason} for f in self.failures],
+            "unmapped": [{"cmid": u.activity.cmid, "name": u.activity.name, "reason": u.reason} for u in self.unmapped],
+            "notes": list(self.notes),
+        }
+
+
+@dataclass
+class SyncSummary:
+    started_at: datetime
+    finished_at: datetime | None = None
+    run_id: int | None = None
+    dry_run: bool = False
+    full: bool = False
+    shares: list[ShareOutcome] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    unreachable: dict[str, str] = field(default_factory=dict)
+    calls: dict[str, dict[str, int]] = field(default_factory=dict)
+    planned: list[tuple[str, PlannedCall]] = field(default_factory=list)
+
+    @property
+    def written(self) -> int:
+        return sum(len(s.written) for s in self.shares)
+
+    @property
+    def failed_items(self) -> int:
+        return sum(1 for s in self.shares for f in s.failures if f.kind in FAILING_KINDS) + sum(
+            1 for s in self.shares if s.status == "failed" and s.unreachable is None
+        )
+
+    @property
+    def exit_code(self) -> int:
+        if any(s.config_error for s in self.shares):
+            return EXIT_CONFIG
+        if self.unreachable or any(s.unreachable for s in self.shares):
+            return EXIT_UNREACHABLE
+        if self.failed_items:
+            return EXIT_SOME_FAILED
+        return EXIT_OK
+
+    @property
+    def status(self) -> str:
+        return {EXIT_OK: "ok", EXIT_CONFIG: "config-error", EXIT_UNREACHABLE: "unreachable"}.get(
+            self.exit_code, "some-failed"
+        )
+
+    @property
+    def run_status(self) -> str:
+        """sync_runs.status: ok, partial (some items failed) or failed (a platform or the config)."""
+        return {EXIT_OK: "ok", EXIT_SOME_FAILED: "partial"}.get(self.exit_code, "failed")
+
+    def counts(self) -> dict[str, Any]:
+        """The run's activity log (sync_runs.counts): numbers only, no learner data."""
+        totals: Counter[str] = Counter()
+        for share in self.shares:
+            totals["shares"] += 1
+            totals[f"shares_{share.status}"] += 1
+            totals["listed"] += share.listed
+            totals["candidates"] += share.candidates
+            totals["read"] += share.read
+            totals["already_complete"] += share.already
+            totals["written"] += len(share.written)
+            totals["planned_writes"] += share.planned_writes
+            totals["enrolled"] += share.enrolled
+            totals["created"] += share.created
+            totals["unmatched"] += share.unmatched
+            totals["failed_items"] += sum(1 for f in share.failures if f.kind in FAILING_KINDS)
+            totals["unmapped_activities"] += len(share.unmapped)
+        out: dict[str, Any] = dict(totals)
+        out["calls"] = sum(sum(c.values()) for c in self.calls.values())
+        out["full"] = self.full
+        out["unreachable"] = sorted(self.unreachable)
+        return out
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "started_at": self.started_at.isoformat(),
+            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
+            "status": self.status,
+            "exit_code": self.exit_code,
+            "dry_run": self.dry_run,
+            "full": self.full,
+            "totals": self.counts(),
+            "calls": self.calls,
+            "warnings": list(self.warnings),
+            "unreachable": dict(self.unreachable),
+            "shares": [s.as_dict() for s in self.shares],
+            "planned": [{"platform": p, "wsfunction": c.wsfunction, "params": dict(c.params)} for p, c in self.planned],
+        }
+
+
+__all__ = [
+    "EXIT_CONFIG",
+    "EXIT_OK",
+    "EXIT_SOME_FAILED",
+    "EXIT_UNREACHABLE",
+    "FAILING_KINDS",
+    "KIND_ACTIVITY",
+    "KIND_LEARNER",
+    "KIND_SHARE",
+    "KIND_UNMATCHED",
+    "Failure",
+    "ShareOutcome",
+    "SyncSummary",
+    "Written",
+]

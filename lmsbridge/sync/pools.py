@@ -1,0 +1,127 @@
+"""Bounded concurrency per platform: a worker pool each, one HTTP session per worker (``client.clone()``).
+
+Every web-service call of a run goes through its platform's pool, so ``concurrency`` bounds the calls in
+flight on that platform whatever else is running. After a call gives up on transient failures (the
+transport's retries are spent), the platform is marked unreachable and later calls to it fail at once
+instead of each waiting out its own retries.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Hashable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from lmsbridge.adapters import MoodleClient
+from lmsbridge.errors import RetriableError
+
+T = TypeVar("T")
+
+
+class PlatformUnreachable(RetriableError):
+    """A platform already failed with transient errors in this run: its remaining work is not tried."""
+
+    code = "unreachable"
+
+    def __init__(self, platform: str, cause: str) -> None:
+        self.platform = platform
+        super().__init__(f"{platform}: cannot be reached ({cause})")
+
+
+class PlatformPool:
+    """Workers for one platform; each worker thread holds its own client clone (its own session)."""
+
+    def __init__(self, client: MoodleClient, workers: int, on_down: Callable[[str, str], None]) -> None:
+        self.client = client
+        self.name = client.name
+        self.workers = max(1, workers)
+        self._executor = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix=f"lmsbridge-{self.name}")
+        self._local = threading.local()
+        self._clones: list[MoodleClient] = []
+        self._lock = threading.Lock()
+        self._on_down = on_down
+        self.down: str | None = None
+
+    def _worker_client(self) -> MoodleClient:
+        client: MoodleClient | None = getattr(self._local, "client", None)
+        if client is None:
+            client = self.client.clone()
+            self._local.client = client
+            with self._lock:
+                self._clones.append(client)
+        return client
+
+    def _run(self, fn: Callable[[MoodleClient], T]) -> T:
+        if self.down is not None:
+            raise PlatformUnreachable(self.name, self.down)
+        try:
+            return fn(self._worker_client())
+        except PlatformUnreachable:
+            raise
+        except RetriableError as exc:
+            self.mark_down(str(exc))
+            raise PlatformUnreachable(self.name, str(exc)) from exc
+
+    def mark_down(self, cause: str) -> None:
+        with self._lock:
+            if self.down is None:
+                self.down = cause
+        self._on_down(self.name, cause)
+
+    def submit(self, fn: Callable[[MoodleClient], T]) -> Future[T]:
+        return self._executor.submit(self._run, fn)
+
+    def call(self, fn: Callable[[MoodleClient], T]) -> T:
+        return self.submit(fn).result()
+
+    def shutdown(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
+        for clone in self._clones:
+            clone.transport.session.close()
+
+
+class Pools:
+    """One PlatformPool per platform, sized by ``concurrency`` (override) or each profile's own."""
+
+    def __init__(self, clients: Mapping[str, MoodleClient], sizes: Mapping[str, int]) -> None:
+        self.unreachable: dict[str, str] = {}
+        self._lock = threading.Lock()
+        self.pools = {name: PlatformPool(client, sizes.get(name, 4), self._down) for name, client in clients.items()}
+
+    def _down(self, platform: str, cause: str) -> None:
+        with self._lock:
+            self.unreachable.setdefault(platform, cause)
+
+    def __getitem__(self, platform: str) -> PlatformPool:
+        return self.pools[platform]
+
+    def shutdown(self) -> None:
+        for pool in self.pools.values():
+            pool.shutdown()
+
+
+class Memo:
+    """Compute each key once per run, even when several share workers ask at the same time."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._futures: dict[Hashable, Future[Any]] = {}
+
+    def get(self, key: Hashable, compute: Callable[[], T]) -> T:
+        with self._lock:
+            future = self._futures.get(key)
+            owner = future is None
+            if future is None:
+                future = Future()
+                self._futures[key] = future
+        if owner:
+            try:
+                future.set_result(compute())
+            except BaseException as exc:
+                future.set_exception(exc)
+        result: T = future.result()
+        return result
+
+
+__all__ = ["Memo", "PlatformPool", "PlatformUnreachable", "Pools"]

@@ -1,0 +1,53 @@
+"""Activity mapping: idnumber first, else name; never a silent guess."""
+
+from __future__ import annotations
+
+from lmsbridge.sync.mapping import Activity, map_activities
+
+
+def test_recorded_courses_map_by_name() -> None:
+    # ks course 3 KSL-HBHF-SMITTE-01 (cmids 5, 6) borrows lp course 5 HBHF-SMITTE-01 (cmids 12, 13): seed_data.json
+    borrower = [Activity(5, "Håndhygiene"), Activity(6, "Smittemåter og barrierer")]
+    owner = [Activity(11, "Announcements", tracked=False), Activity(12, "Håndhygiene"),
+             Activity(13, "Smittemåter  og barrierer")]
+    mapping = map_activities(borrower, owner)
+    assert {b: o.cmid for b, o in mapping.pairs.items()} == {5: 12, 6: 13}
+    assert mapping.by == {5: "name", 6: "name"}
+    assert mapping.unmapped == ()
+
+
+def test_idnumber_wins_over_name() -> None:
+    borrower = [Activity(1, "Quiz", "Q-1"), Activity(2, "Les dette")]
+    owner = [Activity(10, "Quiz", "Q-2"), Activity(11, "Prøve", "Q-1"), Activity(12, "Les dette")]
+    mapping = map_activities(borrower, owner)
+    assert {b: o.cmid for b, o in mapping.pairs.items()} == {1: 11, 2: 12}
+    assert mapping.by == {1: "idnumber", 2: "name"}
+
+
+def test_unmapped_activities_are_reported_with_a_reason() -> None:
+    borrower = [
+        Activity(1, "Dobbel"),  # two owner activities with that name
+        Activity(2, "Finnes ikke"),
+        Activity(3, "Quiz", "Q-9"),  # both sides have idnumbers that differ
+        Activity(4, "Forum"),  # the owner's has no completion tracking
+        Activity(5, "Untracked", tracked=False),  # not tracked on the borrower: ignored
+    ]
+    owner = [Activity(10, "Dobbel"), Activity(11, "dobbel"), Activity(12, "Quiz", "Q-1"),
+             Activity(13, "Forum", tracked=False)]
+    mapping = map_activities(borrower, owner)
+    assert mapping.pairs == {}
+    reasons = {u.activity.cmid: u.reason for u in mapping.unmapped}
+    assert set(reasons) == {1, 2, 3, 4}
+    assert "2 owner activities" in reasons[1]
+    assert "no owner activity" in reasons[2]
+    assert "differs" in reasons[3]
+    assert "no completion tracking" in reasons[4]
+
+
+def test_an_owner_activity_is_used_once() -> None:
+    borrower = [Activity(1, "A", "X"), Activity(2, "B", "X")]
+    owner = [Activity(10, "C", "X")]
+    mapping = map_activities(borrower, owner)
+    assert {b: o.cmid for b, o in mapping.pairs.items()} == {1: 10}
+    assert "already mapped" in mapping.unmapped[0].reason
+    assert mapping.owner_cmids == frozenset({10})
