@@ -132,7 +132,7 @@ def test_memory_ledger_works_and_has_no_path() -> None:
 
 
 def test_opening_without_create_does_not_make_a_ledger(tmp_path: Path) -> None:
-    with pytest.raises(LedgerNotFoundError, match="typo.db"):
+    with pytest.raises(LedgerNotFoundError, match=r"typo\.db"):
         Ledger.open(tmp_path / "typo.db", create=False)
     assert not (tmp_path / "typo.db").exists()
 
