@@ -17,7 +17,7 @@ from lmsbridge.certificates.rules import (
 )
 
 DUE = date(2026, 12, 31)
-C, P, I = CertificateGroup.COMPLETE, CertificateGroup.PARTIAL, CertificateGroup.INACTIVE
+C, P, I = CertificateGroup.COMPLETE, CertificateGroup.PARTIAL, CertificateGroup.INACTIVE  # noqa: E741 - table shorthand
 
 
 def test_group_names_are_exact() -> None:
