@@ -24,6 +24,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "lmsbridge.cli.agreement",
     "lmsbridge.cli.shares",
     "lmsbridge.cli.ledger",
+    "lmsbridge.cli.sync",
+    "lmsbridge.cli.certificates",
 )
 
 EXIT_OK = 0

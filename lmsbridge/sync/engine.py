@@ -31,12 +31,11 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from pathlib import Path
 from typing import Any, Protocol
 
 from lmsbridge.adapters import MoodleClient, PlatformProfile
 from lmsbridge.adapters.models import ActivityStatus, EnrolledUser, User, from_unix
-from lmsbridge.config import Config, SyncConfig, read_secret
+from lmsbridge.config import Config, SyncConfig
 from lmsbridge.errors import (
     AccessDeniedError,
     ConfigError,
@@ -63,6 +62,7 @@ from lmsbridge.sync.outcome import (
 )
 from lmsbridge.sync.pools import Memo, PlatformUnreachable, Pools
 from lmsbridge.sync.report import CompletionRow, completed_since_filter, implied_done, parse_rows, rows_for_course
+from lmsbridge.sync.secret import pseudonym_secret
 
 #: Fields asked of the borrower's participant listing (without ``userfields`` Moodle computes every default
 #: field, which is costly: REFERENCE.md §2 core_enrol_get_enrolled_users).
@@ -71,7 +71,6 @@ BORROWER_FIELDS: tuple[str, ...] = (
 )
 OWNER_FIELDS: tuple[str, ...] = ("id", "username", "idnumber", "email")
 REPORT_PAGE_SIZE = 1000
-MIN_SECRET_LENGTH = 16
 ACTOR = "lmsbridge sync"
 
 
@@ -149,23 +148,6 @@ class _Pending:
 class _Mapped:
     mapping: ActivityMapping
     borrower_tracked: int
-
-
-def pseudonym_secret(settings: SyncConfig, base: Path | None = None) -> bytes:
-    """The HMAC key for learner pseudonyms, from the configured file, else the environment variable.
-
-    Missing or short → ``SecretError`` (a configuration error: exit 2), naming where it was looked for.
-    """
-    if settings.pseudonym_secret_file is not None:
-        secret = read_secret(env=None, file=settings.pseudonym_secret_file, what="pseudonym secret", base=base)
-        where = str(settings.pseudonym_secret_file)
-    else:
-        secret = read_secret(env=settings.pseudonym_secret_env, file=None, what="pseudonym secret")
-        where = settings.pseudonym_secret_env
-    value = secret.get_secret_value()
-    if len(value) < MIN_SECRET_LENGTH:
-        raise ConfigError(f"pseudonym secret in {where} is shorter than {MIN_SECRET_LENGTH} characters")
-    return value.encode("utf-8")
 
 
 def _enrolled_person(user: EnrolledUser) -> Person:

@@ -1,0 +1,143 @@
+"""Certificate groups («kursbevis») on the owner platform, the issuance list, and «what you miss» notices.
+
+Configured per course under ``[certificates.<shortname>]`` (due date, grace period, credit points). The
+rules are pure (:mod:`lmsbridge.certificates.rules`); the rest reads and writes the owner platform.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from lmsbridge.adapters import MoodleClient
+from lmsbridge.certificates.course import CourseState, issuance_rows, platform_for, read_course
+from lmsbridge.certificates.groups import GroupingOutcome, apply_groups, group_course
+from lmsbridge.certificates.notify import NoticeOutcome, notify_missing
+from lmsbridge.certificates.rules import GROUP_NAMES, CertificateGroup, place
+from lmsbridge.config import Config
+from lmsbridge.errors import ConfigError, LmsbridgeError, RetriableError
+from lmsbridge.ledger import Ledger, Share
+from lmsbridge.sync.secret import pseudonym_secret
+
+ClientFor = Callable[[str], MoodleClient]
+
+
+@dataclass
+class CertificatesRun:
+    """Outcome over every configured course: one failing course does not stop the others."""
+
+    grouped: list[GroupingOutcome] = field(default_factory=list)
+    notices: list[NoticeOutcome] = field(default_factory=list)
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)
+    unreachable: bool = False
+    config_error: bool = False
+
+    @property
+    def exit_code(self) -> int:
+        if self.config_error:
+            return 2
+        if self.unreachable:
+            return 3
+        if self.errors or any(n.failed for n in self.notices) or any(g.unread for g in self.grouped):
+            return 4
+        return 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "exit_code": self.exit_code,
+            "grouped": [g.as_dict() for g in self.grouped],
+            "notices": [n.as_dict() for n in self.notices],
+            "errors": self.errors,
+        }
+
+
+def _courses(config: Config, only: Sequence[str]) -> list[str]:
+    if not config.certificates:
+        raise ConfigError("no [certificates.<shortname>] section in the configuration", key="certificates")
+    unknown = [key for key in only if key not in config.certificates]
+    if unknown:
+        raise ConfigError(f"no [certificates.{unknown[0]}] section", key="certificates")
+    return list(only) or sorted(config.certificates)
+
+
+def _each(config: Config, client_for: ClientFor, shares: Sequence[Share], only: Sequence[str], run: CertificatesRun,
+          action: Callable[[MoodleClient, str, str], None]) -> None:
+    for key in _courses(config, only):
+        try:
+            platform = platform_for(config, key, shares)
+            action(client_for(platform), platform, key)
+        except ConfigError as exc:
+            run.errors[key] = str(exc)
+            run.config_error = True
+        except RetriableError as exc:
+            run.errors[key] = str(exc)
+            run.unreachable = True
+        except LmsbridgeError as exc:
+            run.errors[key] = str(exc)
+
+
+def group_certificates(config: Config, client_for: ClientFor, *, today: date, shares: Sequence[Share] = (),
+                       courses: Sequence[str] = ()) -> CertificatesRun:
+    """``certificates group`` (and the end of ``sync run``): every configured course, or ``courses``."""
+    run = CertificatesRun()
+
+    def one(client: MoodleClient, platform: str, key: str) -> None:
+        outcome, _ = group_course(client, config.platform(platform), key, config.certificates[key], today=today,
+                                  page_size=config.sync.page_size)
+        run.grouped.append(outcome)
+
+    _each(config, client_for, shares, courses, run, one)
+    return run
+
+
+def certificate_list(config: Config, client_for: ClientFor, *, today: date, shares: Sequence[Share] = (),
+                     courses: Sequence[str] = ()) -> CertificatesRun:
+    """``certificates list``: the issuance list rows of every configured course."""
+    run = CertificatesRun()
+
+    def one(client: MoodleClient, platform: str, key: str) -> None:
+        state = read_course(client, config.platform(platform), key, config.certificates[key], today=today,
+                            page_size=config.sync.page_size)
+        run.rows.extend(issuance_rows(state))
+
+    _each(config, client_for, shares, courses, run, one)
+    return run
+
+
+def notify_certificates(config: Config, client_for: ClientFor, ledger: Ledger | None, *, today: date,
+                        shares: Sequence[Share] = (), courses: Sequence[str] = (),
+                        lang: str | None = None) -> CertificatesRun:
+    """``certificates notify``: a message to each participant not complete, once per due date."""
+    secret = pseudonym_secret(config.sync, config.source.parent if config.source else None)
+    run = CertificatesRun()
+
+    def one(client: MoodleClient, platform: str, key: str) -> None:
+        state = read_course(client, config.platform(platform), key, config.certificates[key], today=today,
+                            page_size=config.sync.page_size)
+        run.notices.append(notify_missing(client, None if client.dry_run else ledger, state, secret=secret,
+                                          lang=lang))
+
+    _each(config, client_for, shares, courses, run, one)
+    return run
+
+
+__all__ = [
+    "GROUP_NAMES",
+    "CertificateGroup",
+    "CertificatesRun",
+    "CourseState",
+    "GroupingOutcome",
+    "NoticeOutcome",
+    "apply_groups",
+    "certificate_list",
+    "group_certificates",
+    "group_course",
+    "issuance_rows",
+    "notify_certificates",
+    "notify_missing",
+    "place",
+    "read_course",
+]

@@ -1,0 +1,315 @@
+"""``lmsbridge sync run|status``: completions of shared courses back to the owner (cron or a systemd timer)."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from lmsbridge import i18n
+from lmsbridge.adapters import MoodleClient
+from lmsbridge.certificates import CertificatesRun, group_certificates
+from lmsbridge.cli.context import app, echo_json, is_terminal
+from lmsbridge.config import Config
+from lmsbridge.ledger import Ledger, LockedError
+from lmsbridge.sync import ShareOutcome, SyncOptions, SyncSummary, run_sync, sync_status
+from lmsbridge.sync.outcome import FAILING_KINDS
+
+i18n.register(
+    {
+        "sync.summary": {
+            "nb": "{written} fullføringer ført tilbake til eier, {failed} feilede elementer, {unmatched} uten konto hos "
+            "eier; {calls} web-tjenestekall",
+            "en": "{written} completions brought back to the owner, {failed} failed items, {unmatched} without an "
+            "owner account; {calls} web-service calls",
+        },
+        "sync.dry_run": {"nb": "Tørrkjøring: disse skrivekallene ville blitt gjort:",
+                         "en": "Dry run: these write calls would be made:"},
+        "sync.dry_run.none": {"nb": "Tørrkjøring: ingenting ville blitt skrevet.",
+                              "en": "Dry run: nothing would be written."},
+        "sync.unreachable": {"nb": "{platform} kunne ikke nås: {cause}", "en": "{platform} could not be reached: {cause}"},
+        "sync.warning": {"nb": "Merk: {text}", "en": "Note: {text}"},
+        "sync.no_shares": {"nb": "Ingen publiserte delinger å synkronisere.", "en": "No published shares to sync."},
+        "sync.next_run": {"nb": "Neste kjøring {at} (Ctrl-C stopper)", "en": "Next run at {at} (Ctrl-C stops)"},
+        "sync.stopped": {"nb": "Stoppet.", "en": "Stopped."},
+        "sync.locked_wait": {"nb": "{error}; venter til neste runde", "en": "{error}; waiting for the next round"},
+        "sync.bad_every": {"nb": "ugyldig intervall {value!r}: bruk f.eks. 15m, 1h eller 900s (minst 10s)",
+                           "en": "invalid interval {value!r}: use e.g. 15m, 1h or 900s (at least 10s)"},
+        "sync.status.last_run": {"nb": "Siste kjøring #{id}: {status}, startet {started}, ferdig {finished}",
+                                 "en": "Last run #{id}: {status}, started {started}, finished {finished}"},
+        "sync.status.never": {"nb": "Ingen synkronisering er kjørt ennå.", "en": "No sync has run yet."},
+        "sync.status.no_failures": {"nb": "Ingen feilede elementer.", "en": "No failed items."},
+        "sync.certificates": {"nb": "Kursbevisgrupper: {course}: {counts} ({moves} endringer)",
+                              "en": "Certificate groups: {course}: {counts} ({moves} changes)"},
+        "sync.certificates.error": {"nb": "Kursbevisgrupper: {course}: {error}",
+                                    "en": "Certificate groups: {course}: {error}"},
+    }
+)
+
+EXAMPLES = """\b
+Examples:
+  lmsbridge sync run                       # one incremental run (what cron or the timer calls)
+  lmsbridge sync run --quiet               # print only when something needs attention
+  lmsbridge sync run --full                # reconcile everything (catches completions set without a visit)
+  lmsbridge sync run --dry-run             # print the writes that would be made; change nothing
+  lmsbridge sync run --every 15m           # run in the foreground every 15 minutes (Ctrl-C stops)
+  lmsbridge sync run --concurrency 8 --json
+  lmsbridge sync status
+"""
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+#: Replaced in tests (no sleeps); returns True when interrupted.
+wait: Callable[[float], bool] = threading.Event().wait
+
+
+def parse_every(value: str) -> float:
+    found = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*", value or "")
+    if not found:
+        raise click.BadParameter(i18n.t("sync.bad_every", value=value))
+    seconds = float(found.group(1)) * _UNITS[found.group(2) or "s"]
+    if seconds < 10:
+        raise click.BadParameter(i18n.t("sync.bad_every", value=value))
+    return seconds
+
+
+class RichProgress:
+    """A progress bar on the terminal (stderr): shares done, learners read."""
+
+    def __init__(self) -> None:
+        self._progress = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        )
+        self._shares = self._progress.add_task("shares", total=None)
+        self._learners = self._progress.add_task("learners read", total=None)
+
+    def __enter__(self) -> RichProgress:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.stop()
+
+    def shares(self, total: int) -> None:
+        self._progress.update(self._shares, total=total)
+
+    def share_done(self, outcome: ShareOutcome) -> None:
+        self._progress.advance(self._shares)
+
+    def learner_read(self) -> None:
+        self._progress.advance(self._learners)
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[RichProgress | None]:
+    if not enabled:
+        yield None
+        return
+    with RichProgress() as bar:
+        yield bar
+
+
+def _today() -> date:
+    try:
+        from zoneinfo import ZoneInfo
+
+        return datetime.now(ZoneInfo("Europe/Oslo")).date()
+    except Exception:  # no tz database: the local date is close enough
+        return date.today()
+
+
+def _combined_exit(*codes: int) -> int:
+    for code in (2, 3, 4):
+        if code in codes:
+            return code
+    return max(codes, default=0)
+
+
+def print_summary(summary: SyncSummary, *, quiet: bool = False) -> None:
+    console = Console(soft_wrap=True)
+    if quiet and summary.exit_code == 0 and not summary.warnings and not summary.dry_run:
+        return
+    if not summary.shares:
+        click.echo(i18n.t("sync.no_shares"))
+    else:
+        table = Table(title=f"sync run {summary.run_id or '-'}", show_lines=False)
+        for column in ("share", "course", "borrower → owner", "path", "listed", "read", "written", "already",
+                       "unmatched", "failed", "status"):
+            table.add_column(column, justify="right" if column in ("listed", "read", "written", "already",
+                                                                    "unmatched", "failed") else "left")
+        for share in summary.shares:
+            failed = sum(1 for f in share.failures if f.kind in FAILING_KINDS)
+            written = str(len(share.written)) + (f" (+{share.planned_writes} planned)" if share.planned_writes else "")
+            table.add_row(share.share_id, share.course, f"{share.borrower} → {share.owner}", share.path,
+                          str(share.listed), str(share.read), written, str(share.already), str(share.unmatched),
+                          str(failed), share.status if not share.error else f"{share.status}: {share.error}")
+        console.print(table)
+    for share in summary.shares:
+        for failure in share.failures:
+            click.echo(f"  {share.share_id} {failure.kind} {failure.key}: {failure.reason}")
+        for unmapped in share.unmapped:
+            click.echo(f"  {share.share_id} activity cm:{unmapped.activity.cmid} «{unmapped.activity.name}»: "
+                       f"{unmapped.reason}")
+    for platform, cause in summary.unreachable.items():
+        click.echo(i18n.t("sync.unreachable", platform=platform, cause=cause))
+    for warning in summary.warnings:
+        click.echo(i18n.t("sync.warning", text=warning))
+    totals = summary.counts()
+    click.echo(i18n.t("sync.summary", written=summary.written, failed=summary.failed_items,
+                      unmatched=totals.get("unmatched", 0), calls=totals["calls"]))
+    if summary.dry_run:
+        if summary.planned:
+            click.echo(i18n.t("sync.dry_run"))
+            for platform, call in summary.planned:
+                click.echo(f"  {platform} {call.wsfunction} {dict(call.params)}")
+        else:
+            click.echo(i18n.t("sync.dry_run.none"))
+
+
+def print_certificates(run: CertificatesRun) -> None:
+    for outcome in run.grouped:
+        counts = ", ".join(f"{name} {n}" for name, n in sorted(outcome.counts.items())) or "-"
+        click.echo(i18n.t("sync.certificates", course=outcome.key, counts=counts, moves=outcome.changed))
+    for course, error in run.errors.items():
+        click.echo(i18n.t("sync.certificates.error", course=course, error=error))
+
+
+def _one_run(config: Config, ledger: Ledger, clients: dict[str, MoodleClient],
+             options: SyncOptions, *, as_json: bool, quiet: bool, certificates: bool) -> int:
+    with _progress(is_terminal() and not as_json and not quiet) as bar:
+        summary = run_sync(config=config, clients=clients, ledger=ledger, options=options, progress=bar)
+    cert_run: CertificatesRun | None = None
+    if certificates and config.certificates:
+        cert_run = group_certificates(config, clients.__getitem__, today=_today(),
+                                      shares=ledger.list_shares(state="published"))
+    code = _combined_exit(summary.exit_code, cert_run.exit_code if cert_run else 0)
+    if as_json:
+        data: dict[str, Any] = summary.as_dict()
+        data["certificates"] = cert_run.as_dict() if cert_run else None
+        data["exit_code"] = code
+        echo_json(data)
+    else:
+        print_summary(summary, quiet=quiet and code == 0)
+        if cert_run and not (quiet and code == 0):
+            print_certificates(cert_run)
+    return code
+
+
+@click.group(name="sync", epilog=EXAMPLES)
+def sync_group() -> None:
+    """Bring completions of shared courses back to the platform that owns the course."""
+
+
+@sync_group.command(name="run", epilog=EXAMPLES)
+@click.option("--full", is_flag=True, help="Read every learner, not only those who visited since the last run "
+              "(catches completions set by cron or a teacher without a visit).")
+@click.option("--dry-run", is_flag=True, help="Print the web-service writes that would be made; change nothing.")
+@click.option("--concurrency", type=click.IntRange(1, 32), help="Calls in flight per platform "
+              "(default: each platform profile's concurrency, 4).")
+@click.option("--share", "share_ids", multiple=True, help="Sync only this share (repeatable).")
+@click.option("--every", "every", help="Run again every interval (15m, 1h, 900s) in the foreground until Ctrl-C.")
+@click.option("--no-certificates", is_flag=True, help="Do not update the certificate groups after the sync.")
+@click.option("--no-report", is_flag=True, help="Do not use the platforms' completion reports (read learner by learner).")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing when everything went through (for cron).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--max-runs", type=int, default=0, hidden=True)
+@click.pass_context
+def sync_run(ctx: click.Context, full: bool, dry_run: bool, concurrency: int | None, share_ids: tuple[str, ...],
+             every: str | None, no_certificates: bool, no_report: bool, quiet: bool, as_json: bool,
+             max_runs: int) -> None:
+    """Sync completions of every published share back to the owner (one run; cron or a timer calls it).
+
+    Reads who is enrolled in each borrowed course, reads the completion of the learners who may have
+    changed, and writes each new completion to the owner's course (enrolling the learner there first when
+    allowed). Every completion brought back is logged in the ledger under a pseudonym. Exit 0 when all went
+    through, 4 when some items failed (they are retried next run), 3 when a platform could not be reached,
+    2 for configuration errors. A second run while one is running stops at once.
+    """
+    interval = parse_every(every) if every else None
+    context = app(ctx)
+    config = context.config()
+    options = SyncOptions(full=full, dry_run=dry_run, concurrency=concurrency, share_ids=share_ids,
+                          use_report=not no_report)
+    clients = {name: context.client(name, dry_run=dry_run) for name in config.platforms}
+    with Ledger.open(config.ledger_url()) as ledger:
+        runs = 0
+        code = 0
+        while True:
+            runs += 1
+            try:
+                code = _one_run(config, ledger, clients, options, as_json=as_json, quiet=quiet,
+                                certificates=not no_certificates)
+            except LockedError as exc:
+                if interval is None:
+                    raise
+                click.echo(i18n.t("sync.locked_wait", error=str(exc)), err=True)
+                code = 1
+            if interval is None or (max_runs and runs >= max_runs):
+                break
+            if not quiet and not as_json:
+                at = datetime.now().astimezone().timestamp() + interval
+                click.echo(i18n.t("sync.next_run", at=datetime.fromtimestamp(at).strftime("%H:%M:%S")), err=True)
+            try:
+                wait(interval)
+            except KeyboardInterrupt:
+                click.echo(i18n.t("sync.stopped"), err=True)
+                break
+    ctx.exit(code)
+
+
+@sync_group.command(name="status", epilog=EXAMPLES)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+def sync_status_command(ctx: click.Context, as_json: bool) -> None:
+    """Show the last sync run, each published share's cursor, and the failed items waiting for a retry."""
+    config = app(ctx).config()
+    with Ledger.open(config.ledger_url()) as ledger:
+        status = sync_status(ledger)
+    if as_json:
+        echo_json(status.as_dict())
+        return
+    console = Console(soft_wrap=True)
+    last = status.last_run
+    if last is None:
+        click.echo(i18n.t("sync.status.never"))
+    else:
+        click.echo(i18n.t("sync.status.last_run", id=last["id"], status=last["status"], started=last["started_at"],
+                          finished=last["finished_at"] or "-"))
+        counts = last.get("counts") or {}
+        if counts:
+            click.echo("  " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()) if not isinstance(v, list | dict)))
+    if status.shares:
+        table = Table(title="shares")
+        for column in ("share", "course", "borrower → owner", "cursor", "completions"):
+            table.add_column(column)
+        for share in status.shares:
+            table.add_row(share.share_id, share.course, f"{share.borrower} → {share.owner}",
+                          share.cursor.isoformat() if share.cursor else "-", str(share.completions))
+        console.print(table)
+    if status.failures:
+        table = Table(title="failed items")
+        for column in ("share", "kind", "item", "attempts", "last failed", "reason"):
+            table.add_column(column)
+        for failure in status.failures:
+            table.add_row(str(failure["share_id"]), str(failure["item_kind"]), str(failure["item_key"]),
+                          str(failure["attempts"]), str(failure["last_failed_at"]), str(failure["reason"]))
+        console.print(table)
+    else:
+        click.echo(i18n.t("sync.status.no_failures"))
+
+
+commands = [sync_group]
