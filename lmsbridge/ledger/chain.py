@@ -42,6 +42,10 @@ i18n.register(
             "nb": "hendelse {seq} er endret etter at den ble skrevet",
             "en": "event {seq} was changed after it was written",
         },
+        "ledger.verify.tail_missing.one": {
+            "nb": "hendelse {seq}, den siste, mangler (slettet?)",
+            "en": "event {seq}, the last one, is missing (deleted?)",
+        },
         "ledger.verify.tail_missing": {
             "nb": "hendelsene fra {seq} til {head} mangler (slettet?)",
             "en": "events {seq} to {head} are missing (deleted?)",
@@ -103,9 +107,9 @@ def details_text(details: Mapping[str, Any] | None) -> str:
         raise LedgerError(f"event details must be JSON data: {exc}") from exc
 
 
-def _bad(events: int, seq: int, code: str, **values: object) -> VerifyReport:
+def _bad(events: int, seq: int, code: str, text: str | None = None, **values: object) -> VerifyReport:
     return VerifyReport(ok=False, events=events, first_bad_seq=seq, problem_code=code,
-                        problem=i18n.t(code, seq=seq, **values))
+                        problem=i18n.t(text or code, seq=seq, **values))
 
 
 def check_chain(rows: Iterable[StoredEvent], head: ChainHead | None) -> VerifyReport:
@@ -130,7 +134,8 @@ def check_chain(rows: Iterable[StoredEvent], head: ChainHead | None) -> VerifyRe
     last = expected_seq - 1
     head_seq = head.seq if head else 0
     if head_seq > last:
-        return _bad(count, last + 1, "ledger.verify.tail_missing", head=head_seq)
+        text = "ledger.verify.tail_missing.one" if head_seq == last + 1 else None
+        return _bad(count, last + 1, "ledger.verify.tail_missing", text, head=head_seq)
     if head_seq < last:
         return _bad(count, head_seq + 1, "ledger.verify.added")
     if head is not None and head.hash != prev:

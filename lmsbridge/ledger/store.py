@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import socket
 import threading
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -25,7 +26,7 @@ from lmsbridge.domain import Label, ShareFlow
 from lmsbridge.errors import LedgerError
 from lmsbridge.ledger import migrations
 from lmsbridge.ledger.chain import GENESIS, ChainHead, StoredEvent, check_chain, details_text, event_hash
-from lmsbridge.ledger.database import Database, Location, connect, parse_location
+from lmsbridge.ledger.database import MEMORY, Database, Dialect, Location, connect, parse_location
 from lmsbridge.ledger.errors import LedgerConstraintError, LedgerNotFoundError, LockedError, ShareStateError
 from lmsbridge.ledger.locks import FileLock, LockHolder, check_lock_name, pid_alive
 from lmsbridge.ledger.models import (
@@ -124,11 +125,10 @@ class RunLock:
 class Ledger:
     """One ledger database. Safe to share between threads of one process (writes are serialised)."""
 
-    def __init__(self, database: Database, *, clock: Callable[[], datetime] = _utcnow, migrate: bool = True,
-                 file_path: str | None = None) -> None:
+    def __init__(self, database: Database, *, clock: Callable[[], datetime] = _utcnow, migrate: bool = True) -> None:
         self._db = database
         self._clock = clock
-        self._file_path = file_path
+        self._file_path = database.location if database.dialect == "sqlite" and database.location != MEMORY else None
         self._lock = threading.RLock()
         self._depth = 0
         self._memory_locks: set[str] = set()
@@ -144,15 +144,14 @@ class Ledger:
         if not create and location.dialect == "sqlite" and not location.is_memory and not Path(location.target).exists():
             raise LedgerNotFoundError(i18n.t("ledger.missing", where=location.target))
         database = connect(location, busy_timeout=busy_timeout)
-        file_path = location.target if location.dialect == "sqlite" and not location.is_memory else None
         try:
-            return cls(database, clock=clock, file_path=file_path)
+            return cls(database, clock=clock)
         except BaseException:
             database.close()
             raise
 
     @property
-    def dialect(self) -> str:
+    def dialect(self) -> Dialect:
         return self._db.dialect
 
     @property
@@ -718,6 +717,7 @@ class Ledger:
                             (holder.name, holder.pid, holder.host))
 
     def _stale(self, current: LockHolder, heartbeat_at: datetime, stale_after: timedelta) -> bool:
-        if current.host == LockHolder.me(current.name, self.now()).host:
+        """On this host a holder is gone when its pid is; another host's, when its heartbeat is old."""
+        if current.host == socket.gethostname():
             return current.pid != os.getpid() and not pid_alive(current.pid)
         return self.now() - heartbeat_at > stale_after

@@ -95,3 +95,46 @@ def test_sigkill_before_commit_leaves_the_previous_state(ledger_url: str) -> Non
         ledger.update_share_state("S-0001", "approved")
         ledger.append_event(share_id="S-0001", actor="Kari", action="approve")
         assert ledger.verify().ok and ledger.verify().events == 2
+
+
+def test_concurrent_writers_keep_one_chain(ledger_url: str) -> None:
+    # A share command and a sync run writing at the same time: writers queue, the chain stays whole.
+    Ledger.open(ledger_url).close()
+    writers = [
+        child(f"""
+            import sys
+            from lmsbridge.ledger import Ledger
+            with Ledger.open({ledger_url!r}) as ledger:
+                print("ready", flush=True)
+                sys.stdin.readline()
+                for i in range(25):
+                    with ledger.transaction():
+                        ledger.append_event(share_id=None, actor="writer-{n}", action=f"step-{{i}}")
+        """)
+        for n in (1, 2)
+    ]
+    for writer in writers:
+        wait_for(writer, "ready")
+    for writer in writers:
+        assert writer.stdin is not None
+        writer.stdin.write("go\n")
+        writer.stdin.flush()
+    for writer in writers:
+        _, err = writer.communicate()
+        assert writer.returncode == 0, err
+    with Ledger.open(ledger_url) as ledger:
+        report = ledger.verify()
+        assert (report.ok, report.events) == (True, 50)
+        assert {e.actor for e in ledger.events()} == {"writer-1", "writer-2"}
+
+
+def test_threads_sharing_one_ledger_keep_one_chain(ledger: Ledger) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def write(n: int) -> None:
+        with ledger.transaction():
+            ledger.append_event(share_id=None, actor=f"thread-{n % 4}", action="step")
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(write, range(40)))
+    assert ledger.verify().events == 40 and ledger.verify().ok
