@@ -1,0 +1,165 @@
+"""Moodle's REST wire format as the server side sees it: pure functions, no sockets, no state.
+
+* ``decode_form`` turns PHP-style form pairs (``courses[0][customfields][3][shortname]=…``,
+  ``options[ids][0]=5``) into nested dicts and lists, the way PHP fills ``$_POST``.
+* ``render_json`` / ``render_xml`` write a function's result the way ``webservice/rest/server.php``
+  does: JSON through ``json_encode``; XML in the RESPONSE/SINGLE/MULTIPLE/KEY/VALUE layout with
+  ``<VALUE null="null"/>`` and booleans as 1/0 (tests/fixtures/moodle/*.xml).
+* ``ABSENT`` and ``ABSENT_LIST`` mark keys a function's return description lists but the value
+  leaves out: JSON omits them, XML still writes them (``usersessionscount`` in
+  lp__core_webservice_get_site_info__ok.xml, ``communicationroomurl`` in …ok_category.xml).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from html import escape
+from typing import Any, Final
+
+__all__ = [
+    "ABSENT",
+    "ABSENT_LIST",
+    "Absent",
+    "decode_form",
+    "render_exception_json",
+    "render_exception_xml",
+    "render_json",
+    "render_xml",
+    "strip_absent",
+]
+
+
+class Absent:
+    """A described-but-absent key (JSON leaves it out; XML writes a null VALUE or an empty MULTIPLE)."""
+
+    __slots__ = ("as_list",)
+
+    def __init__(self, as_list: bool) -> None:
+        self.as_list = as_list
+
+    def __repr__(self) -> str:
+        return "ABSENT_LIST" if self.as_list else "ABSENT"
+
+
+ABSENT: Final = Absent(as_list=False)
+ABSENT_LIST: Final = Absent(as_list=True)
+
+_NAME = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)")
+_PART = re.compile(r"\[([^\[\]]*)\]")
+
+
+def _split_name(name: str) -> list[str] | None:
+    match = _NAME.match(name)
+    if not match:
+        return None
+    return [match.group(1), *_PART.findall(match.group(2))]
+
+
+def decode_form(pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
+    """Nest form pairs like PHP does; a level whose keys are all integers becomes a list (in order)."""
+    root: dict[str, Any] = {}
+    for name, value in pairs:
+        parts = _split_name(name)
+        if not parts:
+            continue
+        node: dict[str, Any] = root
+        for depth, part in enumerate(parts):
+            last = depth == len(parts) - 1
+            if part == "":  # name[] appends, as in PHP
+                part = str(sum(1 for key in node if key.isdigit()))
+            if last:
+                node[part] = value
+            else:
+                child = node.get(part)
+                if not isinstance(child, dict):
+                    child = {}
+                    node[part] = child
+                node = child
+    return _listify(root)  # type: ignore[no-any-return]
+
+
+def _listify(node: Any) -> Any:
+    if not isinstance(node, dict):
+        return node
+    converted = {key: _listify(value) for key, value in node.items()}
+    if converted and all(re.fullmatch(r"-?\d+", key) for key in converted):
+        # PHP keeps insertion order; Moodle's multiple_structure takes the values in that order.
+        return list(converted.values())
+    return converted
+
+
+def strip_absent(value: Any) -> Any:
+    """The value as JSON sees it: described-but-absent keys removed."""
+    if isinstance(value, dict):
+        return {k: strip_absent(v) for k, v in value.items() if not isinstance(v, Absent)}
+    if isinstance(value, list):
+        return [strip_absent(v) for v in value]
+    return value
+
+
+def render_json(value: Any) -> bytes:
+    """``json_encode`` as PHP does it by default: ASCII only, slashes escaped."""
+    text = json.dumps(strip_absent(value), ensure_ascii=True, separators=(",", ":"))
+    return text.replace("/", "\\/").encode("ascii")
+
+
+def _xml_scalar(value: Any) -> str:
+    if value is None:
+        return '<VALUE null="null"/>\n'
+    if isinstance(value, bool):
+        text = "1" if value else "0"
+    elif isinstance(value, float):
+        text = repr(value) if not value.is_integer() else str(int(value))
+    else:
+        text = str(value)
+    return f"<VALUE>{escape(text, quote=True)}</VALUE>\n"
+
+
+def _xmlize(value: Any, out: list[str]) -> None:
+    if isinstance(value, Absent):
+        out.append("<MULTIPLE>\n</MULTIPLE>\n" if value.as_list else '<VALUE null="null"/>\n')
+    elif isinstance(value, Mapping):
+        out.append("<SINGLE>\n")
+        for key, item in value.items():
+            out.append(f'<KEY name="{escape(str(key), quote=True)}">')
+            _xmlize(item, out)
+            out.append("</KEY>\n")
+        out.append("</SINGLE>\n")
+    elif isinstance(value, list | tuple):
+        out.append("<MULTIPLE>\n")
+        for item in value:
+            _xmlize(item, out)
+        out.append("</MULTIPLE>\n")
+    else:
+        out.append(_xml_scalar(value))
+
+
+def render_xml(value: Any) -> bytes:
+    out = ['<?xml version="1.0" encoding="UTF-8" ?>\n<RESPONSE>\n']
+    if value is not None:  # a function that returns null answers an empty RESPONSE
+        _xmlize(value, out)
+    out.append("</RESPONSE>\n")
+    return "".join(out).encode("utf-8")
+
+
+def render_exception_json(exception_class: str, errorcode: str | None, message: str, debuginfo: str | None) -> bytes:
+    body: dict[str, Any] = {"exception": exception_class}
+    if errorcode is not None:
+        body["errorcode"] = errorcode
+    body["message"] = message
+    if debuginfo is not None:
+        body["debuginfo"] = debuginfo
+    return render_json(body)
+
+
+def render_exception_xml(exception_class: str, errorcode: str | None, message: str, debuginfo: str | None) -> bytes:
+    out = ['<?xml version="1.0" encoding="UTF-8" ?>\n', f'<EXCEPTION class="{escape(exception_class, quote=True)}">\n']
+    if errorcode is not None:
+        out.append(f"<ERRORCODE>{escape(errorcode, quote=True)}</ERRORCODE>\n")
+    out.append(f"<MESSAGE>{escape(message, quote=True)}</MESSAGE>\n")
+    if debuginfo is not None:
+        out.append(f"<DEBUGINFO>{escape(debuginfo, quote=True)}</DEBUGINFO>\n")
+    out.append("</EXCEPTION>\n")
+    return "".join(out).encode("utf-8")
