@@ -517,21 +517,47 @@ class CompletionSync:
         borrower_course = share.borrower_course_id
         assert borrower_course is not None
         owner_course = self._owner_course(share, pools)
+        directory = self._owner_directory(share.owner_platform, owner_course, pools)
+        keys = list(self.settings.identity_keys)
+
+        # Who is who on the owner side: the owner course's participants first (no extra call).
+        found: dict[int, Match] = {}
+        with self._dir_lock:
+            for learner in learners:
+                found[learner.person.id] = match(learner.person, directory, keys)
+        enrol_needed: set[int] = set()
+        still_unmatched: set[int] = set()
+        # A learner left unmatched last time had something to bring back: look them up before reading.
+        retry = [lr for lr in learners if not found[lr.person.id].found
+                 and (KIND_UNMATCHED, lr.item_key) in plan.failure_keys]
+        if retry:
+            looked = self._lookup_owners(share, [lr.person for lr in retry], pools)
+            for learner in retry:
+                hit = looked.get(learner.person.id, Match(None))
+                if hit.person is None or hit.person.suspended:
+                    out.unmatched += 1
+                    reason = "the owner account is suspended" if hit.person else hit.reason
+                    out.failures.append(Failure(KIND_UNMATCHED, learner.item_key, reason))
+                    still_unmatched.add(learner.person.id)
+                    continue
+                found[learner.person.id] = hit
+                enrol_needed.add(learner.person.id)
+        learners = [lr for lr in learners if lr.person.id not in still_unmatched]
+        if not learners:
+            return
+
         mapped = self._mapping(share, owner_course, pools)
         mapping = mapped.mapping
         out.unmapped = list(mapping.unmapped)
         out.mapped_borrower_cmids = frozenset(mapping.pairs)
         if not mapping.pairs:
             raise ShareProblem("no borrower activity could be mapped to an owner activity (see the unmapped list)")
-        directory = self._owner_directory(share.owner_platform, owner_course, pools)
-        keys = list(self.settings.identity_keys)
         owner_cmids = {str(cmid) for cmid in mapping.owner_cmids}
 
         to_read: list[tuple[Learner, Match, str | None]] = []
         for learner in learners:
-            with self._dir_lock:
-                found = match(learner.person, directory, keys)
-            key = learner_key(self.secret, share.owner_platform, found.person.id) if found.person else None
+            hit = found[learner.person.id]
+            key = learner_key(self.secret, share.owner_platform, hit.person.id) if hit.person else None
             if key is not None:
                 recorded = plan.recorded.get(key, set()) & owner_cmids
                 if recorded >= owner_cmids:
@@ -541,17 +567,18 @@ class CompletionSync:
                 implied = implied_done(learner.progress, mapped.borrower_tracked)
                 if implied is not None and not learner.failed_before and implied <= len(recorded):
                     continue  # the report shows no more done than the ledger already holds
-            to_read.append((learner, found, key))
+            to_read.append((learner, hit, key))
 
         borrower_pool = pools[share.borrower_platform]
         futures = [
-            (learner, found, key,
-             borrower_pool.submit(partial(MoodleClient.activities_completion, courseid=borrower_course, userid=learner.person.id)))
-            for learner, found, key in to_read
+            (learner, hit, key,
+             borrower_pool.submit(partial(MoodleClient.activities_completion, courseid=borrower_course,
+                                          userid=learner.person.id)))
+            for learner, hit, key in to_read
         ]
         share_error: LmsbridgeError | None = None
         pending: list[_Pending] = []
-        for learner, found, key, future in futures:
+        for learner, hit, key, future in futures:
             try:
                 statuses = future.result()
             except RecordError as exc:
@@ -566,12 +593,13 @@ class CompletionSync:
             new = [
                 (status, mapping.pairs[status.cmid])
                 for status in statuses
-                if status.complete and status.cmid in mapping.pairs and str(mapping.pairs[status.cmid].cmid) not in recorded
+                if status.complete and status.cmid in mapping.pairs
+                and str(mapping.pairs[status.cmid].cmid) not in recorded
             ]
             if not new:
                 self._clear_learner(out, learner)
                 continue
-            pending.append(_Pending(learner, found, new, found.person, key))
+            pending.append(_Pending(learner, hit, new, hit.person, key, learner.person.id in enrol_needed))
 
         try:
             self._resolve_owners(share, [p for p in pending if p.owner is None], directory, out, pools)
@@ -585,35 +613,41 @@ class CompletionSync:
     def _clear_learner(self, out: ShareOutcome, learner: Learner) -> None:
         out.cleared.update({(KIND_LEARNER, learner.item_key), (KIND_UNMATCHED, learner.item_key)})
 
-    def _resolve_owners(
-        self, share: Share, unresolved: list[_Pending], directory: Directory, out: ShareOutcome, pools: Pools
-    ) -> None:
-        """Learners not among the owner course's participants: look them up on the owner site, key by key."""
-        if not unresolved:
-            return
+    def _lookup_owners(self, share: Share, people: list[Person], pools: Pools) -> dict[int, Match]:
+        """Look learners up on the owner site by each key in order (``core_user_get_users_by_field``, batched);
+        emails are asked for in their exact and lower-case forms, since Moodle compares them with case."""
         pool = pools[share.owner_platform]
-        keys = list(self.settings.identity_keys)
-        for key in keys:
-            still = [p for p in unresolved if p.owner is None]
-            values = lookup_values((p.learner.person for p in still), key)
+        result: dict[int, Match] = {}
+        for key in self.settings.identity_keys:
+            still = [p for p in people if p.id not in result]
+            values = lookup_values(still, key)
             if not values:
                 continue
             users = pool.call(partial(MoodleClient.users_by_field, field=key, values=values))
             found = Directory.of(_user_person(u) for u in users)
-            for item in still:
-                hit = match(item.learner.person, found, [key])
+            for person in still:
+                hit = match(person, found, [key])
                 if hit.person is not None:
-                    item.owner = hit.person
-                    item.match = hit
-                    item.needs_enrol = hit.person.id not in directory
+                    result[person.id] = hit
+        return result
+
+    def _resolve_owners(
+        self, share: Share, unresolved: list[_Pending], directory: Directory, out: ShareOutcome, pools: Pools
+    ) -> None:
+        """Learners with something new who are not among the owner course's participants."""
+        if not unresolved:
+            return
+        looked = self._lookup_owners(share, [p.learner.person for p in unresolved], pools)
+        left: list[_Pending] = []
         for item in unresolved:
-            if item.owner is not None and item.owner.suspended:
+            hit = looked.get(item.learner.person.id)
+            if hit is None or hit.person is None:
+                left.append(item)
+            elif hit.person.suspended:
                 out.failures.append(Failure(KIND_LEARNER, item.learner.item_key, "the owner account is suspended"))
-                item.owner = None
-                item.match = Match(None)
-                item.needs_enrol = False
-                item.new = []
-        left = [p for p in unresolved if p.owner is None and p.new]
+            else:
+                item.owner, item.match = hit.person, hit
+                item.needs_enrol = hit.person.id not in directory
         if not left:
             return
         if self.settings.unmatched == "skip":
