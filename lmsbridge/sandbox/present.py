@@ -20,9 +20,9 @@ __all__ = [
     "DAYDATETIME_FORMAT",
     "autolink",
     "format_text",
-    "zone",
     "resolve_timezone",
     "userdate",
+    "zone",
 ]
 
 #: langconfig strftimedaydatetime: "%A, %d %B %Y, %I:%M %p"

@@ -14,6 +14,7 @@ clients are not held up; faults answer HTTP 503, or drop the connection before (
 
 from __future__ import annotations
 
+import contextlib
 import email.parser
 import email.policy
 import logging
@@ -27,6 +28,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from lmsbridge.sandbox import functions as _functions  # noqa: F401 - registers the functions
 from lmsbridge.sandbox.exceptions import (
     MOODLE_EXCEPTION,
     MoodleError,
@@ -35,7 +37,6 @@ from lmsbridge.sandbox.exceptions import (
     missing_record,
     moodle_error,
 )
-from lmsbridge.sandbox import functions as _functions  # noqa: F401 - registers the functions
 from lmsbridge.sandbox.models import Token
 from lmsbridge.sandbox.params import validate
 from lmsbridge.sandbox.registry import KNOWN_FUNCTIONS, REGISTRY, Call
@@ -53,11 +54,11 @@ __all__ = ["FAULT_MODES", "Reply", "SiteServer", "handle_rest", "handle_token"]
 log = logging.getLogger(__name__)
 
 REST_PATH = "/webservice/rest/server.php"
-TOKEN_PATH = "/login/token.php"
+TOKEN_PATH = "/login/token.php"  # noqa: S105 - a URL path
 RESERVED = ("wstoken", "wsfunction", "moodlewsrestformat")
 JSON_TYPE = "application/json"
 XML_TYPE = "application/xml; charset=utf-8"
-TOKEN_TYPE = "application/json; charset=utf-8"
+TOKEN_TYPE = "application/json; charset=utf-8"  # noqa: S105 - a content type
 FAULT_MODES = ("503", "drop", "drop_after", "mixed")
 
 
@@ -115,8 +116,8 @@ def handle_rest(state: SiteState, form: dict[str, Any]) -> Reply:
         return _error_reply(error, fmt, state.settings.debug)
     except Exception as exc:  # a bug in the sandbox: answer like Moodle's default exception handler
         log.exception("sandbox %s: %s failed", state.name, name)
-        error = MoodleError(MOODLE_EXCEPTION, "generalexceptionmessage", f"Error: {exc}", repr(exc))
-        return _error_reply(error, fmt, state.settings.debug)
+        general = MoodleError(MOODLE_EXCEPTION, "generalexceptionmessage", f"Error: {exc}", repr(exc))
+        return _error_reply(general, fmt, state.settings.debug)
     finally:
         state.record_call(name)
 
@@ -196,13 +197,13 @@ class _RequestHandler(BaseHTTPRequestHandler):
     server_version = "Apache"
     sys_version = ""
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - BaseHTTPRequestHandler's signature
+    def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s %s", self.address_string(), format % args)
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server naming
+    def do_GET(self) -> None:
         self._serve(b"")
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         self._serve(self.rfile.read(length) if length > 0 else b"")
 
@@ -258,10 +259,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
 
     def _drop(self) -> None:
         self.close_connection = True
-        try:
+        with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
 
 
 class SiteServer:

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 
 from lmsbridge.sandbox.models import (
     COMPLETE,
-    INCOMPLETE,
     STUDENT_ROLE,
     TRACKING_AUTOMATIC,
     TRACKING_MANUAL,
@@ -416,7 +415,8 @@ class SiteState:
     # -- users and enrolments ---------------------------------------------------------------------------
 
     def add_user(self, username: str, firstname: str, lastname: str, email: str, *, idnumber: str = "",
-                 password: str = "Sykepleier#2024", department: str = "", institution: str = "",
+                 password: str = "Sykepleier#2024",  # noqa: S107 - sandbox seed
+                 department: str = "", institution: str = "",
                  city: str = "", country: str = "", lang: str = "en", auth: str = "manual") -> User:
         with self.changing():
             user = User(

@@ -67,8 +67,8 @@ def _details(call: Call, report: Report) -> dict[str, Any]:
 
 
 def _same_unit(ts: int, now: int, unit: int, timezone: str) -> bool:
-    zone = zone(timezone)
-    a, b = datetime.fromtimestamp(ts, zone), datetime.fromtimestamp(now, zone)
+    tz = zone(timezone)
+    a, b = datetime.fromtimestamp(ts, tz), datetime.fromtimestamp(now, tz)
     if unit == 1:
         return a.date() == b.date()
     if unit == 2:
