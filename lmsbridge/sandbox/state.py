@@ -243,7 +243,7 @@ class SiteState:
 
     def course_modules(self, course: Course) -> list[Module]:
         """Modules in course order (section by section, in each section's sequence)."""
-        out = []
+        out: list[Module] = []
         for section in course.sections:
             out.extend(self.modules[cmid] for cmid in section.sequence if cmid in self.modules)
         return out
@@ -407,9 +407,10 @@ class SiteState:
             for section in source.sections:
                 for cmid in section.sequence:
                     original = self.modules[cmid]
-                    self.add_module(target, original.modname, original.name, section=section.section,
-                                    completion=original.completion, completionview=original.completionview,
-                                    idnumber="")
+                    copy = self.add_module(target, original.modname, original.name, section=section.section,
+                                           completion=original.completion, completionview=original.completionview,
+                                           idnumber="")
+                    copy.timemodified = original.timemodified  # a restore keeps the content's times
             target.timemodified = self.now()
 
     # -- users and enrolments ---------------------------------------------------------------------------

@@ -9,6 +9,7 @@ people: lp__core_enrol_get_enrolled_users__ok_learner_own_course.json) but not o
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from lmsbridge.sandbox.exceptions import invalid_parameter, moodle_error, no_permission
@@ -97,8 +98,10 @@ def get_enrolled_users(call: Call) -> list[dict[str, Any]]:
         group = state.groups.get(int(options["groupid"] or 0))
         members = set(group.members) if group else set()
         rows = [r for r in rows if r[0].id in members]
-    key = {"id": lambda u: (u.id,), "siteorder": lambda u: (u.id,), "firstname": lambda u: (u.firstname, u.id),
-           "lastname": lambda u: (u.lastname, u.id)}[sortby]
+    sort_keys: dict[str, Callable[[User], tuple[Any, ...]]] = {
+        "id": lambda u: (u.id,), "siteorder": lambda u: (u.id,), "firstname": lambda u: (u.firstname, u.id),
+        "lastname": lambda u: (u.lastname, u.id)}
+    key = sort_keys[sortby]
     rows.sort(key=lambda r: key(r[0]), reverse=direction == "DESC")
     start = int(options.get("limitfrom", "0") or 0)
     count = int(options.get("limitnumber", "0") or 0)
