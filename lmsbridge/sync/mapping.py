@@ -3,7 +3,7 @@
 ``core_course_get_course_module`` is the only call that gives an activity's idnumber
 (``lp__core_course_get_course_module__ok.json``); ``core_course_get_contents`` gives names and the
 completion mode only. Unmapped activities are reported with a reason, never guessed: two owner activities
-with the same name, two different idnumbers, or an owner activity without completion tracking.
+with the same name, no counterpart at all, or an owner activity without completion tracking.
 """
 
 from __future__ import annotations
@@ -88,14 +88,13 @@ def map_activities(borrower: Sequence[Activity], owner: Sequence[Activity]) -> A
             if idnumber in untracked_ids:
                 unmapped.append(Unmapped(activity, f"owner activity {idnumber!r} has no completion tracking"))
                 continue
+        # No idnumber counterpart (copies between sites often get new idnumbers): by name within the course.
         name = normalise_name(activity.name)
-        hits = [a for a in by_name.get(name, []) if not (idnumber and a.idnumber.strip())]
+        hits = by_name.get(name, [])
         if len(hits) == 1:
             claim(activity, hits[0], "name")
         elif len(hits) > 1:
             unmapped.append(Unmapped(activity, f"{len(hits)} owner activities are named {activity.name!r}"))
-        elif idnumber and by_name.get(name):
-            unmapped.append(Unmapped(activity, f"idnumber {idnumber!r} differs from the owner activity's idnumber"))
         elif name in untracked_names:
             unmapped.append(Unmapped(activity, f"owner activity {activity.name!r} has no completion tracking"))
         else:

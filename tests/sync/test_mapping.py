@@ -28,7 +28,7 @@ def test_unmapped_activities_are_reported_with_a_reason() -> None:
     borrower = [
         Activity(1, "Dobbel"),  # two owner activities with that name
         Activity(2, "Finnes ikke"),
-        Activity(3, "Quiz", "Q-9"),  # both sides have idnumbers that differ
+        Activity(3, "Prøve", "Q-9"),  # an idnumber without counterpart, and no such name either
         Activity(4, "Forum"),  # the owner's has no completion tracking
         Activity(5, "Untracked", tracked=False),  # not tracked on the borrower: ignored
     ]
@@ -40,7 +40,7 @@ def test_unmapped_activities_are_reported_with_a_reason() -> None:
     assert set(reasons) == {1, 2, 3, 4}
     assert "2 owner activities" in reasons[1]
     assert "no owner activity" in reasons[2]
-    assert "differs" in reasons[3]
+    assert "no owner activity" in reasons[3]
     assert "no completion tracking" in reasons[4]
 
 
@@ -51,3 +51,12 @@ def test_an_owner_activity_is_used_once() -> None:
     assert {b: o.cmid for b, o in mapping.pairs.items()} == {1: 10}
     assert "already mapped" in mapping.unmapped[0].reason
     assert mapping.owner_cmids == frozenset({10})
+
+
+def test_differing_idnumbers_fall_back_to_the_name() -> None:
+    # the sandbox (like a restored copy) gives each course its own idnumbers: KSL-HBHF-SMITTE-01-A1 vs HBHF-SMITTE-01-A1
+    borrower = [Activity(5, "Håndhygiene", "KSL-HBHF-SMITTE-01-A1"), Activity(6, "Smittemåter og barrierer", "X")]
+    owner = [Activity(12, "Håndhygiene", "HBHF-SMITTE-01-A1"), Activity(13, "Smittemåter og barrierer", "X")]
+    mapping = map_activities(borrower, owner)
+    assert {b: o.cmid for b, o in mapping.pairs.items()} == {5: 12, 6: 13}
+    assert mapping.by == {5: "name", 6: "idnumber"}
