@@ -32,10 +32,6 @@ i18n.register(
         "share.dry_run": {"nb": "Tørrkjøring: disse web-tjenestekallene ville blitt gjort:",
                           "en": "Dry run: these web-service calls would be made:"},
         "share.none": {"nb": "Ingen delinger.", "en": "No shares."},
-        "ledger.ok": {"nb": "Hovedboken er i orden: {events} hendelser, kjeden er hel",
-                      "en": "Ledger OK: {events} events, chain intact"},
-        "ledger.bad": {"nb": "Hovedboken er endret: {problem} (første feil: hendelse {seq})",
-                       "en": "The ledger was tampered with: {problem} (first bad event: {seq})"},
     }
 )
 
@@ -212,52 +208,7 @@ def share_show(ctx: click.Context, share_id: str, as_json: bool) -> None:
         click.echo(f"#{event.seq} {event.at:%Y-%m-%d %H:%M} {event.actor}: {event.action} {event.details}")
 
 
-@click.group(name="ledger")
-def ledger_group() -> None:
-    """The ledger: verify its hash chain, list its events.
-
-    \b
-    Examples:
-      lmsbridge ledger verify
-      lmsbridge ledger events --share S-0001 --json
-    """
-
-
-@ledger_group.command(name="verify", epilog="\b\nExamples:\n  lmsbridge ledger verify --json")
-@click.option("--json", "as_json", is_flag=True)
-@click.pass_context
-def ledger_verify(ctx: click.Context, as_json: bool) -> None:
-    """Walk the event chain: exit 1 when any event was edited, deleted or inserted."""
-    with Ledger.open(app(ctx).ledger_url()) as ledger:
-        report = ledger.verify()
-    if as_json:
-        echo_json({"ok": report.ok, "events": report.events, "first_bad_seq": report.first_bad_seq,
-                   "problem": report.problem})
-    elif report.ok:
-        click.echo(i18n.t("ledger.ok", events=report.events))
-    else:
-        click.echo(i18n.t("ledger.bad", problem=report.problem, seq=report.first_bad_seq))
-    if not report.ok:
-        ctx.exit(1)
-
-
-@ledger_group.command(name="events", epilog="\b\nExamples:\n  lmsbridge ledger events --share S-0001")
-@click.option("--share", "share_id")
-@click.option("--json", "as_json", is_flag=True)
-@click.pass_context
-def ledger_events(ctx: click.Context, share_id: str | None, as_json: bool) -> None:
-    """List events (who, what, when, why)."""
-    with Ledger.open(app(ctx).ledger_url()) as ledger:
-        events = ledger.events(share_id)
-    if as_json:
-        echo_json([e.model_dump(mode="json") for e in events])
-        return
-    for event in events:
-        click.echo(f"#{event.seq} {event.at:%Y-%m-%d %H:%M} {event.share_id or '-'} {event.actor}: "
-                   f"{event.action} {event.details}")
-
-
-commands = [share_group, ledger_group]
+commands = [share_group]
 
 
 i18n.register(
