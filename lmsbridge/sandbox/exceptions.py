@@ -75,11 +75,13 @@ def invalid_user() -> MoodleError:
 
 
 def no_permission(capability_name: str, capability: str = "") -> MoodleError:
+    """required_capability_exception carries no debuginfo even with debugging on
+    (lp__core_course_create_courses__err_access_denied_debug.json)."""
+    del capability  # named at the call site for the reader; Moodle does not send it
     return MoodleError(
         REQUIRED_CAPABILITY_EXCEPTION,
         "nopermissions",
         f"Sorry, but you do not currently have permissions to do that ({capability_name}).",
-        capability or None,
     )
 
 

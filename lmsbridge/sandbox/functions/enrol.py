@@ -56,7 +56,7 @@ def _participant(call: Call, course: Course, user: User, enrolment: Enrolment, f
             {"name": "last_time_enrolments_synced", "value": str(call.now - 17)},
             {"name": "_lastloaded", "value": call.now},
         ]
-    visible = [c for c in state.courses_of(user.id) if call.can_enter(c)]
+    visible = [c for c in state.courses_of(user.id) if c.visible or caller.is_manager]
     if visible:
         record["enrolledcourses"] = [{"id": c.id, "fullname": c.fullname, "shortname": c.shortname} for c in visible]
     if fields is not None:

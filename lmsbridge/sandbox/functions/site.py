@@ -17,9 +17,27 @@ ADVANCED_FEATURES = (
 )
 
 
+#: the order the recorded lmsbridge service lists its functions in (lp__core_webservice_get_site_info__ok)
+SERVICE_ORDER = (
+    "core_webservice_get_site_info", "core_course_get_courses", "core_course_get_courses_by_field",
+    "core_course_search_courses", "core_course_create_courses", "core_course_update_courses",
+    "core_course_delete_courses", "core_course_get_categories", "core_course_create_categories",
+    "core_course_get_contents", "core_enrol_get_enrolled_users", "core_enrol_get_users_courses",
+    "enrol_manual_enrol_users", "core_user_get_users_by_field", "core_user_create_users",
+    "core_completion_get_course_completion_status", "core_completion_get_activities_completion_status",
+    "core_completion_override_activity_completion_status", "core_completion_mark_course_self_completed",
+    "core_group_create_groups", "core_group_get_course_groups", "core_group_add_group_members",
+    "core_group_get_group_members", "core_course_get_course_module", "core_tag_get_tagindex",
+    "core_course_edit_module", "core_files_upload", "core_course_import_course", "core_backup_get_copy_progress",
+    "gradereport_user_get_grade_items",
+)
+
+
 def service_functions(call: Call) -> list[str]:
     listed = call.state.settings.service_functions
-    return sorted(REGISTRY) if listed is None else [name for name in listed if name in REGISTRY]
+    names = list(REGISTRY) if listed is None else [name for name in listed if name in REGISTRY]
+    rank = {name: n for n, name in enumerate(SERVICE_ORDER)}
+    return sorted(names, key=lambda name: (rank.get(name, len(rank)), name))
 
 
 @ws("core_webservice_get_site_info",
