@@ -26,6 +26,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "lmsbridge.cli.ledger",
     "lmsbridge.cli.sync",
     "lmsbridge.cli.certificates",
+    "lmsbridge.cli.sandbox",
 )
 
 EXIT_OK = 0

@@ -1,0 +1,135 @@
+"""``lmsbridge sandbox serve``: the local Moodle-compatible sites in the foreground."""
+
+from __future__ import annotations
+
+import re
+import threading
+from pathlib import Path
+
+import click
+
+from lmsbridge import i18n
+from lmsbridge.errors import InputError
+from lmsbridge.sandbox import FAULT_MODES, Sandbox, SeedSpec
+
+i18n.register(
+    {
+        "sandbox.running": {
+            "nb": "Sandkassen kjører (Moodle 4.5-kompatible web-tjenester). Stopp med Ctrl-C.",
+            "en": "The sandbox is running (Moodle 4.5-compatible web services). Stop it with Ctrl-C.",
+        },
+        "sandbox.site": {
+            "nb": "  {name}: {sitename}\n      url:   {url}\n      token: {token}",
+            "en": "  {name}: {sitename}\n      url:   {url}\n      token: {token}",
+        },
+        "sandbox.options": {
+            "nb": "  forsinkelse {latency} ms per kall, feilandel {fault_rate} ({fault_mode})",
+            "en": "  latency {latency} ms per call, fault rate {fault_rate} ({fault_mode})",
+        },
+        "sandbox.state": {
+            "nb": "  tilstand lagres i {path}",
+            "en": "  state is kept in {path}",
+        },
+        "sandbox.stopped": {"nb": "Sandkassen er stoppet.", "en": "The sandbox has stopped."},
+        "sandbox.bad_duration": {
+            "nb": "ugyldig varighet «{value}» (eksempler: 25ms, 0.5s, 0.025)",
+            "en": "invalid duration «{value}» (examples: 25ms, 0.5s, 0.025)",
+        },
+        "sandbox.cannot_start": {
+            "nb": "kan ikke starte sandkassen: {error}",
+            "en": "cannot start the sandbox: {error}",
+        },
+    }
+)
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(ms|s)?\s*$")
+
+
+class Duration(click.ParamType):
+    """Seconds, written 25ms, 0.5s or 0.025."""
+
+    name = "duration"
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        if isinstance(value, int | float):
+            return float(value)
+        match = _DURATION.match(str(value))
+        if not match:
+            self.fail(i18n.t("sandbox.bad_duration", value=value), param, ctx)
+        number = float(match.group(1))
+        return number / 1000 if match.group(2) == "ms" else number
+
+
+def wait_until_interrupted() -> None:
+    """Block the foreground until Ctrl-C (tests replace this)."""
+    threading.Event().wait()
+
+
+@click.group("sandbox")
+def sandbox_group() -> None:
+    """Local Moodle-compatible test sites (KS Læring and a Læringsportal).
+
+    \b
+    Example:
+      lmsbridge sandbox serve
+    """
+
+
+@sandbox_group.command(
+    "serve",
+    epilog="""\b
+Examples:
+  lmsbridge sandbox serve                                  # ks and lp on free ports
+  lmsbridge sandbox serve --port-ks 8081 --port-lp 8082    # fixed ports, as on the lab sites
+  lmsbridge sandbox serve --latency 25ms --fault-rate 0.1  # slow and unreliable, for testing retries
+  lmsbridge sandbox serve --state sandbox.sqlite           # keep the sites' data between runs
+  lmsbridge sandbox serve --courses 50 --enrolments 200    # bulk data for benchmarks
+""",
+)
+@click.option("--latency", type=Duration(), default="0ms", show_default=True, help="Delay added to every call, e.g. 25ms.")
+@click.option("--fault-rate", type=click.FloatRange(0.0, 1.0), default=0.0, show_default=True,
+              help="Share of calls answered with a fault.")
+@click.option("--fault-mode", type=click.Choice(FAULT_MODES), default="503", show_default=True,
+              help="503: HTTP 503; drop: connection dropped before the call runs; drop_after: after it ran.")
+@click.option("--fault-seed", type=int, default=0, show_default=True, help="Seed of the fault draws.")
+@click.option("--state", "state_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="SQLite file that keeps the sites between runs (created if missing).")
+@click.option("--port-ks", type=click.IntRange(0, 65535), default=0, help="Port of the KS Læring site (0: any free port).")
+@click.option("--port-lp", type=click.IntRange(0, 65535), default=0, help="Port of the Læringsportal site (0: any free port).")
+@click.option("--seed", type=click.Choice(["default", "empty"]), default="default", show_default=True,
+              help="default: the recorded lab sites; empty: users, fields and categories only.")
+@click.option("--courses", type=click.IntRange(0), default=0, help="Synthetic courses to add per site.")
+@click.option("--enrolments", type=click.IntRange(0), default=0, help="Learners enrolled in each synthetic course.")
+@click.option("--debug", is_flag=True, help="Error answers carry debuginfo, as with Moodle's debugging on.")
+def serve(latency: float, fault_rate: float, fault_mode: str, fault_seed: int, state_path: Path | None,
+          port_ks: int, port_lp: int, seed: str, courses: int, enrolments: int, debug: bool) -> None:
+    """Serve the sandbox sites in the foreground and print their URLs and tokens.
+
+    Each site answers /webservice/rest/server.php and /login/token.php on 127.0.0.1, like a
+    Moodle 4.5 site with the lmsbridge web service.
+    """
+    spec = SeedSpec(base=seed, courses=courses, enrolments=enrolments)
+    try:
+        sandbox = Sandbox.start(latency=latency, fault_rate=fault_rate, state_path=state_path, seed=spec,
+                                fault_mode=fault_mode, fault_seed=fault_seed, ports={"ks": port_ks, "lp": port_lp},
+                                debug=debug)
+    except OSError as exc:
+        raise InputError(i18n.t("sandbox.cannot_start", error=exc)) from exc
+    with sandbox:
+        click.echo(i18n.t("sandbox.running"))
+        for name, site in sandbox.sites.items():
+            click.echo(i18n.t("sandbox.site", name=name, sitename=site.state.settings.sitename, url=site.url,
+                              token=site.token))
+        if latency or fault_rate:
+            click.echo(i18n.t("sandbox.options", latency=round(latency * 1000, 3), fault_rate=fault_rate,
+                              fault_mode=fault_mode))
+        if state_path is not None:
+            click.echo(i18n.t("sandbox.state", path=state_path))
+        try:
+            wait_until_interrupted()
+        except KeyboardInterrupt:
+            pass
+    click.echo(i18n.t("sandbox.stopped"))
+
+
+commands = [sandbox_group]
