@@ -1,95 +1,166 @@
-"""``lmsbridge validate``: check course information against the agreement before publishing."""
+"""``lmsbridge validate``: check course information against the agreement before publishing.
+
+Thin: parse the options, read the sources (``lmsbridge.validation``), run the checks
+(``lmsbridge.sharing.requirements.check_course_info``), print. Also ``lmsbridge schemas``, which writes
+the JSON Schemas of course files and of the configuration for editors.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from lmsbridge import i18n
 from lmsbridge.cli.context import app, echo_json
-from lmsbridge.errors import InputError
-from lmsbridge.sharing.courseinfo import CourseInfo
-from lmsbridge.sharing.requirements import Finding, check_course_info, passes
-from lmsbridge.validation.files import load_any
-from lmsbridge.validation.live import course_info_from_course
+from lmsbridge.sharing.requirements import Finding, check_course_info, errors, passes, warnings
+from lmsbridge.validation import DEFAULT_MAPPING, FieldMapping, Source, live_sources, load_path, study_categories
+from lmsbridge.validation.mapping import OSLO
 
 i18n.register(
     {
         "validate.pass": {"nb": "{name}: oppfyller kravene", "en": "{name}: meets the requirements"},
-        "validate.fail": {"nb": "{name}: {errors} feil, {warnings} advarsler", "en": "{name}: {errors} errors, {warnings} warnings"},
-        "validate.summary": {
-            "nb": "{total} kurs kontrollert: {passed} godkjent, {failed} med feil",
-            "en": "{total} courses checked: {passed} passed, {failed} with errors",
+        "validate.pass_warnings": {
+            "nb": "{name}: oppfyller kravene ({warnings})",
+            "en": "{name}: meets the requirements ({warnings})",
         },
+        "validate.fail": {"nb": "{name}: {errors}, {warnings}", "en": "{name}: {errors}, {warnings}"},
+        "validate.summary": {
+            "nb": "{total} kurs kontrollert: {passed} oppfyller kravene, {failed} har feil ({errors} og {warnings} i alt)",
+            "en": "{total} courses checked: {passed} meet the requirements, {failed} have errors "
+            "({errors} and {warnings} in all)",
+        },
+        "validate.errors.one": {"nb": "{n} feil", "en": "{n} error"},
+        "validate.errors.many": {"nb": "{n} feil", "en": "{n} errors"},
+        "validate.warnings.one": {"nb": "{n} advarsel", "en": "{n} warning"},
+        "validate.warnings.many": {"nb": "{n} advarsler", "en": "{n} warnings"},
         "validate.nothing": {
-            "nb": "Oppgi en fil, eller --platform med --course, --category eller --all",
-            "en": "Give a file, or --platform with --course, --category or --all",
+            "nb": "oppgi en fil, eller --platform med --course, --category eller --all",
+            "en": "give a file, or --platform with --course, --category or --all",
+        },
+        "validate.needs_platform": {
+            "nb": "--course, --category og --all krever --platform",
+            "en": "--course, --category and --all need --platform",
+        },
+        "validate.course_file_one": {
+            "nb": "--course-file hører til én SCORM-pakke",
+            "en": "--course-file goes with one SCORM package",
         },
         "validate.col.severity": {"nb": "Alvor", "en": "Severity"},
-        "validate.col.item": {"nb": "Punkt", "en": "Item"},
         "validate.col.message": {"nb": "Melding", "en": "Message"},
+        "validate.col.code": {"nb": "Kode", "en": "Code"},
         "validate.sev.error": {"nb": "feil", "en": "error"},
         "validate.sev.warning": {"nb": "advarsel", "en": "warning"},
-        "validate.not_found": {"nb": "Fant ikke kurset {key} på {platform}", "en": "Course {key} not found on {platform}"},
+        "schemas.written": {"nb": "skrev {path}", "en": "wrote {path}"},
+        "schemas.current": {"nb": "{path} er oppdatert", "en": "{path} is current"},
+        "schemas.stale": {
+            "nb": "{path} er utdatert: kjør lmsbridge schemas",
+            "en": "{path} is stale: run lmsbridge schemas",
+        },
     }
 )
 
 
 @dataclass(frozen=True)
 class Checked:
-    name: str
+    source: Source
     findings: list[Finding]
 
     @property
     def ok(self) -> bool:
         return passes(self.findings)
 
-    def as_dict(self) -> dict[str, object]:
-        return {"course": self.name, "ok": self.ok, "findings": [f.as_dict() for f in self.findings]}
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source.name,
+            "kind": str(self.source.kind),
+            **self.source.details,
+            "shortname": self.source.info.shortname,
+            "fullname": self.source.info.fullname,
+            "ok": self.ok,
+            "errors": len(errors(self.findings)),
+            "warnings": len(warnings(self.findings)),
+            "findings": [f.as_dict() for f in self.findings],
+            "info": self.source.info.model_dump(mode="json"),
+        }
+
+
+def _summary(results: list[Checked]) -> dict[str, int]:
+    passed = sum(r.ok for r in results)
+    return {
+        "total": len(results),
+        "passed": passed,
+        "failed": len(results) - passed,
+        "errors": sum(len(errors(r.findings)) for r in results),
+        "warnings": sum(len(warnings(r.findings)) for r in results),
+    }
+
+
+def _count(kind: str, n: int) -> str:
+    return i18n.t(f"validate.{kind}.{'one' if n == 1 else 'many'}", n=n)
 
 
 def _print(results: list[Checked]) -> None:
     console = Console(highlight=False, width=None if Console().is_terminal else 120)
     for result in results:
-        errors = sum(f.severity == "error" for f in result.findings)
-        warnings = len(result.findings) - errors
-        if result.ok and not warnings:
-            console.print(f"[green]✔[/green] {i18n.t('validate.pass', name=result.name)}")
+        name = result.source.title()
+        count_errors = _count("errors", len(errors(result.findings)))
+        count_warnings = _count("warnings", len(warnings(result.findings)))
+        if not result.findings:
+            console.print(Text.assemble(("✔ ", "green"), i18n.t("validate.pass", name=name)))
             continue
-        mark = "[green]✔[/green]" if result.ok else "[red]✘[/red]"
-        console.print(f"{mark} {i18n.t('validate.fail', name=result.name, errors=errors, warnings=warnings)}")
-        table = Table(show_header=True, header_style="bold", box=None, padding=(0, 2))
-        table.add_column(i18n.t("validate.col.severity"))
-        table.add_column(i18n.t("validate.col.item"))
-        table.add_column(i18n.t("validate.col.message"))
-        table.add_column("Code", style="dim")
+        if result.ok:
+            line = Text.assemble(("✔ ", "green"), i18n.t("validate.pass_warnings", name=name, warnings=count_warnings))
+        else:
+            line = Text.assemble(("✘ ", "red"), i18n.t("validate.fail", name=name, errors=count_errors,
+                                                       warnings=count_warnings))
+        console.print(line)
+        table = Table(show_header=True, header_style="bold", box=None, padding=(0, 2), pad_edge=True)
+        table.add_column(i18n.t("validate.col.severity"), no_wrap=True)
+        table.add_column(i18n.t("validate.col.message"), ratio=1)
+        table.add_column(i18n.t("validate.col.code"), style="dim", no_wrap=True)
         for finding in result.findings:
-            table.add_row(i18n.t(f"validate.sev.{finding.severity}"), finding.item, finding.message, finding.code)
+            style = "red" if finding.severity == "error" else "yellow"
+            table.add_row(Text(i18n.t(f"validate.sev.{finding.severity}"), style=style), Text(finding.message),
+                          Text(finding.code))
         console.print(table)
     if len(results) > 1:
-        passed = sum(r.ok for r in results)
-        console.print(i18n.t("validate.summary", total=len(results), passed=passed, failed=len(results) - passed))
+        summary = _summary(results)
+        console.print(i18n.t("validate.summary", total=summary["total"], passed=summary["passed"],
+                             failed=summary["failed"], errors=_count("errors", summary["errors"]),
+                             warnings=_count("warnings", summary["warnings"])))
 
 
 @click.command(
     epilog="""\b
 Examples:
-  lmsbridge validate examples/course.toml
-  lmsbridge validate kurs.zip kurs-backup.mbz --json
-  lmsbridge validate --platform lp --course HBHF-SMITTE-01
-  lmsbridge validate --platform ks --category 2
-  lmsbridge validate --platform lp --all --json
+  lmsbridge validate examples/course.toml                  # a course file: no configuration needed
+  lmsbridge validate kurs.zip backup-HBHF-SMITTE-01.mbz    # SCORM package (+ kurs.toml beside it), Moodle backup
+  lmsbridge validate --platform lp --course HBHF-SMITTE-01 # a live course, by shortname or id
+  lmsbridge validate --platform lp --category 3            # every course of a category (one call)
+  lmsbridge validate --platform ks --all --json            # every course on a platform, for machines
+  LMSBRIDGE_LANG=en lmsbridge validate examples/course-incomplete.yaml
+\b
+Course files are TOML, YAML or JSON with the items at the top level, under English names (fullname,
+study_category, time_needed, produced_by, description.goals …) or Norwegian ones (fullt_navn,
+studiekategori, tidsbruk, produsert_av, kursbeskrivelse.maal …); schema: schemas/course-info.schema.json.
+Exit status: 0 every course meets the requirements, 1 some course has errors, 2 usage or input error.
 """
 )
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--platform", help="Configured platform to read live courses from.")
-@click.option("--course", "courses", multiple=True, help="Course id or shortname on --platform (repeatable).")
-@click.option("--category", type=int, help="Every course of this category on --platform (one call).")
-@click.option("--all", "all_courses", is_flag=True, help="Every course on --platform (one call).")
+@click.option("--platform", metavar="NAME", help="Configured platform: read live courses from it and check study "
+              "categories against its own.")
+@click.option("--course", "courses", multiple=True, metavar="ID|SHORTNAME", help="A course on --platform (repeatable).")
+@click.option("--category", type=int, metavar="ID", help="Every course of this course category on --platform.")
+@click.option("--all", "everything", is_flag=True, help="Every course on --platform.")
+@click.option("--course-file", type=click.Path(path_type=Path), metavar="FILE",
+              help="Course file for what a SCORM package's manifest cannot hold (default: beside the package).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_context
 def validate(
@@ -98,46 +169,83 @@ def validate(
     platform: str | None,
     courses: tuple[str, ...],
     category: int | None,
-    all_courses: bool,
+    everything: bool,
+    course_file: Path | None,
     as_json: bool,
 ) -> None:
-    """Check course information against the agreement's requirements («Krav til kursinfo i KS Læring»).
+    """Check course information against the agreement («Krav til kursinfo i KS Læring») before publishing.
 
-    Sources: course files (TOML, YAML, JSON), SCORM packages (.zip), Moodle backups (.mbz), or live
-    courses on a configured platform. Exit 0 when every course passes, 1 when any has an error, 2 for
-    usage or input errors. Files need no configuration.
+    PATHS are course files (TOML, YAML, JSON), SCORM packages (.zip) or Moodle course backups (.mbz),
+    recognised by their content. Live courses need --platform and a configuration file.
     """
-    items: list[tuple[str, CourseInfo]] = []
-    categories: list[str] | None = None
-    for path in paths:
-        items.append((str(path), load_any(path)))
-    if platform:
-        context = app(ctx)
-        profile = context.config().platform(platform)
-        client = context.client(platform)
-        categories = list(profile.categories) or [o for o in (profile.options("study_category") or []) if o]
-        found = []
-        for key in courses:
-            course = client.course(key)
-            if course is None:
-                raise InputError(i18n.t("validate.not_found", key=key, platform=platform))
-            found.append(course)
-        if category is not None:
-            found.extend(client.courses_in_category(category))
-        if all_courses:
-            found.extend(client.all_courses())
-        items.extend((c.shortname, course_info_from_course(c, profile)) for c in found)
-    elif courses or category is not None or all_courses:
-        raise click.UsageError("--course, --category and --all need --platform")
-    if not items:
+    selects_live = bool(courses) or category is not None or everything
+    if selects_live and not platform:
+        raise click.UsageError(i18n.t("validate.needs_platform"))
+    if not paths and not selects_live:
         raise click.UsageError(i18n.t("validate.nothing"))
-    results = [Checked(name, check_course_info(info, categories=categories)) for name, info in items]
+    if course_file is not None and len(paths) != 1:
+        raise click.UsageError(i18n.t("validate.course_file_one"))
+
+    mapping: FieldMapping = DEFAULT_MAPPING
+    if platform:
+        mapping = app(ctx).config().platform(platform)
+    sources = [load_path(path, mapping=mapping, course_file=course_file) for path in paths]
+    if platform and selects_live:
+        client = app(ctx).client(platform)
+        sources.extend(live_sources(client, mapping, platform=platform, keys=courses, category=category,
+                                    everything=everything))
+    if not sources:
+        raise click.UsageError(i18n.t("validate.nothing"))
+
+    categories = study_categories(mapping)
+    today = datetime.now(OSLO).date()
+    results = [Checked(source, check_course_info(source.info, categories=categories, today=today))
+               for source in sources]
     if as_json:
-        echo_json({"ok": all(r.ok for r in results), "courses": [r.as_dict() for r in results]})
+        echo_json({"ok": all(r.ok for r in results), "summary": _summary(results),
+                   "courses": [r.as_dict() for r in results]})
     else:
         _print(results)
     if not all(r.ok for r in results):
         ctx.exit(1)
 
 
-commands = [validate]
+@click.command(
+    epilog="""\b
+Examples:
+  lmsbridge schemas                    # write schemas/course-info.schema.json and schemas/config.schema.json
+  lmsbridge schemas --check            # exit 1 when a checked-in schema is stale
+  lmsbridge schemas --out ~/.config/lmsbridge
+\b
+Editors: TOML (Taplo/Even Better TOML) «#:schema ./schemas/course-info.schema.json» as the first line;
+YAML «# yaml-language-server: $schema=./schemas/course-info.schema.json»; JSON a "$schema" key.
+"""
+)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("schemas"), show_default=True,
+              help="Folder to write the schemas to.")
+@click.option("--check", is_flag=True, help="Only compare; exit 1 when a schema in --out is stale or missing.")
+@click.pass_context
+def schemas(ctx: click.Context, out: Path, check: bool) -> None:
+    """Write the JSON Schemas of course files and of the configuration file (generated from the models)."""
+    from lmsbridge.schemas import SCHEMAS, render
+
+    stale = False
+    for name, build in SCHEMAS.items():
+        target = out / name
+        text = render(build())
+        if check:
+            try:
+                current = target.read_text(encoding="utf-8") == text
+            except OSError:
+                current = False
+            stale = stale or not current
+            click.echo(i18n.t("schemas.current" if current else "schemas.stale", path=target))
+            continue
+        out.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+        click.echo(i18n.t("schemas.written", path=target))
+    if stale:
+        ctx.exit(1)
+
+
+commands = [validate, schemas]

@@ -1,27 +1,68 @@
 """The agreement's requirements on course information, as pure checks (seed 002, DESIGN.md rule 7).
 
-``check_course_info(info, categories=…)`` returns findings, each with a stable code, a severity, the
-item it concerns and a message in the current language. No I/O, no clock.
+The one entry point, kept stable for the share workflow (it calls it before every share request)::
+
+    check_course_info(info, *, categories, today=None, lang=None) -> list[Finding]
+
+* ``info``: a ``CourseInfo`` from any source (course file, SCORM package, Moodle backup, live course).
+* ``categories``: the study categories the course may use: the platform's configured categories, or
+  its «studiekategori» options; ``None`` leaves the category unchecked (only its presence is checked).
+* ``today``: only for the plausibility of the start date; nothing here reads the clock.
+* ``lang``: ``"nb"`` or ``"en"`` for the messages (default: the current language, see ``lmsbridge.i18n``).
+
+An empty list means the course passes; a course with only warnings passes too (``passes``). Each
+``Finding`` has a stable code (``FINDING_CODES``), a severity, the item it concerns (a name of
+``courseinfo.ITEMS``) and a message. No I/O, no clock.
 """
 
 from __future__ import annotations
 
+import html
+import math
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+from functools import lru_cache
 
 from lmsbridge import i18n
-from lmsbridge.domain import KNOWN_LICENCES
-from lmsbridge.sharing.courseinfo import CourseInfo
+from lmsbridge.domain import KNOWN_LICENCES, Label
+from lmsbridge.sharing.courseinfo import (
+    DESCRIPTION_PARTS,
+    PRODUCED_BY_PARTS,
+    CourseDescription,
+    CourseInfo,
+    ProducedBy,
+)
+from lmsbridge.sharing.licence import normalise_licence
 
-ERROR = "error"
-WARNING = "warning"
 
-#: The items that must be present, in the agreement's order.
+class Severity(StrEnum):
+    ERROR = "error"  # the course may not be published as it is
+    WARNING = "warning"  # a person should look; the course still passes
+
+
+ERROR = Severity.ERROR
+WARNING = Severity.WARNING
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing wrong with a course's information."""
+
+    code: str
+    severity: Severity
+    item: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"code": self.code, "severity": str(self.severity), "item": self.item, "message": self.message}
+
+
+#: The items «Krav til kursinfo i KS Læring» requires, in the agreement's order.
 REQUIRED_ITEMS: tuple[str, ...] = (
-    "goals",
-    "content",
-    "target_groups",
+    *DESCRIPTION_PARTS,
     "fullname",
     "shortname",
     "study_category",
@@ -34,7 +75,24 @@ REQUIRED_ITEMS: tuple[str, ...] = (
     "course_coordinator",
 )
 
-ITEM_NAMES: dict[str, tuple[str, str]] = {
+#: Every finding code, with its severity. ``missing.<item>`` and ``placeholder.<item>`` exist per item.
+FINDING_CODES: dict[str, Severity] = {
+    **{f"missing.{item}": ERROR for item in REQUIRED_ITEMS},
+    **{f"placeholder.{item}": ERROR for item in REQUIRED_ITEMS if item not in ("study_start", "create_home_page")},
+    "produced_by.incomplete": ERROR,
+    "time_needed.unparseable": ERROR,
+    "category.unknown": ERROR,
+    "home_page.no": ERROR,
+    "study_start.invalid": ERROR,
+    "study_start.implausible": WARNING,
+    "licence.unknown": ERROR,
+    "licence.missing": WARNING,
+    "owner.missing": WARNING,
+    "label.unknown": WARNING,
+}
+
+#: How the agreement names each item (nb), and in English.
+ITEM_LABELS: dict[str, tuple[str, str]] = {
     "goals": ("Mål (kursbeskrivelse)", "Goals (description)"),
     "content": ("Innhold (kursbeskrivelse)", "Content (description)"),
     "target_groups": ("Målgrupper (kursbeskrivelse)", "Target groups (description)"),
@@ -50,155 +108,418 @@ ITEM_NAMES: dict[str, tuple[str, str]] = {
     "course_coordinator": ("Kurskoordinator", "Course coordinator"),
     "licence": ("Lisens", "Licence"),
     "owner": ("Eier", "Owner"),
+    "label": ("Delingsstatus", "Sharing label"),
+}
+_PART_LABELS: dict[str, tuple[str, str]] = {
+    "name": ("navn", "name"),
+    "position": ("stilling", "position"),
+    "department": ("avdeling", "department"),
+    "hospital": ("sykehus", "hospital"),
+    "goals": ("mål", "goals"),
+    "content": ("innhold", "content"),
+    "target_groups": ("målgrupper", "target groups"),
 }
 
 i18n.register(
     {
         "missing": {"nb": "{item} mangler", "en": "{item} is missing"},
-        "placeholder": {"nb": "{item} er bare en plassholder («{value}»)", "en": "{item} is only a placeholder («{value}»)"},
+        "missing.description_part": {
+            "nb": "Kursbeskrivelsen nevner ikke {part} (f.eks. «{heading}: …»)",
+            "en": "The description does not name the {part} (e.g. «{heading}: …»)",
+        },
+        "placeholder": {
+            "nb": "{item} er bare en plassholder: «{value}»",
+            "en": "{item} is only a placeholder: «{value}»",
+        },
         "produced_by.incomplete": {
-            "nb": "Produsert av må ha navn, stilling, avdeling og sykehus; mangler: {parts}",
+            "nb": "Produsert av skal ha navn, stilling, avdeling og sykehus; mangler: {parts}",
             "en": "Produced by needs name, position, department and hospital; missing: {parts}",
         },
         "time_needed.unparseable": {
-            "nb": "Tidsbruk «{value}» kan ikke leses som minutter (f.eks. «30 min», «1 t 15 min», «PT45M»)",
-            "en": "Time needed «{value}» cannot be read as minutes (e.g. «30 min», «1 h 15 min», «PT45M»)",
+            "nb": "Tidsbruk «{value}» kan ikke leses som minutter (skriv f.eks. «30 min», «1 t 15 min», «1,5 t»)",
+            "en": "Time needed «{value}» cannot be read as minutes (write e.g. «30 min», «1 h 15 min», «PT45M»)",
         },
         "category.unknown": {
-            "nb": "Studiekategori «{value}» er ikke en av plattformens kategorier ({known})",
-            "en": "Study category «{value}» is not one of the platform's categories ({known})",
+            "nb": "Studiekategori «{value}» er ikke en av plattformens studiekategorier: {known}",
+            "en": "Study category «{value}» is not one of the platform's study categories: {known}",
         },
-        "home_page.no": {"nb": "Opprett hjemmeside må være JA", "en": "Create home page must be YES"},
-        "licence.unknown": {"nb": "Ukjent lisens «{value}»", "en": "Unknown licence «{value}»"},
+        "home_page.no": {
+            "nb": "Opprett hjemmeside skal være JA",
+            "en": "Create home page must be YES",
+        },
+        "study_start.invalid": {
+            "nb": "Dato for studiestart «{value}» er ikke en gyldig dato (skriv f.eks. 2025-01-06 eller 06.01.2025)",
+            "en": "Study start «{value}» is not a real date (write e.g. 2025-01-06)",
+        },
+        "study_start.implausible": {
+            "nb": "Dato for studiestart {value} ser feil ut: sjekk årstallet",
+            "en": "Study start {value} looks wrong: check the year",
+        },
+        "licence.unknown": {
+            "nb": "Lisensen «{value}» er ukjent; bruk en av: {known}",
+            "en": "The licence «{value}» is unknown; use one of: {known}",
+        },
         "licence.missing": {
-            "nb": "Lisens er ikke satt (trengs for regelen om videresalg)",
-            "en": "Licence is not set (needed for the resale rule)",
+            "nb": "Lisens er ikke oppgitt (regelen om videresalg trenger den)",
+            "en": "No licence is given (the resale rule needs it)",
         },
-        "owner.missing": {"nb": "Eier er ikke satt", "en": "Owner is not set"},
+        "owner.missing": {
+            "nb": "Eier er ikke oppgitt (delingen trenger en eier)",
+            "en": "No owner is given (a share needs an owner)",
+        },
+        "label.unknown": {
+            "nb": "Delingsstatus «{value}» er ikke et av avtalens merker: {known}",
+            "en": "Sharing label «{value}» is not one of the agreement's labels: {known}",
+        },
     }
 )
 
-PLACEHOLDERS = frozenset({"tbd", "tba", "-", "--", "...", "…", "xxx", "x", "kommer", "todo", "n/a", "na", "?",
-                          "ikke satt", "mangler", "lorem ipsum", "fyll inn", "placeholder"})
-_TAG = re.compile(r"<[^>]*>")
-_WS = re.compile(r"\s+")
 
+# --- text --------------------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Finding:
-    code: str
-    severity: str
-    item: str
-    message: str
-
-    def as_dict(self) -> dict[str, str]:
-        return {"code": self.code, "severity": self.severity, "item": self.item, "message": self.message}
+_INVISIBLE = re.compile(r"<(script|style|head|title)\b[^>]*>.*?</\1\s*>|<!--.*?-->", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"</?[A-Za-z!/?][^>]*>")
 
 
 def plain_text(value: str) -> str:
-    """HTML → visible text (the sites store textareas as HTML)."""
-    import html
-
-    return _WS.sub(" ", html.unescape(_TAG.sub(" ", value))).strip()
-
-
-def is_placeholder(text: str) -> bool:
-    lowered = text.strip().lower().rstrip(".")
-    return lowered in PLACEHOLDERS or not any(ch.isalnum() for ch in lowered)
+    """HTML or text → the visible text, whitespace collapsed (the sites store textareas as HTML)."""
+    text = value
+    if "<" in text:
+        text = _TAG.sub(" ", _INVISIBLE.sub(" ", text))
+    if "&" in text:
+        text = html.unescape(text)
+    return " ".join(text.split())
 
 
-_ISO = re.compile(r"^P(?:(?P<d>\d+)D)?(?:T(?:(?P<h>\d+(?:[.,]\d+)?)H)?(?:(?P<m>\d+(?:[.,]\d+)?)M)?(?:(?P<s>\d+)S)?)?$",
-                  re.I)
-_PART = re.compile(r"(\d+(?:[.,]\d+)?)\s*(timer|time|t|h|hours?|hrs?|min(?:utter|utt|utes?|s)?|m)\b", re.I)
+#: Texts that stand in for a value that has not been written yet (compared case-insensitively,
+#: without surrounding punctuation).
+PLACEHOLDERS: frozenset[str] = frozenset(
+    {
+        "tbd", "tba", "tbc", "todo", "to do", "fixme", "kommer", "kommer senere", "kommer snart", "følger",
+        "følger senere", "fylles ut", "fylles inn", "fyll inn", "fyll ut", "skriv her", "skriv inn", "ikke klart",
+        "ikke avklart", "uavklart", "avklares", "mangler", "ikke satt", "ukjent", "vet ikke", "placeholder",
+        "plassholder", "dummy", "test", "tekst", "text", "lorem ipsum", "xxx", "xx", "x", "n/a", "na", "null",
+        "nil", "not set", "unknown", "to be decided", "to be announced", "to be confirmed", "coming soon",
+    }
+)  # fmt: skip
+_PLACEHOLDER_START = re.compile(r"^(?:tbd|tba|todo|fixme|xxx+|lorem ipsum)\b", re.IGNORECASE)
+_EDGE = " \t\n.,:;!?-–—_*#()[]{}<>«»\"'"
+
+
+def placeholder_key(text: str) -> str:
+    return " ".join(text.casefold().strip(_EDGE).split())
+
+
+_LETTER = re.compile(r"[^\W\d_]")
+_LONGEST_PLACEHOLDER = 40
+
+
+def is_placeholder(text: str, *, also: Collection[str] = ()) -> bool:
+    """«TBD», «-», «xxx», «kommer», «...», «Lorem ipsum …», a text with no letters, or one of ``also``
+    (the item's own name, e.g. «Kurssammendrag» as the summary)."""
+    if len(text) > _LONGEST_PLACEHOLDER and _LETTER.search(text):
+        # Real values are long; only a «TBD: …» or «Lorem ipsum …» start makes a long one a placeholder.
+        return bool(_PLACEHOLDER_START.match(text.lstrip(_EDGE)))
+    key = placeholder_key(text)
+    if not _LETTER.search(key):
+        return True
+    if key in PLACEHOLDERS or key in also:
+        return True
+    if len(key) > 1 and len(set(key.replace(" ", ""))) == 1:  # «xxxx», «aaaa»
+        return True
+    return bool(_PLACEHOLDER_START.match(key))
+
+
+def _own_names(item: str) -> frozenset[str]:
+    """The item's own names (nb, en, alias): written as its value, they are a placeholder."""
+    names = {item, item.replace("_", " "), *(placeholder_key(label) for label in ITEM_LABELS.get(item, ()))}
+    names |= {alias for alias, canonical in (*CourseInfo.ALIASES.items(), *CourseDescription.ALIASES.items())
+              if canonical == item}
+    names |= {placeholder_key(label) for label in _PART_LABELS.get(item, ())}
+    return frozenset(names)
+
+
+_OWN_NAMES: dict[str, frozenset[str]] = {item: _own_names(item) for item in ITEM_LABELS}
+
+
+def meaningful(value: object, item: str = "") -> bool:
+    """Present, not blank once HTML tags are stripped, and not a placeholder."""
+    if not isinstance(value, str):
+        return value is not None
+    text = plain_text(value)
+    return bool(text) and not is_placeholder(text, also=_OWN_NAMES.get(item, frozenset()))
+
+
+# --- time needed --------------------------------------------------------------------------------------------
+
+_NUMBER = r"\d+(?:[.,]\d+)?"
+_ISO_DURATION = re.compile(
+    rf"^P(?:(?P<d>{_NUMBER})D)?(?:T(?:(?P<h>{_NUMBER})H)?(?:(?P<m>{_NUMBER})M)?(?:(?P<s>{_NUMBER})S)?)?$", re.I
+)
+_CLOCK = re.compile(r"^(?P<h>\d{1,4}):(?P<m>\d{1,2})(?::(?P<s>\d{1,2})(?:[.,]\d+)?)?$")
+_UNIT_MINUTES: dict[str, float] = {
+    **dict.fromkeys(("t", "time", "timer", "tim", "timar", "h", "hr", "hrs", "hour", "hours", "std"), 60.0),
+    **dict.fromkeys(("m", "min", "mins", "minutt", "minutter", "minute", "minutes"), 1.0),
+    **dict.fromkeys(("s", "sek", "sekund", "sekunder", "sec", "secs", "second", "seconds"), 1 / 60),
+}
+_UNITS = "|".join(sorted((re.escape(unit) for unit in _UNIT_MINUTES), key=len, reverse=True))
+_PART = re.compile(
+    rf"\s*(?:(?:og|and|\+|&|,)\s*)?(?P<n>{_NUMBER})(?:\s*(?:-|–|—|til|to)\s*(?P<upto>{_NUMBER}))?\s*"
+    rf"(?P<unit>{_UNITS})\.?(?![a-zæøå])",
+    re.IGNORECASE,
+)
+_APPROXIMATELY = re.compile(
+    r"^(?:ca\.?|cirka|omtrent|om lag|rundt|inntil|opptil|maks\.?|maksimalt|about|approx\.?|approximately|"
+    r"around|up to|max\.?|~)\s*",
+    re.IGNORECASE,
+)
+
+
+_HALF = re.compile(r"(\d*)½")
+
+
+def _number(text: str) -> float:
+    return float(text.replace(",", "."))
 
 
 def parse_minutes(text: str) -> int | None:
-    """«30 min», «1 t 15 min», «1,5 t», «2 timer», «PT45M», «PT1H30M» → minutes; None if unreadable."""
-    value = text.strip()
+    """Time needed → whole minutes (rounded up), or None when it cannot be read or is zero.
+
+    «30 min», «1 t 15 min», «1 time», «2 timer», «1,5 t», «45 minutter», «ca. 20 min», «20–30 min» (the
+    upper bound), «1:30», ISO 8601 durations as in SCORM metadata («PT45M», «PT1H30M»).
+    """
+    value = _HALF.sub(lambda m: (m.group(1) or "0") + ".5", " ".join(plain_text(text).split())).rstrip(".")
+    value = _APPROXIMATELY.sub("", value).strip()
     if not value:
         return None
-    iso = _ISO.match(value)
+    total: float | None = None
+    iso = _ISO_DURATION.match(value)
+    clock = _CLOCK.match(value)
     if iso and any(iso.group(g) for g in "dhms"):
-        days = int(iso.group("d") or 0)
-        hours = float((iso.group("h") or "0").replace(",", "."))
-        minutes = float((iso.group("m") or "0").replace(",", "."))
-        seconds = int(iso.group("s") or 0)
-        return round(days * 1440 + hours * 60 + minutes + seconds / 60)
-    total = 0.0
-    consumed = _PART.sub("", value.lower())
-    parts = _PART.findall(value)
-    if not parts or re.sub(r"[\s,og&+]", "", consumed):
+        total = sum(_number(iso.group(g) or "0") * factor for g, factor in zip("dhms", (1440, 60, 1, 1 / 60),
+                                                                                   strict=True))
+    elif clock:
+        total = int(clock.group("h")) * 60 + int(clock.group("m")) + int(clock.group("s") or 0) / 60
+    else:
+        position = 0
+        total = 0.0
+        while position < len(value):
+            part = _PART.match(value, position)
+            if part is None or part.end() == position:
+                return None
+            amount = _number(part.group("upto") or part.group("n"))
+            total += amount * _UNIT_MINUTES[part.group("unit").casefold()]
+            position = part.end()
+            rest = value[position:].strip()
+            if rest in ("", "totalt", "i alt", "in total", "total"):
+                break
+    if total is None or total <= 0 or not math.isfinite(total):
         return None
-    for number, unit in parts:
-        amount = float(number.replace(",", "."))
-        total += amount * 60 if unit.lower() in ("timer", "time", "t", "h", "hour", "hours", "hr", "hrs") else amount
-    return round(total) if total > 0 else None
+    return math.ceil(round(total, 6))
 
 
-def _name(item: str, lang: str) -> str:
-    names = ITEM_NAMES.get(item, (item, item))
-    return names[0] if lang == "nb" else names[1]
+def format_minutes(minutes: int) -> str:
+    """90 → «1 t 30 min», 45 → «45 min», 120 → «2 t» (as the sites write «Tidsbruk»)."""
+    hours, rest = divmod(minutes, 60)
+    if not hours:
+        return f"{rest} min"
+    return f"{hours} t" + (f" {rest} min" if rest else "")
+
+
+# --- the checks --------------------------------------------------------------------------------------------
+
+EARLIEST_PLAUSIBLE_YEAR = 2000
+LATEST_PLAUSIBLE_YEAR = 2100  # without ``today``
+PLAUSIBLE_YEARS_AHEAD = 10
+
+
+def _label(item: str, lang: str) -> str:
+    labels = ITEM_LABELS.get(item, (item, item))
+    return labels[0] if lang == "nb" else labels[1]
+
+
+def _part(part: str, lang: str) -> str:
+    labels = _PART_LABELS[part]
+    return labels[0] if lang == "nb" else labels[1]
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _fold(value: str) -> str:
+    return " ".join(value.split()).casefold()
+
+
+@lru_cache(maxsize=64)
+def _folded(values: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(_fold(v) for v in values)
+
+
+_KNOWN_LICENCES = _folded(KNOWN_LICENCES)
+_LABELS = tuple(label.value for label in Label)
+
+
+class _Findings:
+    def __init__(self, lang: str) -> None:
+        self.lang = lang
+        self.items: list[Finding] = []
+
+    def add(self, code: str, item: str, message_code: str | None = None, **values: object) -> None:
+        message = i18n.t(message_code or code, self.lang, item=_label(item, self.lang), **values)
+        self.items.append(Finding(code, FINDING_CODES[code], item, message))
+
+
+def _check_text(out: _Findings, item: str, value: object) -> str | None:
+    """missing/placeholder for one text item; returns the plain text when it is meaningful."""
+    text = plain_text(value) if isinstance(value, str) else ""
+    if not text:
+        out.add(f"missing.{item}", item, "missing")
+        return None
+    if is_placeholder(text, also=_OWN_NAMES.get(item, frozenset())):
+        out.add(f"placeholder.{item}", item, "placeholder", value=_short(text))
+        return None
+    return text
+
+
+def _check_description(out: _Findings, info: CourseInfo) -> None:
+    headings = {"goals": ("Mål", "Goals"), "content": ("Innhold", "Content"), "target_groups": ("Målgrupper",
+                                                                                                "Target groups")}
+    described = info.description is not None and not info.description.is_empty()
+    for part in DESCRIPTION_PARTS:
+        value = info.item(part)
+        if value is None and described:
+            # A description was written, but it does not name this part.
+            heading = headings[part][0 if out.lang == "nb" else 1]
+            out.add(f"missing.{part}", part, "missing.description_part", part=_part(part, out.lang), heading=heading)
+        else:
+            _check_text(out, part, value)
+
+
+def _check_produced_by(out: _Findings, value: ProducedBy | None) -> None:
+    item = "produced_by"
+    texts = {part: plain_text(text) for part, text in value.parts().items()} if value else {}
+    if not any(texts.values()):
+        out.add("missing.produced_by", item, "missing")
+        return
+    lacking = [part for part in PRODUCED_BY_PARTS if not texts[part] or is_placeholder(texts[part])]
+    if len(lacking) == len(PRODUCED_BY_PARTS):  # «TBD», «xxx, xxx, xxx, xxx»
+        out.add("placeholder.produced_by", item, "placeholder", value=_short(str(value)))
+    elif lacking:
+        out.add("produced_by.incomplete", item, parts=", ".join(_part(part, out.lang) for part in lacking))
+
+
+def _check_time_needed(out: _Findings, value: str | None) -> None:
+    item = "time_needed"
+    text = plain_text(value) if value else ""
+    if not text:
+        out.add("missing.time_needed", item, "missing")
+    elif parse_minutes(text) is not None:
+        return
+    elif any(ch.isdigit() for ch in text):  # «30», «1 og en halv time»: a time, but not a readable one
+        out.add("time_needed.unparseable", item, value=_short(text))
+    elif is_placeholder(text, also=_OWN_NAMES[item]):
+        out.add("placeholder.time_needed", item, "placeholder", value=_short(text))
+    else:
+        out.add("time_needed.unparseable", item, value=_short(text))
+
+
+def _check_study_start(out: _Findings, value: date | str | None, today: date | None) -> None:
+    item = "study_start"
+    if value is None or (isinstance(value, str) and not value.strip()):
+        out.add("missing.study_start", item, "missing")
+    elif isinstance(value, str):
+        out.add("study_start.invalid", item, value=_short(value.strip()))
+    else:
+        latest = today.year + PLAUSIBLE_YEARS_AHEAD if today else LATEST_PLAUSIBLE_YEAR
+        if not EARLIEST_PLAUSIBLE_YEAR <= value.year <= latest:
+            out.add("study_start.implausible", item, value=value.isoformat())
+
+
+def _check_category(out: _Findings, value: str | None, categories: Collection[str] | None) -> None:
+    text = _check_text(out, "study_category", value)
+    if text is None or categories is None:
+        return
+    if _fold(text) not in _folded(tuple(categories)):
+        known = ", ".join(f"«{c}»" for c in categories) or "-"
+        out.add("category.unknown", "study_category", value=_short(text), known=known)
+
+
+def _check_licence(out: _Findings, value: str | None) -> None:
+    text = plain_text(value) if value else ""
+    if not text:
+        out.add("licence.missing", "licence")
+        return
+    if _fold(text) in _KNOWN_LICENCES or normalise_licence(text) in KNOWN_LICENCES:
+        return
+    out.add("licence.unknown", "licence", value=_short(text), known=", ".join(KNOWN_LICENCES))
 
 
 def check_course_info(
     info: CourseInfo,
     *,
-    categories: Collection[str] | None = None,
-    require_licence: bool = True,
+    categories: Collection[str] | None,
+    today: date | None = None,
     lang: str | None = None,
 ) -> list[Finding]:
-    """All findings for one course; an empty list means the course passes.
+    """All findings for one course, in the agreement's order; an empty list means it passes.
 
-    ``categories``: the study categories of the platform the course is published on (None = not checked).
+    ``categories``: the study categories of the platform the course goes to (its configured categories
+    or its «studiekategori» options); None = not checked. ``today`` only bounds a plausible start date.
     """
-    lang = lang or i18n.language()
-    findings: list[Finding] = []
-
-    def add(code: str, severity: str, item: str, message_code: str | None = None, **values: object) -> None:
-        findings.append(Finding(code, severity, item, i18n.t(message_code or code, lang, item=_name(item, lang), **values)))
-
-    for item in REQUIRED_ITEMS:
-        value = getattr(info, item)
-        if item == "create_home_page":
-            if value is None:
-                add("missing.create_home_page", ERROR, item, "missing")
-            elif value is False:
-                add("home_page.no", ERROR, item)
-            continue
-        if item == "produced_by":
-            if value is None:
-                add("missing.produced_by", ERROR, item, "missing")
-            else:
-                lacking = value.missing_parts()
-                if len(lacking) == 4:
-                    add("missing.produced_by", ERROR, item, "missing")
-                elif lacking:
-                    add("produced_by.incomplete", ERROR, item, parts=", ".join(lacking))
-            continue
-        if item == "study_start":
-            if value is None:
-                add("missing.study_start", ERROR, item, "missing")
-            continue
-        text = plain_text(value) if isinstance(value, str) else ""
-        if value is None or not text:
-            add(f"missing.{item}", ERROR, item, "missing")
-        elif is_placeholder(text):
-            add(f"placeholder.{item}", ERROR, item, "placeholder", value=text[:40])
-        elif item == "time_needed" and parse_minutes(text) is None:
-            add("time_needed.unparseable", ERROR, item, value=text[:40])
-        elif item == "study_category" and categories is not None:
-            known = list(categories)
-            if text.casefold() not in {c.casefold() for c in known}:
-                add("category.unknown", ERROR, item, value=text, known=", ".join(known) or "-")
-    if info.licence and info.licence.strip():
-        if info.licence.strip().casefold() not in {lic.casefold() for lic in KNOWN_LICENCES}:
-            add("licence.unknown", ERROR, "licence", value=info.licence.strip())
-    elif require_licence:
-        add("licence.missing", WARNING, "licence")
-    if not (info.owner and info.owner.strip()):
-        add("owner.missing", WARNING, "owner")
-    return findings
+    out = _Findings(i18n.normalise_language(lang) if lang else i18n.language())
+    _check_description(out, info)
+    for item in ("fullname", "shortname"):
+        _check_text(out, item, info.item(item))
+    _check_category(out, info.study_category, categories)
+    _check_study_start(out, info.study_start, today)
+    if info.create_home_page is None:
+        out.add("missing.create_home_page", "create_home_page", "missing")
+    elif info.create_home_page is False:
+        out.add("home_page.no", "create_home_page")
+    for item in ("summary", "prerequisites"):
+        _check_text(out, item, info.item(item))
+    _check_produced_by(out, info.produced_by)
+    _check_time_needed(out, info.time_needed)
+    _check_text(out, "course_coordinator", info.course_coordinator)
+    _check_licence(out, info.licence)
+    if not meaningful(info.owner, "owner"):
+        out.add("owner.missing", "owner")
+    label = plain_text(info.label) if info.label else ""
+    if label and _fold(label) not in _folded(_LABELS):
+        out.add("label.unknown", "label", value=_short(label), known=", ".join(f"«{k}»" for k in _LABELS))
+    return out.items
 
 
-def passes(findings: Collection[Finding]) -> bool:
+def passes(findings: Iterable[Finding]) -> bool:
+    """True when no finding is an error (warnings do not stop a course)."""
     return not any(f.severity == ERROR for f in findings)
+
+
+def errors(findings: Iterable[Finding]) -> list[Finding]:
+    return [f for f in findings if f.severity == ERROR]
+
+
+def warnings(findings: Iterable[Finding]) -> list[Finding]:
+    return [f for f in findings if f.severity == WARNING]
+
+
+__all__ = [
+    "ERROR",
+    "FINDING_CODES",
+    "ITEM_LABELS",
+    "PLACEHOLDERS",
+    "REQUIRED_ITEMS",
+    "WARNING",
+    "Finding",
+    "Severity",
+    "check_course_info",
+    "errors",
+    "format_minutes",
+    "is_placeholder",
+    "meaningful",
+    "parse_minutes",
+    "passes",
+    "plain_text",
+    "warnings",
+]

@@ -1,0 +1,228 @@
+"""Course files: the course information written by hand, as TOML, YAML or JSON.
+
+The items sit at the top level of the file (``schemas/course-info.schema.json``; ``examples/course.toml``),
+under their English names or their Norwegian ones (``studiekategori``, ``tidsbruk``, ``produsert_av`` …,
+the custom field shortnames of the sites), e.g.::
+
+    fullname = "Smittevern – basale rutiner"
+    shortname = "HBHF-SMITTE-01"
+    studiekategori = "Helse og velferd"
+    produced_by = "Kari Nordmann, fagutviklingssykepleier, Seksjon for smittevern, Haukeland universitetssjukehus"
+
+    [description]
+    goals = "…"
+
+The format follows the extension (.toml, .yaml/.yml, .json); any other name is tried as JSON, TOML,
+then YAML. A JSON/YAML file may carry a ``$schema`` key for editors. A file that is not valid for the
+schema (unknown item, a list where a text belongs) is an ``InputError``; a value that is present but
+wrong (unreadable time, unknown category) is left for the checks to report.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from lmsbridge import i18n
+from lmsbridge.errors import InputError
+from lmsbridge.sharing.courseinfo import DESCRIPTION_PARTS, CourseDescription, CourseInfo, ProducedBy
+from lmsbridge.validation.untrusted import MAX_TEXT_FILE, input_error, read_file
+
+FORMATS = {".toml": "TOML", ".yaml": "YAML", ".yml": "YAML", ".json": "JSON"}
+COURSE_FILE_SUFFIXES = tuple(FORMATS)
+
+i18n.register(
+    {
+        "input.not_text": {
+            "nb": "{path}: ikke en tekstfil i UTF-8",
+            "en": "{path}: not a UTF-8 text file",
+        },
+        "input.malformed": {
+            "nb": "{path}: ikke gyldig {format} ({detail})",
+            "en": "{path}: not valid {format} ({detail})",
+        },
+        "input.unknown_format": {
+            "nb": "{path}: kan ikke leses som TOML, YAML eller JSON ({detail})",
+            "en": "{path}: cannot be read as TOML, YAML or JSON ({detail})",
+        },
+        "input.not_a_table": {
+            "nb": "{path}: en kursfil skal inneholde kursinformasjon som navn = verdi (en tabell/et objekt)",
+            "en": "{path}: a course file holds course information as name = value (a table/an object)",
+        },
+        "input.yaml_alias": {
+            "nb": "{path}: YAML-ankre og -aliaser (& og *) brukes ikke i kursfiler: avvist",
+            "en": "{path}: YAML anchors and aliases (& and *) have no place in a course file: refused",
+        },
+        "input.unknown_item": {
+            "nb": "{path}: ukjent punkt «{item}»{hint}",
+            "en": "{path}: unknown item «{item}»{hint}",
+        },
+        "input.hint": {"nb": " (mente du «{suggestion}»?)", "en": " (did you mean «{suggestion}»?)"},
+        "input.bad_item": {"nb": "{path}: {item}: {problem}", "en": "{path}: {item}: {problem}"},
+        "input.problem.text": {"nb": "skal være tekst", "en": "must be text"},
+        "input.problem.table": {"nb": "skal være en tabell/et objekt", "en": "must be a table/an object"},
+        "input.problem.yes_no": {"nb": "skal være ja eller nei (true/false)", "en": "must be yes or no (true/false)"},
+    }
+)
+
+_PROBLEMS = {
+    "string_type": "input.problem.text",
+    "model_type": "input.problem.table",
+    "model_attributes_type": "input.problem.table",
+    "dict_type": "input.problem.table",
+    "bool_type": "input.problem.yes_no",
+    "bool_parsing": "input.problem.yes_no",
+}
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """PyYAML's safe loader without anchors/aliases (a «billion laughs» of aliases cannot blow up)."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            raise _AliasRefused
+        event = self.peek_event()  # type: ignore[no-untyped-call]
+        if getattr(event, "anchor", None):
+            raise _AliasRefused
+        return super().compose_node(parent, index)
+
+
+class _AliasRefused(Exception):
+    pass
+
+
+# YAML 1.2-style scalars: dates stay text (a wrong date becomes a finding, not a crash), only
+# true/false are booleans («NO» stays a short name, «ja» a yes) and «1:30» is not base 60.
+_NoAliasLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers
+            if tag not in ("tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:bool", "tag:yaml.org,2002:int")]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_NoAliasLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+_NoAliasLoader.add_implicit_resolver("tag:yaml.org,2002:int", re.compile(r"^[-+]?[0-9]+$"), list("-+0123456789"))
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else exc.__class__.__name__)[:160]
+
+
+def _load_toml(text: str) -> Any:
+    return tomllib.loads(text)
+
+
+def _load_yaml(text: str) -> Any:
+    return yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
+
+
+def _load_json(text: str) -> Any:
+    return json.loads(text)
+
+
+_LOADERS = {"TOML": _load_toml, "YAML": _load_yaml, "JSON": _load_json}
+_PARSE_ERRORS = (tomllib.TOMLDecodeError, yaml.YAMLError, json.JSONDecodeError, RecursionError, ValueError)
+
+
+def parse_course_data(data: bytes, name: str) -> dict[str, Any]:
+    """The bytes of a course file → its items as a mapping (format by extension, else tried in turn)."""
+    if b"\x00" in data:
+        raise input_error("input.not_text", path=name)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise input_error("input.not_text", path=name) from None
+    fmt = FORMATS.get(Path(name).suffix.lower())
+    try:
+        if fmt is not None:
+            try:
+                loaded = _LOADERS[fmt](text)
+            except _PARSE_ERRORS as exc:
+                raise input_error("input.malformed", path=name, format=fmt, detail=_first_line(exc)) from None
+        else:
+            loaded = _sniff(text, name)
+    except _AliasRefused:
+        raise input_error("input.yaml_alias", path=name) from None
+    if not isinstance(loaded, dict) or not all(isinstance(key, str) for key in loaded):
+        raise input_error("input.not_a_table", path=name)
+    return loaded
+
+
+def _sniff(text: str, name: str) -> Any:
+    order = ("JSON", "TOML", "YAML") if text.lstrip().startswith("{") else ("TOML", "YAML", "JSON")
+    last: BaseException | None = None
+    for fmt in order:
+        try:
+            loaded = _LOADERS[fmt](text)
+        except _PARSE_ERRORS as exc:
+            last = exc
+            continue
+        if isinstance(loaded, dict):
+            return loaded
+    raise input_error("input.unknown_format", path=name, detail=_first_line(last) if last else "-")
+
+
+def _suggestion(item: str, where: tuple[Any, ...]) -> str | None:
+    if not where and (item in DESCRIPTION_PARTS or item in CourseDescription.ALIASES):
+        return f"description.{CourseDescription.ALIASES.get(item, item)}"
+    model: type[CourseInfo] | type[CourseDescription] | type[ProducedBy] = CourseInfo
+    if where and where[0] == "description":
+        model = CourseDescription
+    elif where and where[0] == "produced_by":
+        model = ProducedBy
+    close = difflib.get_close_matches(item, model.accepted_names(), n=1, cutoff=0.6)
+    if not close:
+        return None
+    return ".".join([*(str(w) for w in where), close[0]])
+
+
+def _input_error(exc: ValidationError, name: str) -> InputError:
+    error = exc.errors(include_url=False)[0]
+    loc = tuple(part for part in error.get("loc", ()) if not (isinstance(part, str) and part.startswith("function-")))
+    # union members show up in the location as type names: keep only the item names
+    items = tuple(part for part in loc if isinstance(part, str) and not part[:1].isupper() and "[" not in part)
+    kind = error.get("type", "")
+    if kind == "extra_forbidden" and items:
+        suggestion = _suggestion(items[-1], items[:-1])
+        hint = i18n.t("input.hint", suggestion=suggestion) if suggestion else ""
+        return input_error("input.unknown_item", path=name, item=".".join(map(str, items)), hint=hint)
+    problem_code = _PROBLEMS.get(kind)
+    problem = i18n.t(problem_code) if problem_code else str(error.get("msg", kind)).removeprefix("Value error, ")
+    return input_error("input.bad_item", path=name, item=".".join(map(str, items)) or "-", problem=problem)
+
+
+def course_info_from_mapping(data: Mapping[str, Any], name: str) -> CourseInfo:
+    """Course items (English or Norwegian names) → CourseInfo; a schema violation is an InputError."""
+    try:
+        return CourseInfo.model_validate(data)
+    except ValidationError as exc:
+        raise _input_error(exc, name) from None
+    except RecursionError:
+        raise input_error("input.not_a_table", path=name) from None
+
+
+def parse_course_file(data: bytes, name: str) -> CourseInfo:
+    return course_info_from_mapping(parse_course_data(data, name), name)
+
+
+def load_course_file(path: Path) -> CourseInfo:
+    """Source 1: a course file (TOML, YAML or JSON) → CourseInfo."""
+    return parse_course_file(read_file(path, MAX_TEXT_FILE), str(path))
+
+
+__all__ = [
+    "COURSE_FILE_SUFFIXES",
+    "course_info_from_mapping",
+    "load_course_file",
+    "parse_course_data",
+    "parse_course_file",
+]
