@@ -7,14 +7,13 @@ import io
 from datetime import date, datetime
 
 import click
-from rich.console import Console
 from rich.table import Table
 
 from lmsbridge import i18n
 from lmsbridge.adapters import MoodleClient
 from lmsbridge.certificates import CertificatesRun, certificate_list, group_certificates, notify_certificates
 from lmsbridge.cli.context import app, echo_json
-from lmsbridge.cli.sync import _today, print_certificates
+from lmsbridge.cli.sync import _today, console, print_certificates
 from lmsbridge.ledger import Ledger
 
 i18n.register(
@@ -147,7 +146,7 @@ def _print_table(run: CertificatesRun) -> None:
         table.add_row(str(row["course"]), str(row["name"]), str(row["group"]) or "-",
                       f"{row['done']}/{row['required']}", f"{row['points']:g}/{row['points_total']:g}",
                       "x" if row["manual_issue"] else "", str(row["missing"]))
-    Console(soft_wrap=True).print(table)
+    console().print(table)
 
 
 @certificates_group.command(name="notify", epilog=EXAMPLES)

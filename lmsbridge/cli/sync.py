@@ -123,6 +123,12 @@ def _progress(enabled: bool) -> Iterator[RichProgress | None]:
         yield bar
 
 
+def console() -> Console:
+    """stdout; wide when it is not a terminal (cron mail, journal), so table rows are not wrapped."""
+    out = Console(soft_wrap=True)
+    return out if out.is_terminal else Console(soft_wrap=True, width=200)
+
+
 def _today() -> date:
     try:
         from zoneinfo import ZoneInfo
@@ -140,7 +146,7 @@ def _combined_exit(*codes: int) -> int:
 
 
 def print_summary(summary: SyncSummary, *, quiet: bool = False) -> None:
-    console = Console(soft_wrap=True)
+    out = console()
     if quiet and summary.exit_code == 0 and not summary.warnings and not summary.dry_run:
         return
     if not summary.shares:
@@ -157,7 +163,7 @@ def print_summary(summary: SyncSummary, *, quiet: bool = False) -> None:
             table.add_row(share.share_id, share.course, f"{share.borrower} → {share.owner}", share.path,
                           str(share.listed), str(share.read), written, str(share.already), str(share.unmatched),
                           str(failed), share.status if not share.error else f"{share.status}: {share.error}")
-        console.print(table)
+        out.print(table)
     for share in summary.shares:
         for failure in share.failures:
             click.echo(f"  {share.share_id} {failure.kind} {failure.key}: {failure.reason}")
@@ -282,7 +288,7 @@ def sync_status_command(ctx: click.Context, as_json: bool) -> None:
     if as_json:
         echo_json(status.as_dict())
         return
-    console = Console(soft_wrap=True)
+    out = console()
     last = status.last_run
     if last is None:
         click.echo(i18n.t("sync.status.never"))
@@ -299,7 +305,7 @@ def sync_status_command(ctx: click.Context, as_json: bool) -> None:
         for share in status.shares:
             table.add_row(share.share_id, share.course, f"{share.borrower} → {share.owner}",
                           share.cursor.isoformat() if share.cursor else "-", str(share.completions))
-        console.print(table)
+        out.print(table)
     if status.failures:
         table = Table(title="failed items")
         for column in ("share", "kind", "item", "attempts", "last failed", "reason"):
@@ -307,7 +313,7 @@ def sync_status_command(ctx: click.Context, as_json: bool) -> None:
         for failure in status.failures:
             table.add_row(str(failure["share_id"]), str(failure["item_kind"]), str(failure["item_key"]),
                           str(failure["attempts"]), str(failure["last_failed_at"]), str(failure["reason"]))
-        console.print(table)
+        out.print(table)
     else:
         click.echo(i18n.t("sync.status.no_failures"))
 

@@ -1,0 +1,77 @@
+"""``lmsbridge certificates group|list|notify`` from the command line, against the sandbox."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from lmsbridge.cli.main import cli
+from lmsbridge.sandbox import Sandbox
+from tests.sync.helpers import SECRET
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Sandbox]:
+    with Sandbox.start() as sb:
+        yield sb
+
+
+@pytest.fixture
+def config_file(sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("TEST_PSEUDONYM", SECRET)
+    lines = [f'ledger = "{tmp_path / "ledger.db"}"', "", "[sync]", 'pseudonym_secret_env = "TEST_PSEUDONYM"', "",
+             "[certificates.HBHF-SMITTE-01]", 'platform = "lp"', "due = 2026-11-01", "grace_days = 10",
+             "points = 2.0", 'activity_points = { "Håndhygiene" = 1.0, "Smittemåter og barrierer" = 1.0 }', ""]
+    for name, site in sandbox.sites.items():
+        monkeypatch.setenv(f"TOKEN_{name.upper()}", site.token)
+        lines += [f"[platforms.{name}]", f'title = "{name}"', f'url = "{site.url}"',
+                  f'role = "{"municipal" if name == "ks" else "hospital"}"',
+                  f'organisation = "{"KS" if name == "ks" else "Helse Bergen HF"}"',
+                  f'token_env = "TOKEN_{name.upper()}"', "retry_attempts = 1", ""]
+    path = tmp_path / "lmsbridge.toml"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+def invoke(config: Path, *args: str) -> Result:
+    return CliRunner().invoke(cli, ["--config", str(config), *args], catch_exceptions=False)
+
+
+def test_group_then_list_csv(config_file: Path) -> None:
+    grouped = invoke(config_file, "certificates", "group", "--today", "2026-11-20", "--json")
+    assert grouped.exit_code == 0, grouped.output
+    data = json.loads(grouped.output)
+    assert data["grouped"][0]["groups"] == {"Fullført 100%": 5, "Fullført, ikke 100%": 3, "Inaktiv": 4}
+    again = invoke(config_file, "certificates", "group", "--today", "2026-11-20")
+    assert again.exit_code == 0 and "(0 endringer)" in again.output
+    listed = invoke(config_file, "certificates", "list", "--today", "2026-11-20", "--csv")
+    rows = list(csv.DictReader(io.StringIO(listed.output)))
+    assert len(rows) == 12
+    kari = next(r for r in rows if r["name"] == "Kari Nordmann")
+    assert kari["group"] == "Fullført 100%" and kari["points"] == "2.0"
+    assert {r["manual_issue"] for r in rows if r["group"] == "Inaktiv"} == {"True"}
+    table = invoke(config_file, "certificates", "list", "--today", "2026-11-20")
+    assert table.exit_code == 0 and "Kari Nordmann" in table.output
+
+
+def test_notify_dry_run_then_real(config_file: Path, sandbox: Sandbox) -> None:
+    dry = invoke(config_file, "certificates", "notify", "--today", "2026-11-02", "--dry-run")
+    assert dry.exit_code == 0 and "7 planlagt" in dry.output and "core_message_send_instant_messages" in dry.output
+    assert sandbox.sites["lp"].state.messages_to(8) == []
+    real = invoke(config_file, "certificates", "notify", "--today", "2026-11-02", "--json")
+    assert json.loads(real.output)["notices"][0]["sent"] == 7
+    again = invoke(config_file, "certificates", "notify", "--today", "2026-11-02")
+    assert "0 sendt" in again.output and "7 varslet før" in again.output
+
+
+def test_unknown_course_is_a_configuration_error(config_file: Path) -> None:
+    result = invoke(config_file, "certificates", "group", "--course", "NOPE")
+    assert result.exit_code == 2 and "NOPE" in result.output
