@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 from pathlib import Path
@@ -45,7 +46,7 @@ i18n.register(
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(ms|s)?\s*$")
 
 
-class Duration(click.ParamType):
+class Duration(click.ParamType):  # type: ignore[type-arg]
     """Seconds, written 25ms, 0.5s or 0.025."""
 
     name = "duration"
@@ -125,10 +126,8 @@ def serve(latency: float, fault_rate: float, fault_mode: str, fault_seed: int, s
                               fault_mode=fault_mode))
         if state_path is not None:
             click.echo(i18n.t("sandbox.state", path=state_path))
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             wait_until_interrupted()
-        except KeyboardInterrupt:
-            pass
     click.echo(i18n.t("sandbox.stopped"))
 
 
