@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
-from html import escape
 from typing import Any, Final
 
 __all__ = [
@@ -28,6 +27,7 @@ __all__ = [
     "render_json",
     "render_xml",
     "strip_absent",
+    "xml_escape",
 ]
 
 
@@ -105,6 +105,11 @@ def render_json(value: Any) -> bytes:
     return text.replace("/", "\\/").encode("ascii")
 
 
+def xml_escape(text: str) -> str:
+    """htmlspecialchars with ENT_COMPAT: single quotes stay as they are (…err_nonexistent_course.xml)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+
+
 def _xml_scalar(value: Any) -> str:
     if value is None:
         return '<VALUE null="null"/>\n'
@@ -114,7 +119,7 @@ def _xml_scalar(value: Any) -> str:
         text = repr(value) if not value.is_integer() else str(int(value))
     else:
         text = str(value)
-    return f"<VALUE>{escape(text, quote=True)}</VALUE>\n"
+    return f"<VALUE>{xml_escape(text)}</VALUE>\n"
 
 
 def _xmlize(value: Any, out: list[str]) -> None:
@@ -123,7 +128,7 @@ def _xmlize(value: Any, out: list[str]) -> None:
     elif isinstance(value, Mapping):
         out.append("<SINGLE>\n")
         for key, item in value.items():
-            out.append(f'<KEY name="{escape(str(key), quote=True)}">')
+            out.append(f'<KEY name="{xml_escape(str(key))}">')
             _xmlize(item, out)
             out.append("</KEY>\n")
         out.append("</SINGLE>\n")
@@ -155,11 +160,11 @@ def render_exception_json(exception_class: str, errorcode: str | None, message: 
 
 
 def render_exception_xml(exception_class: str, errorcode: str | None, message: str, debuginfo: str | None) -> bytes:
-    out = ['<?xml version="1.0" encoding="UTF-8" ?>\n', f'<EXCEPTION class="{escape(exception_class, quote=True)}">\n']
+    out = ['<?xml version="1.0" encoding="UTF-8" ?>\n', f'<EXCEPTION class="{xml_escape(exception_class)}">\n']
     if errorcode is not None:
-        out.append(f"<ERRORCODE>{escape(errorcode, quote=True)}</ERRORCODE>\n")
-    out.append(f"<MESSAGE>{escape(message, quote=True)}</MESSAGE>\n")
+        out.append(f"<ERRORCODE>{xml_escape(errorcode)}</ERRORCODE>\n")
+    out.append(f"<MESSAGE>{xml_escape(message)}</MESSAGE>\n")
     if debuginfo is not None:
-        out.append(f"<DEBUGINFO>{escape(debuginfo, quote=True)}</DEBUGINFO>\n")
+        out.append(f"<DEBUGINFO>{xml_escape(debuginfo)}</DEBUGINFO>\n")
     out.append("</EXCEPTION>\n")
     return "".join(out).encode("utf-8")
