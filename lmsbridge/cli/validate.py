@@ -21,6 +21,7 @@ from lmsbridge import i18n
 from lmsbridge.cli.context import app, echo_json
 from lmsbridge.sharing.requirements import Finding, check_course_info, errors, passes, warnings
 from lmsbridge.validation import DEFAULT_MAPPING, FieldMapping, Source, live_sources, load_path, study_categories
+from lmsbridge.validation.coursefile import COURSE_FILE_SUFFIXES
 from lmsbridge.validation.mapping import OSLO
 
 i18n.register(
@@ -102,6 +103,17 @@ def _summary(results: list[Checked]) -> dict[str, int]:
     }
 
 
+def _without_companions(paths: tuple[Path, ...], course_file: Path | None) -> list[Path]:
+    """A package's course file (``kurs.toml`` beside ``kurs.zip``, or --course-file) is read with the package,
+    not checked again on its own when it is listed too."""
+    given = {path.absolute() for path in paths}
+    companions = {course_file.absolute()} if course_file else set()
+    for path in given:
+        if path.suffix.casefold() == ".zip":
+            companions |= {path.with_suffix(suffix) for suffix in COURSE_FILE_SUFFIXES}
+    return [path for path in paths if path.absolute() not in companions]
+
+
 def _count(kind: str, n: int) -> str:
     return i18n.t(f"validate.{kind}.{'one' if n == 1 else 'many'}", n=n)
 
@@ -147,10 +159,13 @@ Examples:
   lmsbridge validate --platform ks --all --json            # every course on a platform, for machines
   LMSBRIDGE_LANG=en lmsbridge validate examples/course-incomplete.yaml
 \b
+A SCORM package's course file (course-info.toml inside it, or kurs.toml beside kurs.zip) is read
+with the package.
 Course files are TOML, YAML or JSON with the items at the top level, under English names (fullname,
 study_category, time_needed, produced_by, description.goals …) or Norwegian ones (fullt_navn,
 studiekategori, tidsbruk, produsert_av, kursbeskrivelse.maal …); schema: schemas/course-info.schema.json.
-Exit status: 0 every course meets the requirements, 1 some course has errors, 2 usage or input error.
+Exit status: 0 every course meets the requirements, 1 some course has errors, 2 usage or input error
+(a missing, broken, hostile or over-large file), 3 a platform cannot be reached.
 """
 )
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
@@ -189,7 +204,8 @@ def validate(
     mapping: FieldMapping = DEFAULT_MAPPING
     if platform:
         mapping = app(ctx).config().platform(platform)
-    sources = [load_path(path, mapping=mapping, course_file=course_file) for path in paths]
+    sources = [load_path(path, mapping=mapping, course_file=course_file) for path in _without_companions(paths,
+                                                                                                          course_file)]
     if platform and selects_live:
         client = app(ctx).client(platform)
         sources.extend(live_sources(client, mapping, platform=platform, keys=courses, category=category,

@@ -15,11 +15,15 @@ list where a text belongs, an unknown item name) is refused here.
 Item names are English; each also has a Norwegian name, the same as the custom field shortnames the
 recorded sites use (tests/fixtures/moodle/seed_data.json ``custom_field_ids``): ``studiekategori``,
 ``tidsbruk``, ``produsert_av`` … (``ALIASES``). A course file may use either, never both for one item.
-The generated JSON Schema (``schemas/course-info.schema.json``) lists both, so editors complete both.
+The description is an object (``goals``, ``content``, ``target_groups``) or one text with headings
+(«Mål:», «Innhold:», «Målgrupper:»); its parts may also be given at the top level, as the sites keep
+them (``maal``, ``innhold``, ``malgrupper``). The generated JSON Schema
+(``schemas/course-info.schema.json``) lists every name, so editors complete them all.
 """
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Mapping
 from datetime import date, datetime
@@ -136,7 +140,8 @@ class _Items(BaseModel):
 
     @classmethod
     def accepted_names(cls) -> list[str]:
-        return [*cls.model_fields, *cls.ALIASES]
+        """Every item name a course file may use at this level."""
+        return [*cls.model_fields, *cls.ALIASES, *cls._extra_special_keys()]
 
 
 _PART_SEPARATOR = re.compile(r"[,;\n]")
@@ -232,8 +237,6 @@ _TAG = re.compile(r"<[^>]*>")
 
 def _lines_of(text: str) -> str:
     """HTML or plain text → plain text with one line per block (so headings start lines)."""
-    import html
-
     if "<" in text:
         text = _TAG.sub("", _BLOCK_TAG.sub("\n", text))
     if "&" in text:
@@ -434,12 +437,13 @@ class CourseInfo(_Items):
     @field_validator("description", mode="before", json_schema_input_type=str | CourseDescription | None)
     @classmethod
     def _description(cls, value: Any) -> Any:
-        return CourseDescription.parse(value)
+        # A mapping is left to pydantic, so that an error inside it is located (description.goals).
+        return value if isinstance(value, Mapping) else CourseDescription.parse(value)
 
     @field_validator("produced_by", mode="before", json_schema_input_type=str | list[str] | ProducedBy | None)
     @classmethod
     def _produced_by(cls, value: Any) -> Any:
-        return ProducedBy.parse(value)
+        return value if isinstance(value, Mapping) else ProducedBy.parse(value)
 
     @field_validator("create_home_page", mode="before", json_schema_input_type=bool | _YesNo | None)
     @classmethod

@@ -6,7 +6,8 @@ The one entry point, kept stable for the share workflow (it calls it before ever
 
 * ``info``: a ``CourseInfo`` from any source (course file, SCORM package, Moodle backup, live course).
 * ``categories``: the study categories the course may use: the platform's configured categories, or
-  its «studiekategori» options; ``None`` leaves the category unchecked (only its presence is checked).
+  its «studiekategori» options; ``None`` (or empty) leaves the category unchecked: only its presence
+  is checked.
 * ``today``: only for the plausibility of the start date; nothing here reads the clock.
 * ``lang``: ``"nb"`` or ``"en"`` for the messages (default: the current language, see ``lmsbridge.i18n``).
 
@@ -438,7 +439,7 @@ def _check_study_start(out: _Findings, value: date | str | None, today: date | N
 
 def _check_category(out: _Findings, value: str | None, categories: Collection[str] | None) -> None:
     text = _check_text(out, "study_category", value)
-    if text is None or categories is None:
+    if text is None or not categories:  # nothing to check against: only presence counts
         return
     if _fold(text) not in _folded(tuple(categories)):
         known = ", ".join(f"«{c}»" for c in categories) or "-"
@@ -465,7 +466,8 @@ def check_course_info(
     """All findings for one course, in the agreement's order; an empty list means it passes.
 
     ``categories``: the study categories of the platform the course goes to (its configured categories
-    or its «studiekategori» options); None = not checked. ``today`` only bounds a plausible start date.
+    or its «studiekategori» options); None or empty = not checked. ``today`` only bounds a plausible
+    start date.
     """
     out = _Findings(i18n.normalise_language(lang) if lang else i18n.language())
     _check_description(out, info)

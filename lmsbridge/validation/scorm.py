@@ -11,9 +11,11 @@ SCORM 1.2's IMS MD 1.2 alike, matched by local name whatever the namespace):
 * ``rights/description``       → licence (its usual spellings named as the sites name them)
 
 Everything else the agreement asks for (short name, study category, study start, produced by …) comes
-from a course file: ``course.toml`` (or .yaml/.yml/.json) inside the package next to the manifest,
-and/or a file with the package's name beside it (``kurs.zip`` → ``kurs.toml``). The course file wins
-over the manifest, the file beside the package over the one inside it.
+from a course file: ``course-info.toml`` or ``kursinfo.toml`` (or .yaml/.yml/.json) inside the package
+next to the manifest, and/or a file with the package's name beside it (``kurs.zip`` → ``kurs.toml``), or
+the one named with ``--course-file``. The course file wins over the manifest, the file beside the
+package over the one inside it. (Not plain ``course.json``: authoring tools put their own files by
+such names into packages.)
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from lmsbridge.validation.untrusted import (
 )
 
 MANIFEST = "imsmanifest.xml"
-COURSE_FILE_NAMES = tuple(f"course{suffix}" for suffix in COURSE_FILE_SUFFIXES)
+COURSE_FILE_NAMES = tuple(f"{stem}{suffix}" for stem in ("course-info", "kursinfo") for suffix in COURSE_FILE_SUFFIXES)
 #: Languages of LOM strings, most wanted first (the agreement's items are in Norwegian).
 LANGUAGE_PREFERENCE = ("nb", "no", "nob", "nn", "nno", "en", "x-none", "")
 
@@ -187,7 +189,11 @@ def course_file_beside(path: Path) -> Path | None:
 
 def scorm_info(data: bytes, path: Path, *, course_file: Path | None = None) -> CourseInfo:
     """A SCORM package's bytes → CourseInfo (manifest, then a course file inside, then one beside)."""
-    archive = ZipArchive(data, path, "SCORM/zip")
+    return scorm_archive_info(ZipArchive(data, path, "SCORM/zip"), course_file=course_file)
+
+
+def scorm_archive_info(archive: ZipArchive, *, course_file: Path | None = None) -> CourseInfo:
+    path = archive.path
     manifest_name = _find_manifest(archive)
     info = manifest_info(archive, manifest_name)
     inside = _course_file_inside(archive, manifest_name[: -len(MANIFEST)])
@@ -203,5 +209,5 @@ def has_manifest(names: list[str]) -> bool:
     return any(re.fullmatch(r"(?:[^/]+/)?imsmanifest\.xml", n, re.IGNORECASE) for n in names)
 
 
-__all__ = ["course_file_beside", "has_manifest", "lang_string", "manifest_info", "scorm_info",
-           "time_needed_from_duration"]
+__all__ = ["COURSE_FILE_NAMES", "course_file_beside", "has_manifest", "lang_string", "manifest_info",
+           "scorm_archive_info", "scorm_info", "time_needed_from_duration"]

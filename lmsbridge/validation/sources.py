@@ -23,7 +23,7 @@ from lmsbridge.validation.backup import MOODLE_BACKUP, backup_info
 from lmsbridge.validation.coursefile import load_course_file
 from lmsbridge.validation.live import course_info_from_course, fetch_courses
 from lmsbridge.validation.mapping import DEFAULT_MAPPING, FieldMapping
-from lmsbridge.validation.scorm import has_manifest, scorm_info
+from lmsbridge.validation.scorm import has_manifest, scorm_archive_info
 from lmsbridge.validation.untrusted import MAX_ARCHIVE, ZipArchive, input_error, read_file, read_head
 
 
@@ -90,15 +90,15 @@ def load_path(path: Path, *, mapping: FieldMapping = DEFAULT_MAPPING, course_fil
         return Source(kind, str(path), load_course_file(path))
     data = read_file(path, MAX_ARCHIVE)
     if kind is SourceKind.SCORM:
-        names = ZipArchive(data, path, "zip").names()
-        if MOODLE_BACKUP in names and not has_manifest(names):
-            kind = SourceKind.BACKUP
-        elif not has_manifest(names):
+        archive = ZipArchive(data, path, "zip")
+        names = archive.names()
+        if has_manifest(names):
+            return Source(kind, str(path), scorm_archive_info(archive, course_file=course_file))
+        if MOODLE_BACKUP not in names:
             raise input_error("input.zip_neither" if path.suffix.casefold() != ".zip" else "input.no_manifest",
                               path=path)
-    if kind is SourceKind.BACKUP:
-        return Source(kind, str(path), backup_info(data, path, mapping=mapping))
-    return Source(kind, str(path), scorm_info(data, path, course_file=course_file))
+        kind = SourceKind.BACKUP
+    return Source(kind, str(path), backup_info(data, path, mapping=mapping))
 
 
 def live_sources(

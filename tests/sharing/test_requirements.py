@@ -162,6 +162,7 @@ def test_a_description_in_one_text_must_name_each_part() -> None:
 
 def test_categories_none_leaves_the_category_unchecked_but_required() -> None:
     assert codes(info_with(study_category="Kultur"), categories=None) == []
+    assert codes(info_with(study_category="Kultur"), categories=()) == []
     assert codes(info_with(study_category=None), categories=None) == ["missing.study_category"]
 
 

@@ -229,3 +229,11 @@ def test_schemas_are_written_and_checked(tmp_path: Path) -> None:
     assert {"studiekategori", "study_category", "tidsbruk"} <= set(schema["properties"])
     config = json.loads((out / "config.schema.json").read_text(encoding="utf-8"))
     assert "source" not in config["properties"] and "platforms" in config["properties"]
+
+
+def test_a_packages_course_file_listed_too_is_read_with_the_package_only(tmp_path: Path) -> None:
+    package = make_zip(tmp_path / "kurs.zip", scorm_members())
+    (tmp_path / "kurs.toml").write_text(COMPANION_TOML, encoding="utf-8")
+    result = invoke("validate", "--json", str(package), str(tmp_path / "kurs.toml"))
+    assert result.exit_code == 0, result.output
+    assert [c["kind"] for c in json.loads(result.output)["courses"]] == ["scorm"]

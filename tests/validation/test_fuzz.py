@@ -30,7 +30,7 @@ COURSE_FILES = {
     "c.yaml": (EXAMPLES / "course-incomplete.yaml").read_bytes(),
     "c.json": b'{"fullname": "F", "produsert_av": "A, B, C, D", "description": {"goals": "M"}, "tidsbruk": 30}',
 }
-SCORM = zip_bytes({"imsmanifest.xml": MANIFEST_2004, "course.toml": COMPANION_TOML.encode()})
+SCORM = zip_bytes({"imsmanifest.xml": MANIFEST_2004, "course-info.toml": COMPANION_TOML.encode()})
 BACKUP = tar_bytes(backup_members())
 
 

@@ -137,7 +137,7 @@ CASES: dict[str, tuple[Callable[[Path], Path], str]] = {
     "binary course file": (lambda d: write(d / "c.yaml", b"\xff\xfe\x00\x01"), "ikke en tekstfil"),
     "over-large course file": (lambda d: write(d / "c.toml", b"#" * (untrusted.MAX_TEXT_FILE + 1)), "for stor"),
     "over-large course file inside a package": (
-        lambda d: make_zip(d / "p.zip", scorm_members(**{"course.toml": NOISE[: untrusted.MAX_TEXT_FILE + 1]})),
+        lambda d: make_zip(d / "p.zip", scorm_members(**{"kursinfo.toml": NOISE[: untrusted.MAX_TEXT_FILE + 1]})),
         "for stor"),
 }
 

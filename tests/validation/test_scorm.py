@@ -32,14 +32,14 @@ def test_the_manifest_gives_title_description_time_and_licence(tmp_path: Path) -
 
 
 def test_a_course_file_inside_the_package_completes_it(tmp_path: Path) -> None:
-    package = make_zip(tmp_path / "kurs.zip", scorm_members(**{"course.toml": COMPANION_TOML.encode()}))
+    package = make_zip(tmp_path / "kurs.zip", scorm_members(**{"course-info.toml": COMPANION_TOML.encode()}))
     info = load_path(package).info
     assert info.shortname == "HBHF-SMITTE-01" and info.fullname == "Smittevern – basale rutiner"
     assert check_course_info(info, categories=CATEGORIES) == []
 
 
 def test_a_course_file_beside_the_package_completes_it_and_wins(tmp_path: Path) -> None:
-    package = make_zip(tmp_path / "kurs.zip", scorm_members(**{"course.yaml": b"tidsbruk: 2 timer\neier: Inne\n"}))
+    package = make_zip(tmp_path / "kurs.zip", scorm_members(**{"kursinfo.yaml": b"tidsbruk: 2 timer\neier: Inne\n"}))
     (tmp_path / "kurs.toml").write_text(COMPANION_TOML, encoding="utf-8")
     info = load_path(package).info
     assert info.owner == "Helse Bergen HF"  # beside beats inside
@@ -71,7 +71,7 @@ def test_without_metadata_the_organization_title_is_the_name(tmp_path: Path) -> 
 
 
 def test_a_package_zipped_with_its_folder(tmp_path: Path) -> None:
-    members = {f"kurs/{name}": data for name, data in scorm_members(**{"course.toml": COMPANION_TOML.encode()}).items()}
+    members = {f"kurs/{name}": data for name, data in scorm_members(**{"course-info.toml": COMPANION_TOML.encode()}).items()}
     info = load_path(make_zip(tmp_path / "p.zip", members)).info
     assert info.fullname == "Smittevern – basale rutiner" and info.shortname == "HBHF-SMITTE-01"
 
@@ -101,5 +101,16 @@ def test_two_course_files_beside_a_package_are_ambiguous(tmp_path: Path) -> None
     package = make_zip(tmp_path / "kurs.zip", scorm_members())
     (tmp_path / "kurs.toml").write_text(COMPANION_TOML, encoding="utf-8")
     (tmp_path / "kurs.json").write_text("{}", encoding="utf-8")
+    with pytest.raises(InputError, match="flere kursfiler"):
+        load_path(package)
+
+
+def test_an_authoring_tools_own_course_json_is_not_taken_for_a_course_file(tmp_path: Path) -> None:
+    package = make_zip(tmp_path / "p.zip", scorm_members(**{"course.json": b'{"_type": "course", "title": "x"}'}))
+    assert load_path(package).info.fullname == "Smittevern – basale rutiner"
+
+
+def test_two_course_files_inside_a_package_are_ambiguous(tmp_path: Path) -> None:
+    package = make_zip(tmp_path / "p.zip", scorm_members(**{"kursinfo.toml": b"", "course-info.yaml": b""}))
     with pytest.raises(InputError, match="flere kursfiler"):
         load_path(package)
