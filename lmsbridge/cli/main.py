@@ -27,6 +27,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "lmsbridge.cli.sync",
     "lmsbridge.cli.certificates",
     "lmsbridge.cli.sandbox",
+    "lmsbridge.cli.demo",
 )
 
 EXIT_OK = 0
