@@ -7,12 +7,11 @@ import io
 from datetime import date, datetime
 
 import click
-from rich.table import Table
 
 from lmsbridge import i18n
 from lmsbridge.adapters import MoodleClient
 from lmsbridge.certificates import CertificatesRun, certificate_list, group_certificates, notify_certificates
-from lmsbridge.cli.context import app, echo_json
+from lmsbridge.cli.context import app, echo_json, table
 from lmsbridge.cli.sync import _today, console, print_certificates
 from lmsbridge.ledger import Ledger
 
@@ -139,14 +138,12 @@ def certificates_list_command(ctx: click.Context, courses: tuple[str, ...], toda
 
 
 def _print_table(run: CertificatesRun) -> None:
-    table = Table(title="kursbevis")
-    for column in ("course", "name", "group", "done", "points", "manual", "missing"):
-        table.add_column(column)
+    issuance = table(i18n.t("table.certificates"), ["course", "name", "group", "done", "points", "manual", "missing"])
     for row in run.rows:
-        table.add_row(str(row["course"]), str(row["name"]), str(row["group"]) or "-",
+        issuance.add_row(str(row["course"]), str(row["name"]), str(row["group"]) or "-",
                       f"{row['done']}/{row['required']}", f"{row['points']:g}/{row['points_total']:g}",
                       "x" if row["manual_issue"] else "", str(row["missing"]))
-    console().print(table)
+    console().print(issuance)
 
 
 @certificates_group.command(name="notify", epilog=EXAMPLES)

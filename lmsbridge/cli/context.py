@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import click
+from rich.table import Table
 
+from lmsbridge import i18n
 from lmsbridge.adapters import MoodleClient, MoodleTransport, RetryPolicy
 from lmsbridge.config import Config, load_config, platform_token
 
@@ -61,3 +63,49 @@ def echo_json(data: Any) -> None:
 
 def is_terminal() -> bool:
     return sys.stderr.isatty()
+
+
+# Column headers and titles of the CLI's tables (the JSON and CSV keys stay English and stable).
+i18n.register(
+    {
+        "col.share": {"nb": "deling", "en": "share"},
+        "col.course": {"nb": "kurs", "en": "course"},
+        "col.direction": {"nb": "låner → eier", "en": "borrower → owner"},
+        "col.path": {"nb": "vei", "en": "path"},
+        "col.listed": {"nb": "listet", "en": "listed"},
+        "col.read": {"nb": "lest", "en": "read"},
+        "col.written": {"nb": "skrevet", "en": "written"},
+        "col.already": {"nb": "fra før", "en": "already"},
+        "col.unmatched": {"nb": "uten konto", "en": "unmatched"},
+        "col.failed": {"nb": "feilet", "en": "failed"},
+        "col.status": {"nb": "status", "en": "status"},
+        "col.cursor": {"nb": "markør", "en": "cursor"},
+        "col.completions": {"nb": "fullføringer", "en": "completions"},
+        "col.kind": {"nb": "type", "en": "kind"},
+        "col.item": {"nb": "element", "en": "item"},
+        "col.attempts": {"nb": "forsøk", "en": "attempts"},
+        "col.last_failed": {"nb": "sist feilet", "en": "last failed"},
+        "col.reason": {"nb": "årsak", "en": "reason"},
+        "col.name": {"nb": "navn", "en": "name"},
+        "col.group": {"nb": "gruppe", "en": "group"},
+        "col.done": {"nb": "fullført", "en": "done"},
+        "col.points": {"nb": "poeng", "en": "points"},
+        "col.manual": {"nb": "for hånd", "en": "manual"},
+        "col.missing": {"nb": "mangler", "en": "missing"},
+        "table.sync_run": {"nb": "synkronisering {id}", "en": "sync run {id}"},
+        "table.shares": {"nb": "delinger", "en": "shares"},
+        "table.failed_items": {"nb": "feilede elementer", "en": "failed items"},
+        "table.certificates": {"nb": "kursbevis", "en": "course certificates"},
+        "sync.planned_suffix": {"nb": " (+{n} planlagt)", "en": " (+{n} planned)"},
+    }
+)
+
+NUMERIC_COLUMNS = frozenset({"listed", "read", "written", "already", "unmatched", "failed", "completions", "attempts"})
+
+
+def table(title: str, columns: list[str]) -> Table:
+    """A rich table with the columns' headers in the user's language (``columns`` are ``col.*`` codes)."""
+    out = Table(title=title)
+    for column in columns:
+        out.add_column(i18n.t(f"col.{column}"), justify="right" if column in NUMERIC_COLUMNS else "left")
+    return out

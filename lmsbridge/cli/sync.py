@@ -12,12 +12,11 @@ from typing import Any
 import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from lmsbridge import i18n
 from lmsbridge.adapters import MoodleClient
 from lmsbridge.certificates import CertificatesRun, group_certificates
-from lmsbridge.cli.context import app, echo_json, is_terminal
+from lmsbridge.cli.context import app, echo_json, is_terminal, table
 from lmsbridge.config import Config
 from lmsbridge.ledger import Ledger, LockedError
 from lmsbridge.sync import ShareOutcome, SyncOptions, SyncSummary, run_sync, sync_status
@@ -152,18 +151,17 @@ def print_summary(summary: SyncSummary, *, quiet: bool = False) -> None:
     if not summary.shares:
         click.echo(i18n.t("sync.no_shares"))
     else:
-        table = Table(title=f"sync run {summary.run_id or '-'}", show_lines=False)
-        for column in ("share", "course", "borrower → owner", "path", "listed", "read", "written", "already",
-                       "unmatched", "failed", "status"):
-            table.add_column(column, justify="right" if column in ("listed", "read", "written", "already",
-                                                                    "unmatched", "failed") else "left")
+        runs = table(i18n.t("table.sync_run", id=summary.run_id or "-"),
+                     ["share", "course", "direction", "path", "listed", "read", "written", "already", "unmatched",
+                      "failed", "status"])
         for share in summary.shares:
             failed = sum(1 for f in share.failures if f.kind in FAILING_KINDS)
-            written = str(len(share.written)) + (f" (+{share.planned_writes} planned)" if share.planned_writes else "")
-            table.add_row(share.share_id, share.course, f"{share.borrower} → {share.owner}", share.path,
+            written = str(len(share.written)) + (
+                i18n.t("sync.planned_suffix", n=share.planned_writes) if share.planned_writes else "")
+            runs.add_row(share.share_id, share.course, f"{share.borrower} → {share.owner}", share.path,
                           str(share.listed), str(share.read), written, str(share.already), str(share.unmatched),
                           str(failed), share.status if not share.error else f"{share.status}: {share.error}")
-        out.print(table)
+        out.print(runs)
     for share in summary.shares:
         for failure in share.failures:
             click.echo(f"  {share.share_id} {failure.kind} {failure.key}: {failure.reason}")
@@ -299,21 +297,17 @@ def sync_status_command(ctx: click.Context, as_json: bool) -> None:
         if counts:
             click.echo("  " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()) if not isinstance(v, list | dict)))
     if status.shares:
-        table = Table(title="shares")
-        for column in ("share", "course", "borrower → owner", "cursor", "completions"):
-            table.add_column(column)
+        cursors = table(i18n.t("table.shares"), ["share", "course", "direction", "cursor", "completions"])
         for share in status.shares:
-            table.add_row(share.share_id, share.course, f"{share.borrower} → {share.owner}",
-                          share.cursor.isoformat() if share.cursor else "-", str(share.completions))
-        out.print(table)
+            cursors.add_row(share.share_id, share.course, f"{share.borrower} → {share.owner}",
+                            share.cursor.isoformat() if share.cursor else "-", str(share.completions))
+        out.print(cursors)
     if status.failures:
-        table = Table(title="failed items")
-        for column in ("share", "kind", "item", "attempts", "last failed", "reason"):
-            table.add_column(column)
+        failures = table(i18n.t("table.failed_items"), ["share", "kind", "item", "attempts", "last_failed", "reason"])
         for failure in status.failures:
-            table.add_row(str(failure["share_id"]), str(failure["item_kind"]), str(failure["item_key"]),
-                          str(failure["attempts"]), str(failure["last_failed_at"]), str(failure["reason"]))
-        out.print(table)
+            failures.add_row(str(failure["share_id"]), str(failure["item_kind"]), str(failure["item_key"]),
+                             str(failure["attempts"]), str(failure["last_failed_at"]), str(failure["reason"]))
+        out.print(failures)
     else:
         click.echo(i18n.t("sync.status.no_failures"))
 
