@@ -13,11 +13,12 @@ import contextlib
 import email
 import email.policy
 import io
+import os
 import secrets
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from importlib import resources
@@ -29,6 +30,7 @@ import click
 from lmsbridge import i18n
 from lmsbridge.cli.context import AppContext, echo_json
 from lmsbridge.errors import InputError, LmsbridgeError
+from lmsbridge.ledger import Ledger
 from lmsbridge.sandbox import Sandbox, SiteHandle
 from lmsbridge.sharing.labels import labels_in
 from lmsbridge.workflows.shares import field_label
@@ -87,6 +89,15 @@ i18n.register(
         "demo.labels.visible": {"nb": "synlig", "en": "visible"},
         "demo.labels.hidden": {"nb": "skjult", "en": "hidden"},
         "demo.labels.none": {"nb": "(ingen)", "en": "(none)"},
+        "demo.link.title": {"nb": "Et KS-kurs i Læringsportalen", "en": "A KS course in the Læringsportal"},
+        "demo.link.story": {
+            "nb": "Sykehuset vil også tilby et KS Læring-kurs til sine ansatte. Da eier KS kurset: sykehuset kan "
+            "ikke godkjenne selv, e-læringsansvarlig i KS gjør det. Publiseringen legger en lenke til kurset i "
+            "Læringsportalen, merket «delt fra KS»:",
+            "en": "The hospital also wants to offer a KS Læring course to its staff. Then KS owns the course: the "
+            "hospital cannot approve it itself, KS's e-learning coordinator does. Publishing puts a link to the "
+            "course into the Læringsportal, labelled «delt fra KS»:",
+        },
         "demo.learn.title": {"nb": "Deltakere tar kurset i KS Læring", "en": "Learners take the course in KS Læring"},
         "demo.learn.story": {
             "nb": "Noen deltakere har allerede fullført aktiviteter i lånekurset. Den første synkroniseringen "
@@ -147,9 +158,12 @@ i18n.register(
 )
 
 # The story's cast, from the sandbox seed (lmsbridge/sandbox/data/sites.json; the recorded lab sites).
+KS_COURSE = "KSL-VELFERD-01"  # ks: a KS Læring course a hospital links in its Læringsportal
 OWNER_COURSE = "HBHF-SMITTE-01"  # lp: complete course information, the course that is shared
 INCOMPLETE_COURSE = "HBHF-LEGEMID-02"  # lp: course information missing (refused)
 BORROWER_COURSE = "KSL-HBHF-SMITTE-01"  # ks: the course KS Læring filled with the content
+# KS Læring's e-learning coordinator, for the acts only the owner of a KS course may do.
+KS_COORDINATOR = {"LMSBRIDGE_OPERATOR__NAME": "Kari Ås", "LMSBRIDGE_OPERATOR__ORGANISATION": "KS"}
 # (ks username, activity name): learners who act in the borrowed course during the demo. Ola Hansen does
 # everything; Hilde Berg has no idnumber on KS Læring (matched by e-mail); Nils Kristiansen's e-mail
 # differs in case between the sites; Eva Rønning is a municipal employee without a hospital account.
@@ -196,17 +210,20 @@ class Story:
         if story_code:
             self.say(i18n.t(story_code))
 
-    def run(self, *args: str, expect: int = 0) -> CommandRun:
+    def run(self, *args: str, expect: int = 0, env: Mapping[str, str] | None = None) -> CommandRun:
+        """Run ``lmsbridge ARGS`` (with ``env`` set for it, as a user would prefix the command)."""
+        prefix = "".join(f"{name}={_quote(value)} " for name, value in (env or {}).items())
         self.say("")
-        self.say(click.style(f"$ lmsbridge {' '.join(_quote(a) for a in args)}", fg="cyan"))
+        self.say(click.style(f"$ {prefix}lmsbridge {' '.join(_quote(a) for a in args)}", fg="cyan"))
         full = ["--config", str(self.config_path), "--lang", self.lang, *args]
-        if self.capture:
-            buffer = io.StringIO()
-            with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer):
-                code = _invoke(self.root, full)
-            run = CommandRun(list(args), expect, code, buffer.getvalue())
-        else:
-            run = CommandRun(list(args), expect, _invoke(self.root, full))
+        with _environment(env or {}):
+            if self.capture:
+                buffer = io.StringIO()
+                with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer):
+                    code = _invoke(self.root, full)
+                run = CommandRun(list(args), expect, code, buffer.getvalue())
+            else:
+                run = CommandRun(list(args), expect, _invoke(self.root, full))
         self.runs.append(run)
         if not run.ok:
             raise _Surprise(run)
@@ -219,6 +236,20 @@ class _Surprise(Exception):
     def __init__(self, run: CommandRun) -> None:
         super().__init__(run.args)
         self.run = run
+
+
+@contextlib.contextmanager
+def _environment(values: Mapping[str, str]) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _quote(arg: str) -> str:
@@ -330,7 +361,7 @@ def tell(story: Story, sandbox: Sandbox, context: AppContext) -> None:
     if line:
         story.say(line)
 
-    share_id = _only_share_id(context)
+    share_id = _requested_share(context, OWNER_COURSE)
     story.step("demo.approve.title", "demo.approve.story")
     story.run("share", "approve", share_id)
 
@@ -338,6 +369,14 @@ def tell(story: Story, sandbox: Sandbox, context: AppContext) -> None:
     story.run("share", "publish", share_id, "--borrower-course", BORROWER_COURSE, "--dry-run")
     story.run("share", "publish", share_id, "--borrower-course", BORROWER_COURSE)
     _show_labels(story, context, [("lp", OWNER_COURSE), ("ks", BORROWER_COURSE)])
+
+    story.step("demo.link.title", "demo.link.story")
+    story.run("share", "request", "--flow", "hospital-shares-ks-course", "--course", KS_COURSE)
+    link_id = _requested_share(context, KS_COURSE)
+    story.run("share", "approve", link_id, expect=1)
+    story.run("share", "approve", link_id, env=KS_COORDINATOR)
+    story.run("share", "publish", link_id)
+    _show_labels(story, context, [("ks", KS_COURSE), ("lp", f"KS-{KS_COURSE}")])
     story.run("labels", "audit")
 
     story.step("demo.sync.title", "demo.learn.story")
@@ -361,14 +400,13 @@ def tell(story: Story, sandbox: Sandbox, context: AppContext) -> None:
     story.run("share", "show", share_id)
 
 
-def _only_share_id(context: AppContext) -> str:
-    from lmsbridge.ledger import Ledger
-
+def _requested_share(context: AppContext, owner_course: str) -> str:
+    """The id of the share just requested for ``owner_course`` (from the demo's ledger)."""
     with Ledger.open(context.ledger_url()) as ledger:
-        shares = ledger.list_shares()
-    if len(shares) != 1:
-        raise LmsbridgeError(f"the demo expected one share in its ledger, found {len(shares)}")
-    return shares[0].id
+        found = [s.id for s in ledger.list_shares(state="requested") if s.owner_course_shortname == owner_course]
+    if len(found) != 1:
+        raise LmsbridgeError(f"the demo expected one requested share of {owner_course}, found {len(found)}")
+    return found[0]
 
 
 @contextlib.contextmanager

@@ -40,6 +40,11 @@ def test_the_story_runs_every_step_with_the_expected_outcome() -> None:
     refused = commands["share request --flow hospital-to-ks --course HBHF-LEGEMID-02"]
     assert refused["exit"] == 1 and "missing.content" in refused["output"]
     assert commands["share approve S-0001"]["exit"] == 0
+    # only the owner approves: the hospital is refused for KS's course, KS's coordinator is not
+    approvals = [c for c in report["commands"] if c["command"][1:] == ["share", "approve", "S-0002"]]
+    assert [c["exit"] for c in approvals] == [1, 0]
+    assert "KS" in approvals[0]["output"] and "Helse Bergen HF" in approvals[0]["output"]
+    assert "delt fra KS" in commands["share publish S-0002"]["output"]
     assert "delt til KS Læring" in commands["share publish S-0001 --borrower-course KSL-HBHF-SMITTE-01"]["output"]
     # three sync runs: the recorded completions, then only the new ones, then nothing
     syncs = [c["output"] for c in report["commands"] if c["command"][1:] == ["sync", "run"]]
@@ -70,6 +75,9 @@ def test_labels_are_shown_on_both_sides_and_removed_by_the_revoke() -> None:
     assert "Læringsportal Helse Bergen HBHF-SMITTE-01: synlig; kursfelt «delt til KS Læring»" in published
     assert "KS Læring KSL-HBHF-SMITTE-01: synlig; kursfelt «delt til KS Læring»" in published
     assert "KS Læring KSL-HBHF-SMITTE-01: skjult; kursfelt (ingen); i sammendraget (ingen)" in revoked
+    assert "Læringsportal Helse Bergen KS-KSL-VELFERD-01: synlig; kursfelt «delt fra KS»; i sammendraget «delt fra KS»" \
+        in published
+    assert "LMSBRIDGE_OPERATOR__ORGANISATION=KS lmsbridge share approve S-0002" in published
     assert "Demoen er ferdig" in out
 
 
@@ -86,8 +94,9 @@ def test_keep_leaves_the_ledger_and_outbox_and_never_prints_a_token(tmp_path: Pa
     result = run_demo("demo", "--keep", str(folder))
     assert result.exit_code == 0, result.output
     assert (folder / "ledger.db").is_file()
-    emails = list((folder / "outbox").glob("*.eml"))
-    assert len(emails) == 1 and "kslaring@ks.no" in emails[0].read_text(encoding="utf-8")
+    emails = sorted(p.name for p in (folder / "outbox").glob("*.eml"))
+    assert emails == ["S-0001-request.eml", "S-0002-request.eml"]
+    assert "kslaring@ks.no" in (folder / "outbox" / emails[0]).read_text(encoding="utf-8")
     for name in ("ks", "lp"):
         token = (folder / f"{name}.token").read_text(encoding="utf-8").strip()
         assert token and token not in result.output
@@ -124,4 +133,4 @@ def test_the_readme_main_job_runs_in_a_fresh_process() -> None:
     done = subprocess.run([sys.executable, "-m", "lmsbridge", "demo"], capture_output=True, text=True, timeout=120,
                           cwd=ROOT, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "Steg 9: Kontroller hovedboken" in done.stdout
+    assert "Steg 10: Kontroller hovedboken" in done.stdout
