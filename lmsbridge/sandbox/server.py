@@ -21,6 +21,7 @@ import logging
 import random
 import secrets
 import socket
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -178,6 +179,13 @@ class _SiteHTTPServer(ThreadingHTTPServer):
         self._rng = random.Random(fault_seed)
         self._rng_lock = threading.Lock()
         super().__init__(("127.0.0.1", port), _RequestHandler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away (killed, timed out) is routine for a web server, not a traceback on stderr."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            log.debug("sandbox %s: client %s went away", self.state.name, client_address, exc_info=True)
+            return
+        super().handle_error(request, client_address)
 
     def fault(self) -> str | None:
         rate = self.state.fault_rate
