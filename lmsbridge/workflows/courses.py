@@ -12,6 +12,7 @@ import html
 from dataclasses import dataclass
 from typing import Any
 
+from lmsbridge import i18n
 from lmsbridge.adapters import MoodleClient, PlatformProfile
 from lmsbridge.adapters.models import Course
 from lmsbridge.domain import Label
@@ -19,6 +20,18 @@ from lmsbridge.errors import NotFoundError, RecordError
 from lmsbridge.sharing.labels import apply_label, label_field_value, remove_labels
 
 LINK_CLASS = "lmsbridge-link"
+
+i18n.register(
+    {
+        "share.shortname_taken": {
+            "nb": "{platform} har allerede kurset {shortname} (id {id}, ID-nummer «{idnumber}»), og det er ikke "
+            "opprettet av lmsbridge for denne delingen: koble det til med --borrower-course {shortname}, "
+            "eller gi det et annet kortnavn",
+            "en": "{platform} already has the course {shortname} (id {id}, ID number '{idnumber}') and lmsbridge did "
+            "not create it for this share: link it with --borrower-course {shortname}, or rename it",
+        },
+    }
+)
 
 
 def borrower_idnumber(share_id: str) -> str:
@@ -98,11 +111,19 @@ class CourseShell:
 def ensure_course(client: MoodleClient, shell: CourseShell) -> tuple[int | None, bool]:
     """Find the borrower course by idnumber or create it. Returns (course id, created).
 
-    In dry-run the creation is only planned and the id is None.
+    In dry-run the creation is only planned and the id is None. A course that already has the shell's
+    shortname but not its idnumber was made by someone else (on the recorded KS Læring: a copy made by
+    hand): Moodle would refuse the creation (``shortnametaken``), so it is refused here, before anything is
+    written and in a dry run too, and the operator decides whether to link that course instead.
     """
     existing = find_by_idnumber(client, shell.idnumber)
     if existing is not None:
         return existing.id, False
+    taken = client.courses_by_field("shortname", shell.shortname)
+    if taken:
+        other = taken[0]
+        raise RecordError(i18n.t("share.shortname_taken", platform=client.name, shortname=other.shortname,
+                                 id=other.id, idnumber=other.idnumber or ""))
     created = client.create_courses(
         [
             {

@@ -311,10 +311,13 @@ class ShareService:
         label = label_for(flow)
         manual: list[str] = []
         created = False
+        # Publishing shows the borrower course (a linked course may be one a revoke hid); a re-run of a
+        # published share leaves its visibility to the borrower platform's administrators.
+        show = True if share.state != "published" else None
 
         if borrower_course or share.borrower_course_id:
             target = find_course(borrower_client, borrower_course or share.borrower_course_id or "")
-            set_label(borrower_client, borrower, target, label, owner=share.owner_org)
+            set_label(borrower_client, borrower, target, label, owner=share.owner_org, visible=show)
             course_id: int | None = target.id
             shortname = target.shortname
         else:
@@ -324,7 +327,7 @@ class ShareService:
             if course_id is not None and not created:
                 # Found from an interrupted run: make sure its label and owner are right.
                 set_label(borrower_client, borrower, find_course(borrower_client, course_id), label,
-                          owner=share.owner_org)
+                          owner=share.owner_org, visible=show)
             if flow is not ShareFlow.HOSPITAL_SHARES_KS_COURSE:
                 manual.append(i18n.t("share.manual.upload", shortname=shortname, platform=borrower.title))
                 manual.append(i18n.t("share.manual.completion", shortname=shortname))
