@@ -216,7 +216,13 @@ class PostgresDatabase:
 
     def begin(self) -> None:
         self.execute("BEGIN")
-        self.execute("SELECT pg_advisory_xact_lock(?)", (PG_WRITE_LOCK_KEY,))
+        try:
+            self.execute("SELECT pg_advisory_xact_lock(?)", (PG_WRITE_LOCK_KEY,))
+        except BaseException:
+            # Waited past lock_timeout (or interrupted): end the aborted transaction, or every later
+            # statement on this connection fails with "current transaction is aborted".
+            self.rollback()
+            raise
 
     def commit(self) -> None:
         self.execute("COMMIT")

@@ -1,6 +1,7 @@
 """Every ledger test runs on SQLite; the ones taking ``ledger_url`` run on PostgreSQL too when a server is
 given (``LMSBRIDGE_TEST_PG_URL=postgresql://…``, psycopg installed). Each PostgreSQL test gets a schema of
-its own, dropped afterwards."""
+its own, dropped afterwards. With ``LMSBRIDGE_TEST_PG_REQUIRED=1`` (CI, once it has started a server) a
+server that cannot be used fails those tests instead of skipping them."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -17,6 +19,7 @@ from tests.ledger.support import NOW
 
 # Read at import: the root conftest clears LMSBRIDGE_* from the environment of each test.
 PG_URL = os.environ.get("LMSBRIDGE_TEST_PG_URL", "")
+PG_REQUIRED = os.environ.get("LMSBRIDGE_TEST_PG_REQUIRED", "") == "1"
 HAVE_PSYCOPG = importlib.util.find_spec("psycopg") is not None
 
 
@@ -29,17 +32,23 @@ def postgres_unavailable() -> str | None:
     return None
 
 
+def _cannot(reason: str) -> NoReturn:
+    if PG_REQUIRED:
+        pytest.fail(f"LMSBRIDGE_TEST_PG_REQUIRED=1, but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
 @pytest.fixture(scope="session")
 def pg_server() -> str:
     reason = postgres_unavailable()
     if reason:
-        pytest.skip(reason)
+        _cannot(reason)
     import psycopg
 
     try:
         psycopg.connect(PG_URL, connect_timeout=3).close()
     except psycopg.Error as exc:
-        pytest.skip(f"PostgreSQL at LMSBRIDGE_TEST_PG_URL does not answer: {str(exc).splitlines()[0]}")
+        _cannot(f"PostgreSQL at LMSBRIDGE_TEST_PG_URL does not answer: {str(exc).splitlines()[0]}")
     return PG_URL
 
 

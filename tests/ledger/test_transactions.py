@@ -138,3 +138,16 @@ def test_threads_sharing_one_ledger_keep_one_chain(ledger: Ledger) -> None:
     with ThreadPoolExecutor(max_workers=4) as pool:
         list(pool.map(write, range(40)))
     assert ledger.verify().events == 40 and ledger.verify().ok
+
+
+def test_a_writer_that_gave_up_waiting_takes_writes_again(ledger_url: str) -> None:
+    # Another writer holds the ledger past busy_timeout: this one fails, and is usable once it is free.
+    with Ledger.open(ledger_url, busy_timeout=0.2) as first, Ledger.open(ledger_url, busy_timeout=0.2) as second:
+        with first.transaction():
+            first.append_event(share_id=None, actor="first", action="hold")
+            with pytest.raises(LedgerError):
+                second.append_event(share_id=None, actor="second", action="too-early")
+        assert not second.in_transaction
+        second.append_event(share_id=None, actor="second", action="after")
+        assert [e.action for e in second.events()] == ["hold", "after"]
+        assert second.verify().ok
