@@ -1,4 +1,5 @@
-"""``lmsbridge ledger verify|events``: check the event chain and read the log. Thin: parse, one call, print."""
+"""``lmsbridge ledger verify|events``: check the event chain and the audited rows, and read the log. Thin:
+parse, one call, print."""
 
 from __future__ import annotations
 
@@ -19,16 +20,42 @@ i18n.register(
             "nb": "Hovedboken er i orden: {events} hendelser, kjeden er hel.",
             "en": "Ledger OK: {events} events, chain intact.",
         },
+        "ledger.cli.rows": {
+            "nb": "Radene stemmer med hendelsene: {rows} rader (delinger, fullføringer, sendte meldinger).",
+            "en": "Rows match their events: {rows} rows (shares, completions, messages sent).",
+        },
+        "ledger.cli.rows.one": {
+            "nb": "Radene stemmer med hendelsene: 1 rad (delinger, fullføringer, sendte meldinger).",
+            "en": "Rows match their events: 1 row (shares, completions, messages sent).",
+        },
         "ledger.cli.head": {"nb": "Siste hash: {hash}", "en": "Chain head: {hash}"},
         "ledger.cli.bad": {
             "nb": "Hovedboken er ikke til å stole på: {problem}. Første feil: hendelse {seq}.",
             "en": "The ledger cannot be trusted: {problem}. First bad event: {seq}.",
+        },
+        "ledger.cli.rows_unchecked": {
+            "nb": "Radene er ikke kontrollert: det gjøres mot en hel kjede.",
+            "en": "The rows were not checked: that is done against an intact chain.",
+        },
+        "ledger.cli.bad_rows": {
+            "nb": "Hovedboken er ikke til å stole på: {count} rader stemmer ikke med hendelsene (kjeden er hel):",
+            "en": "The ledger cannot be trusted: {count} rows do not match their events (the chain is intact):",
+        },
+        "ledger.cli.bad_rows.one": {
+            "nb": "Hovedboken er ikke til å stole på: 1 rad stemmer ikke med hendelsene (kjeden er hel):",
+            "en": "The ledger cannot be trusted: 1 row does not match its events (the chain is intact):",
+        },
+        "ledger.cli.more_rows": {
+            "nb": "… og {count} til (--json viser alle)",
+            "en": "… and {count} more (--json shows them all)",
         },
         "ledger.cli.no_events": {"nb": "Ingen hendelser.", "en": "No events."},
     }
 )
 
 DEFAULT_LEDGER = "lmsbridge.db"
+#: Row problems printed as text (``--json`` has them all).
+SHOWN_ROW_PROBLEMS = 50
 
 
 def ledger_option(command: F) -> F:
@@ -54,10 +81,12 @@ def resolve_ledger(ctx: click.Context, given: str | None) -> str:
 
 @click.group(name="ledger")
 def ledger_group() -> None:
-    """The ledger, the only state lmsbridge keeps: check its event chain and read its log.
+    """The ledger, the only state lmsbridge keeps: check its event chain and rows, and read its log.
 
     Every share request, approval, publication and revocation is an event; each event carries the hash of
-    the one before, so an event edited, deleted or inserted afterwards is found.
+    the one before, so an event edited, deleted or inserted afterwards is found. Each event also carries a
+    digest of the shares, completions and sent messages it wrote, so such a row edited, deleted or
+    inserted behind lmsbridge's back is found too.
 
     \b
     Examples:
@@ -75,23 +104,35 @@ Examples:
   lmsbridge ledger verify --json
   LMSBRIDGE_LEDGER=postgresql://lmsbridge@db/lmsbridge lmsbridge ledger verify
 
-Exit status: 0 when the chain is intact, 1 when an event was changed, deleted or inserted.""",
+Exit status: 0 when the chain is intact and every share, completion and message sent matches its last
+event; 1 when an event was changed, deleted or inserted, or such a row was (each row is named).""",
 )
 @ledger_option
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_context
 def verify_command(ctx: click.Context, ledger_location: str | None, as_json: bool) -> None:
-    """Walk the event chain from the first event and name the first one that is not as it was written."""
+    """Walk the event chain from the first event and name the first one that is not as it was written; then
+    name every share, completion or message row that differs from the last event vouching for it, that no
+    event vouches for, or that is gone."""
     with Ledger.open(resolve_ledger(ctx, ledger_location), create=False) as ledger:
         report = ledger.verify()
     if as_json:
         click.echo(json.dumps(report.model_dump(mode="json"), ensure_ascii=False, indent=2))
     elif report.ok:
         click.echo(i18n.t("ledger.cli.ok", events=report.events))
+        click.echo(i18n.t("ledger.cli.rows.one") if report.rows == 1 else i18n.t("ledger.cli.rows", rows=report.rows))
         if report.head_hash:
             click.echo(i18n.t("ledger.cli.head", hash=report.head_hash))
+    elif report.row_problems:
+        count = len(report.row_problems)
+        click.echo(i18n.t("ledger.cli.bad_rows.one") if count == 1 else i18n.t("ledger.cli.bad_rows", count=count))
+        for problem in report.row_problems[:SHOWN_ROW_PROBLEMS]:
+            click.echo(f"  {problem.problem}  [{problem.code}]")
+        if count > SHOWN_ROW_PROBLEMS:
+            click.echo("  " + i18n.t("ledger.cli.more_rows", count=count - SHOWN_ROW_PROBLEMS))
     else:
         click.echo(i18n.t("ledger.cli.bad", problem=report.problem, seq=report.first_bad_seq))
+        click.echo(i18n.t("ledger.cli.rows_unchecked"))
     if not report.ok:
         ctx.exit(1)
 

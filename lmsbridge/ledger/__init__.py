@@ -4,6 +4,10 @@ Shares and their states, an append-only hash-chained event log, sync cursors, th
 back to owners, failed items, sync runs, messages written, certificate notices, and a run lock. SQLite by
 default (a file, WAL), PostgreSQL through psycopg 3 for a ``postgresql://`` URL. Platforms stay the source
 of truth for courses, users and completions.
+
+The audit trail is the events and the rows they vouch for: shares, completions, messages and certificate
+notices (each event carries stamps of the rows its transaction wrote; ``lmsbridge.ledger.rows``).
+Cursors, failed items, sync runs and run locks are operational state, outside it.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from lmsbridge.ledger.models import (
     FailedItem,
     FailureKind,
     Message,
+    RowProblem,
+    RowStamp,
     RunStatus,
     Share,
     ShareState,
@@ -50,6 +56,8 @@ __all__ = [
     "LockedError",
     "Message",
     "Migration",
+    "RowProblem",
+    "RowStamp",
     "RunLock",
     "RunStatus",
     "Share",

@@ -2,9 +2,12 @@
 
 ``hash = sha256(canonical JSON of [seq, share_id, at, actor, action, details, prev_hash])`` where ``at`` and
 ``details`` are hashed as the exact text stored (ISO-8601 UTC; JSON with sorted keys), so verifying never
-depends on re-serialising. The first event follows ``GENESIS``. A separate head record (last seq and hash,
-written in the same transaction as each event) reveals a cut-off or extended tail, which a chain alone
-cannot show.
+depends on re-serialising. An event that vouches for audited rows (``row_digests``, migration 0006: the
+stamps of the shares, completions and messages its transaction wrote, see ``lmsbridge.ledger.rows``) has
+that text as an eighth element; an event without stamps (every event before 0006) keeps the seven, so old
+hashes stay valid, and blanking the stamps of an event changes what its hash covers. The first event
+follows ``GENESIS``. A separate head record (last seq and hash, written in the same transaction as each
+event) reveals a cut-off or extended tail, which a chain alone cannot show.
 """
 
 from __future__ import annotations
@@ -74,6 +77,8 @@ class StoredEvent:
     details: str
     prev_hash: str
     hash: str
+    #: The stamps of the audited rows the event vouches for, as stored (JSON), or "".
+    row_digests: str = ""
 
 
 @dataclass(frozen=True)
@@ -82,10 +87,12 @@ class ChainHead:
     hash: str
 
 
-def event_hash(seq: int, share_id: str | None, at: str, actor: str, action: str, details: str, prev_hash: str) -> str:
-    canonical = json.dumps(
-        [seq, share_id, at, actor, action, details, prev_hash], ensure_ascii=False, separators=(",", ":")
-    )
+def event_hash(seq: int, share_id: str | None, at: str, actor: str, action: str, details: str, prev_hash: str,
+               row_digests: str = "") -> str:
+    fields: list[object] = [seq, share_id, at, actor, action, details, prev_hash]
+    if row_digests:
+        fields.append(row_digests)
+    canonical = json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
@@ -126,7 +133,8 @@ def check_chain(rows: Iterable[StoredEvent], head: ChainHead | None) -> VerifyRe
             return _bad(count, row.seq, "ledger.verify.out_of_place")
         if row.prev_hash != prev:
             return _bad(count, row.seq, "ledger.verify.broken_link", previous=row.seq - 1)
-        digest = event_hash(row.seq, row.share_id, row.at, row.actor, row.action, row.details, row.prev_hash)
+        digest = event_hash(row.seq, row.share_id, row.at, row.actor, row.action, row.details, row.prev_hash,
+                            row.row_digests)
         if digest != row.hash:
             return _bad(count, row.seq, "ledger.verify.changed")
         prev = row.hash

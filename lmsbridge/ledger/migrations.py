@@ -1,9 +1,9 @@
 """Named, ordered, transactional migrations (after sqlite-utils' migrations).
 
 Each migration is a name and a function of the database; it is applied once, in list order, in its own
-transaction together with its row in ``migrations``. A migration that has shipped is never edited: a change
-is a new migration at the end. Both dialects get the same tables; only the types and the trigger syntax
-differ.
+transaction together with its row in ``migrations`` (written first, so a migration can read the time of the
+upgrade from it). A migration that has shipped is never edited: a change is a new migration at the end.
+Both dialects get the same tables; only the types and the trigger syntax differ.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from lmsbridge import i18n
 from lmsbridge.errors import LedgerError
+from lmsbridge.ledger import audit
 from lmsbridge.ledger.database import Database
 
 i18n.register(
@@ -143,12 +144,33 @@ def m0005_indexes(db: Database) -> None:
     )
 
 
+def m0006_row_digests(db: Database) -> None:
+    """Events vouch for the audited rows (shares, completions, messages, certificate notices): each event
+    carries the stamps of the rows its transaction wrote (``lmsbridge.ledger.rows``), hashed with it.
+
+    The events written before this vouch for no row: the rows as they are now are stamped in one
+    ``ledger.baseline`` event by lmsbridge (at the time of the upgrade), with the shares that disagree
+    with their own earlier events listed as disputed (``audit.stamp_existing_rows``). So an edit made
+    before the upgrade is taken as found unless the old events contradict it; every edit after it is
+    found. A ledger with no audited row gets no baseline event.
+    """
+    name = "0006_row_digests"
+    # A constant default: no table rewrite, no UPDATE (the append-only triggers stay quiet), old events
+    # keep "" and with it the hash they were written with.
+    db.execute("ALTER TABLE events ADD COLUMN row_digests TEXT NOT NULL DEFAULT ''")
+    row = db.execute("SELECT applied_at FROM migrations WHERE name = ?", (name,)).first()
+    if row is None:
+        raise LedgerError(f"migration {name} runs inside migrate(), which records it first")
+    audit.stamp_existing_rows(db, at=str(row["applied_at"]), migration=name)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("0001_shares_and_events", m0001_shares_and_events),
     Migration("0002_sync", m0002_sync),
     Migration("0003_chain_head", m0003_chain_head),
     Migration("0004_run_locks", m0004_run_locks),
     Migration("0005_indexes", m0005_indexes),
+    Migration("0006_row_digests", m0006_row_digests),
 )
 
 
@@ -184,8 +206,8 @@ def migrate(db: Database, now: str, migrations: Sequence[Migration] = MIGRATIONS
             if db.execute("SELECT 1 AS x FROM migrations WHERE name = ?", (migration.name,)).rows:
                 db.rollback()
                 continue
-            migration.apply(db)
             db.execute("INSERT INTO migrations (name, applied_at) VALUES (?, ?)", (migration.name, now))
+            migration.apply(db)
             db.commit()
         except BaseException:
             db.rollback()

@@ -82,6 +82,26 @@ class Share(LedgerModel):
     updated_at: datetime
 
 
+class RowStamp(LedgerModel):
+    """What an event vouches for about one audited row as its transaction left it (``lmsbridge.ledger.rows``).
+
+    No learner key appears here: ``ref`` is a digest of the row's primary key and ``row`` a label without
+    the learner (a share id, an activity, a message key, a course and due date)."""
+
+    #: shares, completions, messages or certificate_notices.
+    table: str
+    #: sha256 of the table and the row's primary key (32 hex digits).
+    ref: str
+    #: The share the row belongs to (shares, completions), else None.
+    share_id: str | None
+    #: The row for a person to find: the share id, the owner's activity, the message key …
+    row: str
+    #: sha256 of every column of the row, as stored (64 hex digits).
+    digest: str
+    #: 8 hex digits per column, in the table's column order: which fields differ, when the digest does.
+    fields: str
+
+
 class Event(LedgerModel):
     """One entry of the append-only, hash-chained event log."""
 
@@ -93,22 +113,54 @@ class Event(LedgerModel):
     details: dict[str, Any]
     prev_hash: str
     hash: str
+    #: The audited rows written in the event's transaction (hashed with the event; empty for most events
+    #: before migration 0006, and for events that wrote no audited row).
+    rows: list[RowStamp] = Field(default_factory=list)
+
+
+class RowProblem(LedgerModel):
+    """An audited row that disagrees with the event log."""
+
+    #: ``ledger.verify.row.changed`` (differs from its last event), ``.missing`` (an event vouches for a
+    #: row that is not there: deleted, or its key edited), ``.unrecorded`` (a row no event vouches for:
+    #: inserted outside lmsbridge), ``.disputed`` (at the upgrade to row stamps, a share row disagreed
+    #: with the events written before it).
+    code: str
+    table: str
+    share_id: str | None
+    #: The row's label (see ``RowStamp.row``).
+    row: str
+    #: The row's primary key as it is now (None when the row is gone).
+    key: list[str] | None = None
+    #: The last event that vouches for the row (None: no event does).
+    seq: int | None = None
+    #: The fields that differ (``changed``, ``disputed``).
+    fields: list[str] = Field(default_factory=list)
+    #: The problem in words (current language).
+    problem: str
 
 
 class VerifyReport(LedgerModel):
-    """The outcome of walking the event chain."""
+    """The outcome of walking the event chain, then of checking the audited rows against it."""
 
     ok: bool
     #: Events read.
     events: int
-    #: The first event that is missing, changed, out of place or added outside lmsbridge.
+    #: The first event that is missing, changed, out of place or added outside lmsbridge; for a row
+    #: problem, the last event that vouches for the first bad row (None when no event does).
     first_bad_seq: int | None = None
-    #: Stable code of the problem (``ledger.verify.changed`` …); empty when ok.
+    #: Stable code of the (first) problem (``ledger.verify.changed``, ``ledger.verify.row.changed`` …);
+    #: empty when ok.
     problem_code: str = ""
     #: The problem in words (current language); empty when ok.
     problem: str = ""
     #: Hash of the last good event: write it down elsewhere to detect a rewrite of the whole chain.
     head_hash: str | None = None
+    #: Audited rows checked (shares, completions, messages, certificate notices). The rows are checked
+    #: only against an intact chain: 0 when the chain is broken.
+    rows: int = 0
+    #: Every audited row that disagrees with the events, in table and row order.
+    row_problems: list[RowProblem] = Field(default_factory=list)
 
 
 class SyncCursor(LedgerModel):

@@ -4,6 +4,13 @@ Every command runs in ONE transaction (``with ledger.transaction() as tx:``): al
 none of it, also when the process is killed half-way (SQLite's WAL journal; PostgreSQL's transactions).
 A nested ``transaction()`` is a savepoint inside the outer one. Methods that write open their own
 transaction, which joins the caller's when there is one. Reads return frozen models, never rows.
+
+Audited rows (shares, completions, messages, certificate notices; ``lmsbridge.ledger.rows``) are stamped
+as they are written, and the stamps go into the next event the transaction appends (``append_event``:
+the workflow's ``request``/``approve``/``publish``/``revoke``, the sync's ``sync.completions``). Rows
+written with no event after them get one event by lmsbridge just before COMMIT (``<table>.recorded``),
+so no audited row is committed without an event vouching for it, and ``verify`` checks the rows as
+well as the chain. Cursors, failed items, sync runs and run locks are operational state: not stamped.
 """
 
 from __future__ import annotations
@@ -24,8 +31,8 @@ from typing_extensions import Unpack
 from lmsbridge import i18n
 from lmsbridge.domain import Label, ShareFlow
 from lmsbridge.errors import LedgerError
-from lmsbridge.ledger import migrations
-from lmsbridge.ledger.chain import GENESIS, ChainHead, StoredEvent, check_chain, details_text, event_hash
+from lmsbridge.ledger import audit, migrations
+from lmsbridge.ledger.chain import ChainHead, StoredEvent, check_chain, details_text
 from lmsbridge.ledger.database import MEMORY, Database, Dialect, Location, connect, parse_location
 from lmsbridge.ledger.errors import LedgerConstraintError, LedgerNotFoundError, LockedError, ShareStateError
 from lmsbridge.ledger.locks import FileLock, LockHolder, check_lock_name, pid_alive
@@ -41,6 +48,7 @@ from lmsbridge.ledger.models import (
     FailureKind,
     LedgerModel,
     Message,
+    RowStamp,
     RunStatus,
     Share,
     SyncCursor,
@@ -48,6 +56,20 @@ from lmsbridge.ledger.models import (
     VerifyReport,
     is_pseudonym,
 )
+from lmsbridge.ledger.rows import (
+    AUDITED,
+    CERTIFICATE_NOTICES,
+    COMPLETIONS,
+    MESSAGES,
+    SHARES,
+    SYSTEM_ACTOR,
+    UNREADABLE,
+    AuditedTable,
+    check_rows,
+    parse_stamps,
+    stamps_text,
+)
+from lmsbridge.ledger.rows import stamp as stamp_row
 
 M = TypeVar("M", bound=LedgerModel)
 
@@ -131,6 +153,9 @@ class Ledger:
         self._file_path = database.location if database.dialect == "sqlite" and database.location != MEMORY else None
         self._lock = threading.RLock()
         self._depth = 0
+        #: Stamps of the audited rows written in the open transaction that no event carries yet. Only ever
+        #: appended to or replaced (by ``append_event``), so a savepoint's mark is (the list, its length).
+        self._stamps: list[RowStamp] = []
         self._memory_locks: set[str] = set()
         if migrate:
             self.migrate()
@@ -193,13 +218,20 @@ class Ledger:
             savepoint = f"lmsbridge_{depth}"
             if depth == 0:
                 self._db.begin()
+                self._stamps = []
             else:
                 self._db.execute(f"SAVEPOINT {savepoint}")
+            stamps, stamped = self._stamps, len(self._stamps)
             self._depth += 1
             try:
                 yield self
+                if depth == 0:
+                    self._vouch_for_the_rest()
             except BaseException:
                 self._depth -= 1
+                # The rows the block stamped are undone with it; the stamps an event inside it took are back.
+                del stamps[stamped:]
+                self._stamps = stamps if depth else []
                 with contextlib.suppress(LedgerError):
                     if depth == 0:
                         self._db.rollback()
@@ -217,6 +249,27 @@ class Ledger:
                 with contextlib.suppress(LedgerError):
                     self._db.rollback()
                 raise
+
+    def _vouch_for_the_rest(self) -> None:
+        """Audited rows written with no event after them (a message recorded, a share made without one):
+        one event by lmsbridge in the same transaction carries their stamps."""
+        if not self._stamps:
+            return
+        latest = {(s.table, s.ref): s for s in self._stamps}.values()
+        counts: dict[str, int] = {}
+        for item in latest:
+            counts[item.table] = counts.get(item.table, 0) + 1
+        shares = {item.share_id for item in latest}
+        self.append_event(share_id=shares.pop() if len(shares) == 1 else None, actor=SYSTEM_ACTOR,
+                          action=f"{next(iter(counts))}.recorded" if len(counts) == 1 else "rows.recorded",
+                          details={"rows": counts})
+
+    def _write_audited(self, table: AuditedTable, sql: str, params: Sequence[object]) -> list[dict[str, Any]]:
+        """One statement ending in ``RETURNING *`` on an audited table: stamp each row it wrote, as stored."""
+        with self.transaction():
+            rows = self._db.execute(sql, params).rows
+            self._stamps.extend(stamp_row(table, row) for row in rows)
+            return rows
 
     def _execute(self, sql: str, params: Sequence[object] = ()) -> list[dict[str, Any]]:
         with self._lock:
@@ -285,7 +338,7 @@ class Ledger:
         The request key is unique: asking again for the same thing finds the share
         (``find_share_by_request_key``) instead of making a second one; here a repeat is refused.
         """
-        stamp = _ts(now or self.now())
+        when = _ts(now or self.now())
         flow_value = ShareFlow(flow).value
         with self.transaction():
             existing = self.find_share_by_request_key(request_key)
@@ -301,12 +354,18 @@ class Ledger:
                 "initiator": initiator, "licence_at_share": licence_at_share, "label": _value(label),
                 "owner_support": owner_support, "borrower_support": borrower_support,
                 "contact_point": contact_point, "request_key": request_key,
-                "created_at": stamp, "updated_at": stamp,
+                "created_at": when, "updated_at": when,
             }
             columns = ", ".join(values)
             marks = ", ".join("?" for _ in values)
-            self._write(f"INSERT INTO shares ({columns}) VALUES ({marks})", tuple(values.values()))
-            return self.require_share(share_id)
+            return self._one_share(share_id, self._write_audited(
+                SHARES, f"INSERT INTO shares ({columns}) VALUES ({marks}) RETURNING *", tuple(values.values())))
+
+    def _one_share(self, share_id: str, rows: Sequence[Mapping[str, Any]]) -> Share:
+        """The share row a write returned (the write lock keeps it there between the check and the write)."""
+        if len(rows) != 1:
+            raise LedgerNotFoundError(i18n.t("ledger.no_share", id=share_id))
+        return self._share(rows[0])
 
     def get_share(self, share_id: str) -> Share | None:
         rows = self._execute("SELECT * FROM shares WHERE id = ?", (share_id,))
@@ -345,7 +404,7 @@ class Ledger:
         unknown = set(changes) - _SHARE_CHANGES
         if unknown:
             raise LedgerError(f"cannot change {', '.join(sorted(unknown))} of a share")
-        stamp = _ts(now or self.now())
+        when = _ts(now or self.now())
         with self.transaction():
             share = self.require_share(share_id)
             allowed = SHARE_TRANSITIONS[share.state]
@@ -356,41 +415,49 @@ class Ledger:
                     share_id=share_id, current=share.state, target=target,
                 )
             sets = ["state = ?", "updated_at = ?", *(f"{key} = ?" for key in changes)]
-            params = [target, stamp, *changes.values(), share_id, share.state]
+            params = [target, when, *changes.values(), share_id, share.state]
             # The state in the WHERE makes the check and the write one step.
-            self._write(f"UPDATE shares SET {', '.join(sets)} WHERE id = ? AND state = ?", params)
-            return self.require_share(share_id)
+            return self._one_share(share_id, self._write_audited(
+                SHARES, f"UPDATE shares SET {', '.join(sets)} WHERE id = ? AND state = ? RETURNING *", params))
 
     def set_borrower_course(self, share_id: str, course_id: int | None, shortname: str | None, *,
                             now: datetime | None = None) -> Share:
         """Link the borrower's course (the copy or the link) to the share, without changing its state."""
-        stamp = _ts(now or self.now())
+        when = _ts(now or self.now())
         with self.transaction():
             self.require_share(share_id)
-            self._write("UPDATE shares SET borrower_course_id = ?, borrower_course_shortname = ?, updated_at = ? "
-                        "WHERE id = ?", (course_id, shortname, stamp, share_id))
-            return self.require_share(share_id)
+            return self._one_share(share_id, self._write_audited(
+                SHARES, "UPDATE shares SET borrower_course_id = ?, borrower_course_shortname = ?, updated_at = ? "
+                "WHERE id = ? RETURNING *", (course_id, shortname, when, share_id)))
 
     # -- events ------------------------------------------------------------------------------------------
 
     def append_event(self, *, share_id: str | None, actor: str, action: str, at: datetime | None = None,
                      details: Mapping[str, Any] | None = None) -> Event:
-        """Append to the hash-chained log. Call it inside the transaction of the change it records."""
+        """Append to the hash-chained log. Call it inside the transaction of the change it records.
+
+        The event carries the stamps of the audited rows written before it in the transaction (the share
+        just created or moved, the completions just recorded), and vouches for them."""
         if not actor.strip() or not action.strip():
             raise LedgerError("an event needs an actor and an action")
         body = details_text(details)
-        stamp = _ts(at or self.now())
+        when = _ts(at or self.now())
         with self.transaction():
-            last = self._execute("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1")
-            seq = int(last[0]["seq"]) + 1 if last else 1
-            prev = str(last[0]["hash"]) if last else GENESIS
-            digest = event_hash(seq, share_id, stamp, actor, action, body, prev)
-            self._write("INSERT INTO events (seq, share_id, at, actor, action, details, prev_hash, hash) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (seq, share_id, stamp, actor, action, body, prev, digest))
-            self._write("INSERT INTO chain_head (id, seq, hash) VALUES (1, ?, ?) "
-                        "ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash", (seq, digest))
-        return Event(seq=seq, share_id=share_id, at=_dt(stamp), actor=actor, action=action,
-                     details=json.loads(body), prev_hash=prev, hash=digest)
+            taken = list({(s.table, s.ref): s for s in self._stamps}.values())
+            self._stamps = []  # a new list: a savepoint rolled back restores the old one (see transaction)
+            written = audit.write_event(self._db, share_id=share_id, at=when, actor=actor, action=action,
+                                        details=body, row_digests=stamps_text(taken))
+        return self._event(written)
+
+    def _event(self, stored: StoredEvent) -> Event:
+        try:
+            details = json.loads(stored.details)
+            rows = parse_stamps(stored.row_digests)
+        except ValueError as exc:
+            raise LedgerError(f"event {stored.seq} has unreadable details or row stamps") from exc
+        return self._model(Event, {"seq": stored.seq, "share_id": stored.share_id, "at": _dt(stored.at),
+                                   "actor": stored.actor, "action": stored.action, "details": details,
+                                   "prev_hash": stored.prev_hash, "hash": stored.hash, "rows": rows})
 
     def events(self, share_id: str | None = None, *, after_seq: int = 0, limit: int | None = None) -> list[Event]:
         """Events in seq order: all, or one share's; ``after_seq``/``limit`` page through a long log."""
@@ -403,42 +470,49 @@ class Ledger:
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
-        out = []
-        for row in self._execute(sql, params):
-            data = dict(row)
-            try:
-                data["details"] = json.loads(data["details"])
-            except ValueError as exc:
-                raise LedgerError(f"event {data['seq']} has unreadable details") from exc
-            data["at"] = _dt(data["at"])
-            out.append(self._model(Event, data))
-        return out
+        return [
+            self._event(StoredEvent(seq=int(r["seq"]), share_id=r["share_id"], at=str(r["at"]), actor=str(r["actor"]),
+                                    action=str(r["action"]), details=str(r["details"]),
+                                    prev_hash=str(r["prev_hash"]), hash=str(r["hash"]),
+                                    row_digests=str(r["row_digests"] or "")))
+            for r in self._execute(sql, params)
+        ]
 
     def verify(self) -> VerifyReport:
-        """Walk the chain from the first event: name the first edited, deleted, moved or inserted one."""
-        with self.transaction():  # one consistent view of the events and the head
-            rows = self._execute("SELECT * FROM events ORDER BY seq")
+        """Walk the chain from the first event and name the first edited, deleted, moved or inserted one;
+        over an intact chain, compare every audited row with the last event that vouches for it and name
+        each row that differs, that no event vouches for, or that an event vouches for and is gone."""
+        with self.transaction():  # one consistent view of the events, the head and the rows
+            stored = audit.stored_events(self._db)
             head_rows = self._execute("SELECT seq, hash FROM chain_head WHERE id = 1")
-        stored = (
-            StoredEvent(seq=int(r["seq"]), share_id=r["share_id"], at=str(r["at"]), actor=str(r["actor"]),
-                        action=str(r["action"]), details=str(r["details"]), prev_hash=str(r["prev_hash"]),
-                        hash=str(r["hash"]))
-            for r in rows
-        )
+            current = {name: audit.audited_rows(self._db, table) for name, table in AUDITED.items()}
         head = ChainHead(int(head_rows[0]["seq"]), str(head_rows[0]["hash"])) if head_rows else None
-        return check_chain(stored, head)
+        report = check_chain(stored, head)
+        if not report.ok:
+            return report
+        check = check_rows(stored, current)
+        if check.unreadable_seq is not None:
+            return report.model_copy(update={"ok": False, "first_bad_seq": check.unreadable_seq,
+                                             "problem_code": UNREADABLE,
+                                             "problem": i18n.t(UNREADABLE, seq=check.unreadable_seq)})
+        if not check.problems:
+            return report.model_copy(update={"rows": check.rows})
+        first = check.problems[0]
+        return report.model_copy(update={"ok": False, "rows": check.rows, "row_problems": check.problems,
+                                         "first_bad_seq": first.seq, "problem_code": first.code,
+                                         "problem": first.problem})
 
     # -- messages ------------------------------------------------------------------------------------------
 
     def record_message(self, *, key: str, kind: str, to: str, subject: str, message_id: str, path: str,
                        now: datetime | None = None) -> bool:
         """Record a message written (an e-mail in the outbox …) once per key. True if it was new."""
-        changed = self._write(
+        return len(self._write_audited(
+            MESSAGES,
             "INSERT INTO messages (key, kind, recipient, subject, message_id, path, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING",
+            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING RETURNING *",
             (key, kind, to, subject, message_id, path, _ts(now or self.now())),
-        )
-        return changed == 1
+        )) == 1
 
     def find_message(self, key: str) -> Message | None:
         rows = self._execute("SELECT * FROM messages WHERE key = ?", (key,))
@@ -498,13 +572,14 @@ class Ledger:
     def record_completion(self, *, share_id: str, learner_key: str, owner_activity: str, borrower_activity: str,
                           time_completed: datetime | None, synced_at: datetime | None = None) -> bool:
         """Record that a learner (pseudonym) completed an owner's activity. True if new; a re-run is a no-op."""
-        changed = self._write(
+        return len(self._write_audited(
+            COMPLETIONS,
             "INSERT INTO completions (share_id, learner_key, owner_activity, borrower_activity, time_completed, "
-            "synced_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (share_id, learner_key, owner_activity) DO NOTHING",
+            "synced_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (share_id, learner_key, owner_activity) DO NOTHING "
+            "RETURNING *",
             (share_id, self._pseudonym(learner_key), owner_activity, borrower_activity,
              _ts(time_completed) if time_completed else None, _ts(synced_at or self.now())),
-        )
-        return changed == 1
+        )) == 1
 
     def is_recorded(self, share_id: str, learner_key: str, owner_activity: str) -> bool:
         return bool(self._execute(
@@ -629,11 +704,12 @@ class Ledger:
     def record_certificate_notice(self, *, course_key: str, learner_key: str, due_date: date,
                                   now: datetime | None = None) -> bool:
         """Note a «what you still miss» notice for one learner and due date. True if it was not sent before."""
-        return self._write(
+        return len(self._write_audited(
+            CERTIFICATE_NOTICES,
             "INSERT INTO certificate_notices (course_key, learner_key, due_date, sent_at) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (course_key, learner_key, due_date) DO NOTHING",
+            "ON CONFLICT (course_key, learner_key, due_date) DO NOTHING RETURNING *",
             (course_key, self._pseudonym(learner_key), due_date.isoformat(), _ts(now or self.now())),
-        ) == 1
+        )) == 1
 
     def certificate_notice_sent(self, course_key: str, learner_key: str, due_date: date) -> bool:
         return bool(self._execute(

@@ -19,10 +19,16 @@ ACTIONS = ("request", "approve", "publish", "revoke")
 
 
 def write_chain(ledger: Ledger) -> None:
-    share = new_share(ledger)
-    for i, action in enumerate(ACTIONS):
+    with ledger.transaction():  # the share and its first event, as a request writes them
+        share = new_share(ledger)
+        ledger.append_event(share_id=share.id, actor="Ola Nordmann", action=ACTIONS[0], at=NOW,
+                            details={"reason": "step 0"})
+    for i, action in enumerate(ACTIONS[1:], start=1):
         ledger.append_event(share_id=share.id, actor="Ola Nordmann", action=action, at=NOW + timedelta(minutes=i),
                             details={"reason": f"step {i}"})
+
+
+FORGED = "INSERT INTO events (seq, share_id, at, actor, action, details, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
 
 
 def forged(seq: int, prev: str) -> tuple[object, ...]:
@@ -79,7 +85,7 @@ def test_an_event_inserted_with_a_correct_hash_is_still_found(ledger_url: str) -
         write_chain(ledger)
         last = ledger.events()[-1]
     raw = Raw(ledger_url)
-    raw.execute("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?)", forged(last.seq + 1, last.hash))
+    raw.execute(FORGED, forged(last.seq + 1, last.hash))
     raw.close()
     with Ledger.open(ledger_url) as ledger:
         report = ledger.verify()
@@ -93,7 +99,7 @@ def test_an_event_inserted_in_the_middle_is_found(ledger_url: str) -> None:
     raw = Raw(ledger_url)
     raw.drop_append_only_triggers()
     raw.execute("DELETE FROM events WHERE seq = 3")  # make room, as an insert in the middle must
-    raw.execute("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?)", forged(3, events[1].hash))
+    raw.execute(FORGED, forged(3, events[1].hash))
     raw.close()
     with Ledger.open(ledger_url) as ledger:
         report = ledger.verify()
@@ -104,9 +110,10 @@ def test_an_event_inserted_in_the_middle_is_found(ledger_url: str) -> None:
 def test_an_edit_of_the_database_file_itself_is_found(tmp_path: Path) -> None:
     # No SQL at all: bytes changed in the file (same length, so SQLite still reads it).
     path = tmp_path / "ledger.db"
-    with Ledger.open(path) as ledger:
+    with Ledger.open(path) as ledger, ledger.transaction():
         new_share(ledger)
         ledger.append_event(share_id="S-0001", actor="Ola Nordmann", action="request", details={"reason": "first"})
+    with Ledger.open(path) as ledger:
         ledger.append_event(share_id="S-0001", actor="Ola Nordmann", action="revoke",
                             details={"reason": "Kurset er erstattet"})
     assert not Path(f"{path}-wal").exists() or Path(f"{path}-wal").stat().st_size == 0  # all of it is in the file
@@ -121,16 +128,17 @@ def test_an_edit_of_the_database_file_itself_is_found(tmp_path: Path) -> None:
 
 def test_an_intact_chain_reports_its_length_and_head(ledger: Ledger) -> None:
     assert ledger.verify().model_dump() == {"ok": True, "events": 0, "first_bad_seq": None, "problem_code": "",
-                                            "problem": "", "head_hash": None}
+                                            "problem": "", "head_hash": None, "rows": 0, "row_problems": []}
     write_chain(ledger)
     report = ledger.verify()
-    assert (report.ok, report.events, report.head_hash) == (True, 4, ledger.events()[-1].hash)
+    assert (report.ok, report.events, report.head_hash, report.rows) == (True, 4, ledger.events()[-1].hash, 1)
 
 
 def test_events_chain_from_genesis_and_keep_their_details(ledger: Ledger) -> None:
-    share = new_share(ledger)
-    first = ledger.append_event(share_id=share.id, actor="Ola", action="request",
-                                details={"flow": ShareFlow.HOSPITAL_TO_KS, "when": NOW, "findings": ["a", "b"]})
+    with ledger.transaction():
+        share = new_share(ledger)
+        first = ledger.append_event(share_id=share.id, actor="Ola", action="request",
+                                    details={"flow": ShareFlow.HOSPITAL_TO_KS, "when": NOW, "findings": ["a", "b"]})
     second = ledger.append_event(share_id=None, actor="cron", action="sync", details=None)
     assert (first.seq, first.prev_hash, second.seq, second.prev_hash) == (1, GENESIS, 2, first.hash)
     assert ledger.events(share.id) == [first]

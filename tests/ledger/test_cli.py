@@ -19,8 +19,10 @@ from tests.ledger.support import NOW, Raw, new_share
 def ledger_path(tmp_path: Path) -> Path:
     path = tmp_path / "ledger.db"
     with Ledger.open(path, clock=lambda: NOW) as ledger:
-        share = new_share(ledger)
-        ledger.append_event(share_id=share.id, actor="Ola Nordmann", action="request", details={"reason": "nytt kurs"})
+        with ledger.transaction():
+            share = new_share(ledger)
+            ledger.append_event(share_id=share.id, actor="Ola Nordmann", action="request",
+                                details={"reason": "nytt kurs"})
         ledger.append_event(share_id=share.id, actor="Kari Nordmann", action="approve")
         ledger.append_event(share_id=None, actor="cron", action="sync")
     return path
@@ -45,25 +47,29 @@ def test_verify_an_intact_ledger(ledger_path: Path) -> None:
     result = run("verify", "--ledger", str(ledger_path))
     assert result.exit_code == 0, result.output
     assert "Hovedboken er i orden: 3 hendelser, kjeden er hel." in result.output
+    assert "Radene stemmer med hendelsene: 1 rad (delinger, fullføringer, sendte meldinger)." in result.output
 
 
 def test_verify_in_english(ledger_path: Path) -> None:
     i18n.set_language("en")
     result = run("verify", "--ledger", str(ledger_path))
     assert result.exit_code == 0 and "Ledger OK: 3 events, chain intact." in result.output
+    assert "Rows match their events: 1 row " in result.output
 
 
 def test_verify_names_the_first_bad_event_and_exits_1(ledger_path: Path) -> None:
     tamper(ledger_path)
     result = run("verify", "--ledger", str(ledger_path))
     assert result.exit_code == 1
-    assert result.output.strip() == ("Hovedboken er ikke til å stole på: hendelse 2 er endret etter at den ble "
-                                      "skrevet. Første feil: hendelse 2.")
+    assert result.output.splitlines() == [
+        "Hovedboken er ikke til å stole på: hendelse 2 er endret etter at den ble skrevet. Første feil: hendelse 2.",
+        "Radene er ikke kontrollert: det gjøres mot en hel kjede.",
+    ]
 
 
 def test_verify_json(ledger_path: Path) -> None:
     ok = json.loads(run("verify", "--json", "--ledger", str(ledger_path)).output)
-    assert (ok["ok"], ok["events"], ok["first_bad_seq"]) == (True, 3, None)
+    assert (ok["ok"], ok["events"], ok["first_bad_seq"], ok["rows"], ok["row_problems"]) == (True, 3, None, 1, [])
     tamper(ledger_path)
     result = run("verify", "--json", "--ledger", str(ledger_path))
     bad = json.loads(result.output)

@@ -13,7 +13,7 @@ from lmsbridge.ledger import MIGRATIONS, Ledger, LedgerConstraintError, LedgerNo
 from lmsbridge.ledger import migrations as migration_module
 from lmsbridge.ledger.chain import GENESIS, event_hash
 from lmsbridge.ledger.database import Database, connect, parse_location
-from tests.ledger.support import NOW, Raw, new_share
+from tests.ledger.support import NOW, Raw, new_share, share_fields
 
 NAMES = [m.name for m in MIGRATIONS]
 
@@ -67,10 +67,13 @@ def test_a_ledger_from_a_newer_lmsbridge_is_refused(ledger_url: str) -> None:
 
 
 def test_a_ledger_written_before_the_chain_head_is_upgraded_and_still_verifies(tmp_path: Path) -> None:
-    # A ledger of the first release (migrations 0001-0002): events, but no chain_head yet.
+    # A ledger of the first release (migrations 0001-0002): a share and its events, but no chain_head yet.
     path = str(tmp_path / "old.db")
     db = connect(parse_location(path))
     migration_module.migrate(db, "2026-01-01T00:00:00+00:00", MIGRATIONS[:2])
+    row = {**share_fields(), "flow": "hospital-to-ks", "label": "delt til KS Læring", "id": "S-0001",
+           "state": "approved", "created_at": NOW.isoformat(), "updated_at": NOW.isoformat()}
+    db.execute(f"INSERT INTO shares ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})", list(row.values()))
     prev = GENESIS
     for seq, action in enumerate(("request", "approve"), start=1):
         at = NOW.isoformat()
@@ -83,7 +86,11 @@ def test_a_ledger_written_before_the_chain_head_is_upgraded_and_still_verifies(t
     with Ledger.open(path) as upgraded:
         assert upgraded.applied_migrations() == NAMES
         report = upgraded.verify()
-        assert report.ok and report.events == 2 and report.head_hash == prev
+        # The two old events as written, then 0006's baseline that stamps the share as it was.
+        assert report.ok and report.events == 3 and report.rows == 1, report
+        old, baseline = upgraded.events()[1], upgraded.events()[2]
+        assert old.hash == prev and baseline.prev_hash == prev and baseline.action == "ledger.baseline"
+        assert [r.row for r in baseline.rows] == ["S-0001"]
         upgraded.append_event(share_id="S-0001", actor="Kari", action="publish")
         assert upgraded.verify().ok
 
