@@ -98,6 +98,13 @@ i18n.register(
             "hospital cannot approve it itself, KS's e-learning coordinator does. Publishing puts a link to the "
             "course into the Læringsportal, labelled «delt fra KS»:",
         },
+        "demo.rules.title": {"nb": "Videresalg og varsler", "en": "Resale and notices"},
+        "demo.rules.story": {
+            "nb": "Lånt materiale kan ikke selges videre, med mindre det er CC BY-SA; ingen kurs fra Helse Sør-Øst "
+            "er det. Og en planlagt oppgradering av Læringsportalen varsles kontaktpunktet hos den andre parten:",
+            "en": "Borrowed material may not be resold unless it is CC BY-SA; no Helse Sør-Øst course is. And a "
+            "planned upgrade of the Læringsportal is notified to the other party's contact point:",
+        },
         "demo.learn.title": {"nb": "Deltakere tar kurset i KS Læring", "en": "Learners take the course in KS Læring"},
         "demo.learn.story": {
             "nb": "Noen deltakere har allerede fullført aktiviteter i lånekurset. Den første synkroniseringen "
@@ -344,7 +351,7 @@ def _learners_act(story: Story, site: SiteHandle) -> None:
         story.say(i18n.t("demo.learn.done", name=f"{user.firstname} {user.lastname}", activity=activity))
 
 
-def tell(story: Story, sandbox: Sandbox, context: AppContext) -> None:
+def tell(story: Story, sandbox: Sandbox, context: AppContext, today: date) -> None:
     """The story itself: one coordinator's day with lmsbridge."""
     story.step("demo.doctor.title", "demo.doctor.story")
     story.run("doctor")
@@ -378,6 +385,13 @@ def tell(story: Story, sandbox: Sandbox, context: AppContext) -> None:
     story.run("share", "publish", link_id)
     _show_labels(story, context, [("ks", KS_COURSE), ("lp", f"KS-{KS_COURSE}")])
     story.run("labels", "audit")
+
+    story.step("demo.rules.title", "demo.rules.story")
+    story.run("licence", "check", "--platform", "lp", "--course", OWNER_COURSE, "--seller", "KS", expect=1)
+    story.run("licence", "check", "--platform", "ks", "--course", KS_COURSE, "--seller", "Helse Bergen HF")
+    upgrade_day = today + timedelta(days=7)
+    story.run("notify", "downtime", "--from", "lp", "--kind", "upgrade", "--start", f"{upgrade_day}T18:00",
+              "--end", f"{upgrade_day}T22:00", "--affected", "Alle e-læringskurs")
 
     story.step("demo.sync.title", "demo.learn.story")
     story.run("sync", "run")
@@ -434,13 +448,14 @@ def run_demo(root: click.Command, *, keep: Path | None = None, capture: bool = F
         except OSError as exc:
             raise InputError(i18n.t("demo.cannot_start", error=exc)) from exc
         with sandbox:
-            config_path = write_demo_config(folder, sandbox, today=today())
+            day = today()
+            config_path = write_demo_config(folder, sandbox, today=day)
             story = Story(root=root, config_path=config_path, lang=i18n.language(), capture=capture)
             story.say(i18n.t("demo.intro", ks=sandbox.sites["ks"].url, lp=sandbox.sites["lp"].url,
                              folder=folder, temporary="" if keep else i18n.t("demo.temporary")))
             context = AppContext(config_path=str(config_path))
             try:
-                tell(story, sandbox, context)
+                tell(story, sandbox, context, day)
             except _Surprise as surprise:
                 click.echo(i18n.t("demo.unexpected", command=" ".join(surprise.run.args),
                                   got=surprise.run.exit_code, expected=surprise.run.expected), err=True)
@@ -467,8 +482,9 @@ def demo(ctx: click.Context, keep: Path | None, as_json: bool) -> None:
 
     Starts a KS Læring and a Læringsportal that answer like Moodle 4.5 on 127.0.0.1 and runs, as a
     coordinator would: doctor, validate a good and a bad course, request, approve and publish a share
-    (labels on both sides), learners completing activities, sync run, certificate groups, revoke and
-    ledger verify. Exit 0 when every command gave the expected outcome, 1 otherwise.
+    (labels on both sides), a KS course linked in the Læringsportal, the resale rule, a notice of an
+    upgrade, learners completing activities, sync run, certificate groups, revoke and ledger verify.
+    Exit 0 when every command gave the expected outcome, 1 otherwise.
     """
     ok, runs, seconds = run_demo(ctx.find_root().command, keep=keep, capture=as_json)
     if as_json:

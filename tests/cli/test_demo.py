@@ -54,6 +54,8 @@ def test_the_story_runs_every_step_with_the_expected_outcome() -> None:
     listing = commands["certificates list"]["output"]
     for group in ("Fullført 100%", "Fullført, ikke 100%", "Inaktiv"):
         assert group in listing
+    assert commands["licence check --platform lp --course HBHF-SMITTE-01 --seller KS"]["exit"] == 1
+    assert commands["licence check --platform ks --course KSL-VELFERD-01 --seller Helse Bergen HF"]["exit"] == 0
     assert "revoked" in commands["share show S-0001"]["output"]
     assert "kjeden er hel" in commands["ledger verify"]["output"]
 
@@ -95,7 +97,8 @@ def test_keep_leaves_the_ledger_and_outbox_and_never_prints_a_token(tmp_path: Pa
     assert result.exit_code == 0, result.output
     assert (folder / "ledger.db").is_file()
     emails = sorted(p.name for p in (folder / "outbox").glob("*.eml"))
-    assert emails == ["S-0001-request.eml", "S-0002-request.eml"]
+    assert emails[:2] == ["S-0001-request.eml", "S-0002-request.eml"]
+    assert len(emails) == 3 and emails[2].startswith("notice-upgrade-lp-")
     assert "kslaring@ks.no" in (folder / "outbox" / emails[0]).read_text(encoding="utf-8")
     for name in ("ks", "lp"):
         token = (folder / f"{name}.token").read_text(encoding="utf-8").strip()
@@ -133,4 +136,4 @@ def test_the_readme_main_job_runs_in_a_fresh_process() -> None:
     done = subprocess.run([sys.executable, "-m", "lmsbridge", "demo"], capture_output=True, text=True, timeout=120,
                           cwd=ROOT, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "Steg 10: Kontroller hovedboken" in done.stdout
+    assert "Steg 11: Kontroller hovedboken" in done.stdout
