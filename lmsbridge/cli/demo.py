@@ -16,6 +16,7 @@ import io
 import os
 import secrets
 import shutil
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -230,7 +231,9 @@ class Story:
                     code = _invoke(self.root, full)
                 run = CommandRun(list(args), expect, code, buffer.getvalue())
             else:
-                run = CommandRun(list(args), expect, _invoke(self.root, full))
+                # the commands' errors go to stderr; in the story they belong in order with the rest
+                with contextlib.redirect_stderr(sys.stdout):
+                    run = CommandRun(list(args), expect, _invoke(self.root, full))
         self.runs.append(run)
         if not run.ok:
             raise _Surprise(run)
