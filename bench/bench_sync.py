@@ -22,9 +22,11 @@ one completion read per learner that may have changed + one write per new comple
 
 * listing pages: the report's pages (``ceil(rows / 1000)``, at least one: it gives ``totalrowcount``) and
   its filter calls (filters are stored per user on the site: one reset before an unfiltered read, a set
-  and a reset around a filtered one); per share with anyone to read, the owner course's participants (pages
-  of ``sync.page_size``, read until a short page: Moodle gives no total) and one ``core_course_get_contents``
-  per course on each side;
+  and a reset around a filtered one); in an incremental run, every share's borrower participant listing
+  (pages of ``sync.page_size``, read until a short page: Moodle gives no total), since the filtered report
+  shows course completions only and the listing's ``lastcourseaccess`` is what shows a learner who did one
+  activity of two; per share with anyone to read, the owner course's participants (pages as above) and one
+  ``core_course_get_contents`` per course on each side;
 * one completion read per learner who may have changed (first run: each learner with something done);
 * one write per new completion;
 * and, not in the issue's words but necessary: one ``core_course_get_course_module`` per tracked activity
@@ -375,6 +377,7 @@ def naive_formula(seeded: Seeded, page_size: int, changed: list[int]) -> int:
 class Minimum:
     report_pages: int
     report_filter: int  # core_reportbuilder_set_filters / filters_reset around the report's pages
+    borrower_pages: int  # the borrower courses' participants (incremental runs: who visited since the cursor)
     participant_pages: int  # the owner courses' participants
     contents: int  # core_course_get_contents, one per course
     idnumbers: int  # core_course_get_course_module, one per tracked activity
@@ -383,7 +386,7 @@ class Minimum:
 
     @property
     def listing(self) -> int:
-        return self.report_pages + self.report_filter + self.participant_pages + self.contents
+        return self.report_pages + self.report_filter + self.borrower_pages + self.participant_pages + self.contents
 
     @property
     def issue(self) -> int:
@@ -411,6 +414,7 @@ def minimum_first(seeded: Seeded, page_size: int) -> Minimum:
     return Minimum(
         report_pages=report_pages(seeded.report_rows),
         report_filter=1,  # reset: a filter left on the site would hide rows from the unfiltered read
+        borrower_pages=0,  # the unfiltered report stands for the listings
         participant_pages=sum(pages_until_short(s.owner_enrolled, page_size) for s in busy),
         contents=2 * len(busy),
         idnumbers=sum(s.owner_tracked + s.borrower_tracked for s in busy),
@@ -419,14 +423,20 @@ def minimum_first(seeded: Seeded, page_size: int) -> Minimum:
     )
 
 
+def borrower_listing(seeded: Seeded, page_size: int) -> int:
+    """An incremental run lists every share's borrower participants (who visited since the cursor)."""
+    return sum(pages_until_short(s.borrower_enrolled, page_size) for s in seeded.shares)
+
+
 def minimum_changed(seeded: Seeded, page_size: int, changed: list[int]) -> Minimum:
-    """An incremental run after ``changed[i]`` learners of share i finished its course (one activity each): the
-    filtered report shows them alone; each share with one of them maps and matches again (nothing is kept
-    between runs but the ledger); one read and one write each."""
+    """An incremental run after ``changed[i]`` learners of share i finished its course (one activity each, with a
+    visit): the filtered report and the listings show them alone (each read once); each share with one of them
+    maps and matches again (nothing is kept between runs but the ledger); one read and one write each."""
     busy = [s for s, n in zip(seeded.shares, changed, strict=True) if n]
     return Minimum(
         report_pages=report_pages(sum(changed)),
         report_filter=2,
+        borrower_pages=borrower_listing(seeded, page_size),
         participant_pages=sum(pages_until_short(s.owner_enrolled, page_size) for s in busy),
         contents=2 * len(busy),
         idnumbers=sum(s.owner_tracked + s.borrower_tracked for s in busy),
@@ -435,10 +445,11 @@ def minimum_changed(seeded: Seeded, page_size: int, changed: list[int]) -> Minim
     )
 
 
-def minimum_no_change() -> Minimum:
-    """An incremental run where nothing was completed since the last: the filtered report, empty."""
-    return Minimum(report_pages=report_pages(0), report_filter=2, participant_pages=0, contents=0, idnumbers=0,
-                   reads=0, writes=0)
+def minimum_no_change(seeded: Seeded, page_size: int) -> Minimum:
+    """An incremental run where nothing was done since the last: the filtered report, empty, and the listings,
+    with no visit since the cursor."""
+    return Minimum(report_pages=report_pages(0), report_filter=2, borrower_pages=borrower_listing(seeded, page_size),
+                   participant_pages=0, contents=0, idnumbers=0, reads=0, writes=0)
 
 
 # -- per-call overhead, memory -------------------------------------------------------------------------------
@@ -491,7 +502,7 @@ class Figures:
 
     @property
     def minimum_no_change(self) -> Minimum:
-        return minimum_no_change()
+        return minimum_no_change(self.seeded, self.page_size)
 
     @property
     def minimum_changed(self) -> Minimum:
@@ -619,7 +630,7 @@ def report(f: Figures, *, check_targets: bool) -> None:
                     (f"the run after {sum(f.changed_learners)} learners finished a course "
                      f"(shares: {sum(1 for n in f.changed_learners if n)})", mc)):
         print(f"minimum of {what}: {x.total} = report pages {x.report_pages} + filter calls {x.report_filter} + "
-              f"owner participant pages {x.participant_pages} + course contents {x.contents} + activity idnumbers "
+              f"borrower participant pages {x.borrower_pages} + owner participant pages {x.participant_pages} + course contents {x.contents} + activity idnumbers "
               f"{x.idnumbers} + reads {x.reads} + writes {x.writes}")
     head = f"{'run':<44}{'calls':>7}{'served':>8}{'minimum':>9}{'+':>7}{'issue':>7}{'+':>7}{'naive':>7}"
     print(f"\n{head}{'written':>9}{'seconds':>9}")

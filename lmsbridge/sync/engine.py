@@ -2,12 +2,24 @@
 
 One run, for every published share (DESIGN.md rule 10; issue 6):
 
-1. **Who may have changed.** Per share, the borrower course's participants are listed (paged, with
-   ``lastcourseaccess``) and only learners who visited since the cursor (minus the overlap), or failed last
-   time, are read. When the borrower platform's profile names a completion report, ONE paged report read per
-   platform-run replaces the listings: filtered to course completions since the cursor
-   (``core_reportbuilder_set_filters``), or — in a first or ``--full`` run — unfiltered, where "Student
-   progress" tells which learners have more done than the ledger holds.
+1. **Who may have changed.** Three ways, shown per share as ``path``:
+
+   * ``per-learner`` (no completion report in the borrower platform's profile, or it cannot be used): the
+     borrower course's participants are listed (paged, with ``lastcourseaccess``); learners who visited
+     since the cursor (minus the overlap), or failed last time, are read. A first or ``--full`` run reads
+     every learner. A failed learner no longer in the listing has its failure cleared.
+   * ``listing+report`` (incremental run, the profile names a report): the same listing, *and* ONE paged
+     report read per platform-run filtered to course completions since the cursor
+     (``core_reportbuilder_set_filters``, reset after). The candidates are the union: the listing sees
+     visits, so a learner who did one activity of two (course not complete) is read; the report sees course
+     completions set without a visit (Moodle's cron, a teacher), which ``lastcourseaccess`` does not show.
+     The report alone would miss the first kind for good when the course has no completion criteria. A
+     learner chosen by both is read once, with the listing's identity fields; one only in the report keeps
+     the report's columns (looked up by id when it has none). An activity completion set by a teacher
+     without a visit, course still incomplete, is seen by neither: the nightly ``--full`` run catches it.
+   * ``report`` (first or ``--full`` run, the profile names a report): ONE unfiltered paged report read per
+     platform-run instead of the listings; "Student progress" tells which learners have more done than the
+     ledger holds, and only they are read.
 2. **Mapping and identity, once per share per run.** Borrower activities map to owner activities by
    idnumber, else by name (:mod:`lmsbridge.sync.mapping`); learners map to owner accounts by the configured
    keys (:mod:`lmsbridge.sync.identity`), first against the owner course's own participants, then by
@@ -28,7 +40,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any, Protocol
@@ -142,6 +154,15 @@ class _Pending:
     owner: Person | None = None
     key: str | None = None
     needs_enrol: bool = False
+
+
+@dataclass
+class _Listing:
+    """What one read of the borrower course's participants says."""
+
+    chosen: dict[int, Learner] = field(default_factory=dict)  # visited since the cursor, or failed before
+    students: dict[int, EnrolledUser] = field(default_factory=dict)  # every learner listed
+    staff: set[int] = field(default_factory=set)  # listed without the student role
 
 
 @dataclass
@@ -371,7 +392,9 @@ class CompletionSync:
                 out.status = "skipped"
                 out.notes.append("no borrower course (the share is a link): nothing to sync")
                 return out
-            if plan.report_rows is not None:
+            if plan.report_rows is not None and plan.since is not None:
+                learners = self._listing_and_report_candidates(plan, out, pools)
+            elif plan.report_rows is not None:
                 learners = self._report_candidates(plan, out, pools)
             else:
                 learners = self._listing_candidates(plan, out, pools)
@@ -386,7 +409,8 @@ class CompletionSync:
             out.fail(_reason(exc))
         return out
 
-    def _listing_candidates(self, plan: SharePlan, out: ShareOutcome, pools: Pools) -> list[Learner]:
+    def _read_listing(self, plan: SharePlan, out: ShareOutcome, pools: Pools) -> _Listing:
+        """The borrower course's participants (paged): who visited since the cursor or failed last time."""
         share = plan.share
         courseid = share.borrower_course_id
         assert courseid is not None
@@ -396,22 +420,68 @@ class CompletionSync:
         )
         out.listed = len(users)
         student_role = self.profiles[share.borrower_platform].student_role_id if share.borrower_platform in self.profiles else 5
-        learners: list[Learner] = []
-        present: set[int] = set()
+        listing = _Listing()
         for user in users:
             if user.roles and all(role.roleid != student_role for role in user.roles):
-                continue  # teachers and other staff of the borrower course
-            present.add(user.id)
+                listing.staff.add(user.id)  # teachers and other staff of the borrower course
+                continue
+            listing.students[user.id] = user
             failed = user.id in plan.failed_learners
             verdict = cursor_rules.should_read(
                 last_access=user.lastcourseaccess, since_at=plan.since, failed_before=failed
             )
             if verdict.read:
-                learners.append(Learner(_enrolled_person(user), user.lastcourseaccess, None, failed))
-        for gone in plan.failed_learners - present:
+                listing.chosen[user.id] = Learner(_enrolled_person(user), user.lastcourseaccess, None, failed)
+        return listing
+
+    def _clear_gone(self, plan: SharePlan, out: ShareOutcome, present: set[int]) -> None:
+        """Failed learners no longer among the borrower course's learners: nothing left to retry."""
+        for gone in sorted(plan.failed_learners - present):
             out.cleared.update({(KIND_LEARNER, f"user:{gone}"), (KIND_UNMATCHED, f"user:{gone}")})
             out.notes.append(f"user:{gone} is no longer a learner in the borrower course; failure cleared")
-        return learners
+
+    def _listing_candidates(self, plan: SharePlan, out: ShareOutcome, pools: Pools) -> list[Learner]:
+        listing = self._read_listing(plan, out, pools)
+        self._clear_gone(plan, out, set(listing.students))
+        return [listing.chosen[uid] for uid in sorted(listing.chosen)]
+
+    def _listing_and_report_candidates(self, plan: SharePlan, out: ShareOutcome, pools: Pools) -> list[Learner]:
+        """Incremental run with a report: the listing's choice (visited since the cursor, or failed before) ∪
+        the filtered report's course completions since the cursor (set by Moodle's cron or a teacher, without
+        a visit the listing could see). Each learner once; the listing's identity fields where it has them."""
+        assert plan.since is not None
+        out.path = "listing+report"
+        listing = self._read_listing(plan, out, pools)
+        chosen = dict(listing.chosen)
+        from_report: dict[int, Learner] = {}
+        for row in plan.report_rows or []:
+            uid = row.userid
+            if uid is None or uid in chosen or uid in listing.staff:
+                continue  # no id; already chosen by the listing (read once); not a learner of the course
+            if not cursor_rules.completed_since(row.time_completed, plan.since):
+                continue
+            user = listing.students.get(uid)
+            if user is not None:
+                learner = Learner(_enrolled_person(user), user.lastcourseaccess, row.progress, uid in plan.failed_learners)
+            else:  # in the report, not (or no longer) in the listing: the report's identity columns
+                person = Person(id=uid, username=row.username, idnumber=row.idnumber, email=row.email,
+                                fullname=row.fullname)
+                last = int(row.last_access.timestamp()) if row.last_access else 0
+                learner = Learner(person, last, row.progress, uid in plan.failed_learners)
+            from_report[uid] = learner
+        need = sorted(uid for uid, lr in from_report.items()
+                      if not (lr.person.username or lr.person.idnumber or lr.person.email))
+        if need:
+            users = pools[plan.share.borrower_platform].call(lambda c: c.users_by_field("id", need))
+            found = {u.id: u for u in users}
+            for uid in need:
+                before = from_report.pop(uid)
+                if uid in found:
+                    from_report[uid] = Learner(_user_person(found[uid]), before.last_access, before.progress,
+                                               before.failed_before)
+        self._clear_gone(plan, out, set(listing.students) | set(from_report))
+        chosen.update(from_report)
+        return [chosen[uid] for uid in sorted(chosen)]
 
     def _report_candidates(self, plan: SharePlan, out: ShareOutcome, pools: Pools) -> list[Learner]:
         share = plan.share

@@ -51,7 +51,7 @@ class ShareOutcome:
     error: str = ""
     unreachable: str | None = None
     config_error: bool = False
-    path: str = "per-learner"  # per-learner | report
+    path: str = "per-learner"  # per-learner | listing+report | report (engine module docstring)
     listed: int = 0
     candidates: int = 0
     read: int = 0

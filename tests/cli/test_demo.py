@@ -60,7 +60,6 @@ def test_the_story_runs_every_step_with_the_expected_outcome() -> None:
     assert "kjeden er hel" in commands["ledger verify"]["output"]
 
 
-@pytest.mark.xfail(strict=True, reason="the report path's incremental run reads only course completions (fix pending)")
 def test_partial_completions_reach_the_owner_for_the_certificate() -> None:
     # Hilde Berg (no idnumber on KS Læring) does one of two activities during the demo: the owner's
     # issuance list must then show her with 1/2 done and the points of that activity, not as inactive.

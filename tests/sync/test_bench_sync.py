@@ -43,9 +43,13 @@ def test_first_full_syncs_make_exactly_the_minimum(figures: Figures) -> None:
     assert figures.first1.written == figures.first4.written == figures.seeded.completions
 
 
-def test_the_no_change_run_reads_one_filtered_page(figures: Figures) -> None:
-    assert figures.no_change.calls == figures.minimum_no_change.total == 3
+def test_the_no_change_run_reads_one_filtered_page_and_the_listings(figures: Figures) -> None:
+    # one filtered report page (course completions since the cursor) and each share's borrower participants
+    # (who visited since the cursor): 4 shares of 10, one page each; nothing else
+    assert figures.minimum_no_change.borrower_pages == 4
+    assert figures.no_change.calls == figures.minimum_no_change.total == 3 + 4
     assert figures.no_change.by_function == {
+        "core_enrol_get_enrolled_users": 4,
         "core_reportbuilder_filters_reset": 1,
         "core_reportbuilder_retrieve_report": 1,
         "core_reportbuilder_set_filters": 1,
@@ -57,12 +61,13 @@ def test_the_small_change_run_reads_only_who_finished(figures: Figures) -> None:
     assert sum(figures.changed_learners) == 1  # 1 % of 40 enrolments, at least one
     minimum = figures.minimum_changed
     assert figures.changed.calls == minimum.total
+    # the learner is in the filtered report (course completed) and in the listing (visited): read once
     assert figures.changed.by_function == {
         "core_completion_get_activities_completion_status": 1,
         "core_completion_override_activity_completion_status": 1,
         "core_course_get_contents": 2,
         "core_course_get_course_module": minimum.idnumbers,
-        "core_enrol_get_enrolled_users": minimum.participant_pages,
+        "core_enrol_get_enrolled_users": minimum.borrower_pages + minimum.participant_pages,
         "core_reportbuilder_filters_reset": 1,
         "core_reportbuilder_retrieve_report": 1,
         "core_reportbuilder_set_filters": 1,

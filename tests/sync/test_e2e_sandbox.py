@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,7 @@ from lmsbridge.sandbox import Sandbox
 from lmsbridge.sandbox.state import SiteState
 from lmsbridge.sync import SyncOptions, SyncSummary, run_sync
 from lmsbridge.sync.identity import learner_key
-from tests.sync.helpers import SECRET, make_clients, make_config, publish
+from tests.sync.helpers import SECRET, Clock, make_clients, make_config, publish
 
 pytestmark = pytest.mark.slow
 
@@ -202,3 +203,83 @@ def test_killed_mid_run_then_rerun_loses_nothing_and_duplicates_nothing(
     assert owner_done(lp, {4, 10, 11, 12, 13}) >= expected
     third = run(sandbox, make_config(urls(sandbox), tmp=tmp_path), ledger)
     assert third.written == 0
+
+
+def test_incremental_run_with_the_report_reads_the_listing_too(ledger: Ledger, tmp_path: Path) -> None:
+    """An incremental run with a completion report reads who visited (listing) ∪ who completed (filtered report)."""
+    # one clock for both sites and the sync, moved past the overlap between runs: each run sees only what
+    # happened since the last one
+    clock = Clock(datetime.now(UTC).replace(microsecond=0))
+    with Sandbox.start(clock=lambda: clock.now.timestamp()) as sandbox:
+        _report_supplements_the_listing(sandbox, ledger, tmp_path, clock)
+
+
+def _report_supplements_the_listing(sandbox: Sandbox, ledger: Ledger, tmp_path: Path, clock: Clock) -> None:
+    ks, lp = sandbox.sites["ks"].state, sandbox.sites["lp"].state
+    config = make_config(urls(sandbox), tmp=tmp_path, report={"ks": 1})
+
+    def run(sb: Sandbox, config: Config, ledger: Ledger) -> SyncSummary:
+        clock.tick(minutes=15)  # more than sync.overlap_minutes (10)
+        summary = run_sync(config=config, clients=clients(sb), ledger=ledger, clock=clock)
+        clock.tick(minutes=1)  # what the learners do next happens after this run started
+        return summary
+
+    first = run(sandbox, config, ledger)
+    assert first.exit_code == 0 and first.shares[0].path == "report", first.as_dict()
+    assert sorted(ledger_pairs(ledger)) == sorted((key(u), str(c)) for u, c in EXPECTED_FIRST)
+
+    def counted_run() -> tuple[SyncSummary, set[tuple[str, str]]]:
+        ks.reset_counters()
+        lp.reset_counters()
+        before = set(ledger_pairs(ledger))
+        summary = run(sandbox, config, ledger)
+        assert summary.exit_code == 0, summary.as_dict()
+        assert summary.shares[0].path == "listing+report"
+        assert ks.calls_by_function.get("core_reportbuilder_set_filters") == 1
+        assert ks.calls_by_function.get("core_reportbuilder_retrieve_report") == 1
+        assert ks.calls_by_function.get("core_reportbuilder_filters_reset") == 1
+        assert ks.calls_by_function.get("core_enrol_get_enrolled_users") == 1  # the listing, one page
+        return summary, set(ledger_pairs(ledger)) - before
+
+    # u08 Åse Bjørnstad visits and completes one activity of two: the course is not complete, so the filtered
+    # report does not show her; the listing does
+    complete(ks, 11, 5, 3)
+    _, new = counted_run()
+    assert new == {(key(11), "12")}
+    assert ks.calls_by_function.get("core_completion_get_activities_completion_status") == 1
+    assert (11, 12) in owner_done(lp, {11}) and (11, 13) not in owner_done(lp, {11})
+
+    # u09 Nils Kristiansen's second activity is set without a visit (a teacher, Moodle's cron): his course
+    # completes, the listing cannot see it (no course access), the filtered report does
+    enrolment = ks.enrolment(3, 12)
+    assert enrolment is not None and enrolment.lastaccess == 0
+    ks.complete_activity(12, 6)
+    _, new = counted_run()
+    assert new == {(key(12), "13")}
+    assert ks.calls_by_function.get("core_completion_get_activities_completion_status") == 1
+    assert (12, 13) in owner_done(lp, {12})
+
+    # u10 Hilde Berg (no idnumber on ks: matched by e-mail) visits and completes the course: in the listing and
+    # in the report, read once
+    complete(ks, 13, 5, 3)
+    complete(ks, 13, 6, 3)
+    _, new = counted_run()
+    assert new == {(key(13), "12"), (key(13), "13")}
+    assert ks.calls_by_function.get("core_completion_get_activities_completion_status") == 1
+
+    # nothing new: nothing read, nothing written; the unmatched municipal learners (k15 Eva Rønning, k16 Trond
+    # Lunde, ks 18/19) are looked up again and stay in failed_items
+    quiet, new = counted_run()
+    assert quiet.written == 0 and new == set()
+    assert "core_completion_get_activities_completion_status" not in ks.calls_by_function
+    writes = {"core_completion_override_activity_completion_status", "enrol_manual_enrol_users",
+              "core_user_create_users"}
+    assert not writes & set(lp.calls_by_function)
+    unmatched = {f.item_key for f in ledger.list_failures() if str(f.item_kind) == "unmatched"}
+    assert unmatched == {"user:18", "user:19"}
+
+    # k16 leaves the borrower course: the listing no longer shows him, so his failure is cleared
+    ks.unenrol(19, 3)
+    gone, _ = counted_run()
+    assert any("user:19 is no longer a learner" in note for note in gone.shares[0].notes)
+    assert {f.item_key for f in ledger.list_failures() if str(f.item_kind) == "unmatched"} == {"user:18"}

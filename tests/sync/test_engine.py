@@ -285,3 +285,43 @@ def test_shares_of_a_link_are_skipped(tmp_path: Path, sites: dict[str, FakeSite]
     summary = sync(make_config(URLS, tmp=tmp_path), ledger, sites, Clock())
     assert [s.status for s in summary.shares] == ["ok", "skipped"]
     assert summary.exit_code == 0
+
+
+def test_incremental_report_run_retries_a_failed_learner_and_leaves_out_staff(
+    tmp_path: Path, sites: dict[str, FakeSite], ledger: Ledger
+) -> None:
+    from tests.sync.fake_sites import Fault, error
+
+    ks = sites["ks"]
+    read_for: list[int] = []
+
+    def refuse_u07(params: dict[str, object]) -> None:
+        read_for.append(int(str(params["userid"])))
+        if str(params["userid"]) == "10":
+            raise Fault(error("nocriteriaset", "No completion criteria set for this course"))
+
+    clock = Clock()
+    config = make_config(URLS, tmp=tmp_path, report={"ks": 1})
+    ks.hooks["core_completion_get_activities_completion_status"] = refuse_u07
+    first = sync(config, ledger, sites, clock)
+    assert first.exit_code == 4 and first.shares[0].path == "report"
+    assert ("learner", "user:10") in {(f.item_kind, f.item_key) for f in ledger.list_failures()}
+
+    ks.hooks["core_completion_get_activities_completion_status"] = lambda p: read_for.append(int(str(p["userid"])))
+    read_for.clear()
+    clock.tick(minutes=15)
+    ks.now = int(clock.now.timestamp())
+    # a teacher of the borrower course completes it (in the report, but the listing says staff), and u08's
+    # course is completed without a visit (only the filtered report shows it)
+    ks.add_user(30, "laerer@ks.test", "laerer@ks.test", "KS-T30", "Lene Lærer")
+    ks.enrol_user(3, 30, role=3)
+    for cmid in (5, 6):
+        ks.complete(30, cmid, visit=False)
+        ks.complete(11, cmid, visit=False)
+    again = sync(config, ledger, sites, clock)
+    assert again.exit_code == 0 and again.shares[0].path == "listing+report", again.as_dict()
+    assert sorted(read_for) == [10, 11]  # u07 failed last time (old visit), u08 completed; not the teacher
+    assert {(w.learner_key, w.owner_cmid) for w in again.shares[0].written} == {
+        (key(10), 12), (key(10), 13), (key(11), 12), (key(11), 13)}
+    assert ("learner", "user:10") not in {(f.item_kind, f.item_key) for f in ledger.list_failures()}
+    assert ks.calls["core_reportbuilder_set_filters"] == 1 and ks.filter_from is None
