@@ -9,12 +9,17 @@ Errors are grouped by what the caller should do about them (after singer-sdk's e
 Moodle reports web-service errors inside HTTP 200 bodies (tests/fixtures/moodle/INDEX.md);
 ``moodle_error_from`` maps ``exception``/``errorcode`` to a subclass with one table.
 No message built here ever contains a web-service token.
+
+A Moodle error's message is Moodle's own text, as sent; the frame around it (which site, which call,
+what to check) is in the user's language (``lmsbridge.i18n``, itself a leaf: no cycle).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+
+from lmsbridge import i18n
 
 
 class LmsbridgeError(Exception):
@@ -117,6 +122,8 @@ class MoodleError(LmsbridgeError):
     """An exception reported by Moodle (HTTP 200 body with ``exception``/``errorcode``/``message``)."""
 
     code = "moodle"
+    #: Message code of the frame around Moodle's text (what happened, what to check).
+    frame: str = "moodle.error"
 
     def __init__(
         self,
@@ -126,14 +133,22 @@ class MoodleError(LmsbridgeError):
         errorcode: str = "",
         debuginfo: str | None = None,
         wsfunction: str | None = None,
+        site: str | None = None,
+        text: str | None = None,
     ) -> None:
+        """``message`` is Moodle's text as sent. ``text``, when given, is the whole message instead: for
+        an error lmsbridge concludes itself (e.g. a course that is not there), already in the user's
+        language."""
         self.exception = exception
         self.errorcode = errorcode
         self.moodle_message = message
         self.debuginfo = debuginfo
         self.wsfunction = wsfunction
-        prefix = f"{wsfunction}: " if wsfunction else ""
-        super().__init__(f"{prefix}{message} [{errorcode or exception}]")
+        self.site = site
+        if text is None:
+            where = "".join(f"{part}: " for part in (site, wsfunction) if part)
+            text = i18n.t(self.frame, where=where, message=message, code=errorcode or exception)
+        super().__init__(text)
 
 
 class MoodleRecordError(MoodleError, RecordError):
@@ -172,12 +187,14 @@ class MoodleFatalError(MoodleError, FatalError):
 
 class InvalidTokenError(MoodleFatalError):
     code = "invalid_token"
+    frame = "moodle.invalid_token"
 
 
 class AccessDeniedError(MoodleFatalError):
     """Function not in the token's service, missing capability, not in a report's audience."""
 
     code = "access_denied"
+    frame = "moodle.access_denied"
 
 
 class RemoteError(MoodleError):
@@ -190,7 +207,37 @@ class LoginError(MoodleFatalError):
     """/login/token.php refused (its own error shape: error/errorcode)."""
 
     code = "login"
+    frame = "moodle.login"
 
+
+i18n.register(
+    {
+        "moodle.error": {
+            "nb": "{where}plattformen svarte med en feil: «{message}» [{code}]",
+            "en": "{where}the platform answered with an error: «{message}» [{code}]",
+        },
+        "moodle.invalid_token": {
+            "nb": "{where}plattformen godtar ikke nøkkelen: «{message}» [{code}]. Sjekk nøkkelen plattformen er "
+            "konfigurert med (token_env eller token_file)",
+            "en": "{where}the platform does not accept the token: «{message}» [{code}]. Check the token the "
+            "platform is configured with (token_env or token_file)",
+        },
+        "moodle.access_denied": {
+            "nb": "{where}plattformen nektet tilgang: «{message}» [{code}]. Sjekk at web-tjenesten til nøkkelen har "
+            "funksjonen, og at web-tjenestebrukeren har rettighetene den krever",
+            "en": "{where}the platform denied access: «{message}» [{code}]. Check that the token's web service "
+            "includes the function and that the web-service user has the capabilities it needs",
+        },
+        "moodle.login": {
+            "nb": "{where}innloggingen ble avvist: «{message}» [{code}]",
+            "en": "{where}the login was refused: «{message}» [{code}]",
+        },
+        "moodle.warnings": {
+            "nb": "{where}plattformen meldte problemer: {message} [{code}]",
+            "en": "{where}the platform reported problems: {message} [{code}]",
+        },
+    }
+)
 
 # One table: errorcode (or exception class tail) -> subclass. Sources: tests/fixtures/moodle/*err*.
 _BY_ERRORCODE: dict[str, type[MoodleError]] = {
@@ -221,8 +268,10 @@ _BY_EXCEPTION_TAIL: dict[str, type[MoodleError]] = {
 }
 
 
-def moodle_error_from(body: Mapping[str, Any], *, wsfunction: str | None = None) -> MoodleError:
-    """Build the typed error for a Moodle exception body (JSON or decoded XML)."""
+def moodle_error_from(
+    body: Mapping[str, Any], *, wsfunction: str | None = None, site: str | None = None
+) -> MoodleError:
+    """Build the typed error for a Moodle exception body (JSON or decoded XML); ``site`` names the platform."""
     exception = str(body.get("exception") or "")
     errorcode = str(body.get("errorcode") or "")
     message = str(body.get("message") or "")
@@ -235,6 +284,7 @@ def moodle_error_from(body: Mapping[str, Any], *, wsfunction: str | None = None)
         errorcode=errorcode,
         debuginfo=str(debuginfo) if debuginfo is not None else None,
         wsfunction=wsfunction,
+        site=site,
     )
 
 
@@ -263,8 +313,11 @@ class MoodleWarningsError(MoodleRecordError):
     """A write call succeeded as a whole but reported per-item warnings (update/delete courses)."""
 
     code = "moodle_warnings"
+    frame = "moodle.warnings"
 
-    def __init__(self, warnings: list[MoodleWarning], *, wsfunction: str | None = None) -> None:
+    def __init__(
+        self, warnings: list[MoodleWarning], *, wsfunction: str | None = None, site: str | None = None
+    ) -> None:
         self.warnings = warnings
         first = warnings[0] if warnings else None
         super().__init__(
@@ -272,4 +325,5 @@ class MoodleWarningsError(MoodleRecordError):
             exception="warnings",
             errorcode=first.warningcode if first else "",
             wsfunction=wsfunction,
+            site=site,
         )

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from lmsbridge import i18n
 from lmsbridge.adapters import FEATURE_FUNCTIONS, REPORT_FUNCTIONS, REQUIRED_FUNCTIONS, MoodleClient, PlatformProfile
 from lmsbridge.errors import LmsbridgeError, RetriableError
+
+i18n.register(
+    {
+        "doctor.cannot_list": {"nb": "kan ikke liste kursene: {error}", "en": "cannot list courses: {error}"},
+    }
+)
 
 
 @dataclass
@@ -75,7 +82,7 @@ def check_platform(profile: PlatformProfile, client: MoodleClient) -> PlatformHe
     except RetriableError:
         raise
     except LmsbridgeError as exc:
-        health.error = f"cannot list courses: {exc}"
+        health.error = i18n.t("doctor.cannot_list", error=exc)
         health.error_code = exc.code
         return health
     # Moodle lists every visible custom field on every course, empty ones too (INDEX.md), so any one

@@ -7,6 +7,7 @@ The language comes from ``set_language`` (the CLI's ``--lang``) or ``LMSBRIDGE_L
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Mapping
 
@@ -61,3 +62,36 @@ def t(code: str, lang: str | None = None, /, **values: object) -> str:
 
 def has(code: str) -> bool:
     return code in _catalogue
+
+
+# Why a file could not be read or written, in the user's language (OSError.strerror is English).
+_OS_REASONS: dict[int, str] = {
+    errno.ENOENT: "os.not_found",
+    errno.EACCES: "os.permission",
+    errno.EPERM: "os.permission",
+    errno.EISDIR: "os.is_folder",
+    errno.ENOTDIR: "os.not_folder",
+    errno.ENOSPC: "os.no_space",
+    errno.EROFS: "os.read_only",
+    errno.EEXIST: "os.exists",
+}
+
+register(
+    {
+        "os.not_found": {"nb": "finnes ikke", "en": "no such file or folder"},
+        "os.permission": {"nb": "ingen tilgang (rettigheter)", "en": "permission denied"},
+        "os.is_folder": {"nb": "er en mappe", "en": "is a folder"},
+        "os.not_folder": {"nb": "en del av stien er ikke en mappe", "en": "a part of the path is not a folder"},
+        "os.no_space": {"nb": "ikke mer plass på disken", "en": "no space left on the disk"},
+        "os.read_only": {"nb": "filsystemet er skrivebeskyttet", "en": "the file system is read-only"},
+        "os.exists": {"nb": "finnes allerede", "en": "already exists"},
+    }
+)
+
+
+def os_reason(exc: OSError) -> str:
+    """The reason of an ``OSError`` in the current language (the system's English text when unknown)."""
+    code = _OS_REASONS.get(exc.errno) if exc.errno is not None else None
+    if code is not None:
+        return t(code)
+    return exc.strerror or exc.__class__.__name__

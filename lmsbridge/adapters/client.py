@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from lmsbridge import i18n
 from lmsbridge.adapters.models import (
     ActivityStatus,
     Category,
@@ -37,10 +38,28 @@ from lmsbridge.adapters.models import (
     UserRef,
 )
 from lmsbridge.adapters.transport import MoodleTransport
-from lmsbridge.adapters.wire import iter_warnings
+from lmsbridge.adapters.wire import iter_warnings, where_of
 from lmsbridge.errors import MoodleWarning, MoodleWarningsError, ProtocolError
 
 M = TypeVar("M", bound=BaseModel)
+
+# ``where`` names the site and the call: "ks: core_course_get_contents: ".
+i18n.register(
+    {
+        "client.bad_shape": {
+            "nb": "{where}svaret fra plattformen har ikke den ventede formen ({count} avvik)",
+            "en": "{where}the platform's answer does not have the expected shape ({count} problems)",
+        },
+        "client.unexpected": {
+            "nb": "{where}uventet svar fra plattformen",
+            "en": "{where}unexpected answer from the platform",
+        },
+        "client.lacks": {
+            "nb": "{where}svaret fra plattformen mangler «{part}»",
+            "en": "{where}the platform's answer lacks «{part}»",
+        },
+    }
+)
 
 #: Every web-service function lmsbridge may call; ``doctor`` checks the token's service for them.
 REQUIRED_FUNCTIONS: frozenset[str] = frozenset(
@@ -84,20 +103,20 @@ class PlannedCall:
     params: Mapping[str, Any]
 
 
-def _parse(model: type[M], data: Any, wsfunction: str) -> M:
+def _parse(model: type[M], data: Any, where: str) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise ProtocolError(f"{wsfunction}: unexpected response shape ({exc.error_count()} problems)") from exc
+        raise ProtocolError(i18n.t("client.bad_shape", where=where, count=exc.error_count())) from exc
 
 
-def _parse_list(model: type[M], data: Any, wsfunction: str) -> list[M]:
+def _parse_list(model: type[M], data: Any, where: str) -> list[M]:
     if data is None:
         return []
     try:
         return TypeAdapter(list[model]).validate_python(data)  # type: ignore[valid-type]
     except ValidationError as exc:
-        raise ProtocolError(f"{wsfunction}: unexpected response shape ({exc.error_count()} problems)") from exc
+        raise ProtocolError(i18n.t("client.bad_shape", where=where, count=exc.error_count())) from exc
 
 
 def _batches(items: Sequence[Any], size: int = MAX_ITEMS_PER_WRITE) -> Iterator[Sequence[Any]]:
@@ -146,6 +165,10 @@ class MoodleClient:
     def call(self, wsfunction: str, /, **params: Any) -> Any:
         return self.transport.call(wsfunction, **params)
 
+    def _at(self, wsfunction: str) -> str:
+        """The prefix of a message about a call: "ks: core_…: "."""
+        return where_of(self.name, wsfunction)
+
     def _write(self, wsfunction: str, /, **params: Any) -> tuple[bool, Any]:
         """Send a write call, or only record it in dry-run mode. Returns (sent, data)."""
         if self.dry_run:
@@ -157,12 +180,13 @@ class MoodleClient:
         allowed = set(allow)
         warnings = [w for w in warnings_of(data) if w.warningcode not in allowed]
         if warnings:
-            raise MoodleWarningsError(warnings, wsfunction=wsfunction)
+            raise MoodleWarningsError(warnings, wsfunction=wsfunction, site=self.name)
 
     # -- site ---------------------------------------------------------------------------------------
 
     def site_info(self) -> SiteInfo:
-        return _parse(SiteInfo, self.call("core_webservice_get_site_info"), "core_webservice_get_site_info")
+        fn = "core_webservice_get_site_info"
+        return _parse(SiteInfo, self.call(fn), self._at(fn))
 
     # -- courses --------------------------------------------------------------------------------------
 
@@ -172,7 +196,7 @@ class MoodleClient:
         params: dict[str, Any] = {}
         if field:
             params = {"field": field, "value": value}
-        return _parse(CoursesResult, self.call(fn, **params), fn).courses
+        return _parse(CoursesResult, self.call(fn, **params), self._at(fn)).courses
 
     def course(self, key: int | str) -> Course | None:
         """One course by id (int or digits) or shortname."""
@@ -195,7 +219,7 @@ class MoodleClient:
         for batch in _batches(courses):
             sent, data = self._write(fn, courses=list(batch))
             if sent:
-                created.extend(_parse_list(CourseRef, data, fn))
+                created.extend(_parse_list(CourseRef, data, self._at(fn)))
         return created
 
     def update_courses(self, courses: Sequence[Mapping[str, Any]]) -> list[MoodleWarning]:
@@ -212,23 +236,23 @@ class MoodleClient:
         params: dict[str, Any] = {}
         if criteria:
             params["criteria"] = [{"key": k, "value": v} for k, v in criteria.items()]
-        return _parse_list(Category, self.call(fn, **params), fn)
+        return _parse_list(Category, self.call(fn, **params), self._at(fn))
 
     def create_categories(self, categories: Sequence[Mapping[str, Any]]) -> list[CategoryRef]:
         fn = "core_course_create_categories"
         sent, data = self._write(fn, categories=list(categories))
-        return _parse_list(CategoryRef, data, fn) if sent else []
+        return _parse_list(CategoryRef, data, self._at(fn)) if sent else []
 
     def contents(self, courseid: int) -> list[Section]:
         fn = "core_course_get_contents"
-        return _parse_list(Section, self.call(fn, courseid=courseid), fn)
+        return _parse_list(Section, self.call(fn, courseid=courseid), self._at(fn))
 
     def course_module(self, cmid: int) -> CourseModule:
         fn = "core_course_get_course_module"
         data = self.call(fn, cmid=cmid)
         if not isinstance(data, Mapping) or "cm" not in data:
-            raise ProtocolError(f"{fn}: no cm in the response")
-        return _parse(CourseModule, data["cm"], fn)
+            raise ProtocolError(i18n.t("client.lacks", where=self._at(fn), part="cm"))
+        return _parse(CourseModule, data["cm"], self._at(fn))
 
     # -- users and enrolment ------------------------------------------------------------------------
 
@@ -254,7 +278,7 @@ class MoodleClient:
         if onlyactive:
             base.append({"name": "onlyactive", "value": 1})
         if page_size <= 0:
-            return _parse_list(EnrolledUser, self.call(fn, courseid=courseid, options=base), fn)
+            return _parse_list(EnrolledUser, self.call(fn, courseid=courseid, options=base), self._at(fn))
         users: list[EnrolledUser] = []
         offset = 0
         while True:
@@ -264,7 +288,7 @@ class MoodleClient:
                 {"name": "limitfrom", "value": offset},
                 {"name": "limitnumber", "value": page_size},
             ]
-            page = _parse_list(EnrolledUser, self.call(fn, courseid=courseid, options=options), fn)
+            page = _parse_list(EnrolledUser, self.call(fn, courseid=courseid, options=options), self._at(fn))
             users.extend(page)
             if len(page) < page_size:
                 return users
@@ -278,13 +302,13 @@ class MoodleClient:
             return []
         out: list[User] = []
         for batch in _batches(list(values), 100):
-            out.extend(_parse_list(User, self.call(fn, field=field, values=list(batch)), fn))
+            out.extend(_parse_list(User, self.call(fn, field=field, values=list(batch)), self._at(fn)))
         return out
 
     def create_users(self, users: Sequence[Mapping[str, Any]]) -> list[UserRef]:
         fn = "core_user_create_users"
         sent, data = self._write(fn, users=list(users))
-        return _parse_list(UserRef, data, fn) if sent else []
+        return _parse_list(UserRef, data, self._at(fn)) if sent else []
 
     def enrol(self, enrolments: Sequence[Mapping[str, Any]]) -> None:
         """Manual enrolment (``{roleid, userid, courseid}``); Moodle returns null."""
@@ -293,7 +317,7 @@ class MoodleClient:
 
     def users_courses(self, userid: int) -> list[UserCourse]:
         fn = "core_enrol_get_users_courses"
-        return _parse_list(UserCourse, self.call(fn, userid=userid, returnusercount=0), fn)
+        return _parse_list(UserCourse, self.call(fn, userid=userid, returnusercount=0), self._at(fn))
 
     # -- completion -------------------------------------------------------------------------------------
 
@@ -301,31 +325,31 @@ class MoodleClient:
         fn = "core_completion_get_course_completion_status"
         data = self.call(fn, courseid=courseid, userid=userid)
         if not isinstance(data, Mapping):
-            raise ProtocolError(f"{fn}: unexpected response")
-        return _parse(CourseCompletion, data.get("completionstatus"), fn)
+            raise ProtocolError(i18n.t("client.unexpected", where=self._at(fn)))
+        return _parse(CourseCompletion, data.get("completionstatus"), self._at(fn))
 
     def activities_completion(self, courseid: int, userid: int) -> list[ActivityStatus]:
         fn = "core_completion_get_activities_completion_status"
         data = self.call(fn, courseid=courseid, userid=userid)
         if not isinstance(data, Mapping):
-            raise ProtocolError(f"{fn}: unexpected response")
-        return _parse_list(ActivityStatus, data.get("statuses"), fn)
+            raise ProtocolError(i18n.t("client.unexpected", where=self._at(fn)))
+        return _parse_list(ActivityStatus, data.get("statuses"), self._at(fn))
 
     def override_activity_completion(self, userid: int, cmid: int, complete: bool = True) -> OverrideResult | None:
         fn = "core_completion_override_activity_completion_status"
         sent, data = self._write(fn, userid=userid, cmid=cmid, newstate=1 if complete else 0)
-        return _parse(OverrideResult, data, fn) if sent else None
+        return _parse(OverrideResult, data, self._at(fn)) if sent else None
 
     # -- groups -------------------------------------------------------------------------------------------
 
     def course_groups(self, courseid: int) -> list[Group]:
         fn = "core_group_get_course_groups"
-        return _parse_list(Group, self.call(fn, courseid=courseid), fn)
+        return _parse_list(Group, self.call(fn, courseid=courseid), self._at(fn))
 
     def create_groups(self, groups: Sequence[Mapping[str, Any]]) -> list[Group]:
         fn = "core_group_create_groups"
         sent, data = self._write(fn, groups=list(groups))
-        return _parse_list(Group, data, fn) if sent else []
+        return _parse_list(Group, data, self._at(fn)) if sent else []
 
     def add_group_members(self, members: Sequence[tuple[int, int]]) -> None:
         """``members``: (groupid, userid) pairs; Moodle returns null."""
@@ -346,7 +370,7 @@ class MoodleClient:
         fn = "core_group_get_group_members"
         if not groupids:
             return []
-        return _parse_list(GroupMembers, self.call(fn, groupids=list(groupids)), fn)
+        return _parse_list(GroupMembers, self.call(fn, groupids=list(groupids)), self._at(fn))
 
     # -- messages -----------------------------------------------------------------------------------------
 
@@ -360,7 +384,7 @@ class MoodleClient:
                 messages=[{"touserid": uid, "text": text, "textformat": 2} for uid, text in batch],
             )
             if sent:
-                results.extend(_parse_list(MessageResult, data, fn))
+                results.extend(_parse_list(MessageResult, data, self._at(fn)))
         return results
 
     # -- report builder (bulk completion reads) -----------------------------------------------------------
@@ -368,13 +392,13 @@ class MoodleClient:
     def list_reports(self) -> list[ReportInfo]:
         fn = "core_reportbuilder_list_reports"
         data = self.call(fn)
-        return _parse_list(ReportInfo, data.get("reports") if isinstance(data, Mapping) else None, fn)
+        return _parse_list(ReportInfo, data.get("reports") if isinstance(data, Mapping) else None, self._at(fn))
 
     def retrieve_report(self, reportid: int, page: int = 0, perpage: int = 1000) -> ReportData:
         fn = "core_reportbuilder_retrieve_report"
         data = self.call(fn, reportid=reportid, page=page, perpage=perpage)
         if not isinstance(data, Mapping) or not isinstance(data.get("data"), Mapping):
-            raise ProtocolError(f"{fn}: no data in the response")
+            raise ProtocolError(i18n.t("client.lacks", where=self._at(fn), part="data"))
         raw = data["data"]
         rows = [list(map(str, (r.get("columns") or []))) for r in raw.get("rows") or [] if isinstance(r, Mapping)]
         return ReportData(headers=list(raw.get("headers") or []), rows=rows, totalrowcount=raw.get("totalrowcount"))

@@ -17,6 +17,7 @@ from typing import Any
 
 from lxml import etree
 
+from lmsbridge import i18n
 from lmsbridge.errors import (
     LmsbridgeError,
     LoginError,
@@ -26,6 +27,60 @@ from lmsbridge.errors import (
 )
 
 FormPairs = list[tuple[str, str]]
+
+# ``where`` in these messages is a prefix naming the site and the call ("ks: core_…: "), or "".
+i18n.register(
+    {
+        "wire.xml_malformed": {
+            "nb": "{where}ugyldig XML fra plattformen ({detail})",
+            "en": "{where}malformed XML from the platform ({detail})",
+        },
+        "wire.xml_doctype": {
+            "nb": "{where}XML med DOCTYPE eller entitetsdeklarasjoner avvises (sikkerhet)",
+            "en": "{where}XML with a DOCTYPE or entity declarations is refused (security)",
+        },
+        "wire.xml_element": {
+            "nb": "{where}uventet XML-element <{tag}> i svaret fra plattformen",
+            "en": "{where}unexpected XML element <{tag}> in the platform's answer",
+        },
+        "wire.xml_root": {
+            "nb": "{where}uventet XML-rot <{tag}> i svaret fra plattformen",
+            "en": "{where}unexpected XML root <{tag}> in the platform's answer",
+        },
+        "wire.http_unavailable": {
+            "nb": "{where}plattformen svarte HTTP {status} (feil eller vedlikehold hos plattformen): prøv igjen senere",
+            "en": "{where}the platform answered HTTP {status} (a fault or maintenance on the platform): try again later",
+        },
+        "wire.http_too_many": {
+            "nb": "{where}plattformen svarte HTTP 429 (for mange kall): prøv igjen senere",
+            "en": "{where}the platform answered HTTP 429 (too many calls): try again later",
+        },
+        "wire.http_forbidden": {
+            "nb": "{where}HTTP 403: web-tjenester eller REST-protokollen er slått av på plattformen",
+            "en": "{where}HTTP 403: web services or the REST protocol are disabled on the platform",
+        },
+        "wire.http_other": {
+            "nb": "{where}HTTP {status}: ikke et svar fra Moodles web-tjenester (sjekk adressen, url, i konfigurasjonen)",
+            "en": "{where}HTTP {status}: not a Moodle web-service response (check the address, url, in the configuration)",
+        },
+        "wire.html": {
+            "nb": "{where}plattformen svarte med en HTML-side, ikke et web-tjenestesvar (feil adresse, eller vedlikehold?)",
+            "en": "{where}the platform answered with an HTML page, not a web-service response (wrong address, or maintenance?)",
+        },
+        "wire.json_malformed": {
+            "nb": "{where}ugyldig JSON fra plattformen ({detail})",
+            "en": "{where}malformed JSON from the platform ({detail})",
+        },
+        "wire.token_unexpected": {
+            "nb": "{where}uventet svar fra /login/token.php",
+            "en": "{where}unexpected answer from /login/token.php",
+        },
+        "wire.token_missing": {
+            "nb": "{where}/login/token.php svarte uten nøkkel",
+            "en": "{where}/login/token.php answered without a token",
+        },
+    }
+)
 
 
 def _scalar(value: object) -> str:
@@ -82,44 +137,44 @@ def safe_xml_parser() -> etree.XMLParser:
     return etree.XMLParser(**_XML_PARSER_OPTIONS)
 
 
-def parse_xml_document(body: bytes) -> etree._Element:
+def parse_xml_document(body: bytes, *, where: str = "") -> etree._Element:
     """Parse untrusted XML; a document with a DOCTYPE (entity declarations) is refused outright."""
     try:
         root = etree.fromstring(body, parser=safe_xml_parser())
     except etree.XMLSyntaxError as exc:
-        raise ProtocolError(f"malformed XML: {exc}") from exc
+        raise ProtocolError(i18n.t("wire.xml_malformed", where=where, detail=exc)) from exc
     docinfo: Any = root.getroottree().docinfo
     if docinfo.doctype or docinfo.internalDTD is not None:
-        raise ProtocolError("XML with a DOCTYPE/entity declarations is refused")
+        raise ProtocolError(i18n.t("wire.xml_doctype", where=where))
     return root
 
 
-def _xml_value(node: etree._Element) -> Any:
+def _xml_value(node: etree._Element, where: str) -> Any:
     tag = node.tag
     if tag == "VALUE":
         if node.get("null") == "null":
             return None
         return node.text or ""
     if tag == "MULTIPLE":
-        return [_xml_value(child) for child in node if isinstance(child.tag, str)]
+        return [_xml_value(child, where) for child in node if isinstance(child.tag, str)]
     if tag == "SINGLE":
         out: dict[str, Any] = {}
         for key in node:
             if key.tag != "KEY":
                 continue
             children = [c for c in key if isinstance(c.tag, str)]
-            out[str(key.get("name"))] = _xml_value(children[0]) if children else None
+            out[str(key.get("name"))] = _xml_value(children[0], where) if children else None
         return out
-    raise ProtocolError(f"unexpected XML element <{tag}>")
+    raise ProtocolError(i18n.t("wire.xml_element", where=where, tag=tag))
 
 
-def parse_xml_response(body: bytes) -> Any:
+def parse_xml_response(body: bytes, *, where: str = "") -> Any:
     """Moodle XML → the same structures JSON gives (scalars stay strings; XML has no types).
 
     An ``<EXCEPTION>`` root is returned as a dict with ``exception``, ``errorcode``, ``message`` and
     ``debuginfo`` (when present), exactly like the JSON error body.
     """
-    root = parse_xml_document(body)
+    root = parse_xml_document(body, where=where)
     if root.tag == "EXCEPTION":
         error: dict[str, Any] = {"exception": root.get("class", "")}
         for child in root:
@@ -127,11 +182,11 @@ def parse_xml_response(body: bytes) -> Any:
                 error[child.tag.lower()] = child.text or ""
         return error
     if root.tag != "RESPONSE":
-        raise ProtocolError(f"unexpected XML root <{root.tag}>")
+        raise ProtocolError(i18n.t("wire.xml_root", where=where, tag=root.tag))
     children = [c for c in root if isinstance(c.tag, str)]
     if not children:
         return None  # a void function answers <RESPONSE>\n</RESPONSE>
-    return _xml_value(children[0])
+    return _xml_value(children[0], where)
 
 
 def _header(headers: Mapping[str, str], name: str) -> str:
@@ -151,18 +206,24 @@ def _retry_after(headers: Mapping[str, str]) -> float | None:
         return None
 
 
-def check_status(status: int, headers: Mapping[str, str]) -> None:
+def where_of(site: str | None, wsfunction: str | None) -> str:
+    """The prefix of a message about one call: "ks: core_webservice_get_site_info: " (or less, or "")."""
+    return "".join(f"{part}: " for part in (site, wsfunction) if part)
+
+
+def check_status(status: int, headers: Mapping[str, str], *, where: str = "") -> None:
     """Raise for HTTP-level failures (Moodle's own errors come with 200 and are handled later)."""
     if status == 429 or status >= 500:
-        raise TransportError(f"HTTP {status}", status=status, retry_after=_retry_after(headers))
+        code = "wire.http_too_many" if status == 429 else "wire.http_unavailable"
+        raise TransportError(i18n.t(code, where=where, status=status), status=status, retry_after=_retry_after(headers))
     if status == 403:
         # REST protocol disabled: HTTP 403 with an empty body (REFERENCE.md §1).
-        raise ProtocolError("HTTP 403: web services or the REST protocol are disabled on the site")
+        raise ProtocolError(i18n.t("wire.http_forbidden", where=where))
     if status != 200:
-        raise ProtocolError(f"HTTP {status}: not a Moodle web-service response")
+        raise ProtocolError(i18n.t("wire.http_other", where=where, status=status))
 
 
-def decode_body(body: bytes, fmt: str) -> Any:
+def decode_body(body: bytes, fmt: str, *, where: str = "") -> Any:
     """Body bytes → data, without interpreting Moodle errors. ``fmt`` is ``json`` or ``xml``."""
     # Look at the head only: listings can be tens of MB and strip() would copy them.
     head = body[:64].lstrip()
@@ -172,13 +233,13 @@ def decode_body(body: bytes, fmt: str) -> Any:
             text = body.strip()
             # Some proxies and maintenance pages answer HTML; Moodle itself answers XML by default.
             if text.startswith(b"<?xml") or text.startswith(b"<RESPONSE") or text.startswith(b"<EXCEPTION"):
-                return parse_xml_response(text)
-            raise ProtocolError("the site answered HTML, not a web-service response (wrong URL?)")
+                return parse_xml_response(text, where=where)
+            raise ProtocolError(i18n.t("wire.html", where=where))
         try:
             return json.loads(text)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ProtocolError(f"malformed JSON from the site: {exc.__class__.__name__}") from exc
-    return parse_xml_response(body.strip())
+            raise ProtocolError(i18n.t("wire.json_malformed", where=where, detail=exc.__class__.__name__)) from exc
+    return parse_xml_response(body.strip(), where=where)
 
 
 def is_error_body(data: Any) -> bool:
@@ -192,22 +253,27 @@ def decode_response(
     *,
     fmt: str = "json",
     wsfunction: str | None = None,
+    site: str | None = None,
 ) -> Any:
-    """The pure heart of the client: (status, headers, body) → data, or raise a typed error."""
-    check_status(status, headers)
-    data = decode_body(body, fmt)
+    """The pure heart of the client: (status, headers, body) → data, or raise a typed error.
+
+    ``site`` (the platform's name) and ``wsfunction`` only go into the messages of the errors."""
+    where = where_of(site, wsfunction)
+    check_status(status, headers, where=where)
+    data = decode_body(body, fmt, where=where)
     # Errors come back with HTTP 200: check for the ``exception`` key, never the status code.
     if is_error_body(data):
-        raise moodle_error_from(data, wsfunction=wsfunction)
+        raise moodle_error_from(data, wsfunction=wsfunction, site=site)
     return data
 
 
-def decode_token_response(status: int, headers: Mapping[str, str], body: bytes) -> str:
+def decode_token_response(status: int, headers: Mapping[str, str], body: bytes, *, site: str | None = None) -> str:
     """/login/token.php: success ``{"token", "privatetoken"}``, errors ``{"error", "errorcode", …}``."""
-    check_status(status, headers)
-    data = decode_body(body, "json")
+    where = where_of(site, None)
+    check_status(status, headers, where=where)
+    data = decode_body(body, "json", where=where)
     if not isinstance(data, Mapping):
-        raise ProtocolError("unexpected answer from /login/token.php")
+        raise ProtocolError(i18n.t("wire.token_unexpected", where=where))
     if "errorcode" in data or "error" in data:
         raise LoginError(
             str(data.get("error") or ""),
@@ -215,10 +281,11 @@ def decode_token_response(status: int, headers: Mapping[str, str], body: bytes) 
             errorcode=str(data.get("errorcode") or ""),
             debuginfo=str(data["debuginfo"]) if data.get("debuginfo") else None,
             wsfunction="login/token.php",
+            site=site,
         )
     token = data.get("token")
     if not isinstance(token, str) or not token:
-        raise ProtocolError("/login/token.php answered without a token")
+        raise ProtocolError(i18n.t("wire.token_missing", where=where))
     return token
 
 
@@ -242,4 +309,5 @@ __all__ = [
     "parse_xml_document",
     "parse_xml_response",
     "safe_xml_parser",
+    "where_of",
 ]

@@ -18,6 +18,10 @@ i18n.register(
             "nb": "{platform}: kan ikke nås: {error}",
             "en": "{platform}: cannot be reached: {error}",
         },
+        "doctor.refused": {
+            "nb": "{platform}: {error}",
+            "en": "{platform}: {error}",
+        },
         "doctor.functions_ok": {
             "nb": "  alle nødvendige web-tjenestefunksjoner er tilgjengelige",
             "en": "  every web-service function needed is available",
@@ -50,7 +54,11 @@ i18n.register(
 
 def _print(health: PlatformHealth) -> None:
     if not health.reachable:
-        click.echo(i18n.t("doctor.unreachable", platform=health.platform, error=health.error))
+        # The error names the platform itself ("ks: core_…: …"): say it once.
+        error = health.error.removeprefix(f"{health.platform}: ")
+        transient = health.error_code in ("transport", "retriable")
+        code = "doctor.unreachable" if transient else "doctor.refused"
+        click.echo(i18n.t(code, platform=health.platform, error=error))
         return
     click.echo(
         i18n.t(

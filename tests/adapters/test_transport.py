@@ -107,9 +107,12 @@ def test_connection_error_is_retried_then_reported_readably() -> None:
     fake = FakeTime()
     responses.post(REST, body=requests.ConnectionError("refused"))
     transport = MoodleTransport(URL, TOKEN, retry=policy(fake, attempts=3, max_time=100), name="lp")
-    with pytest.raises(errors.TransportError, match="cannot reach"):
+    with pytest.raises(errors.TransportError) as caught:
         transport.call("core_webservice_get_site_info")
     assert len(responses.calls) == 3
+    message = str(caught.value)
+    assert message.startswith("lp: core_webservice_get_site_info: kan ikke nå http://")
+    assert "sjekk adressen (url)" in message and TOKEN not in message
 
 
 @responses.activate
