@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import smtplib
+import socket
 import ssl
 import tempfile
 from dataclasses import dataclass
@@ -21,8 +22,45 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
+from lmsbridge import i18n
 from lmsbridge.config import SmtpConfig
 from lmsbridge.errors import InputError, RetriableError, TransportError
+
+i18n.register(
+    {
+        "mail.outbox_failed": {
+            "nb": "kan ikke opprette utboksmappen {path}: {reason} (sjekk outbox i konfigurasjonen)",
+            "en": "cannot create the outbox folder {path}: {reason} (check outbox in the configuration)",
+        },
+        "mail.write_failed": {
+            "nb": "kan ikke skrive e-posten til {path}: {reason}",
+            "en": "cannot write the e-mail to {path}: {reason}",
+        },
+        "mail.login_refused": {
+            "nb": "SMTP-tjeneren {host}:{port} avviste innloggingen (kode {code}): sjekk username og password_env "
+            "under [smtp]; e-posten er lagret i {saved}",
+            "en": "the SMTP server {host}:{port} refused the login (code {code}): check username and password_env "
+            "under [smtp]; the e-mail is saved in {saved}",
+        },
+        "mail.send_failed": {
+            "nb": "kan ikke sende e-post via {host}:{port} ({reason}): sjekk [smtp] i konfigurasjonen og nettverket; "
+            "e-posten er lagret i {saved}",
+            "en": "cannot send e-mail via {host}:{port} ({reason}): check [smtp] in the configuration and the "
+            "network; the e-mail is saved in {saved}",
+        },
+        "mail.reason.refused": {
+            "nb": "tjeneren avviste e-posten (kode {code})",
+            "en": "the server refused the e-mail (code {code})",
+        },
+        "mail.reason.recipients": {"nb": "tjeneren avviste mottakerne", "en": "the server refused the recipients"},
+        "mail.reason.unknown_host": {
+            "nb": "finner ikke tjeneren (navneoppslaget feilet)",
+            "en": "no such server (the name lookup failed)",
+        },
+        "mail.reason.timeout": {"nb": "tidsavbrudd", "en": "timed out"},
+        "mail.reason.connection_refused": {"nb": "tilkoblingen ble avvist", "en": "the connection was refused"},
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -63,7 +101,7 @@ def write_eml(outbox: Path, message: EmailMessage, key: str) -> Path:
     try:
         outbox.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise InputError(f"cannot create the outbox folder {outbox}: {exc.strerror or exc}") from None
+        raise InputError(i18n.t("mail.outbox_failed", path=outbox, reason=i18n.os_reason(exc))) from None
     target = outbox / f"{_safe_name(key)}.eml"
     if target.exists():
         return target
@@ -76,12 +114,17 @@ def write_eml(outbox: Path, message: EmailMessage, key: str) -> Path:
         os.replace(tmp, target)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
-        raise InputError(f"cannot write {target}: {exc.strerror or exc}") from None
+        raise InputError(i18n.t("mail.write_failed", path=target, reason=i18n.os_reason(exc))) from None
     return target
 
 
-def send_smtp(config: SmtpConfig, message: EmailMessage, password: SecretStr | None = None) -> None:
-    """Send over SMTP (STARTTLS when configured). Network failures are retriable errors."""
+def send_smtp(
+    config: SmtpConfig, message: EmailMessage, password: SecretStr | None = None, *, saved: Path | None = None
+) -> None:
+    """Send over SMTP (STARTTLS when configured). Network failures are retriable errors.
+
+    ``saved`` is where the copy of the message was written (the messages say so); never the password."""
+    where = str(saved) if saved is not None else "outbox/"
     try:
         with smtplib.SMTP(config.host, config.port, timeout=config.timeout_seconds) as smtp:
             if config.starttls:
@@ -90,9 +133,31 @@ def send_smtp(config: SmtpConfig, message: EmailMessage, password: SecretStr | N
                 smtp.login(config.username, password.get_secret_value())
             smtp.send_message(message)
     except smtplib.SMTPAuthenticationError as exc:
-        raise RetriableError(f"SMTP {config.host}:{config.port} refused the login ({exc.smtp_code})") from None
+        raise RetriableError(
+            i18n.t("mail.login_refused", host=config.host, port=config.port, code=exc.smtp_code, saved=where)
+        ) from None
     except (smtplib.SMTPException, OSError) as exc:
-        raise TransportError(f"cannot send e-mail via {config.host}:{config.port} ({exc.__class__.__name__})") from None
+        reason = _smtp_reason(exc)
+        raise TransportError(
+            i18n.t("mail.send_failed", host=config.host, port=config.port, reason=reason, saved=where)
+        ) from None
+
+
+def _smtp_reason(exc: smtplib.SMTPException | OSError) -> str:
+    """Why sending failed, in the user's language (the server's own text is left out: it may quote the message)."""
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return i18n.t("mail.reason.refused", code=exc.smtp_code)
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return i18n.t("mail.reason.recipients")
+    if isinstance(exc, socket.gaierror):
+        return i18n.t("mail.reason.unknown_host")
+    if isinstance(exc, TimeoutError):
+        return i18n.t("mail.reason.timeout")
+    if isinstance(exc, ConnectionRefusedError):
+        return i18n.t("mail.reason.connection_refused")
+    if isinstance(exc, OSError) and not isinstance(exc, smtplib.SMTPException) and exc.errno is not None:
+        return i18n.os_reason(exc)
+    return exc.__class__.__name__
 
 
 class Mailer:
@@ -116,6 +181,6 @@ class Mailer:
         path = write_eml(self.outbox, message, key)
         sent = False
         if self.smtp and send:
-            send_smtp(self.smtp, message, self._password())
+            send_smtp(self.smtp, message, self._password(), saved=path)
             sent = True
         return Delivery(path=path, message_id=str(message["Message-ID"]), sent=sent)

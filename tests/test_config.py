@@ -35,32 +35,48 @@ def test_example_config_loads_with_both_profiles() -> None:
 
 
 @pytest.mark.parametrize(
-    ("text", "key", "words"),
+    ("text", "key", "nb", "en"),
     [
-        (MINIMAL.replace('role = "municipal"', 'role = "school"'), "platforms.ks.role", "municipal"),
-        (MINIMAL.replace("https://ks.example", "ks.example"), "platforms.ks.url", "http"),
-        (MINIMAL + 'colour = "blue"\n', "platforms.ks.colour", "Extra"),
-        (MINIMAL.replace('organisation = "KS"\n', ""), "platforms.ks.organisation", "required"),
-        (MINIMAL + "[agreement]\nstart = 2016-13-01\n", None, "TOML"),
-        ("[agreement]\nterm_months = 0\n", "agreement.term_months", "greater"),
+        (MINIMAL.replace('role = "municipal"', 'role = "school"'), "platforms.ks.role",
+         "må være en av «municipal» eller «hospital»", "must be one of «municipal» or «hospital»"),
+        (MINIMAL.replace("https://ks.example", "ks.example"), "platforms.ks.url",
+         "må begynne med http:// eller https://", "must start with http:// or https://"),
+        (MINIMAL + 'colour = "blue"\n', "platforms.ks.colour", "ukjent nøkkel", "unknown key"),
+        (MINIMAL.replace('organisation = "KS"\n', ""), "platforms.ks.organisation", "mangler (må oppgis)",
+         "missing (required)"),
+        (MINIMAL + "[agreement]\nstart = 2016-13-01\n", None, "ikke gyldig TOML", "not valid TOML"),
+        ("[agreement]\nterm_months = 0\n", "agreement.term_months", "må være minst 1", "must be at least 1"),
+        ("[agreement]\nstart = \"1. juli\"\n", "agreement.start", "må være en dato (ÅÅÅÅ-MM-DD)",
+         "must be a date (YYYY-MM-DD)"),
+        ("[sync]\nunmatched = \"x\"\noverlap_minutes = -1\n", "sync.", "(og 1 feil til)", "(and 1 more)"),
+        ("platforms = 3\n", "platforms", "må være en tabell", "must be a table"),
     ],
 )
-def test_broken_config_names_file_key_and_problem(tmp_path: Path, text: str, key: str | None, words: str) -> None:
+@pytest.mark.parametrize("lang", ["nb", "en"])
+def test_broken_config_names_file_key_and_problem(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, key: str | None, nb: str, en: str, lang: str
+) -> None:
+    monkeypatch.setenv("LMSBRIDGE_LANG", lang)
     path = write(tmp_path, text)
     with pytest.raises(ConfigError) as caught:
         load_config(path)
     message = str(caught.value)
-    assert str(path) in message
+    assert message.startswith(f"{path}: ")
     if key:
         assert key in message
-    assert words.lower() in message.lower()
+    assert (nb if lang == "nb" else en) in message
 
 
 def test_missing_config_file_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(ConfigError, match="no configuration file"):
+    with pytest.raises(ConfigError, match="ingen konfigurasjonsfil: oppgi --config FIL"):
         load_config(None)
-    with pytest.raises(ConfigError, match="cannot read"):
+    with pytest.raises(ConfigError, match="konfigurasjonsfilen kan ikke leses \\(finnes ikke\\)"):
+        load_config(tmp_path / "nope.toml")
+    monkeypatch.setenv("LMSBRIDGE_LANG", "en")
+    with pytest.raises(ConfigError, match="no configuration file: give --config FILE"):
+        load_config(None)
+    with pytest.raises(ConfigError, match="cannot read the configuration file \\(no such file or folder\\)"):
         load_config(tmp_path / "nope.toml")
 
 
@@ -82,7 +98,7 @@ def test_relative_paths_resolve_against_the_config_folder(tmp_path: Path) -> Non
 
 def test_token_from_env_or_file_and_never_in_messages(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     config = load_config(write(tmp_path, MINIMAL))
-    with pytest.raises(SecretError, match="KS_TOKEN"):
+    with pytest.raises(SecretError, match="nøkkelen til plattformen «ks»: miljøvariabelen KS_TOKEN er ikke satt"):
         platform_token(config, config.platform("ks"))
     monkeypatch.setenv("KS_TOKEN", "s3cr3t-token")
     token = platform_token(config, config.platform("ks"))
@@ -95,11 +111,11 @@ def test_token_from_env_or_file_and_never_in_messages(tmp_path: Path, monkeypatc
 
 
 def test_token_in_both_env_and_file_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="not both"):
+    with pytest.raises(ConfigError, match="ikke begge"):
         load_config(write(tmp_path, MINIMAL + 'token_file = "x"\n'))
 
 
 def test_unknown_platform_lists_known_ones(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, MINIMAL))
-    with pytest.raises(ConfigError, match="configured: ks"):
+    with pytest.raises(ConfigError, match="ingen plattform heter «lp» \\(konfigurert: ks\\)"):
         config.platform("lp")

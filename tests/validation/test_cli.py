@@ -200,12 +200,12 @@ def test_usage_errors_are_exit_2(args: list[str], message: str) -> None:
 def test_live_sources_need_a_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     result = invoke("validate", "--platform", "lp", "--course", "X")
-    assert result.exit_code == 2 and "no configuration file" in result.output
+    assert result.exit_code == 2 and "ingen konfigurasjonsfil" in result.output
 
 
 def test_an_unknown_platform_is_exit_2(config: Path) -> None:
     result = invoke("validate", "--platform", "nope", "--all", config=config)
-    assert result.exit_code == 2 and "no platform named 'nope'" in result.output
+    assert result.exit_code == 2 and "ingen plattform heter «nope»" in result.output
 
 
 def test_help_shows_examples_and_the_exit_codes() -> None:
