@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, TypeVar
 
+from lmsbridge import i18n
 from lmsbridge.adapters import MoodleClient, PlatformProfile
 from lmsbridge.adapters.models import EnrolledUser
 from lmsbridge.certificates.rules import CertificateGroup, Placement, Points, activity_points_for, place, points
@@ -23,6 +24,19 @@ from lmsbridge.ledger import Share
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+i18n.register(
+    {
+        "certificates.which_platform": {
+            "nb": "oppgi hvilken plattform kurset er på (platform = \"…\")",
+            "en": "say which platform the course is on (platform = \"…\")",
+        },
+        "certificates.no_course": {
+            "nb": "ingen kurs med kortnavnet {key} på {platform}",
+            "en": "no course with the short name {key} on {platform}",
+        },
+    }
+)
 
 PARTICIPANT_FIELDS: tuple[str, ...] = ("id", "username", "idnumber", "email", "firstname", "lastname", "roles")
 
@@ -85,7 +99,7 @@ def platform_for(config: Config, key: str, shares: Sequence[Share] = ()) -> str:
         return owners.pop()
     if len(config.platforms) == 1:
         return next(iter(config.platforms))
-    raise ConfigError("say which platform the course is on", key=f"certificates.{key}.platform")
+    raise ConfigError(i18n.t("certificates.which_platform"), key=f"certificates.{key}.platform")
 
 
 def map_concurrently(client: MoodleClient, workers: int, fn: Callable[[MoodleClient, T], R], items: Iterable[T]) -> list[R]:
@@ -132,7 +146,7 @@ def read_course(
     """Read the course, its required activities, its participants and (when needed) their completion."""
     course = client.course(key)
     if course is None:
-        raise ConfigError(f"no course with the short name {key} on {profile.name}", key=f"certificates.{key}")
+        raise ConfigError(i18n.t("certificates.no_course", key=key, platform=profile.name), key=f"certificates.{key}")
     modules = [m for section in client.contents(course.id) for m in section.modules if m.completion > 0]
     required = [RequiredActivity(m.id, m.name) for m in modules]
     if _needs_idnumbers(settings.activity_points, required):

@@ -27,6 +27,11 @@ i18n.register(
             "The last due date is {due}. When everything is done you get a certificate with all the credit points. "
             "If you choose not to finish, you get a certificate with the points you have earned.",
         },
+        "certificates.reason.not_sent": {"nb": "ikke sendt", "en": "not sent"},
+        "certificates.reason.no_answer": {
+            "nb": "plattformen svarte ikke for denne meldingen",
+            "en": "no answer for this message",
+        },
     }
 )
 
@@ -96,9 +101,11 @@ def notify_missing(client: MoodleClient, ledger: Ledger | None, state: CourseSta
             if ledger is not None:
                 ledger.record_certificate_notice(course_key=key, learner_key=pseudonym, due_date=due)
         else:
-            outcome.failed.append({"userid": participant.userid, "reason": result.errormessage or "not sent"})
+            # Moodle's errormessage stays as Moodle sent it
+            reason = result.errormessage or i18n.t("certificates.reason.not_sent")
+            outcome.failed.append({"userid": participant.userid, "reason": reason})
     for participant, _ in queue[len(results):]:
-        outcome.failed.append({"userid": participant.userid, "reason": "no answer for this message"})
+        outcome.failed.append({"userid": participant.userid, "reason": i18n.t("certificates.reason.no_answer")})
     return outcome
 
 

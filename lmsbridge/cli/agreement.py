@@ -28,6 +28,10 @@ i18n.register(
         "notify.bad_time": {"nb": "Ugyldig tidspunkt «{value}» (bruk f.eks. 2026-12-01T18:00)",
                             "en": "Invalid time «{value}» (use e.g. 2026-12-01T18:00)"},
         "notify.no_other": {"nb": "Ingen annen part er konfigurert", "en": "No other party is configured"},
+        "licence.needs_owner": {
+            "nb": "oppgi --platform og --course, eller --owner og --owner-role",
+            "en": "give --platform and --course, or --owner and --owner-role",
+        },
     }
 )
 
@@ -76,14 +80,14 @@ def licence_check(
         profile = context.config().platform(platform)
         found = context.client(platform).course(course)
         if found is None:
-            raise InputError(f"course {course!r} not found on {platform}")
+            raise InputError(i18n.t("validate.not_found", key=course, platform=platform))
         info = course_info_from_course(found, profile)
         licence_text = licence_text or info.licence
         owner = owner or info.owner or profile.organisation
         owned_by = context.config().platform_of(owner) if owner else None
         role = role or (owned_by.role if owned_by else profile.role)
     if not owner or role is None:
-        raise click.UsageError("give --platform and --course, or --owner and --owner-role")
+        raise click.UsageError(i18n.t("licence.needs_owner"))
     verdict = may_resell(licence=licence_text, owner_org=owner, owner_role=role, seller_org=seller)
     if as_json:
         echo_json({"allowed": verdict.allowed, "code": verdict.code, "reason": verdict.reason, "details": verdict.details})

@@ -24,6 +24,10 @@ from lmsbridge.sync.outcome import FAILING_KINDS
 
 i18n.register(
     {
+        "sync.unmapped": {
+            "nb": "  {share} aktivitet cm:{cmid} «{name}»: {reason}",
+            "en": "  {share} activity cm:{cmid} «{name}»: {reason}",
+        },
         "sync.summary": {
             "nb": "{written} fullføringer ført tilbake til eier, {failed} feilede elementer, {unmatched} uten konto hos "
             "eier; {calls} web-tjenestekall",
@@ -166,8 +170,8 @@ def print_summary(summary: SyncSummary, *, quiet: bool = False) -> None:
         for failure in share.failures:
             click.echo(f"  {share.share_id} {failure.kind} {failure.key}: {failure.reason}")
         for unmapped in share.unmapped:
-            click.echo(f"  {share.share_id} activity cm:{unmapped.activity.cmid} «{unmapped.activity.name}»: "
-                       f"{unmapped.reason}")
+            click.echo(i18n.t("sync.unmapped", share=share.share_id, cmid=unmapped.activity.cmid,
+                              name=unmapped.activity.name, reason=unmapped.reason))
     for platform, cause in summary.unreachable.items():
         click.echo(i18n.t("sync.unreachable", platform=platform, cause=cause))
     for warning in summary.warnings:

@@ -35,6 +35,14 @@ i18n.register(
             "nb": "Låsen «{name}» er tatt over av prosess {pid} på {host}",
             "en": "The lock «{name}» was taken over by process {pid} on {host}",
         },
+        "ledger.lock_open_failed": {
+            "nb": "Kan ikke åpne låsefilen {path}: {reason}",
+            "en": "Cannot open the lock file {path}: {reason}",
+        },
+        "ledger.lock_failed": {
+            "nb": "Kan ikke låse {path}: {reason}",
+            "en": "Cannot lock {path}: {reason}",
+        },
         "ledger.lock_in_transaction": {
             "nb": "En lås kan ikke tas inne i en transaksjon",
             "en": "A lock cannot be taken inside a transaction",
@@ -91,7 +99,7 @@ class FileLock:
         try:
             handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held until release()
         except OSError as exc:
-            raise LedgerError(f"cannot open the lock file {self.path}: {exc}") from exc
+            raise LedgerError(i18n.t("ledger.lock_open_failed", path=self.path, reason=i18n.os_reason(exc))) from exc
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -100,7 +108,7 @@ class FileLock:
             raise holder.locked_error() from None
         except OSError as exc:
             handle.close()
-            raise LedgerError(f"cannot lock {self.path}: {exc}") from exc
+            raise LedgerError(i18n.t("ledger.lock_failed", path=self.path, reason=i18n.os_reason(exc))) from exc
         handle.seek(0)
         handle.truncate()
         handle.write(json.dumps({"pid": self.holder.pid, "host": self.holder.host, "since": self.holder.since}))

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from lmsbridge import i18n
 from lmsbridge.domain import ShareFlow
 
 ShareState = Literal["requested", "approved", "published", "revoked", "rejected"]
@@ -43,6 +44,16 @@ def is_pseudonym(value: str) -> bool:
     return bool(_PSEUDONYM.match(value))
 
 
+i18n.register(
+    {
+        "ledger.naive_time": {
+            "nb": "tidspunkter i hovedboken skal ha tidssone",
+            "en": "times in the ledger carry a time zone",
+        },
+    }
+)
+
+
 class LedgerModel(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -50,7 +61,7 @@ class LedgerModel(BaseModel):
     @classmethod
     def _aware(cls, value: Any) -> Any:
         if isinstance(value, datetime) and value.tzinfo is None:
-            raise ValueError("datetimes in the ledger are timezone-aware")
+            raise ValueError(i18n.t("ledger.naive_time"))
         return value
 
 

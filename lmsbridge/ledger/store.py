@@ -88,6 +88,14 @@ i18n.register(
             "nb": "Det finnes allerede en deling ({id}) for forespørselen {key}",
             "en": "There is already a share ({id}) for the request {key}",
         },
+        "ledger.unreadable_row": {
+            "nb": "Hovedboken har en uleselig rad ({kind}): {detail} (endret utenom lmsbridge?)",
+            "en": "The ledger holds an unreadable row ({kind}): {detail} (changed outside lmsbridge?)",
+        },
+        "ledger.unreadable_event": {
+            "nb": "Hendelse {seq} i hovedboken har uleselige detaljer eller radstempler (endret utenom lmsbridge?)",
+            "en": "Event {seq} in the ledger has unreadable details or row stamps (changed outside lmsbridge?)",
+        },
         "ledger.not_pseudonym": {
             "nb": "Deltakernøkkelen må være et pseudonym (HMAC), aldri navn eller e-post",
             "en": "The learner key must be a pseudonym (HMAC), never a name or an e-mail address",
@@ -296,7 +304,8 @@ class Ledger:
         try:
             return cls.model_validate(dict(row))
         except ValidationError as exc:
-            raise LedgerError(f"unreadable {cls.__name__} in the ledger: {exc.errors()[0]['msg']}") from exc
+            detail = str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
+            raise LedgerError(i18n.t("ledger.unreadable_row", kind=cls.__name__, detail=detail)) from exc
 
     # -- shares ----------------------------------------------------------------------------------------
 
@@ -454,7 +463,7 @@ class Ledger:
             details = json.loads(stored.details)
             rows = parse_stamps(stored.row_digests)
         except ValueError as exc:
-            raise LedgerError(f"event {stored.seq} has unreadable details or row stamps") from exc
+            raise LedgerError(i18n.t("ledger.unreadable_event", seq=stored.seq)) from exc
         return self._model(Event, {"seq": stored.seq, "share_id": stored.share_id, "at": _dt(stored.at),
                                    "actor": stored.actor, "action": stored.action, "details": details,
                                    "prev_hash": stored.prev_hash, "hash": stored.hash, "rows": rows})

@@ -30,6 +30,14 @@ i18n.register(
             "en": "{platform} already has the course {shortname} (id {id}, ID number '{idnumber}') and lmsbridge did "
             "not create it for this share: link it with --borrower-course {shortname}, or rename it",
         },
+        "course.not_found": {
+            "nb": "Fant ikke kurset «{key}» på {platform}",
+            "en": "Course «{key}» not found on {platform}",
+        },
+        "course.not_created": {
+            "nb": "{platform}: kurset {shortname} ble ikke opprettet (plattformen svarte uten kurs)",
+            "en": "{platform}: the course {shortname} was not created (the platform answered without a course)",
+        },
     }
 )
 
@@ -41,7 +49,12 @@ def borrower_idnumber(share_id: str) -> str:
 def find_course(client: MoodleClient, key: int | str) -> Course:
     course = client.course(key)
     if course is None:
-        raise NotFoundError(f"course {key!r} not found on {client.name}", errorcode="invalidrecord")
+        raise NotFoundError(
+            "",
+            errorcode="invalidrecord",
+            site=client.name,
+            text=i18n.t("course.not_found", key=key, platform=client.name),
+        )
     return course
 
 
@@ -142,7 +155,7 @@ def ensure_course(client: MoodleClient, shell: CourseShell) -> tuple[int | None,
     if not created:
         if client.dry_run:
             return None, True
-        raise RecordError(f"{client.name}: the course {shell.shortname} was not created")
+        raise RecordError(i18n.t("course.not_created", platform=client.name, shortname=shell.shortname))
     return created[0].id, True
 
 

@@ -51,6 +51,16 @@ from lmsbridge.workflows.courses import (
 
 i18n.register(
     {
+        "share.wrong_role": {
+            "nb": "Plattformen «{name}» har rollen {role}, ikke {expected}",
+            "en": "The platform «{name}» has the role {role}, not {expected}",
+        },
+        "share.no_category": {
+            "nb": "Plattformen «{name}» har verken share_category_id eller en kategori for kursets studiekategori "
+            "(categories)",
+            "en": "The platform «{name}» has neither a share_category_id nor a category for the course's study "
+            "category (categories)",
+        },
         "share.manual.upload": {
             "nb": "Last opp innholdet (SCORM-pakke, aktiviteter) i kursskallet {shortname} på {platform}: "
             "lmsbridge oppretter bare kursskallet med kursinformasjon, lisens, eier og merking.",
@@ -155,7 +165,9 @@ class ShareService:
         if name:
             profile = self.config.platform(name)
             if profile.role is not role:
-                raise ConfigError(f"platform {name!r} has the role {profile.role.value}, not {role.value}")
+                raise ConfigError(
+                    i18n.t("share.wrong_role", name=name, role=profile.role.value, expected=role.value)
+                )
             return profile
         candidates = self.config.platforms_by_role(role)
         if not candidates:
@@ -360,7 +372,7 @@ class ShareService:
         if info.study_category and info.study_category in borrower.categories:
             category = borrower.categories[info.study_category]
         if category is None:
-            raise ConfigError(f"platform {borrower.name!r} has no share_category_id or matching category",
+            raise ConfigError(i18n.t("share.no_category", name=borrower.name),
                               key=f"platforms.{borrower.name}.share_category_id")
         from lmsbridge.sharing.labels import apply_label
 
