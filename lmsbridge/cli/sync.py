@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from lmsbridge import i18n
@@ -38,7 +39,45 @@ i18n.register(
                          "en": "Dry run: these write calls would be made:"},
         "sync.dry_run.none": {"nb": "Tørrkjøring: ingenting ville blitt skrevet.",
                               "en": "Dry run: nothing would be written."},
-        "sync.unreachable": {"nb": "{platform} kunne ikke nås: {cause}", "en": "{platform} could not be reached: {cause}"},
+        # {cause} is the transport's message, which names the platform and the call itself ("ks: core_…: …")
+        "sync.unreachable": {
+            "nb": "{where}{cause} (resten av kjøringen mot plattformen ble hoppet over)",
+            "en": "{where}{cause} (the rest of the run on the platform was skipped)",
+        },
+        "sync.progress.shares": {"nb": "delinger", "en": "shares"},
+        # labels of the codes in the tables and the counts line (--json keeps the codes themselves)
+        "sync.kind.learner": {"nb": "deltaker", "en": "learner"},
+        "sync.kind.unmatched": {"nb": "uten konto", "en": "unmatched"},
+        "sync.kind.activity": {"nb": "aktivitet", "en": "activity"},
+        "sync.kind.share": {"nb": "deling", "en": "share"},
+        "sync.share_status.ok": {"nb": "ok", "en": "ok"},
+        "sync.share_status.failed": {"nb": "feilet", "en": "failed"},
+        "sync.share_status.skipped": {"nb": "hoppet over", "en": "skipped"},
+        "sync.path.per-learner": {"nb": "per deltaker", "en": "per-learner"},
+        "sync.path.listing+report": {"nb": "liste+rapport", "en": "listing+report"},
+        "sync.path.report": {"nb": "rapport", "en": "report"},
+        "sync.run_status.ok": {"nb": "ok", "en": "ok"},
+        "sync.run_status.partial": {"nb": "delvis (noen elementer feilet)", "en": "partial (some items failed)"},
+        "sync.run_status.failed": {"nb": "feilet", "en": "failed"},
+        "sync.count.shares": {"nb": "delinger", "en": "shares"},
+        "sync.count.shares_ok": {"nb": "delinger ok", "en": "shares ok"},
+        "sync.count.shares_failed": {"nb": "delinger feilet", "en": "shares failed"},
+        "sync.count.shares_skipped": {"nb": "delinger hoppet over", "en": "shares skipped"},
+        "sync.count.listed": {"nb": "listet", "en": "listed"},
+        "sync.count.candidates": {"nb": "kandidater", "en": "candidates"},
+        "sync.count.read": {"nb": "lest", "en": "read"},
+        "sync.count.already_complete": {"nb": "fullført fra før", "en": "already complete"},
+        "sync.count.written": {"nb": "skrevet", "en": "written"},
+        "sync.count.planned_writes": {"nb": "planlagte skrivinger", "en": "planned writes"},
+        "sync.count.enrolled": {"nb": "påmeldt", "en": "enrolled"},
+        "sync.count.created": {"nb": "kontoer opprettet", "en": "accounts created"},
+        "sync.count.unmatched": {"nb": "uten konto", "en": "unmatched"},
+        "sync.count.failed_items": {"nb": "feilede elementer", "en": "failed items"},
+        "sync.count.unmapped_activities": {"nb": "aktiviteter uten motpart", "en": "unmapped activities"},
+        "sync.count.calls": {"nb": "web-tjenestekall", "en": "web-service calls"},
+        "sync.count.full": {"nb": "full kjøring", "en": "full run"},
+        "sync.count.interrupted": {"nb": "avbrutt", "en": "interrupted"},
+        "sync.progress.learners": {"nb": "deltakere lest", "en": "learners read"},
         "sync.warning": {"nb": "Merk: {text}", "en": "Note: {text}"},
         "sync.no_shares": {"nb": "Ingen publiserte delinger å synkronisere.", "en": "No published shares to sync."},
         "sync.next_run": {"nb": "Neste kjøring {at} (Ctrl-C stopper)", "en": "Next run at {at} (Ctrl-C stops)"},
@@ -97,8 +136,8 @@ class RichProgress:
             console=Console(stderr=True),
             transient=True,
         )
-        self._shares = self._progress.add_task("shares", total=None)
-        self._learners = self._progress.add_task("learners read", total=None)
+        self._shares = self._progress.add_task(i18n.t("sync.progress.shares"), total=None)
+        self._learners = self._progress.add_task(i18n.t("sync.progress.learners"), total=None)
 
     def __enter__(self) -> RichProgress:
         self._progress.start()
@@ -141,6 +180,24 @@ def _today() -> date:
         return date.today()
 
 
+def label(kind: str, code: str) -> str:
+    """A code's label in the user's language (``sync.<kind>.<code>``); the code itself when it has none."""
+    key = f"sync.{kind}.{code}"
+    return i18n.t(key) if i18n.has(key) else code
+
+
+def counts_line(counts: dict[str, Any]) -> str:
+    """A run's counts (sync_runs.counts) for people: numbers with their labels, flags only when set."""
+    parts = []
+    for key, value in sorted(counts.items()):
+        if isinstance(value, bool):
+            if value:
+                parts.append(label("count", key))
+        elif not isinstance(value, list | dict):
+            parts.append(f"{label('count', key)} {value}")
+    return ", ".join(parts)
+
+
 def _combined_exit(*codes: int) -> int:
     for code in (2, 3, 4):
         if code in codes:
@@ -162,18 +219,22 @@ def print_summary(summary: SyncSummary, *, quiet: bool = False) -> None:
             failed = sum(1 for f in share.failures if f.kind in FAILING_KINDS)
             written = str(len(share.written)) + (
                 i18n.t("sync.planned_suffix", n=share.planned_writes) if share.planned_writes else "")
-            runs.add_row(share.share_id, share.course, f"{share.borrower} → {share.owner}", share.path,
-                          str(share.listed), str(share.read), written, str(share.already), str(share.unmatched),
-                          str(failed), share.status if not share.error else f"{share.status}: {share.error}")
+            status = label("share_status", share.status)
+            if share.error:
+                status = f"{status}: {share.error.render()}"
+            runs.add_row(escape(share.share_id), escape(share.course), escape(f"{share.borrower} → {share.owner}"),
+                         label("path", share.path), str(share.listed), str(share.read), written, str(share.already),
+                         str(share.unmatched), str(failed), escape(status))
         out.print(runs)
     for share in summary.shares:
         for failure in share.failures:
-            click.echo(f"  {share.share_id} {failure.kind} {failure.key}: {failure.reason}")
+            click.echo(f"  {share.share_id} {label('kind', failure.kind)} {failure.key}: {failure.reason.render()}")
         for unmapped in share.unmapped:
             click.echo(i18n.t("sync.unmapped", share=share.share_id, cmid=unmapped.activity.cmid,
-                              name=unmapped.activity.name, reason=unmapped.reason))
+                              name=unmapped.activity.name, reason=unmapped.reason.render()))
     for platform, cause in summary.unreachable.items():
-        click.echo(i18n.t("sync.unreachable", platform=platform, cause=cause))
+        where = "" if cause.startswith(f"{platform}: ") else f"{platform}: "
+        click.echo(i18n.t("sync.unreachable", where=where, cause=cause))
     for warning in summary.warnings:
         click.echo(i18n.t("sync.warning", text=warning))
     totals = summary.counts()
@@ -295,22 +356,23 @@ def sync_status_command(ctx: click.Context, as_json: bool) -> None:
     if last is None:
         click.echo(i18n.t("sync.status.never"))
     else:
-        click.echo(i18n.t("sync.status.last_run", id=last["id"], status=last["status"], started=last["started_at"],
-                          finished=last["finished_at"] or "-"))
+        click.echo(i18n.t("sync.status.last_run", id=last["id"], status=label("run_status", str(last["status"])),
+                          started=last["started_at"], finished=last["finished_at"] or "-"))
         counts = last.get("counts") or {}
         if counts:
-            click.echo("  " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items()) if not isinstance(v, list | dict)))
+            click.echo("  " + counts_line(counts))
     if status.shares:
         cursors = table(i18n.t("table.shares"), ["share", "course", "direction", "cursor", "completions"])
         for share in status.shares:
-            cursors.add_row(share.share_id, share.course, f"{share.borrower} → {share.owner}",
+            cursors.add_row(escape(share.share_id), escape(share.course), escape(f"{share.borrower} → {share.owner}"),
                             share.cursor.isoformat() if share.cursor else "-", str(share.completions))
         out.print(cursors)
     if status.failures:
         failures = table(i18n.t("table.failed_items"), ["share", "kind", "item", "attempts", "last_failed", "reason"])
         for failure in status.failures:
-            failures.add_row(str(failure["share_id"]), str(failure["item_kind"]), str(failure["item_key"]),
-                             str(failure["attempts"]), str(failure["last_failed_at"]), str(failure["reason"]))
+            failures.add_row(escape(failure.share_id), label("kind", str(failure.item_kind)), escape(failure.item_key),
+                             str(failure.attempts), failure.last_failed_at.isoformat(),
+                             escape(status.reason(failure).render()))
         out.print(failures)
     else:
         click.echo(i18n.t("sync.status.no_failures"))

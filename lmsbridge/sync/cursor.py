@@ -30,6 +30,9 @@ def next_cursor(current: datetime | None, run_started_at: datetime, *, clean: bo
 
 @dataclass(frozen=True)
 class Verdict:
+    """Whether to read a learner, and why: ``reason`` is a language-neutral code for logs and tests, never
+    shown to a user."""
+
     read: bool
     reason: str
 
@@ -47,14 +50,14 @@ def should_read(
     is already in the ledger is not asked again; one that failed last time is read whatever its last access.
     """
     if fully_recorded:
-        return Verdict(False, "already recorded complete")
+        return Verdict(False, "already-recorded")
     if failed_before:
-        return Verdict(True, "failed on an earlier run")
+        return Verdict(True, "failed-before")
     if since_at is None:
-        return Verdict(True, "full reconciliation")
+        return Verdict(True, "full")
     if last_access and last_access >= int(since_at.timestamp()):
-        return Verdict(True, "visited the course since the last run")
-    return Verdict(False, "no visit since the last run")
+        return Verdict(True, "visited")
+    return Verdict(False, "no-visit")
 
 
 def completed_since(time_completed: datetime | None, since_at: datetime | None) -> bool:

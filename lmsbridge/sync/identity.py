@@ -16,8 +16,26 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from lmsbridge import i18n
+from lmsbridge.sync.reason import Reason
+
 IdentityKey = Literal["idnumber", "email", "username"]
 KEYS: tuple[IdentityKey, ...] = ("idnumber", "email", "username")
+
+# The keys are the names of Moodle's user fields (and of the sync.identity_keys values): not translated.
+i18n.register(
+    {
+        "sync.match.by": {"nb": "funnet ved {key}", "en": "matched by {key}"},
+        "sync.match.ambiguous": {
+            "nb": "tvetydig: flere kontoer hos eier har samme {keys}",
+            "en": "ambiguous: several owner accounts have the same {keys}",
+        },
+        "sync.match.none": {
+            "nb": "ingen konto hos eier med samme {keys}",
+            "en": "no owner account with the same {keys}",
+        },
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -55,12 +73,12 @@ class Match:
         return self.person is not None
 
     @property
-    def reason(self) -> str:
+    def reason(self) -> Reason:
         if self.person is not None:
-            return f"matched by {self.key}"
+            return Reason.of("sync.match.by", key=str(self.key))
         if self.ambiguous:
-            return "ambiguous: " + ", ".join(f"{k} matches several owner accounts" for k in self.ambiguous)
-        return "no owner account with the same " + "/".join(KEYS)
+            return Reason.of("sync.match.ambiguous", keys="/".join(self.ambiguous))
+        return Reason.of("sync.match.none", keys="/".join(KEYS))
 
 
 @dataclass

@@ -9,6 +9,7 @@ from typing import Any
 
 from lmsbridge.adapters import PlannedCall
 from lmsbridge.sync.mapping import Unmapped
+from lmsbridge.sync.reason import Reason
 
 EXIT_OK = 0
 EXIT_CONFIG = 2
@@ -38,7 +39,12 @@ class Written:
 class Failure:
     kind: str
     key: str
-    reason: str
+    reason: Reason
+
+
+def reason_code(reason: Reason | None) -> str | None:
+    """The code of a reason for ``--json`` (None for text kept as it is)."""
+    return None if reason is None or reason.plain else reason.code
 
 
 @dataclass
@@ -48,7 +54,7 @@ class ShareOutcome:
     borrower: str = ""
     course: str = ""
     status: str = "ok"  # ok | failed | skipped
-    error: str = ""
+    error: Reason | None = None
     unreachable: str | None = None
     config_error: bool = False
     path: str = "per-learner"  # per-learner | listing+report | report (engine module docstring)
@@ -65,7 +71,7 @@ class ShareOutcome:
     cleared: set[tuple[str, str]] = field(default_factory=set)
     unmapped: list[Unmapped] = field(default_factory=list)
     mapped_borrower_cmids: frozenset[int] | None = None
-    notes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # in the run's language (not kept in the ledger)
 
     @property
     def clean(self) -> bool:
@@ -73,7 +79,7 @@ class ShareOutcome:
         they are kept in failed_items and read again next run whatever the cursor says."""
         return self.status == "ok"
 
-    def fail(self, reason: str, *, platform: str | None = None, config: bool = False) -> None:
+    def fail(self, reason: Reason, *, platform: str | None = None, config: bool = False) -> None:
         self.status = "failed"
         self.error = reason
         self.unreachable = platform
@@ -86,7 +92,8 @@ class ShareOutcome:
             "borrower": self.borrower,
             "course": self.course,
             "status": self.status,
-            "error": self.error,
+            "error": self.error.render() if self.error else "",
+            "error_code": reason_code(self.error),
             "path": self.path,
             "listed": self.listed,
             "candidates": self.candidates,
@@ -97,8 +104,10 @@ class ShareOutcome:
             "enrolled": self.enrolled,
             "created": self.created,
             "unmatched": self.unmatched,
-            "failed": [{"kind": f.kind, "key": f.key, "reason": f.reason} for f in self.failures],
-            "unmapped": [{"cmid": u.activity.cmid, "name": u.activity.name, "reason": u.reason} for u in self.unmapped],
+            "failed": [{"kind": f.kind, "key": f.key, "reason": f.reason.render(), "reason_code": reason_code(f.reason)}
+                       for f in self.failures],
+            "unmapped": [{"cmid": u.activity.cmid, "name": u.activity.name, "reason": u.reason.render(),
+                          "reason_code": reason_code(u.reason)} for u in self.unmapped],
             "notes": list(self.notes),
         }
 
@@ -202,4 +211,5 @@ __all__ = [
     "ShareOutcome",
     "SyncSummary",
     "Written",
+    "reason_code",
 ]

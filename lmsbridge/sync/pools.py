@@ -13,10 +13,64 @@ from collections.abc import Callable, Hashable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
+from lmsbridge import i18n
 from lmsbridge.adapters import MoodleClient
+from lmsbridge.adapters.wire import where_of
 from lmsbridge.errors import RetriableError
+from lmsbridge.sync.reason import Reason
 
 T = TypeVar("T")
+
+#: The cause a run gives its pools when it is interrupted (Ctrl-C, an error): never shown as unreachable.
+INTERRUPTED = "run interrupted"
+
+i18n.register(
+    {
+        # {cause} is the transport's message, which names the platform and the call itself ("ks: core_…: …")
+        "sync.platform_down": {
+            "nb": "{where}{cause}; delingen prøves igjen ved neste kjøring",
+            "en": "{where}{cause}; the share is tried again on the next run",
+        },
+    }
+)
+
+
+#: Why the transport gave up (``lmsbridge.adapters``' messages), recognised so that a stored reason can be
+#: rendered in the reader's language: connect-time reasons of "transport.unreachable" take the connect timeout.
+_UNREACHABLE_REASONS = ("transport.reason.refused", "transport.reason.connect_timeout", "transport.reason.tls",
+                        "transport.reason.proxy", "transport.reason.bad_url")
+
+
+def transport_cause(exc: RetriableError, client: MoodleClient) -> Reason:
+    """The transport's message as a reason: its own code and values when it is one of the transport's
+    messages about this client (checked by rendering it again), else its text as it is."""
+    text = str(exc)
+    transport = client.transport
+    where = ""
+    head = f"{transport.name}: "
+    if text.startswith(head):
+        where = where_of(transport.name, text[len(head):].split(": ", 1)[0])
+    connect, read = transport.timeout
+    candidates = [
+        Reason.of("transport.unreachable", where=where, url=transport.base_url,
+                  reason=Reason.of(code, seconds=connect) if code.endswith("timeout") else Reason.of(code))
+        for code in _UNREACHABLE_REASONS
+    ]
+    candidates.append(Reason.of("transport.timeout", where=where, seconds=read))
+    status = getattr(exc, "status", None)
+    if isinstance(status, int):
+        candidates += [Reason.of("wire.http_unavailable", where=where, status=status),
+                       Reason.of("wire.http_too_many", where=where)]
+    for candidate in candidates:
+        if candidate.render() == text:
+            return candidate
+    return Reason.text(text)
+
+
+def down_reason(platform: str, cause: Reason) -> Reason:
+    """Why a share stopped on a platform that cannot be reached, naming the platform once."""
+    where = "" if cause.render().startswith(f"{platform}: ") else f"{platform}: "
+    return Reason.of("sync.platform_down", where=where, cause=cause)
 
 
 class PlatformUnreachable(RetriableError):
@@ -24,9 +78,11 @@ class PlatformUnreachable(RetriableError):
 
     code = "unreachable"
 
-    def __init__(self, platform: str, cause: str) -> None:
+    def __init__(self, platform: str, cause: Reason) -> None:
         self.platform = platform
-        super().__init__(f"{platform}: cannot be reached ({cause})")
+        self.cause = cause
+        self.reason = down_reason(platform, cause)
+        super().__init__(self.reason.render())
 
 
 class PlatformPool:
@@ -41,7 +97,8 @@ class PlatformPool:
         self._clones: list[MoodleClient] = []
         self._lock = threading.Lock()
         self._on_down = on_down
-        self.down: str | None = None
+        self.down: str | None = None  # the transport's message, in the run's language
+        self.down_cause: Reason | None = None
 
     def _worker_client(self) -> MoodleClient:
         client: MoodleClient | None = getattr(self._local, "client", None)
@@ -53,19 +110,22 @@ class PlatformPool:
         return client
 
     def _run(self, fn: Callable[[MoodleClient], T]) -> T:
-        if self.down is not None:
-            raise PlatformUnreachable(self.name, self.down)
+        down = self.down_cause
+        if down is not None:
+            raise PlatformUnreachable(self.name, down)
         try:
             return fn(self._worker_client())
         except PlatformUnreachable:
             raise
         except RetriableError as exc:
-            self.mark_down(str(exc))
-            raise PlatformUnreachable(self.name, str(exc)) from exc
+            reason = transport_cause(exc, self.client)
+            self.mark_down(str(exc), reason)
+            raise PlatformUnreachable(self.name, reason) from exc
 
-    def mark_down(self, cause: str) -> None:
+    def mark_down(self, cause: str, reason: Reason | None = None) -> None:
         with self._lock:
             if self.down is None:
+                self.down_cause = reason or Reason.text(cause)
                 self.down = cause
         self._on_down(self.name, cause)
 
@@ -124,4 +184,4 @@ class Memo:
         return result
 
 
-__all__ = ["Memo", "PlatformPool", "PlatformUnreachable", "Pools"]
+__all__ = ["INTERRUPTED", "Memo", "PlatformPool", "PlatformUnreachable", "Pools", "down_reason", "transport_cause"]

@@ -4,10 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from lmsbridge import i18n
 from lmsbridge.config import SyncConfig, read_secret
 from lmsbridge.errors import ConfigError
 
 MIN_SECRET_LENGTH = 16
+
+i18n.register(
+    {
+        "sync.secret.short": {
+            "nb": "hemmeligheten for pseudonymer i {where} er kortere enn {n} tegn",
+            "en": "the pseudonym secret in {where} is shorter than {n} characters",
+        },
+    }
+)
 
 
 def pseudonym_secret(settings: SyncConfig, base: Path | None = None) -> bytes:
@@ -23,7 +33,7 @@ def pseudonym_secret(settings: SyncConfig, base: Path | None = None) -> bytes:
         where = f"${settings.pseudonym_secret_env}"
     value = secret.get_secret_value()
     if len(value) < MIN_SECRET_LENGTH:
-        raise ConfigError(f"pseudonym secret in {where} is shorter than {MIN_SECRET_LENGTH} characters")
+        raise ConfigError(i18n.t("sync.secret.short", where=where, n=MIN_SECRET_LENGTH))
     return value.encode("utf-8")
 
 

@@ -1,4 +1,6 @@
-"""``sync status``: the last run, each published share's cursor, and the failed items (from the ledger)."""
+"""``sync status``: the last run, each published share's cursor, and the failed items (from the ledger).
+
+A failed item's reason is rendered when shown, in the reader's language (:mod:`lmsbridge.sync.reason`)."""
 
 from __future__ import annotations
 
@@ -6,7 +8,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from lmsbridge.ledger import Ledger
+from lmsbridge.ledger import FailedItem, Ledger
+from lmsbridge.sync.outcome import reason_code
+from lmsbridge.sync.reason import Reason
 
 
 @dataclass(frozen=True)
@@ -23,7 +27,23 @@ class ShareCursor:
 class SyncStatus:
     last_run: dict[str, Any] | None
     shares: list[ShareCursor] = field(default_factory=list)
-    failures: list[dict[str, Any]] = field(default_factory=list)
+    failures: list[FailedItem] = field(default_factory=list)
+
+    @staticmethod
+    def reason(failure: FailedItem) -> Reason:
+        return Reason.from_stored(failure.reason)
+
+    def failure_dicts(self) -> list[dict[str, Any]]:
+        """The failed items for ``--json``: the ledger's fields, the reason in the current language and its
+        code (None for a reason stored as text)."""
+        out = []
+        for failure in self.failures:
+            data = failure.model_dump(mode="json")
+            reason = self.reason(failure)
+            data["reason"] = reason.render()
+            data["reason_code"] = reason_code(reason)
+            out.append(data)
+        return out
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -39,7 +59,7 @@ class SyncStatus:
                 }
                 for s in self.shares
             ],
-            "failures": self.failures,
+            "failures": self.failure_dicts(),
         }
 
 
@@ -62,7 +82,7 @@ def sync_status(ledger: Ledger) -> SyncStatus:
             )
             for s in shares
         ],
-        failures=[f.model_dump(mode="json") for f in ledger.list_failures()],
+        failures=ledger.list_failures(),
     )
 
 

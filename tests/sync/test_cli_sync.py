@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,6 +17,8 @@ import lmsbridge.cli.sync as cli_sync
 from lmsbridge.cli.main import cli
 from lmsbridge.ledger import Ledger
 from lmsbridge.sandbox import Sandbox
+from lmsbridge.sandbox.exceptions import invalid_user
+from lmsbridge.sandbox.registry import REGISTRY, Call
 from tests.sync.helpers import SECRET, publish
 
 pytestmark = pytest.mark.slow
@@ -53,6 +58,10 @@ def test_run_then_status(config_file: Path, sandbox: Sandbox) -> None:
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data["totals"]["written"] == 5 and data["status"] == "ok" and data["shares"][0]["unmatched"] == 2
+    # --json keeps English keys and language-neutral codes; the reason itself is in the user's language
+    assert data["shares"][0]["failed"][0] == {
+        "kind": "unmatched", "key": "user:18", "reason": "ingen konto hos eier med samme idnumber/email/username",
+        "reason_code": "sync.match.none"}
     table = invoke(config_file, "sync", "run", "--no-certificates")
     assert table.exit_code == 0 and "S-0001" in table.output and "0 fullføringer" in table.output
     status = invoke(config_file, "sync", "status", "--json")
@@ -61,7 +70,7 @@ def test_run_then_status(config_file: Path, sandbox: Sandbox) -> None:
     assert info["shares"][0]["cursor"] is not None
     assert {f["item_kind"] for f in info["failures"]} == {"unmatched"}
     plain = invoke(config_file, "sync", "status")
-    assert "S-0001" in plain.output and "unmatched" in plain.output
+    assert "S-0001" in plain.output and "uten konto" in plain.output  # the kind «unmatched», in Norwegian
 
 
 def test_quiet_prints_nothing_when_all_went_through(config_file: Path) -> None:
@@ -142,3 +151,179 @@ def test_parse_every(text: str, seconds: float) -> None:
 def test_parse_every_refuses(text: str) -> None:
     with pytest.raises(click.BadParameter):
         cli_sync.parse_every(text)
+
+
+# --- the output in the user's language: nb by default, en with --lang en --------------------------------
+
+SUMMARY = {
+    "nb": "{written} fullføringer ført tilbake til eier, {failed} feilede elementer, {unmatched} uten konto hos eier",
+    "en": "{written} completions brought back to the owner, {failed} failed items, {unmatched} without an owner "
+    "account",
+}
+UNMATCHED = {"nb": "ingen konto hos eier med samme idnumber/email/username",
+             "en": "no owner account with the same idnumber/email/username"}
+#: A sync run's own words that must not show in the other language.
+OTHER = {"nb": ("no owner account", "reading completion", "could not reach", "Last run", "failed items", "learner "),
+         "en": ("ingen konto", "lesing av", "kan ikke nå", "Siste kjøring", "feilede elementer", "deltaker")}
+
+
+def in_language(config: Path, lang: str, *args: str) -> click.testing.Result:
+    return invoke(config, *(["--lang", "en"] if lang == "en" else []), *args)
+
+
+def flat(output: str) -> str:
+    """A table's text on one line: borders gone and blanks collapsed (a wrapped cell reads as one)."""
+    return " ".join(re.sub(r"[│┃┏┓┗┛┡┩└┘┌┐├┤┬┴┼━─╇╈╋┳┻]", " ", output).split())
+
+
+def no_other_language(output: str, lang: str) -> None:
+    for words in OTHER[lang]:
+        assert words not in output, (words, output)
+
+
+def closed_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.mark.parametrize("lang", ["nb", "en"])
+def test_unmatched_learners_in_the_users_language(config_file: Path, lang: str) -> None:
+    result = in_language(config_file, lang, "sync", "run", "--no-certificates")
+    assert result.exit_code == 0, result.output
+    kind = {"nb": "uten konto", "en": "unmatched"}[lang]
+    for uid in (18, 19):
+        assert f"  S-0001 {kind} user:{uid}: {UNMATCHED[lang]}\n" in result.output
+    assert SUMMARY[lang].format(written=5, failed=0, unmatched=2) in result.output
+    assert {"nb": "per deltaker", "en": "per-learner"}[lang] in result.output
+    no_other_language(result.output, lang)
+
+    status = in_language(config_file, lang, "sync", "status")
+    assert status.exit_code == 0, status.output
+    text = flat(status.output)
+    assert {"nb": "Siste kjøring #1: ok", "en": "Last run #1: ok"}[lang] in text
+    assert {"nb": "skrevet 5", "en": "written 5"}[lang] in text
+    assert f"S-0001 {kind} user:18 1 " in text and UNMATCHED[lang] in text
+    no_other_language(status.output, lang)
+
+
+@pytest.mark.parametrize("lang", ["nb", "en"])
+def test_a_failing_learner_in_the_users_language(config_file: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 lang: str) -> None:
+    """u07 (ks user 10) cannot be read: Moodle says «Invalid user»; the others come through; exit 4."""
+    served = REGISTRY["core_completion_get_activities_completion_status"]
+
+    def refuse_u07(call: Call) -> object:
+        if call.params["userid"] == 10:
+            raise invalid_user()
+        return served.handler(call)
+
+    monkeypatch.setitem(REGISTRY, served.name, dataclasses.replace(served, handler=refuse_u07))
+    result = in_language(config_file, lang, "sync", "run", "--no-certificates")
+    assert result.exit_code == 4, result.output
+    reading = {
+        "nb": "lesing av fullføring: ks: core_completion_get_activities_completion_status: plattformen svarte med "
+        "en feil: «Invalid user» [invaliduser]",
+        "en": "reading completion: ks: core_completion_get_activities_completion_status: the platform answered "
+        "with an error: «Invalid user» [invaliduser]",
+    }[lang]
+    kind = {"nb": "deltaker", "en": "learner"}[lang]
+    assert f"  S-0001 {kind} user:10: {reading}\n" in result.output
+    assert SUMMARY[lang].format(written=3, failed=1, unmatched=2) in result.output
+    no_other_language(result.output, lang)
+
+    status = in_language(config_file, lang, "sync", "status")
+    text = flat(status.output)
+    assert {"nb": "Siste kjøring #1: delvis (noen elementer feilet)",
+            "en": "Last run #1: partial (some items failed)"}[lang] in text
+    assert f"S-0001 {kind} user:10 1 " in text and reading in text  # Moodle's [code] is not taken for markup
+    no_other_language(status.output, lang)
+
+
+@pytest.mark.parametrize("lang", ["nb", "en"])
+def test_an_unreachable_platform_in_the_users_language(config_file: Path, lang: str) -> None:
+    url = f"http://127.0.0.1:{closed_port()}"
+    text = config_file.read_text(encoding="utf-8")
+    config_file.write_text(re.sub(r'url = "http://127\.0\.0\.1:\d+"', f'url = "{url}"', text, count=1),
+                           encoding="utf-8")
+    assert 'title = "ks"' in config_file.read_text(encoding="utf-8").split(url)[0]  # ks, the borrower, is down
+    result = in_language(config_file, lang, "sync", "run", "--no-certificates")
+    assert result.exit_code == 3, result.output
+    cause = {
+        "nb": f"ks: core_enrol_get_enrolled_users: kan ikke nå {url} (tilkoblingen feilet): sjekk adressen (url) i "
+        "konfigurasjonen, nettverket, og at plattformen er oppe",
+        "en": f"ks: core_enrol_get_enrolled_users: could not reach {url} (the connection failed): check the address "
+        "(url) in the configuration, the network, and that the platform is up",
+    }[lang]
+    skipped = {"nb": " (resten av kjøringen mot plattformen ble hoppet over)",
+               "en": " (the rest of the run on the platform was skipped)"}[lang]
+    lines = result.output.splitlines()
+    assert cause + skipped in lines, result.output  # the platform named once, at the start
+    assert not any(line.startswith("ks kunne ikke") or "ks: ks:" in line for line in lines)
+    retried = {"nb": "; delingen prøves igjen ved neste kjøring", "en": "; the share is tried again on the next run"}
+    assert f"{ {'nb': 'feilet', 'en': 'failed'}[lang]}: {cause}{retried[lang]}" in flat(result.output)
+    no_other_language(result.output, lang)
+
+    status = in_language(config_file, lang, "sync", "status")
+    flat_status = flat(status.output)
+    assert {"nb": "Siste kjøring #1: feilet", "en": "Last run #1: failed"}[lang] in flat_status
+    share = {"nb": "deling", "en": "share"}[lang]
+    assert f"S-0001 {share} share 1 " in flat_status and cause + retried[lang] in flat_status
+    no_other_language(status.output, lang)
+
+
+def test_a_stored_reason_is_shown_in_the_readers_language(config_file: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          tmp_path: Path) -> None:
+    """The run spoke Norwegian; whoever looks later in English reads the failed items in English (and the
+    other way round), from the same ledger rows: they keep a code and values, not the run's text."""
+    served = REGISTRY["core_completion_get_activities_completion_status"]
+
+    def refuse_u07(call: Call) -> object:
+        if call.params["userid"] == 10:
+            raise invalid_user()
+        return served.handler(call)
+
+    monkeypatch.setitem(REGISTRY, served.name, dataclasses.replace(served, handler=refuse_u07))
+    assert invoke(config_file, "sync", "run", "--no-certificates").exit_code == 4  # in Norwegian
+    english = flat(in_language(config_file, "en", "sync", "status").output)
+    assert UNMATCHED["en"] in english
+    assert "reading completion: ks: core_completion_get_activities_completion_status: the platform answered with an " \
+           "error: «Invalid user» [invaliduser]" in english
+    no_other_language(english, "en")
+    data = json.loads(in_language(config_file, "en", "sync", "status", "--json").output)
+    reasons = {f["item_key"]: (f["reason"], f["reason_code"]) for f in data["failures"]}
+    assert reasons["user:18"] == (UNMATCHED["en"], "sync.match.none")
+    assert reasons["user:10"][1] == "sync.failure.reading"
+    with Ledger.open(tmp_path / "ledger.db") as ledger:
+        stored = {f.item_key: f.reason for f in ledger.list_failures()}
+    assert json.loads(stored["user:18"]) == {"code": "sync.match.none", "values": {"keys": "idnumber/email/username"}}
+
+
+def test_a_reason_stored_as_text_by_an_earlier_version_is_shown_as_it_is(config_file: Path, tmp_path: Path) -> None:
+    with Ledger.open(tmp_path / "ledger.db") as ledger:
+        ledger.record_failure(share_id="S-0001", item_kind="learner", item_key="user:77",
+                              reason="reading completion: {not json} [code]")
+    for lang in ("nb", "en"):
+        assert "reading completion: {not json} [code]" in flat(in_language(config_file, lang, "sync", "status").output)
+    data = json.loads(invoke(config_file, "sync", "status", "--json").output)
+    assert data["failures"][0]["reason"] == "reading completion: {not json} [code]"
+    assert data["failures"][0]["reason_code"] is None
+
+
+@pytest.mark.parametrize("lang", ["nb", "en"])
+def test_configuration_errors_of_the_sync_in_the_users_language(config_file: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                lang: str) -> None:
+    unknown = CliRunner().invoke(cli, ["--config", str(config_file), *(["--lang", "en"] if lang == "en" else []),
+                                       "sync", "run", "--share", "S-0999"])
+    assert unknown.exit_code == 2
+    assert unknown.stderr.strip() == {"nb": "Feil: --share: ingen publisert deling S-0999",
+                                      "en": "Error: --share: no published share S-0999"}[lang]
+    monkeypatch.setenv("TEST_PSEUDONYM", "short")
+    short = CliRunner().invoke(cli, ["--config", str(config_file), *(["--lang", "en"] if lang == "en" else []),
+                                     "sync", "run"])
+    assert short.exit_code == 2
+    assert short.stderr.strip() == {
+        "nb": "Feil: hemmeligheten for pseudonymer i $TEST_PSEUDONYM er kortere enn 16 tegn",
+        "en": "Error: the pseudonym secret in $TEST_PSEUDONYM is shorter than 16 characters",
+    }[lang]
+    assert "short" not in short.stderr.replace("shorter", "")  # never the value

@@ -50,7 +50,17 @@ def test_match(learner: Person, keys: tuple[str, ...], expected_id: int | None, 
 def test_ambiguous_reason_names_the_key_not_the_person() -> None:
     result = match(Person(9, "nobody", "", "shared@kommune.no"), KS, ["email"])
     assert not result.found
-    assert "email" in result.reason and "shared@" not in result.reason
+    for lang, text in (("nb", "tvetydig: flere kontoer hos eier har samme email"),
+                       ("en", "ambiguous: several owner accounts have the same email")):
+        assert result.reason.render(lang) == text
+        assert "shared@" not in result.reason.render(lang)
+
+
+def test_no_match_says_which_keys_were_compared() -> None:
+    result = match(Person(9, "nobody", "", "nobody@kommune.no"), KS)
+    assert result.reason.code == "sync.match.none"
+    assert result.reason.render("nb") == "ingen konto hos eier med samme idnumber/email/username"
+    assert result.reason.render("en") == "no owner account with the same idnumber/email/username"
 
 
 def test_lookup_values_ask_for_exact_and_lower_case() -> None:

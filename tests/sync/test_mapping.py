@@ -38,10 +38,16 @@ def test_unmapped_activities_are_reported_with_a_reason() -> None:
     assert mapping.pairs == {}
     reasons = {u.activity.cmid: u.reason for u in mapping.unmapped}
     assert set(reasons) == {1, 2, 3, 4}
-    assert "2 owner activities" in reasons[1]
-    assert "no owner activity" in reasons[2]
-    assert "no owner activity" in reasons[3]
-    assert "no completion tracking" in reasons[4]
+    assert {cmid: r.code for cmid, r in reasons.items()} == {
+        1: "sync.unmapped.name_ambiguous", 2: "sync.unmapped.none", 3: "sync.unmapped.none",
+        4: "sync.unmapped.untracked"}
+    # rendered when shown, in the reader's language
+    assert reasons[1].render("nb") == "2 aktiviteter hos eier heter «Dobbel»"
+    assert reasons[1].render("en") == "2 owner activities are named «Dobbel»"
+    assert reasons[2].render("nb") == "ingen aktivitet hos eier med samme ID-nummer eller navn"
+    assert reasons[3].render("en") == "no owner activity with the same ID number or name"
+    assert reasons[4].render("nb") == "aktiviteten «Forum» hos eier har ikke fullføringssporing"
+    assert reasons[4].render("en") == "owner activity «Forum» has no completion tracking"
 
 
 def test_an_owner_activity_is_used_once() -> None:
@@ -49,8 +55,18 @@ def test_an_owner_activity_is_used_once() -> None:
     owner = [Activity(10, "C", "X")]
     mapping = map_activities(borrower, owner)
     assert {b: o.cmid for b, o in mapping.pairs.items()} == {1: 10}
-    assert "already mapped" in mapping.unmapped[0].reason
+    reason = mapping.unmapped[0].reason
+    assert reason.render("nb") == "aktiviteten cm:10 hos eier er allerede knyttet til cm:1"
+    assert reason.render("en") == "owner activity cm:10 is already mapped to cm:1"
     assert mapping.owner_cmids == frozenset({10})
+
+
+def test_an_idnumber_used_twice_by_the_owner_is_not_guessed() -> None:
+    mapping = map_activities([Activity(1, "A", "X")], [Activity(10, "B", "X"), Activity(11, "C", "X")])
+    assert mapping.pairs == {}
+    reason = mapping.unmapped[0].reason
+    assert reason.render("nb") == "ID-nummeret «X» brukes av 2 aktiviteter hos eier"
+    assert reason.render("en") == "the ID number «X» is used by 2 owner activities"
 
 
 def test_differing_idnumbers_fall_back_to_the_name() -> None:
