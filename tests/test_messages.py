@@ -230,9 +230,8 @@ def test_the_real_process_prints_one_line(tmp_path: Path, lang: str) -> None:
 
 # --- (b) the scan -----------------------------------------------------------------------------------
 
-#: Not scanned: the sandbox imitates Moodle's own English error texts (they must stay as recorded), and
-#: lmsbridge/sync is another engineer's area (it has its own messages to translate).
-SKIPPED = ("sandbox/", "sync/")
+#: Not scanned: the sandbox imitates Moodle's own English error texts (they must stay as recorded).
+SKIPPED = ("sandbox/",)
 
 #: Errors that never reach a user as they are: programming errors (a caller broke an internal contract)
 #: or details that a translated message replaces. Keyed by (file, enclosing function, exception class).
@@ -255,10 +254,6 @@ INTERNAL: dict[tuple[str, str, str], str] = {
     ("ledger/store.py", "Ledger.record_failure", "LedgerError"): "an unknown failure kind from the code",
     ("ledger/store.py", "Ledger.finish_run", "LedgerError"): "an unknown run status from the code",
     ("sharing/term.py", "terms_of", "ValueError"): "term_months comes from the config, validated there (ge=1)",
-    # lmsbridge/cli/demo.py belongs to another engineer; these check the demo's own built-in seed and
-    # cannot fail unless the package itself is broken.
-    ("cli/demo.py", "_learners_act", "InputError"): "the demo's seed lacks its own course or user",
-    ("cli/demo.py", "_requested_share", "LmsbridgeError"): "the demo's own run went off its script",
 }
 
 EXCEPTION_SUFFIXES = ("Error", "Exception", "Violation", "Warning")

@@ -158,6 +158,13 @@ i18n.register(
             "so the configuration there no longer points at a live site.",
         },
         "demo.cannot_start": {"nb": "kan ikke starte sandkassen: {error}", "en": "cannot start the sandbox: {error}"},
+        # the demo's own seed and script (these fail only if the package itself is broken)
+        "demo.no_course": {"nb": "sandkassen har ikke kurset {course}", "en": "the sandbox has no course {course}"},
+        "demo.no_user": {"nb": "sandkassen har ikke brukeren {username}", "en": "the sandbox has no user {username}"},
+        "demo.unexpected_shares": {
+            "nb": "demoen ventet én forespurt deling av {course}, men fant {n}",
+            "en": "the demo expected one requested share of {course}, found {n}",
+        },
         "demo.folder_not_empty": {
             "nb": "mappen {folder} finnes og er ikke tom: velg en ny eller tom mappe for --keep",
             "en": "the folder {folder} exists and is not empty: choose a new or empty folder for --keep",
@@ -343,12 +350,12 @@ def _learners_act(story: Story, site: SiteHandle) -> None:
     state = site.state
     course = state.course_by_shortname(BORROWER_COURSE)
     if course is None:
-        raise InputError(f"the sandbox has no course {BORROWER_COURSE}")
+        raise InputError(i18n.t("demo.no_course", course=BORROWER_COURSE))
     modules = {module.name: module.id for module in state.tracked_modules(course)}
     for username, activity in LATER_ACTIVITY:
         user = state.user_by_username(username)
         if user is None:
-            raise InputError(f"the sandbox has no user {username}")
+            raise InputError(i18n.t("demo.no_user", username=username))
         state.complete_activity(user.id, modules[activity])
         state.set_last_access(user.id, course.id)
         story.say(i18n.t("demo.learn.done", name=f"{user.firstname} {user.lastname}", activity=activity))
@@ -422,7 +429,7 @@ def _requested_share(context: AppContext, owner_course: str) -> str:
     with Ledger.open(context.ledger_url()) as ledger:
         found = [s.id for s in ledger.list_shares(state="requested") if s.owner_course_shortname == owner_course]
     if len(found) != 1:
-        raise LmsbridgeError(f"the demo expected one requested share of {owner_course}, found {len(found)}")
+        raise LmsbridgeError(i18n.t("demo.unexpected_shares", course=owner_course, n=len(found)))
     return found[0]
 
 
