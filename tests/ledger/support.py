@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -92,3 +93,25 @@ def wait_for(process: subprocess.Popen[str], line: str) -> None:
         process.kill()
         _, err = process.communicate()
         raise AssertionError(f"child said {got!r}, not {line!r}; stderr:\n{err}")
+
+
+def kill_inside_transaction(ledger_url: str, writes: str) -> None:
+    """Run ``writes`` (statements on ``ledger``, dedented) inside one transaction of a child process and
+    SIGKILL it before COMMIT."""
+    body = textwrap.indent(textwrap.dedent(writes).strip(), " " * 8)
+    writer = child(
+        "import sys\n"
+        "from lmsbridge.ledger import Ledger\n"
+        f"ledger = Ledger.open({ledger_url!r})\n"
+        "if True:\n"
+        "    with ledger.transaction():\n"
+        f"{body}\n"
+        "        print('inside', flush=True)\n"
+        "        sys.stdin.readline()  # killed here, before COMMIT\n"
+    )
+    try:
+        wait_for(writer, "inside")
+        os.kill(writer.pid, signal.SIGKILL)
+    finally:
+        writer.wait()
+    assert writer.returncode == -signal.SIGKILL

@@ -24,7 +24,17 @@ from lmsbridge.ledger import MIGRATIONS, Event, Ledger, Migration, RowProblem, S
 from lmsbridge.ledger import migrations as migration_module
 from lmsbridge.ledger.database import connect, parse_location
 from lmsbridge.ledger.rows import AUDITED, SHARES
-from tests.ledger.support import LEARNER, NOW, OTHER_LEARNER, ROOT, Raw, child, new_share, wait_for
+from tests.ledger.support import (
+    LEARNER,
+    NOW,
+    OTHER_LEARNER,
+    ROOT,
+    Raw,
+    child,
+    kill_inside_transaction,
+    new_share,
+    wait_for,
+)
 
 HOUR = timedelta(hours=1)
 FIXTURE = Path(__file__).parent / "fixtures" / "ledger-0005.json"
@@ -329,25 +339,13 @@ def test_rows_written_without_an_event_get_one_by_lmsbridge_in_the_same_transact
 
 
 def test_sigkill_before_commit_leaves_neither_rows_nor_stamps(lived: str) -> None:
-    writer = child(f"""
-        import sys
-        from lmsbridge.ledger import Ledger
-        ledger = Ledger.open({lived!r})
-        with ledger.transaction():
-            ledger.update_share_state("S-0001", "revoked")
-            ledger.record_completion(share_id="S-0001", learner_key={OTHER_LEARNER!r}, owner_activity="13",
-                                     borrower_activity="b13", time_completed=None)
-            ledger.record_message(key="S-0001-revoke", kind="notice", to="x@y", subject="s", message_id="m", path="p")
-            ledger.append_event(share_id="S-0001", actor="Kari", action="revoke")
-            print("inside", flush=True)
-            sys.stdin.readline()  # killed here, before COMMIT
+    kill_inside_transaction(lived, f"""
+        ledger.update_share_state("S-0001", "revoked")
+        ledger.record_completion(share_id="S-0001", learner_key={OTHER_LEARNER!r}, owner_activity="13",
+                                 borrower_activity="b13", time_completed=None)
+        ledger.record_message(key="S-0001-revoke", kind="notice", to="x@y", subject="s", message_id="m", path="p")
+        ledger.append_event(share_id="S-0001", actor="Kari", action="revoke")
     """)
-    try:
-        wait_for(writer, "inside")
-        os.kill(writer.pid, signal.SIGKILL)
-    finally:
-        writer.wait()
-    assert writer.returncode == -signal.SIGKILL
     with Ledger.open(lived) as ledger:
         assert ledger.require_share("S-0001").state == "published"
         assert len(ledger.completions()) == 3 and len(ledger.events()) == 7

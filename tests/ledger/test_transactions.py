@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import signal
-
 import pytest
 
 from lmsbridge.errors import LedgerError
 from lmsbridge.ledger import Ledger, LedgerConstraintError
-from tests.ledger.support import NOW, child, new_share, wait_for
+from tests.ledger.support import NOW, child, kill_inside_transaction, new_share, wait_for
 
 
 class Crash(Exception):
@@ -66,26 +63,14 @@ def test_sigkill_before_commit_leaves_the_previous_state(ledger_url: str) -> Non
     with Ledger.open(ledger_url, clock=lambda: NOW) as ledger, ledger.transaction():
         new_share(ledger, "before")
         ledger.append_event(share_id="S-0001", actor="Ola", action="request")
-    writer = child(f"""
-        import sys
-        from lmsbridge.ledger import Ledger
-        ledger = Ledger.open({ledger_url!r})
-        with ledger.transaction():
-            ledger.update_share_state("S-0001", "approved")
-            ledger.append_event(share_id="S-0001", actor="Kari", action="approve")
-            ledger.create_share(**{{**ledger.require_share("S-0001").model_dump(
-                include={{"flow", "owner_platform", "owner_course_id", "owner_course_shortname", "owner_org",
-                         "borrower_platform", "borrower_org", "initiator", "licence_at_share", "label",
-                         "owner_support", "borrower_support", "contact_point"}}), "request_key": "during"}})
-            print("inside", flush=True)
-            sys.stdin.readline()  # killed here, before COMMIT
+    kill_inside_transaction(ledger_url, """
+        ledger.update_share_state("S-0001", "approved")
+        ledger.append_event(share_id="S-0001", actor="Kari", action="approve")
+        ledger.create_share(**{**ledger.require_share("S-0001").model_dump(
+            include={"flow", "owner_platform", "owner_course_id", "owner_course_shortname", "owner_org",
+                     "borrower_platform", "borrower_org", "initiator", "licence_at_share", "label",
+                     "owner_support", "borrower_support", "contact_point"}), "request_key": "during"})
     """)
-    try:
-        wait_for(writer, "inside")
-        os.kill(writer.pid, signal.SIGKILL)
-    finally:
-        writer.wait()
-    assert writer.returncode == -signal.SIGKILL
     with Ledger.open(ledger_url) as ledger:
         share = ledger.require_share("S-0001")
         assert share.state == "requested"
