@@ -136,3 +136,14 @@ def test_the_readme_main_job_runs_in_a_fresh_process() -> None:
                           cwd=ROOT, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Steg 11: Kontroller hovedboken" in done.stdout
+
+
+def test_a_sandbox_that_cannot_start_is_one_line_and_exit_2(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_ports(*args: Any, **kwargs: Any) -> Sandbox:
+        raise OSError(98, "Address already in use")
+
+    monkeypatch.setattr(demo_module.Sandbox, "start", no_ports)
+    result = CliRunner().invoke(cli, ["demo"])
+    assert result.exit_code == 2
+    assert "kan ikke starte sandkassen" in result.output and "Address already in use" in result.output
+    assert "Traceback" not in result.output
