@@ -103,10 +103,20 @@ class TransportError(RetriableError):
 
     code = "transport"
 
-    def __init__(self, message: str, *, status: int | None = None, retry_after: float | None = None) -> None:
+    def __init__(self, message: str, *, status: int | None = None, retry_after: float | None = None,
+                 coded: i18n.Coded | None = None) -> None:
         self.status = status
         self.retry_after = retry_after
+        #: The message as code and values, so that a stored reason can be shown in another language.
+        self.coded = coded
         super().__init__(message)
+
+    @classmethod
+    def of(cls, code: str, /, *, status: int | None = None, retry_after: float | None = None,
+           **values: object) -> TransportError:
+        """The error whose message is ``code`` rendered with ``values`` and ``status`` (kept for rendering again)."""
+        coded: i18n.Coded = (code, values if status is None else {**values, "status": status})
+        return cls(i18n.render(coded), status=status, retry_after=retry_after, coded=coded)
 
 
 class ProtocolError(FatalError):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import os
 from collections.abc import Mapping
+from typing import TypeGuard
 
 LANGUAGES = ("nb", "en")
 DEFAULT_LANGUAGE = "nb"
@@ -95,3 +96,17 @@ def os_reason(exc: OSError) -> str:
     if code is not None:
         return t(code)
     return exc.strerror or exc.__class__.__name__
+
+
+#: A message kept unrendered: its code and values; a value may itself be a ``Coded`` message.
+Coded = tuple[str, Mapping[str, object]]
+
+
+def render(message: Coded, lang: str | None = None) -> str:
+    """Render a kept message (and the messages among its values) in ``lang``."""
+    code, values = message
+    return t(code, lang, **{name: render(v, lang) if _is_coded(v) else v for name, v in values.items()})
+
+
+def _is_coded(value: object) -> TypeGuard[Coded]:
+    return isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], str) and isinstance(value[1], Mapping)

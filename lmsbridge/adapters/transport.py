@@ -63,25 +63,25 @@ i18n.register(
 )
 
 
-def _unreachable_reason(exc: requests.RequestException, connect_timeout: float) -> str:
-    """Why a request did not get through, in the user's language (the exception's class when unknown)."""
+def _unreachable_reason(exc: requests.RequestException, connect_timeout: float) -> i18n.Coded | str:
+    """Why a request did not get through (the exception's class when unknown)."""
     if isinstance(exc, requests.exceptions.SSLError):
-        return i18n.t("transport.reason.tls")
+        return ("transport.reason.tls", {})
     if isinstance(exc, requests.exceptions.ProxyError):
-        return i18n.t("transport.reason.proxy")
+        return ("transport.reason.proxy", {})
     if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return i18n.t("transport.reason.connect_timeout", seconds=connect_timeout)
+        return ("transport.reason.connect_timeout", {"seconds": connect_timeout})
     if isinstance(exc, requests.ConnectionError):
-        return i18n.t("transport.reason.refused")
+        return ("transport.reason.refused", {})
     if isinstance(exc, requests.exceptions.InvalidURL | requests.exceptions.MissingSchema |
                   requests.exceptions.InvalidSchema):
-        return i18n.t("transport.reason.bad_url")
+        return ("transport.reason.bad_url", {})
     return exc.__class__.__name__
 
 
 def _unreachable(where: str, url: str, exc: requests.RequestException, connect_timeout: float) -> TransportError:
-    reason = _unreachable_reason(exc, connect_timeout)
-    return TransportError(i18n.t("transport.unreachable", where=where, url=url, reason=reason))
+    return TransportError.of("transport.unreachable", where=where, url=url,
+                             reason=_unreachable_reason(exc, connect_timeout))
 
 
 @dataclass(frozen=True)
@@ -239,7 +239,7 @@ class MoodleTransport:
         except requests.exceptions.ConnectTimeout as exc:
             raise _unreachable(where, self.base_url, exc, self.timeout[0]) from exc
         except requests.Timeout as exc:
-            raise TransportError(i18n.t("transport.timeout", where=where, seconds=self.timeout[1])) from exc
+            raise TransportError.of("transport.timeout", where=where, seconds=self.timeout[1]) from exc
         except requests.RequestException as exc:
             raise _unreachable(where, self.base_url, exc, self.timeout[0]) from exc
         log.debug("%s %s -> HTTP %s in %.0f ms", self.name, wsfunction, response.status_code,
@@ -275,7 +275,7 @@ class MoodleTransport:
         except requests.exceptions.ConnectTimeout as exc:
             raise _unreachable("", base_url, exc, timeout[0]) from exc
         except requests.Timeout as exc:
-            raise TransportError(i18n.t("transport.timeout", where=f"{base_url}: ", seconds=timeout[1])) from exc
+            raise TransportError.of("transport.timeout", where=f"{base_url}: ", seconds=timeout[1]) from exc
         except requests.RequestException as exc:
             raise _unreachable("", base_url, exc, timeout[0]) from exc
         return SecretStr(decode_token_response(response.status_code, response.headers, response.content, site=base_url))

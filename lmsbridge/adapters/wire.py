@@ -215,7 +215,7 @@ def check_status(status: int, headers: Mapping[str, str], *, where: str = "") ->
     """Raise for HTTP-level failures (Moodle's own errors come with 200 and are handled later)."""
     if status == 429 or status >= 500:
         code = "wire.http_too_many" if status == 429 else "wire.http_unavailable"
-        raise TransportError(i18n.t(code, where=where, status=status), status=status, retry_after=_retry_after(headers))
+        raise TransportError.of(code, where=where, status=status, retry_after=_retry_after(headers))
     if status == 403:
         # REST protocol disabled: HTTP 403 with an empty body (REFERENCE.md §1).
         raise ProtocolError(i18n.t("wire.http_forbidden", where=where))

@@ -15,7 +15,6 @@ from typing import Any, TypeVar
 
 from lmsbridge import i18n
 from lmsbridge.adapters import MoodleClient
-from lmsbridge.adapters.wire import where_of
 from lmsbridge.errors import RetriableError
 from lmsbridge.sync.reason import Reason
 
@@ -35,36 +34,20 @@ i18n.register(
 )
 
 
-#: Why the transport gave up (``lmsbridge.adapters``' messages), recognised so that a stored reason can be
-#: rendered in the reader's language: connect-time reasons of "transport.unreachable" take the connect timeout.
-_UNREACHABLE_REASONS = ("transport.reason.refused", "transport.reason.connect_timeout", "transport.reason.tls",
-                        "transport.reason.proxy", "transport.reason.bad_url")
+def transport_cause(exc: RetriableError) -> Reason:
+    """The transport's message as a reason: its code and values when it kept them (``TransportError.of``),
+    so a stored reason can be shown in the reader's language; else its text as it is."""
+    coded = getattr(exc, "coded", None)
+    return _reason_of(coded) if coded is not None else Reason.text(str(exc))
 
 
-def transport_cause(exc: RetriableError, client: MoodleClient) -> Reason:
-    """The transport's message as a reason: its own code and values when it is one of the transport's
-    messages about this client (checked by rendering it again), else its text as it is."""
-    text = str(exc)
-    transport = client.transport
-    where = ""
-    head = f"{transport.name}: "
-    if text.startswith(head):
-        where = where_of(transport.name, text[len(head):].split(": ", 1)[0])
-    connect, read = transport.timeout
-    candidates = [
-        Reason.of("transport.unreachable", where=where, url=transport.base_url,
-                  reason=Reason.of(code, seconds=connect) if code.endswith("timeout") else Reason.of(code))
-        for code in _UNREACHABLE_REASONS
-    ]
-    candidates.append(Reason.of("transport.timeout", where=where, seconds=read))
-    status = getattr(exc, "status", None)
-    if isinstance(status, int):
-        candidates += [Reason.of("wire.http_unavailable", where=where, status=status),
-                       Reason.of("wire.http_too_many", where=where)]
-    for candidate in candidates:
-        if candidate.render() == text:
-            return candidate
-    return Reason.text(text)
+def _reason_of(coded: i18n.Coded) -> Reason:
+    code, values = coded
+    return Reason.of(code, **{name: _reason_of(v) if isinstance(v, tuple) else _plain(v) for name, v in values.items()})
+
+
+def _plain(value: object) -> str | int | float:
+    return value if isinstance(value, str | int | float) and not isinstance(value, bool) else str(value)
 
 
 def down_reason(platform: str, cause: Reason) -> Reason:
@@ -118,7 +101,7 @@ class PlatformPool:
         except PlatformUnreachable:
             raise
         except RetriableError as exc:
-            reason = transport_cause(exc, self.client)
+            reason = transport_cause(exc)
             self.mark_down(str(exc), reason)
             raise PlatformUnreachable(self.name, reason) from exc
 

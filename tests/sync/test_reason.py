@@ -7,7 +7,7 @@ import json
 import pytest
 
 from lmsbridge import i18n
-from lmsbridge.adapters import MoodleClient, MoodleTransport
+from lmsbridge.adapters import MoodleClient, MoodleTransport, RetryPolicy
 from lmsbridge.errors import MoodleError, NotFoundError, RetriableError, TransportError, moodle_error_from
 from lmsbridge.sync.engine import ShareProblem
 from lmsbridge.sync.pools import PlatformUnreachable, transport_cause
@@ -75,7 +75,18 @@ def test_the_syncs_own_errors_keep_their_code() -> None:
 
 
 def client(name: str = "ks", url: str = "http://127.0.0.1:9") -> MoodleClient:
-    return MoodleClient(MoodleTransport(url, "token-x", name=name, timeout=(4.0, 30.0)))
+    no_wait = RetryPolicy(attempts=1, max_time=1.0, sleep=lambda _s: None)
+    return MoodleClient(MoodleTransport(url, "token-x", name=name, timeout=(4.0, 30.0), retry=no_wait))
+
+
+def test_a_real_unreachable_platform_is_kept_as_a_code_and_shown_in_either_language() -> None:
+    with pytest.raises(TransportError) as caught:
+        client().site_info()  # nothing listens on port 9 of loopback
+    reason = transport_cause(caught.value)
+    assert reason.code == "transport.unreachable"
+    assert reason.render("en").startswith("ks: core_webservice_get_site_info: could not reach http://127.0.0.1:9")
+    assert reason.render("nb") != reason.render("en") and "http://127.0.0.1:9" in reason.render("nb")
+    assert Reason.from_stored(reason.stored()) == reason
 
 
 @pytest.mark.parametrize(("code", "values", "en"), [
@@ -88,17 +99,18 @@ def client(name: str = "ks", url: str = "http://127.0.0.1:9") -> MoodleClient:
 ])
 def test_the_transports_messages_are_recognised(code: str, values: dict[str, object], en: str) -> None:
     where = "ks: core_enrol_get_enrolled_users: "
-    exc = TransportError(i18n.t(code, where=where, **values), status=values.get("status"))  # type: ignore[arg-type]
-    reason = transport_cause(exc, client())
+    exc = TransportError.of(code, where=where, **values)
+    assert str(exc) == i18n.t(code, where=where, **values)
+    reason = transport_cause(exc)
     assert reason.code == code and reason.render("en") == en
     assert reason.render("nb") == i18n.t(code, "nb", where=where, **values)
 
 
 def test_unreachable_names_the_platform_once_in_both_languages() -> None:
     where = "ks: core_enrol_get_enrolled_users: "
-    text = i18n.t("transport.unreachable", where=where, url="http://127.0.0.1:9",
-                  reason=i18n.t("transport.reason.connect_timeout", seconds=4.0))
-    down = PlatformUnreachable("ks", transport_cause(TransportError(text), client()))
+    exc = TransportError.of("transport.unreachable", where=where, url="http://127.0.0.1:9",
+                            reason=("transport.reason.connect_timeout", {"seconds": 4.0}))
+    down = PlatformUnreachable("ks", transport_cause(exc))
     for lang in ("nb", "en"):
         rendered = down.reason.render(lang)
         assert rendered.startswith(where) and rendered.count("ks:") == 1
@@ -110,7 +122,7 @@ def test_unreachable_names_the_platform_once_in_both_languages() -> None:
 
 
 def test_an_unknown_transport_text_is_kept_and_the_platform_named() -> None:
-    reason = transport_cause(RetriableError("connection reset"), client())
+    reason = transport_cause(RetriableError("connection reset"))
     assert reason == Reason.text("connection reset")
     assert PlatformUnreachable("ks", reason).reason.render("en") == (
         "ks: connection reset; the share is tried again on the next run")
