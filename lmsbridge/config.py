@@ -24,117 +24,44 @@ from lmsbridge import i18n
 from lmsbridge.adapters.profile import PlatformProfile
 from lmsbridge.domain import PlatformRole
 from lmsbridge.errors import ConfigError, SecretError
+from lmsbridge.i18n import N_, Message
 
 DEFAULT_CONFIG_NAME = "lmsbridge.toml"
 MAX_CONFIG_BYTES = 1_000_000
 
 # A ConfigError puts "<file>: <key>: " in front of these.
-i18n.register(
-    {
-        "config.none": {
-            "nb": "ingen konfigurasjonsfil: oppgi --config FIL, sett LMSBRIDGE_CONFIG, eller lag ./lmsbridge.toml "
-            "(se examples/lmsbridge.toml)",
-            "en": "no configuration file: give --config FILE, set LMSBRIDGE_CONFIG, or create ./lmsbridge.toml "
-            "(see examples/lmsbridge.toml)",
-        },
-        "config.unreadable": {
-            "nb": "konfigurasjonsfilen kan ikke leses ({reason})",
-            "en": "cannot read the configuration file ({reason})",
-        },
-        "config.too_large": {
-            "nb": "filen er for stor til å være en konfigurasjonsfil (over {limit} byte)",
-            "en": "the file is too large for a configuration file (over {limit} bytes)",
-        },
-        "config.not_utf8": {
-            "nb": "konfigurasjonsfilen er ikke tekst i UTF-8",
-            "en": "the configuration file is not UTF-8 text",
-        },
-        "config.bad_toml": {
-            "nb": "ikke gyldig TOML: {detail}",
-            "en": "not valid TOML: {detail}",
-        },
-        "config.more": {"nb": " (og {n} feil til)", "en": " (and {n} more)"},
-        "config.no_platform": {
-            "nb": "ingen plattform heter «{name}» (konfigurert: {known})",
-            "en": "no platform named «{name}» (configured: {known})",
-        },
-        "config.no_platforms": {"nb": "ingen", "en": "none"},
-        "config.or": {"nb": "eller", "en": "or"},
-        # what a value in the file should be (pydantic's error types); others keep pydantic's English text
-        "config.problem.missing": {"nb": "mangler (må oppgis)", "en": "missing (required)"},
-        "config.problem.extra_forbidden": {
-            "nb": "ukjent nøkkel (skrivefeil?)",
-            "en": "unknown key (a typo?)",
-        },
-        "config.problem.one_of": {"nb": "må være en av {expected}", "en": "must be one of {expected}"},
-        "config.problem.int": {"nb": "må være et heltall", "en": "must be a whole number"},
-        "config.problem.number": {"nb": "må være et tall", "en": "must be a number"},
-        "config.problem.bool": {"nb": "må være true eller false", "en": "must be true or false"},
-        "config.problem.text": {"nb": "må være tekst", "en": "must be text"},
-        "config.problem.date": {
-            "nb": "må være en dato (ÅÅÅÅ-MM-DD)",
-            "en": "must be a date (YYYY-MM-DD)",
-        },
-        "config.problem.table": {"nb": "må være en tabell", "en": "must be a table"},
-        "config.problem.list": {"nb": "må være en liste", "en": "must be a list"},
-        "config.problem.ge": {"nb": "må være minst {limit}", "en": "must be at least {limit}"},
-        "config.problem.gt": {"nb": "må være større enn {limit}", "en": "must be greater than {limit}"},
-        "config.problem.le": {"nb": "kan være høyst {limit}", "en": "must be at most {limit}"},
-        "config.problem.lt": {"nb": "må være mindre enn {limit}", "en": "must be less than {limit}"},
-        # reading a token or secret; "what" is one of the secret.what.* below
-        "secret.what.token": {"nb": "nøkkelen til plattformen «{platform}»", "en": "the token for platform «{platform}»"},
-        "secret.what.pseudonym": {"nb": "hemmeligheten for pseudonymer", "en": "the pseudonym secret"},
-        "secret.env_missing": {
-            "nb": "{what}: miljøvariabelen {env} er ikke satt eller er tom",
-            "en": "{what}: the environment variable {env} is not set or empty",
-        },
-        "secret.unreadable": {
-            "nb": "{what}: kan ikke lese {path} ({reason})",
-            "en": "{what}: cannot read {path} ({reason})",
-        },
-        "secret.not_utf8": {
-            "nb": "{what}: {path} er ikke tekst i UTF-8",
-            "en": "{what}: {path} is not UTF-8 text",
-        },
-        "secret.empty": {"nb": "{what}: {path} er tom", "en": "{what}: {path} is empty"},
-        "secret.none": {
-            "nb": "{what}: verken token_env eller token_file er satt",
-            "en": "{what}: neither token_env nor token_file is set",
-        },
-    }
-)
 
 # pydantic error type -> (message code, the context value shown as {limit}/{expected})
 _PROBLEMS: dict[str, tuple[str, str | None]] = {
-    "missing": ("config.problem.missing", None),
-    "extra_forbidden": ("config.problem.extra_forbidden", None),
-    "literal_error": ("config.problem.one_of", "expected"),
-    "enum": ("config.problem.one_of", "expected"),
-    "int_type": ("config.problem.int", None),
-    "int_parsing": ("config.problem.int", None),
-    "int_from_float": ("config.problem.int", None),
-    "float_type": ("config.problem.number", None),
-    "float_parsing": ("config.problem.number", None),
-    "bool_type": ("config.problem.bool", None),
-    "bool_parsing": ("config.problem.bool", None),
-    "string_type": ("config.problem.text", None),
-    "date_type": ("config.problem.date", None),
-    "date_parsing": ("config.problem.date", None),
-    "date_from_datetime_parsing": ("config.problem.date", None),
-    "date_from_datetime_inexact": ("config.problem.date", None),
-    "dict_type": ("config.problem.table", None),
-    "model_type": ("config.problem.table", None),
-    "model_attributes_type": ("config.problem.table", None),
-    "list_type": ("config.problem.list", None),
-    "greater_than_equal": ("config.problem.ge", "ge"),
-    "greater_than": ("config.problem.gt", "gt"),
-    "less_than_equal": ("config.problem.le", "le"),
-    "less_than": ("config.problem.lt", "lt"),
+    "missing": (N_("config.problem.missing"), None),
+    "extra_forbidden": (N_("config.problem.extra_forbidden"), None),
+    "literal_error": (N_("config.problem.one_of"), "expected"),
+    "enum": (N_("config.problem.one_of"), "expected"),
+    "int_type": (N_("config.problem.int"), None),
+    "int_parsing": (N_("config.problem.int"), None),
+    "int_from_float": (N_("config.problem.int"), None),
+    "float_type": (N_("config.problem.number"), None),
+    "float_parsing": (N_("config.problem.number"), None),
+    "bool_type": (N_("config.problem.bool"), None),
+    "bool_parsing": (N_("config.problem.bool"), None),
+    "string_type": (N_("config.problem.text"), None),
+    "date_type": (N_("config.problem.date"), None),
+    "date_parsing": (N_("config.problem.date"), None),
+    "date_from_datetime_parsing": (N_("config.problem.date"), None),
+    "date_from_datetime_inexact": (N_("config.problem.date"), None),
+    "dict_type": (N_("config.problem.table"), None),
+    "model_type": (N_("config.problem.table"), None),
+    "model_attributes_type": (N_("config.problem.table"), None),
+    "list_type": (N_("config.problem.list"), None),
+    "greater_than_equal": (N_("config.problem.ge"), "ge"),
+    "greater_than": (N_("config.problem.gt"), "gt"),
+    "less_than_equal": (N_("config.problem.le"), "le"),
+    "less_than": (N_("config.problem.lt"), "lt"),
 }
 
 #: Labels of the secrets other modules read (``read_secret(what=…)``): their English names, as
 #: lmsbridge.sync passes them, → the message code of the label in the user's language.
-_SECRET_LABELS: dict[str, str] = {"pseudonym secret": "secret.what.pseudonym"}
+_SECRET_LABELS: dict[str, str] = {"pseudonym secret": N_("secret.what.pseudonym")}
 
 
 class _Section(BaseModel):
@@ -227,8 +154,8 @@ class Config(BaseSettings):
         try:
             return self.platforms[name]
         except KeyError:
-            known = ", ".join(sorted(self.platforms)) or i18n.t("config.no_platforms")
-            raise ConfigError(i18n.t("config.no_platform", name=name, known=known), key="platforms") from None
+            known: str | Message = ", ".join(sorted(self.platforms)) or Message("config.no_platforms")
+            raise ConfigError(Message("config.no_platform", name=name, known=known), key="platforms") from None
 
     def platforms_by_role(self, role: PlatformRole) -> list[PlatformProfile]:
         return [p for p in self.platforms.values() if p.role == role]
@@ -262,33 +189,37 @@ def default_config_path(explicit: str | os.PathLike[str] | None = None) -> Path 
     return local if local.exists() else None
 
 
-def _describe(error: Mapping[str, Any]) -> tuple[str, str]:
-    """The key and the problem of one pydantic error, the problem in the user's language.
+def _describe(error: Mapping[str, Any]) -> tuple[str, Message]:
+    """The key and the problem of one pydantic error, as a message.
 
-    Our own validators' messages are already translated; pydantic's text stays (English) only for an
-    error type not in ``_PROBLEMS``."""
+    Our own validators raise ``ValueError(Message)``; pydantic's text stays (English) only for an error type
+    not in ``_PROBLEMS``."""
     key = ".".join(str(part) for part in error.get("loc", ()))
     kind = str(error.get("type", ""))
+    context = error.get("ctx") or {}
     if kind == "value_error":
-        return key, str(error.get("msg", kind)).removeprefix("Value error, ")
+        raised = context.get("error")
+        own = raised.args[0] if isinstance(raised, ValueError) and raised.args else None
+        if isinstance(own, Message):
+            return key, own
+        return key, Message.text(str(error.get("msg", kind)).removeprefix("Value error, "))
     known = _PROBLEMS.get(kind)
     if known is None:
-        return key, str(error.get("msg", kind))
+        return key, Message.text(str(error.get("msg", kind)))
     code, context_key = known
-    context = error.get("ctx") or {}
     value = context.get(context_key) if context_key else None
     if context_key == "expected" and isinstance(value, str):
         value = _alternatives(value)
-    return key, i18n.t(code, expected=value, limit=value)
+    return key, Message(code, expected=value, limit=value)
 
 
-def _alternatives(expected: str) -> str:
+def _alternatives(expected: str) -> str | Message:
     """pydantic's "'skip' or 'create'" → «skip» eller «create» (the values stay as they are written)."""
     values = re.findall(r"'([^']*)'", expected)
     if len(values) < 2:
         return expected
     quoted = [f"«{v}»" for v in values]
-    return f"{', '.join(quoted[:-1])} {i18n.t('config.or')} {quoted[-1]}"
+    return Message("config.alternatives", some=", ".join(quoted[:-1]), last=quoted[-1])
 
 
 def parse_config(data: dict[str, Any], *, source: Path | None = None) -> Config:
@@ -301,42 +232,44 @@ def parse_config(data: dict[str, Any], *, source: Path | None = None) -> Config:
         return Config(**data, source=source)
     except ValidationError as exc:
         key, problem = _describe(exc.errors(include_url=False)[0])
-        more = i18n.t("config.more", n=exc.error_count() - 1) if exc.error_count() > 1 else ""
-        raise ConfigError(problem + more, path=str(source) if source else None, key=key) from None
+        if exc.error_count() > 1:
+            problem = Message("config.and_more", problem=problem, more=Message("config.more", n=exc.error_count() - 1))
+        raise ConfigError(problem, path=str(source) if source else None, key=key) from None
 
 
 def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     """Read and validate the configuration file; environment variables override its values."""
     found = default_config_path(path)
     if found is None:
-        raise ConfigError(i18n.t("config.none"))
+        raise ConfigError(Message("config.none"))
     try:
         raw = found.read_bytes()
     except OSError as exc:
-        raise ConfigError(i18n.t("config.unreadable", reason=i18n.os_reason(exc)), path=str(found)) from None
+        raise ConfigError(Message("config.unreadable", reason=i18n.os_reason(exc)), path=str(found)) from None
     if len(raw) > MAX_CONFIG_BYTES:
-        raise ConfigError(i18n.t("config.too_large", limit=MAX_CONFIG_BYTES), path=str(found))
+        raise ConfigError(Message("config.too_large", limit=MAX_CONFIG_BYTES), path=str(found))
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise ConfigError(i18n.t("config.not_utf8"), path=str(found)) from None
+        raise ConfigError(Message("config.not_utf8"), path=str(found)) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(i18n.t("config.bad_toml", detail=exc), path=str(found)) from None
+        raise ConfigError(Message("config.bad_toml", detail=exc), path=str(found)) from None
     return parse_config(data, source=found.resolve())
 
 
-def read_secret(*, env: str | None, file: Path | None, what: str, base: Path | None = None) -> SecretStr:
+def read_secret(*, env: str | None, file: Path | None, what: str | Message,
+                base: Path | None = None) -> SecretStr:
     """Read a secret from an environment variable or a file. Messages name the source, never the value.
 
-    ``what`` names the secret in messages: text in the user's language, or a label of ``_SECRET_LABELS``."""
-    if what in _SECRET_LABELS:
-        what = i18n.t(_SECRET_LABELS[what])
+    ``what`` names the secret in messages: a message, or a label of ``_SECRET_LABELS``."""
+    if isinstance(what, str) and what in _SECRET_LABELS:
+        what = Message(_SECRET_LABELS[what])
     if env:
         value = os.environ.get(env, "").strip()
         if not value:
-            raise SecretError(i18n.t("secret.env_missing", what=what, env=env))
+            raise SecretError(Message("secret.env_missing", what=what, env=env))
         return SecretStr(value)
     if file:
         target = file if file.is_absolute() or base is None else base / file
@@ -344,18 +277,18 @@ def read_secret(*, env: str | None, file: Path | None, what: str, base: Path | N
             value = target.read_text(encoding="utf-8").strip()
         except UnicodeDecodeError:
             # never show a part of the file: it is a secret
-            raise SecretError(i18n.t("secret.not_utf8", what=what, path=target)) from None
+            raise SecretError(Message("secret.not_utf8", what=what, path=target)) from None
         except OSError as exc:
             raise SecretError(
-                i18n.t("secret.unreadable", what=what, path=target, reason=i18n.os_reason(exc))
+                Message("secret.unreadable", what=what, path=target, reason=i18n.os_reason(exc))
             ) from None
         if not value:
-            raise SecretError(i18n.t("secret.empty", what=what, path=target))
+            raise SecretError(Message("secret.empty", what=what, path=target))
         return SecretStr(value)
-    raise SecretError(i18n.t("secret.none", what=what))
+    raise SecretError(Message("secret.none", what=what))
 
 
 def platform_token(config: Config, profile: PlatformProfile) -> SecretStr:
     base = config.source.parent if config.source else None
-    what = i18n.t("secret.what.token", platform=profile.name)
+    what = Message("secret.what.token", platform=profile.name)
     return read_secret(env=profile.token_env, file=profile.token_file, what=what, base=base)

@@ -10,8 +10,9 @@ Moodle reports web-service errors inside HTTP 200 bodies (tests/fixtures/moodle/
 ``moodle_error_from`` maps ``exception``/``errorcode`` to a subclass with one table.
 No message built here ever contains a web-service token.
 
-A Moodle error's message is Moodle's own text, as sent; the frame around it (which site, which call,
-what to check) is in the user's language (``lmsbridge.i18n``, itself a leaf: no cycle).
+Every error carries its ``message``: an ``lmsbridge.i18n.Message`` (code and values), rendered only when
+shown (``str(error)`` renders it in the current language). A Moodle error's ``message`` is lmsbridge's frame
+(which site, which call, what to check) around Moodle's own text, kept as Moodle sent it.
 """
 
 from __future__ import annotations
@@ -19,16 +20,23 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from lmsbridge import i18n
+from lmsbridge.i18n import N_, Message
 
 
 class LmsbridgeError(Exception):
-    """Root of every error lmsbridge raises on purpose."""
+    """Root of every error lmsbridge raises on purpose. ``message`` says what happened, as data."""
 
     #: Stable, language-neutral code for output and logs.
     code: str = "error"
     #: Process exit code the CLI uses for this error.
     exit_code: int = 1
+
+    def __init__(self, message: Message | str) -> None:
+        self.message = message if isinstance(message, Message) else Message.text(message)
+        super().__init__(message if isinstance(message, str) else message.code)
+
+    def __str__(self) -> str:
+        return self.message.render()
 
 
 class RetriableError(LmsbridgeError):
@@ -59,15 +67,14 @@ class ConfigError(FatalError):
     code = "config"
     exit_code = 2
 
-    def __init__(self, message: str, *, path: str | None = None, key: str | None = None) -> None:
+    def __init__(self, message: Message | str, *, path: str | None = None, key: str | None = None) -> None:
         self.path = path
         self.key = key
-        where = ""
-        if path:
-            where = f"{path}: "
-        if key:
-            where += f"{key}: "
-        super().__init__(f"{where}{message}")
+        inner = message if isinstance(message, Message) else Message.text(message)
+        if path or key:
+            where = "".join(f"{part}: " for part in (path, key) if part)
+            inner = Message("config.where", where=where, message=inner)
+        super().__init__(inner)
 
 
 class InputError(FatalError):
@@ -103,20 +110,11 @@ class TransportError(RetriableError):
 
     code = "transport"
 
-    def __init__(self, message: str, *, status: int | None = None, retry_after: float | None = None,
-                 coded: i18n.Coded | None = None) -> None:
+    def __init__(self, message: Message | str, *, status: int | None = None,
+                 retry_after: float | None = None) -> None:
         self.status = status
         self.retry_after = retry_after
-        #: The message as code and values, so that a stored reason can be shown in another language.
-        self.coded = coded
         super().__init__(message)
-
-    @classmethod
-    def of(cls, code: str, /, *, status: int | None = None, retry_after: float | None = None,
-           **values: object) -> TransportError:
-        """The error whose message is ``code`` rendered with ``values`` and ``status`` (kept for rendering again)."""
-        coded: i18n.Coded = (code, values if status is None else {**values, "status": status})
-        return cls(i18n.render(coded), status=status, retry_after=retry_after, coded=coded)
 
 
 class ProtocolError(FatalError):
@@ -133,7 +131,7 @@ class MoodleError(LmsbridgeError):
 
     code = "moodle"
     #: Message code of the frame around Moodle's text (what happened, what to check).
-    frame: str = "moodle.error"
+    frame: str = N_("moodle.error")
 
     def __init__(
         self,
@@ -144,11 +142,10 @@ class MoodleError(LmsbridgeError):
         debuginfo: str | None = None,
         wsfunction: str | None = None,
         site: str | None = None,
-        text: str | None = None,
+        text: Message | None = None,
     ) -> None:
         """``message`` is Moodle's text as sent. ``text``, when given, is the whole message instead: for
-        an error lmsbridge concludes itself (e.g. a course that is not there), already in the user's
-        language."""
+        an error lmsbridge concludes itself (e.g. a course that is not there)."""
         self.exception = exception
         self.errorcode = errorcode
         self.moodle_message = message
@@ -157,7 +154,7 @@ class MoodleError(LmsbridgeError):
         self.site = site
         if text is None:
             where = "".join(f"{part}: " for part in (site, wsfunction) if part)
-            text = i18n.t(self.frame, where=where, message=message, code=errorcode or exception)
+            text = Message(self.frame, where=where, message=Message.text(message), code=errorcode or exception)
         super().__init__(text)
 
 
@@ -197,14 +194,14 @@ class MoodleFatalError(MoodleError, FatalError):
 
 class InvalidTokenError(MoodleFatalError):
     code = "invalid_token"
-    frame = "moodle.invalid_token"
+    frame = N_("moodle.invalid_token")
 
 
 class AccessDeniedError(MoodleFatalError):
     """Function not in the token's service, missing capability, not in a report's audience."""
 
     code = "access_denied"
-    frame = "moodle.access_denied"
+    frame = N_("moodle.access_denied")
 
 
 class RemoteError(MoodleError):
@@ -217,37 +214,8 @@ class LoginError(MoodleFatalError):
     """/login/token.php refused (its own error shape: error/errorcode)."""
 
     code = "login"
-    frame = "moodle.login"
+    frame = N_("moodle.login")
 
-
-i18n.register(
-    {
-        "moodle.error": {
-            "nb": "{where}plattformen svarte med en feil: «{message}» [{code}]",
-            "en": "{where}the platform answered with an error: «{message}» [{code}]",
-        },
-        "moodle.invalid_token": {
-            "nb": "{where}plattformen godtar ikke nøkkelen: «{message}» [{code}]. Sjekk nøkkelen plattformen er "
-            "konfigurert med (token_env eller token_file)",
-            "en": "{where}the platform does not accept the token: «{message}» [{code}]. Check the token the "
-            "platform is configured with (token_env or token_file)",
-        },
-        "moodle.access_denied": {
-            "nb": "{where}plattformen nektet tilgang: «{message}» [{code}]. Sjekk at web-tjenesten til nøkkelen har "
-            "funksjonen, og at web-tjenestebrukeren har rettighetene den krever",
-            "en": "{where}the platform denied access: «{message}» [{code}]. Check that the token's web service "
-            "includes the function and that the web-service user has the capabilities it needs",
-        },
-        "moodle.login": {
-            "nb": "{where}innloggingen ble avvist: «{message}» [{code}]",
-            "en": "{where}the login was refused: «{message}» [{code}]",
-        },
-        "moodle.warnings": {
-            "nb": "{where}plattformen meldte problemer: {message} [{code}]",
-            "en": "{where}the platform reported problems: {message} [{code}]",
-        },
-    }
-)
 
 # One table: errorcode (or exception class tail) -> subclass. Sources: tests/fixtures/moodle/*err*.
 _BY_ERRORCODE: dict[str, type[MoodleError]] = {
@@ -323,7 +291,7 @@ class MoodleWarningsError(MoodleRecordError):
     """A write call succeeded as a whole but reported per-item warnings (update/delete courses)."""
 
     code = "moodle_warnings"
-    frame = "moodle.warnings"
+    frame = N_("moodle.warnings")
 
     def __init__(
         self, warnings: list[MoodleWarning], *, wsfunction: str | None = None, site: str | None = None

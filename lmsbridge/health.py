@@ -4,15 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from lmsbridge import i18n
 from lmsbridge.adapters import FEATURE_FUNCTIONS, REPORT_FUNCTIONS, REQUIRED_FUNCTIONS, MoodleClient, PlatformProfile
 from lmsbridge.errors import LmsbridgeError, RetriableError
-
-i18n.register(
-    {
-        "doctor.cannot_list": {"nb": "kan ikke liste kursene: {error}", "en": "cannot list courses: {error}"},
-    }
-)
+from lmsbridge.i18n import Message
 
 
 @dataclass
@@ -28,7 +22,7 @@ class PlatformHealth:
     #: feature name -> functions it needs that the token may not call (not a failure).
     missing_optional: dict[str, list[str]] = field(default_factory=dict)
     fields_checked: bool = False
-    error: str = ""
+    error: Message | None = None
     error_code: str = ""
 
     @property
@@ -48,7 +42,7 @@ class PlatformHealth:
             "missing_fields": self.missing_fields,
             "missing_optional": self.missing_optional,
             "fields_checked": self.fields_checked,
-            "error": self.error,
+            "error": self.error.render() if self.error else "",
             "error_code": self.error_code,
         }
 
@@ -59,7 +53,7 @@ def check_platform(profile: PlatformProfile, client: MoodleClient) -> PlatformHe
     try:
         info = client.site_info()
     except LmsbridgeError as exc:
-        health.error = str(exc)
+        health.error = exc.message
         health.error_code = exc.code
         return health
     health.reachable = True
@@ -82,7 +76,7 @@ def check_platform(profile: PlatformProfile, client: MoodleClient) -> PlatformHe
     except RetriableError:
         raise
     except LmsbridgeError as exc:
-        health.error = i18n.t("doctor.cannot_list", error=exc)
+        health.error = Message("doctor.cannot_list", error=exc.message)
         health.error_code = exc.code
         return health
     # Moodle lists every visible custom field on every course, empty ones too (INDEX.md), so any one

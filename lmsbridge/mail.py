@@ -25,42 +25,7 @@ from pydantic import SecretStr
 from lmsbridge import i18n
 from lmsbridge.config import SmtpConfig
 from lmsbridge.errors import InputError, RetriableError, TransportError
-
-i18n.register(
-    {
-        "mail.outbox_failed": {
-            "nb": "kan ikke opprette utboksmappen {path}: {reason} (sjekk outbox i konfigurasjonen)",
-            "en": "cannot create the outbox folder {path}: {reason} (check outbox in the configuration)",
-        },
-        "mail.write_failed": {
-            "nb": "kan ikke skrive e-posten til {path}: {reason}",
-            "en": "cannot write the e-mail to {path}: {reason}",
-        },
-        "mail.login_refused": {
-            "nb": "SMTP-tjeneren {host}:{port} avviste innloggingen (kode {code}): sjekk username og password_env "
-            "under [smtp]; e-posten er lagret i {saved}",
-            "en": "the SMTP server {host}:{port} refused the login (code {code}): check username and password_env "
-            "under [smtp]; the e-mail is saved in {saved}",
-        },
-        "mail.send_failed": {
-            "nb": "kan ikke sende e-post via {host}:{port} ({reason}): sjekk [smtp] i konfigurasjonen og nettverket; "
-            "e-posten er lagret i {saved}",
-            "en": "cannot send e-mail via {host}:{port} ({reason}): check [smtp] in the configuration and the "
-            "network; the e-mail is saved in {saved}",
-        },
-        "mail.reason.refused": {
-            "nb": "tjeneren avviste e-posten (kode {code})",
-            "en": "the server refused the e-mail (code {code})",
-        },
-        "mail.reason.recipients": {"nb": "tjeneren avviste mottakerne", "en": "the server refused the recipients"},
-        "mail.reason.unknown_host": {
-            "nb": "finner ikke tjeneren (navneoppslaget feilet)",
-            "en": "no such server (the name lookup failed)",
-        },
-        "mail.reason.timeout": {"nb": "tidsavbrudd", "en": "timed out"},
-        "mail.reason.connection_refused": {"nb": "tilkoblingen ble avvist", "en": "the connection was refused"},
-    }
-)
+from lmsbridge.i18n import Message
 
 
 @dataclass(frozen=True)
@@ -101,7 +66,7 @@ def write_eml(outbox: Path, message: EmailMessage, key: str) -> Path:
     try:
         outbox.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise InputError(i18n.t("mail.outbox_failed", path=outbox, reason=i18n.os_reason(exc))) from None
+        raise InputError(Message("mail.outbox_failed", path=outbox, reason=i18n.os_reason(exc))) from None
     target = outbox / f"{_safe_name(key)}.eml"
     if target.exists():
         return target
@@ -114,7 +79,7 @@ def write_eml(outbox: Path, message: EmailMessage, key: str) -> Path:
         os.replace(tmp, target)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
-        raise InputError(i18n.t("mail.write_failed", path=target, reason=i18n.os_reason(exc))) from None
+        raise InputError(Message("mail.write_failed", path=target, reason=i18n.os_reason(exc))) from None
     return target
 
 
@@ -134,30 +99,30 @@ def send_smtp(
             smtp.send_message(message)
     except smtplib.SMTPAuthenticationError as exc:
         raise RetriableError(
-            i18n.t("mail.login_refused", host=config.host, port=config.port, code=exc.smtp_code, saved=where)
+            Message("mail.login_refused", host=config.host, port=config.port, code=exc.smtp_code, saved=where)
         ) from None
     except (smtplib.SMTPException, OSError) as exc:
         reason = _smtp_reason(exc)
         raise TransportError(
-            i18n.t("mail.send_failed", host=config.host, port=config.port, reason=reason, saved=where)
+            Message("mail.send_failed", host=config.host, port=config.port, reason=reason, saved=where)
         ) from None
 
 
-def _smtp_reason(exc: smtplib.SMTPException | OSError) -> str:
+def _smtp_reason(exc: smtplib.SMTPException | OSError) -> Message:
     """Why sending failed, in the user's language (the server's own text is left out: it may quote the message)."""
     if isinstance(exc, smtplib.SMTPResponseException):
-        return i18n.t("mail.reason.refused", code=exc.smtp_code)
+        return Message("mail.reason.refused", code=exc.smtp_code)
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        return i18n.t("mail.reason.recipients")
+        return Message("mail.reason.recipients")
     if isinstance(exc, socket.gaierror):
-        return i18n.t("mail.reason.unknown_host")
+        return Message("mail.reason.unknown_host")
     if isinstance(exc, TimeoutError):
-        return i18n.t("mail.reason.timeout")
+        return Message("mail.reason.timeout")
     if isinstance(exc, ConnectionRefusedError):
-        return i18n.t("mail.reason.connection_refused")
+        return Message("mail.reason.connection_refused")
     if isinstance(exc, OSError) and not isinstance(exc, smtplib.SMTPException) and exc.errno is not None:
         return i18n.os_reason(exc)
-    return exc.__class__.__name__
+    return Message.text(exc.__class__.__name__)
 
 
 class Mailer:

@@ -236,7 +236,9 @@ SKIPPED = ("sandbox/",)
 #: Errors that never reach a user as they are: programming errors (a caller broke an internal contract)
 #: or details that a translated message replaces. Keyed by (file, enclosing function, exception class).
 INTERNAL: dict[tuple[str, str, str], str] = {
-    ("i18n.py", "register", "ValueError"): "a catalogue entry without both languages: a programming error",
+    ("i18n.py", "Message.__setattr__", "AttributeError"): "a programming error: messages are immutable",
+    ("i18n.py", "Message.__get_pydantic_core_schema__.validate", "ValueError"):
+        "a stored message that is not one: the ledger reports the row as unreadable in its own words",
     ("adapters/models.py", "CustomField.parse", "ValueError"):
         "a Moodle answer's shape; the user sees client.bad_shape (only the count of problems)",
     ("adapters/models.py", "_custom_fields", "ValueError"):
@@ -346,8 +348,8 @@ def test_every_user_facing_error_message_comes_from_the_catalogue() -> None:
     untranslated = [f"lmsbridge/{rel}:{line}: {name} in {scope or '<module>'}"
                     for rel, scope, name, line in raw_messages() if (rel, scope, name) not in INTERNAL]
     assert not untranslated, (
-        "error messages with their own (English) text; register them with i18n.register and raise with "
-        "i18n.t(code, …), or list a purely internal error in INTERNAL with the reason:\n  " + "\n  ".join(untranslated)
+        "error messages with their own (English) text; add them to the catalogue (scripts/messages add) and raise "
+        "with Message(code, …), or list a purely internal error in INTERNAL with the reason:\n  " + "\n  ".join(untranslated)
     )
 
 

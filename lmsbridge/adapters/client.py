@@ -14,7 +14,6 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from lmsbridge import i18n
 from lmsbridge.adapters.models import (
     ActivityStatus,
     Category,
@@ -40,26 +39,11 @@ from lmsbridge.adapters.models import (
 from lmsbridge.adapters.transport import MoodleTransport
 from lmsbridge.adapters.wire import iter_warnings, where_of
 from lmsbridge.errors import MoodleWarning, MoodleWarningsError, ProtocolError
+from lmsbridge.i18n import Message
 
 M = TypeVar("M", bound=BaseModel)
 
 # ``where`` names the site and the call: "ks: core_course_get_contents: ".
-i18n.register(
-    {
-        "client.bad_shape": {
-            "nb": "{where}svaret fra plattformen har ikke den ventede formen ({count} avvik)",
-            "en": "{where}the platform's answer does not have the expected shape ({count} problems)",
-        },
-        "client.unexpected": {
-            "nb": "{where}uventet svar fra plattformen",
-            "en": "{where}unexpected answer from the platform",
-        },
-        "client.lacks": {
-            "nb": "{where}svaret fra plattformen mangler «{part}»",
-            "en": "{where}the platform's answer lacks «{part}»",
-        },
-    }
-)
 
 #: Every web-service function lmsbridge may call; ``doctor`` checks the token's service for them.
 REQUIRED_FUNCTIONS: frozenset[str] = frozenset(
@@ -107,7 +91,7 @@ def _parse(model: type[M], data: Any, where: str) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise ProtocolError(i18n.t("client.bad_shape", where=where, count=exc.error_count())) from exc
+        raise ProtocolError(Message("client.bad_shape", where=where, count=exc.error_count())) from exc
 
 
 def _parse_list(model: type[M], data: Any, where: str) -> list[M]:
@@ -116,7 +100,7 @@ def _parse_list(model: type[M], data: Any, where: str) -> list[M]:
     try:
         return TypeAdapter(list[model]).validate_python(data)  # type: ignore[valid-type]
     except ValidationError as exc:
-        raise ProtocolError(i18n.t("client.bad_shape", where=where, count=exc.error_count())) from exc
+        raise ProtocolError(Message("client.bad_shape", where=where, count=exc.error_count())) from exc
 
 
 def _batches(items: Sequence[Any], size: int = MAX_ITEMS_PER_WRITE) -> Iterator[Sequence[Any]]:
@@ -251,7 +235,7 @@ class MoodleClient:
         fn = "core_course_get_course_module"
         data = self.call(fn, cmid=cmid)
         if not isinstance(data, Mapping) or "cm" not in data:
-            raise ProtocolError(i18n.t("client.lacks", where=self._at(fn), part="cm"))
+            raise ProtocolError(Message("client.lacks", where=self._at(fn), part="cm"))
         return _parse(CourseModule, data["cm"], self._at(fn))
 
     # -- users and enrolment ------------------------------------------------------------------------
@@ -325,14 +309,14 @@ class MoodleClient:
         fn = "core_completion_get_course_completion_status"
         data = self.call(fn, courseid=courseid, userid=userid)
         if not isinstance(data, Mapping):
-            raise ProtocolError(i18n.t("client.unexpected", where=self._at(fn)))
+            raise ProtocolError(Message("client.unexpected", where=self._at(fn)))
         return _parse(CourseCompletion, data.get("completionstatus"), self._at(fn))
 
     def activities_completion(self, courseid: int, userid: int) -> list[ActivityStatus]:
         fn = "core_completion_get_activities_completion_status"
         data = self.call(fn, courseid=courseid, userid=userid)
         if not isinstance(data, Mapping):
-            raise ProtocolError(i18n.t("client.unexpected", where=self._at(fn)))
+            raise ProtocolError(Message("client.unexpected", where=self._at(fn)))
         return _parse_list(ActivityStatus, data.get("statuses"), self._at(fn))
 
     def override_activity_completion(self, userid: int, cmid: int, complete: bool = True) -> OverrideResult | None:
@@ -398,7 +382,7 @@ class MoodleClient:
         fn = "core_reportbuilder_retrieve_report"
         data = self.call(fn, reportid=reportid, page=page, perpage=perpage)
         if not isinstance(data, Mapping) or not isinstance(data.get("data"), Mapping):
-            raise ProtocolError(i18n.t("client.lacks", where=self._at(fn), part="data"))
+            raise ProtocolError(Message("client.lacks", where=self._at(fn), part="data"))
         raw = data["data"]
         rows = [list(map(str, (r.get("columns") or []))) for r in raw.get("rows") or [] if isinstance(r, Mapping)]
         return ReportData(headers=list(raw.get("headers") or []), rows=rows, totalrowcount=raw.get("totalrowcount"))

@@ -11,25 +11,8 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from lmsbridge import i18n
 from lmsbridge.domain import PlatformRole
-
-i18n.register(
-    {
-        "profile.url_scheme": {
-            "nb": "må begynne med http:// eller https://",
-            "en": "must start with http:// or https://",
-        },
-        "profile.token_both": {
-            "nb": "oppgi token_env eller token_file, ikke begge",
-            "en": "give token_env or token_file, not both",
-        },
-        "profile.select_first": {
-            "nb": 'select_options.{shortname}: det første valget må være "" (indeks 0 = ikke satt)',
-            "en": 'select_options.{shortname}: the first option must be "" (index 0 = unset)',
-        },
-    }
-)
+from lmsbridge.i18n import Message
 
 #: The agreement's course-information items → the custom field shortnames the recorded sites use.
 DEFAULT_FIELDS: dict[str, str] = {
@@ -94,16 +77,16 @@ class PlatformProfile(BaseModel):
     @classmethod
     def _url(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
-            raise ValueError(i18n.t("profile.url_scheme"))
+            raise ValueError(Message("profile.url_scheme"))
         return value.rstrip("/")
 
     @model_validator(mode="after")
     def _token_source(self) -> PlatformProfile:
         if self.token_env and self.token_file:
-            raise ValueError(i18n.t("profile.token_both"))
+            raise ValueError(Message("profile.token_both"))
         for shortname, options in self.select_options.items():
             if not options or options[0] != "":
-                raise ValueError(i18n.t("profile.select_first", shortname=shortname))
+                raise ValueError(Message("profile.select_first", shortname=shortname))
         return self
 
     def shortname(self, item: str) -> str | None:

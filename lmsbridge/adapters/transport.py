@@ -25,63 +25,36 @@ import requests
 from pydantic import SecretStr
 from tenacity import RetryCallState, Retrying, retry_if_exception_type
 
-from lmsbridge import __version__, i18n
+from lmsbridge import __version__
 from lmsbridge.adapters.wire import decode_response, decode_token_response, encode_params, where_of
 from lmsbridge.errors import TransportError
+from lmsbridge.i18n import Message
 
 log = logging.getLogger("lmsbridge.adapters")
 
 REST_PATH = "/webservice/rest/server.php"
 TOKEN_PATH = "/login/token.php"  # noqa: S105 - a URL path, not a secret
 
-i18n.register(
-    {
-        "transport.unreachable": {
-            "nb": "{where}kan ikke nå {url} ({reason}): sjekk adressen (url) i konfigurasjonen, nettverket, "
-            "og at plattformen er oppe",
-            "en": "{where}could not reach {url} ({reason}): check the address (url) in the configuration, "
-            "the network, and that the platform is up",
-        },
-        "transport.timeout": {
-            "nb": "{where}plattformen svarte ikke innen {seconds:g} s: prøv igjen senere, eller øk "
-            "timeout_seconds for plattformen",
-            "en": "{where}the platform did not answer within {seconds:g} s: try again later, or raise "
-            "the platform's timeout_seconds",
-        },
-        "transport.reason.refused": {"nb": "tilkoblingen feilet", "en": "the connection failed"},
-        "transport.reason.tls": {
-            "nb": "TLS-feil: sjekk plattformens sertifikat",
-            "en": "TLS error: check the platform's certificate",
-        },
-        "transport.reason.proxy": {"nb": "feil i mellomtjeneren (proxy)", "en": "proxy error"},
-        "transport.reason.connect_timeout": {
-            "nb": "ingen tilkobling innen {seconds:g} s",
-            "en": "no connection within {seconds:g} s",
-        },
-        "transport.reason.bad_url": {"nb": "ugyldig adresse", "en": "invalid address"},
-    }
-)
 
-
-def _unreachable_reason(exc: requests.RequestException, connect_timeout: float) -> i18n.Coded | str:
+def _unreachable_reason(exc: requests.RequestException, connect_timeout: float) -> Message:
     """Why a request did not get through (the exception's class when unknown)."""
     if isinstance(exc, requests.exceptions.SSLError):
-        return ("transport.reason.tls", {})
+        return Message("transport.reason.tls")
     if isinstance(exc, requests.exceptions.ProxyError):
-        return ("transport.reason.proxy", {})
+        return Message("transport.reason.proxy")
     if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return ("transport.reason.connect_timeout", {"seconds": connect_timeout})
+        return Message("transport.reason.connect_timeout", seconds=connect_timeout)
     if isinstance(exc, requests.ConnectionError):
-        return ("transport.reason.refused", {})
+        return Message("transport.reason.refused")
     if isinstance(exc, requests.exceptions.InvalidURL | requests.exceptions.MissingSchema |
                   requests.exceptions.InvalidSchema):
-        return ("transport.reason.bad_url", {})
-    return exc.__class__.__name__
+        return Message("transport.reason.bad_url")
+    return Message.text(exc.__class__.__name__)
 
 
 def _unreachable(where: str, url: str, exc: requests.RequestException, connect_timeout: float) -> TransportError:
-    return TransportError.of("transport.unreachable", where=where, url=url,
-                             reason=_unreachable_reason(exc, connect_timeout))
+    return TransportError(Message("transport.unreachable", where=where, url=url,
+                                  reason=_unreachable_reason(exc, connect_timeout)))
 
 
 @dataclass(frozen=True)
@@ -239,7 +212,7 @@ class MoodleTransport:
         except requests.exceptions.ConnectTimeout as exc:
             raise _unreachable(where, self.base_url, exc, self.timeout[0]) from exc
         except requests.Timeout as exc:
-            raise TransportError.of("transport.timeout", where=where, seconds=self.timeout[1]) from exc
+            raise TransportError(Message("transport.timeout", where=where, seconds=self.timeout[1])) from exc
         except requests.RequestException as exc:
             raise _unreachable(where, self.base_url, exc, self.timeout[0]) from exc
         log.debug("%s %s -> HTTP %s in %.0f ms", self.name, wsfunction, response.status_code,
@@ -275,7 +248,7 @@ class MoodleTransport:
         except requests.exceptions.ConnectTimeout as exc:
             raise _unreachable("", base_url, exc, timeout[0]) from exc
         except requests.Timeout as exc:
-            raise TransportError.of("transport.timeout", where=f"{base_url}: ", seconds=timeout[1]) from exc
+            raise TransportError(Message("transport.timeout", where=f"{base_url}: ", seconds=timeout[1])) from exc
         except requests.RequestException as exc:
             raise _unreachable("", base_url, exc, timeout[0]) from exc
         return SecretStr(decode_token_response(response.status_code, response.headers, response.content, site=base_url))

@@ -17,7 +17,6 @@ from typing import Any
 
 from lxml import etree
 
-from lmsbridge import i18n
 from lmsbridge.errors import (
     LmsbridgeError,
     LoginError,
@@ -25,62 +24,11 @@ from lmsbridge.errors import (
     TransportError,
     moodle_error_from,
 )
+from lmsbridge.i18n import N_, Message
 
 FormPairs = list[tuple[str, str]]
 
 # ``where`` in these messages is a prefix naming the site and the call ("ks: core_…: "), or "".
-i18n.register(
-    {
-        "wire.xml_malformed": {
-            "nb": "{where}ugyldig XML fra plattformen ({detail})",
-            "en": "{where}malformed XML from the platform ({detail})",
-        },
-        "wire.xml_doctype": {
-            "nb": "{where}XML med DOCTYPE eller entitetsdeklarasjoner avvises (sikkerhet)",
-            "en": "{where}XML with a DOCTYPE or entity declarations is refused (security)",
-        },
-        "wire.xml_element": {
-            "nb": "{where}uventet XML-element <{tag}> i svaret fra plattformen",
-            "en": "{where}unexpected XML element <{tag}> in the platform's answer",
-        },
-        "wire.xml_root": {
-            "nb": "{where}uventet XML-rot <{tag}> i svaret fra plattformen",
-            "en": "{where}unexpected XML root <{tag}> in the platform's answer",
-        },
-        "wire.http_unavailable": {
-            "nb": "{where}plattformen svarte HTTP {status} (feil eller vedlikehold hos plattformen): prøv igjen senere",
-            "en": "{where}the platform answered HTTP {status} (a fault or maintenance on the platform): try again later",
-        },
-        "wire.http_too_many": {
-            "nb": "{where}plattformen svarte HTTP 429 (for mange kall): prøv igjen senere",
-            "en": "{where}the platform answered HTTP 429 (too many calls): try again later",
-        },
-        "wire.http_forbidden": {
-            "nb": "{where}HTTP 403: web-tjenester eller REST-protokollen er slått av på plattformen",
-            "en": "{where}HTTP 403: web services or the REST protocol are disabled on the platform",
-        },
-        "wire.http_other": {
-            "nb": "{where}HTTP {status}: ikke et svar fra Moodles web-tjenester (sjekk adressen, url, i konfigurasjonen)",
-            "en": "{where}HTTP {status}: not a Moodle web-service response (check the address, url, in the configuration)",
-        },
-        "wire.html": {
-            "nb": "{where}plattformen svarte med en HTML-side, ikke et web-tjenestesvar (feil adresse, eller vedlikehold?)",
-            "en": "{where}the platform answered with an HTML page, not a web-service response (wrong address, or maintenance?)",
-        },
-        "wire.json_malformed": {
-            "nb": "{where}ugyldig JSON fra plattformen ({detail})",
-            "en": "{where}malformed JSON from the platform ({detail})",
-        },
-        "wire.token_unexpected": {
-            "nb": "{where}uventet svar fra /login/token.php",
-            "en": "{where}unexpected answer from /login/token.php",
-        },
-        "wire.token_missing": {
-            "nb": "{where}/login/token.php svarte uten nøkkel",
-            "en": "{where}/login/token.php answered without a token",
-        },
-    }
-)
 
 
 def _scalar(value: object) -> str:
@@ -142,10 +90,10 @@ def parse_xml_document(body: bytes, *, where: str = "") -> etree._Element:
     try:
         root = etree.fromstring(body, parser=safe_xml_parser())
     except etree.XMLSyntaxError as exc:
-        raise ProtocolError(i18n.t("wire.xml_malformed", where=where, detail=exc)) from exc
+        raise ProtocolError(Message("wire.xml_malformed", where=where, detail=exc)) from exc
     docinfo: Any = root.getroottree().docinfo
     if docinfo.doctype or docinfo.internalDTD is not None:
-        raise ProtocolError(i18n.t("wire.xml_doctype", where=where))
+        raise ProtocolError(Message("wire.xml_doctype", where=where))
     return root
 
 
@@ -165,7 +113,7 @@ def _xml_value(node: etree._Element, where: str) -> Any:
             children = [c for c in key if isinstance(c.tag, str)]
             out[str(key.get("name"))] = _xml_value(children[0], where) if children else None
         return out
-    raise ProtocolError(i18n.t("wire.xml_element", where=where, tag=tag))
+    raise ProtocolError(Message("wire.xml_element", where=where, tag=tag))
 
 
 def parse_xml_response(body: bytes, *, where: str = "") -> Any:
@@ -182,7 +130,7 @@ def parse_xml_response(body: bytes, *, where: str = "") -> Any:
                 error[child.tag.lower()] = child.text or ""
         return error
     if root.tag != "RESPONSE":
-        raise ProtocolError(i18n.t("wire.xml_root", where=where, tag=root.tag))
+        raise ProtocolError(Message("wire.xml_root", where=where, tag=root.tag))
     children = [c for c in root if isinstance(c.tag, str)]
     if not children:
         return None  # a void function answers <RESPONSE>\n</RESPONSE>
@@ -214,13 +162,14 @@ def where_of(site: str | None, wsfunction: str | None) -> str:
 def check_status(status: int, headers: Mapping[str, str], *, where: str = "") -> None:
     """Raise for HTTP-level failures (Moodle's own errors come with 200 and are handled later)."""
     if status == 429 or status >= 500:
-        code = "wire.http_too_many" if status == 429 else "wire.http_unavailable"
-        raise TransportError.of(code, where=where, status=status, retry_after=_retry_after(headers))
+        code = N_("wire.http_too_many") if status == 429 else N_("wire.http_unavailable")
+        raise TransportError(Message(code, where=where, status=status), status=status,
+                             retry_after=_retry_after(headers))
     if status == 403:
         # REST protocol disabled: HTTP 403 with an empty body (REFERENCE.md §1).
-        raise ProtocolError(i18n.t("wire.http_forbidden", where=where))
+        raise ProtocolError(Message("wire.http_forbidden", where=where))
     if status != 200:
-        raise ProtocolError(i18n.t("wire.http_other", where=where, status=status))
+        raise ProtocolError(Message("wire.http_other", where=where, status=status))
 
 
 def decode_body(body: bytes, fmt: str, *, where: str = "") -> Any:
@@ -234,11 +183,11 @@ def decode_body(body: bytes, fmt: str, *, where: str = "") -> Any:
             # Some proxies and maintenance pages answer HTML; Moodle itself answers XML by default.
             if text.startswith(b"<?xml") or text.startswith(b"<RESPONSE") or text.startswith(b"<EXCEPTION"):
                 return parse_xml_response(text, where=where)
-            raise ProtocolError(i18n.t("wire.html", where=where))
+            raise ProtocolError(Message("wire.html", where=where))
         try:
             return json.loads(text)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ProtocolError(i18n.t("wire.json_malformed", where=where, detail=exc.__class__.__name__)) from exc
+            raise ProtocolError(Message("wire.json_malformed", where=where, detail=exc.__class__.__name__)) from exc
     return parse_xml_response(body.strip(), where=where)
 
 
@@ -273,7 +222,7 @@ def decode_token_response(status: int, headers: Mapping[str, str], body: bytes, 
     check_status(status, headers, where=where)
     data = decode_body(body, "json", where=where)
     if not isinstance(data, Mapping):
-        raise ProtocolError(i18n.t("wire.token_unexpected", where=where))
+        raise ProtocolError(Message("wire.token_unexpected", where=where))
     if "errorcode" in data or "error" in data:
         raise LoginError(
             str(data.get("error") or ""),
@@ -285,7 +234,7 @@ def decode_token_response(status: int, headers: Mapping[str, str], body: bytes, 
         )
     token = data.get("token")
     if not isinstance(token, str) or not token:
-        raise ProtocolError(i18n.t("wire.token_missing", where=where))
+        raise ProtocolError(Message("wire.token_missing", where=where))
     return token
 
 

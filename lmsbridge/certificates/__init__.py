@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from lmsbridge import i18n
 from lmsbridge.adapters import MoodleClient
 from lmsbridge.certificates.course import CourseState, issuance_rows, platform_for, read_course
 from lmsbridge.certificates.groups import GroupingOutcome, apply_groups, group_course
@@ -19,6 +18,7 @@ from lmsbridge.certificates.notify import NoticeOutcome, notify_missing
 from lmsbridge.certificates.rules import GROUP_NAMES, CertificateGroup, place
 from lmsbridge.config import Config
 from lmsbridge.errors import ConfigError, LmsbridgeError, RetriableError
+from lmsbridge.i18n import Message
 from lmsbridge.ledger import Ledger, Share
 from lmsbridge.sync.secret import pseudonym_secret
 
@@ -55,27 +55,13 @@ class CertificatesRun:
         }
 
 
-i18n.register(
-    {
-        "certificates.no_sections": {
-            "nb": "ingen [certificates.<kortnavn>]-seksjon i konfigurasjonen: kursbevis settes opp per kurs der",
-            "en": "no [certificates.<shortname>] section in the configuration: certificates are set up per course there",
-        },
-        "certificates.no_section": {
-            "nb": "ingen [certificates.{key}]-seksjon i konfigurasjonen (konfigurert: {known})",
-            "en": "no [certificates.{key}] section in the configuration (configured: {known})",
-        },
-    }
-)
-
-
 def _courses(config: Config, only: Sequence[str]) -> list[str]:
     if not config.certificates:
-        raise ConfigError(i18n.t("certificates.no_sections"), key="certificates")
+        raise ConfigError(Message("certificates.no_sections"), key="certificates")
     unknown = [key for key in only if key not in config.certificates]
     if unknown:
         known = ", ".join(sorted(config.certificates))
-        raise ConfigError(i18n.t("certificates.no_section", key=unknown[0], known=known), key="certificates")
+        raise ConfigError(Message("certificates.no_section", key=unknown[0], known=known), key="certificates")
     return list(only) or sorted(config.certificates)
 
 

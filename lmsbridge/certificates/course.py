@@ -14,29 +14,17 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, TypeVar
 
-from lmsbridge import i18n
 from lmsbridge.adapters import MoodleClient, PlatformProfile
 from lmsbridge.adapters.models import EnrolledUser
 from lmsbridge.certificates.rules import CertificateGroup, Placement, Points, activity_points_for, place, points
 from lmsbridge.config import CertificateCourse, Config
 from lmsbridge.errors import ConfigError, RecordError
+from lmsbridge.i18n import Message
 from lmsbridge.ledger import Share
 
 T = TypeVar("T")
 R = TypeVar("R")
 
-i18n.register(
-    {
-        "certificates.which_platform": {
-            "nb": "oppgi hvilken plattform kurset er på (platform = \"…\")",
-            "en": "say which platform the course is on (platform = \"…\")",
-        },
-        "certificates.no_course": {
-            "nb": "ingen kurs med kortnavnet {key} på {platform}",
-            "en": "no course with the short name {key} on {platform}",
-        },
-    }
-)
 
 PARTICIPANT_FIELDS: tuple[str, ...] = ("id", "username", "idnumber", "email", "firstname", "lastname", "roles")
 
@@ -64,7 +52,7 @@ class Participant:
     placement: Placement
     points: Points
     known: bool = True  # False when the completion was not read (before the due date, grouping only)
-    error: str = ""
+    error: Message | None = None
 
     @property
     def complete(self) -> bool:
@@ -99,7 +87,7 @@ def platform_for(config: Config, key: str, shares: Sequence[Share] = ()) -> str:
         return owners.pop()
     if len(config.platforms) == 1:
         return next(iter(config.platforms))
-    raise ConfigError(i18n.t("certificates.which_platform"), key=f"certificates.{key}.platform")
+    raise ConfigError(Message("certificates.which_platform"), key=f"certificates.{key}.platform")
 
 
 def map_concurrently(client: MoodleClient, workers: int, fn: Callable[[MoodleClient, T], R], items: Iterable[T]) -> list[R]:
@@ -146,7 +134,7 @@ def read_course(
     """Read the course, its required activities, its participants and (when needed) their completion."""
     course = client.course(key)
     if course is None:
-        raise ConfigError(i18n.t("certificates.no_course", key=key, platform=profile.name), key=f"certificates.{key}")
+        raise ConfigError(Message("certificates.no_course", key=key, platform=profile.name), key=f"certificates.{key}")
     modules = [m for section in client.contents(course.id) for m in section.modules if m.completion > 0]
     required = [RequiredActivity(m.id, m.name) for m in modules]
     if _needs_idnumbers(settings.activity_points, required):
@@ -158,15 +146,15 @@ def read_course(
         if is_participant(u, profile.student_role_id)
     ]
     if not need_states:
-        state.participants = [_participant(state, u, None, "") for u in users]
+        state.participants = [_participant(state, u, None, None) for u in users]
         return state
 
-    def read(worker: MoodleClient, user: EnrolledUser) -> tuple[EnrolledUser, set[int] | None, str]:
+    def read(worker: MoodleClient, user: EnrolledUser) -> tuple[EnrolledUser, set[int] | None, Message | None]:
         try:
             statuses = worker.activities_completion(course.id, user.id)
         except RecordError as exc:
-            return user, None, str(exc)
-        return user, {s.cmid for s in statuses if s.complete}, ""
+            return user, None, exc.message
+        return user, {s.cmid for s in statuses if s.complete}, None
 
     results = map_concurrently(client, concurrency or profile.concurrency, read, users)
     state.participants = [_participant(state, user, done, error) for user, done, error in results]
@@ -178,11 +166,12 @@ def _needs_idnumbers(activity_points: Mapping[str, float], required: Sequence[Re
     return any(key.strip().casefold() not in known for key in activity_points)
 
 
-def _participant(state: CourseState, user: EnrolledUser, done: set[int] | None, error: str) -> Participant:
+def _participant(state: CourseState, user: EnrolledUser, done: set[int] | None,
+                 error: Message | None) -> Participant:
     settings = state.settings
     required_ids = [a.cmid for a in state.required]
     if done is None:
-        placement = Placement(None, error or "completion not read")
+        placement = Placement(None, error or Message("placement.not_read"))
         return Participant(user.id, user.fullname, user.username, user.email, user.idnumber, (), tuple(state.required),
                            placement, Points(0.0, 0.0, False), known=False, error=error)
     finished = tuple(c for c in required_ids if c in done)
@@ -218,7 +207,7 @@ def issuance_rows(state: CourseState) -> list[dict[str, Any]]:
                 "points_total": p.points.total,
                 "manual_issue": p.points.manual,
                 "missing": "; ".join(a.name for a in p.missing) if p.known else "",
-                "note": p.placement.reason if group is None or group is CertificateGroup.INACTIVE else "",
+                "note": p.placement.reason.render() if group is None or group is CertificateGroup.INACTIVE else "",
             }
         )
     return rows

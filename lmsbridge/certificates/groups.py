@@ -18,28 +18,12 @@ from lmsbridge.adapters import MoodleClient, PlatformProfile
 from lmsbridge.certificates.course import CourseState, read_course
 from lmsbridge.certificates.rules import GROUP_NAMES, CertificateGroup, Move, moves
 from lmsbridge.config import CertificateCourse
-
-i18n.register(
-    {
-        "certificates.group.description.complete": {
-            "nb": "Alt er gjennomført: kursbevis med alle poengene.",
-            "en": "Everything done: a certificate with all the credit points.",
-        },
-        "certificates.group.description.partial": {
-            "nb": "Fullført uten å gjøre alt: kursbevis med poengene deltakeren har krav på.",
-            "en": "Finished without doing everything: a certificate with the points earned.",
-        },
-        "certificates.group.description.inactive": {
-            "nb": "Ingenting gjort etter fristen og nok tid: kursbevis utstedes manuelt av en administrator.",
-            "en": "Nothing done after the due date and the grace period: an administrator issues the certificate.",
-        },
-    }
-)
+from lmsbridge.i18n import N_
 
 _DESCRIPTION = {
-    CertificateGroup.COMPLETE: "certificates.group.description.complete",
-    CertificateGroup.PARTIAL: "certificates.group.description.partial",
-    CertificateGroup.INACTIVE: "certificates.group.description.inactive",
+    CertificateGroup.COMPLETE: N_("certificates.group.description.complete"),
+    CertificateGroup.PARTIAL: N_("certificates.group.description.partial"),
+    CertificateGroup.INACTIVE: N_("certificates.group.description.inactive"),
 }
 
 

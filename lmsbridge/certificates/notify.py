@@ -14,26 +14,9 @@ from typing import Any
 from lmsbridge import i18n
 from lmsbridge.adapters import MoodleClient
 from lmsbridge.certificates.course import CourseState, Participant
+from lmsbridge.i18n import Message
 from lmsbridge.ledger import Ledger
 from lmsbridge.sync.identity import learner_key
-
-i18n.register(
-    {
-        "certificates.notice": {
-            "nb": "Hei {name}!\n\nI kurset «{course}» mangler du fortsatt: {missing}.\n"
-            "Siste frist er {due}. Når alt er gjennomført, får du kursbevis med alle poengene. "
-            "Velger du å ikke fullføre, får du kursbevis med poengene du har krav på.",
-            "en": "Hello {name}!\n\nIn the course «{course}» you still have to do: {missing}.\n"
-            "The last due date is {due}. When everything is done you get a certificate with all the credit points. "
-            "If you choose not to finish, you get a certificate with the points you have earned.",
-        },
-        "certificates.reason.not_sent": {"nb": "ikke sendt", "en": "not sent"},
-        "certificates.reason.no_answer": {
-            "nb": "plattformen svarte ikke for denne meldingen",
-            "en": "no answer for this message",
-        },
-    }
-)
 
 
 @dataclass
@@ -54,7 +37,7 @@ class NoticeOutcome:
             "planned": self.planned,
             "already_notified": self.already,
             "complete": self.complete,
-            "failed": self.failed,
+            "failed": [{**f, "reason": f["reason"].render()} for f in self.failed],
         }
 
 
@@ -102,10 +85,10 @@ def notify_missing(client: MoodleClient, ledger: Ledger | None, state: CourseSta
                 ledger.record_certificate_notice(course_key=key, learner_key=pseudonym, due_date=due)
         else:
             # Moodle's errormessage stays as Moodle sent it
-            reason = result.errormessage or i18n.t("certificates.reason.not_sent")
+            reason = Message.text(result.errormessage) if result.errormessage else Message("certificates.reason.not_sent")
             outcome.failed.append({"userid": participant.userid, "reason": reason})
     for participant, _ in queue[len(results):]:
-        outcome.failed.append({"userid": participant.userid, "reason": i18n.t("certificates.reason.no_answer")})
+        outcome.failed.append({"userid": participant.userid, "reason": Message("certificates.reason.no_answer")})
     return outcome
 
 

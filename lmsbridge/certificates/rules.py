@@ -18,33 +18,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 
-from lmsbridge import i18n
-
-i18n.register(
-    {
-        "placement.no_required": {
-            "nb": "kurset har ingen påkrevde aktiviteter",
-            "en": "the course has no required activities",
-        },
-        "placement.before_due": {"nb": "før fristen {due}", "en": "before the due date {due}"},
-        "placement.all_done": {
-            "nb": "alle {required} påkrevde aktiviteter er fullført",
-            "en": "all {required} required activities done",
-        },
-        "placement.some_done": {
-            "nb": "{done} av {required} påkrevde aktiviteter er fullført",
-            "en": "{done} of {required} required activities done",
-        },
-        "placement.inactive": {
-            "nb": "ingenting gjort, og fristen for etterarbeid gikk ut {grace_end}",
-            "en": "nothing done and the grace period ended {grace_end}",
-        },
-        "placement.waiting": {
-            "nb": "ingenting gjort ennå; frist for etterarbeid til {grace_end}",
-            "en": "nothing done; grace period until {grace_end}",
-        },
-    }
-)
+from lmsbridge.i18n import Message
 
 
 class CertificateGroup(StrEnum):
@@ -61,23 +35,23 @@ GROUP_NAMES: tuple[str, ...] = tuple(g.value for g in CertificateGroup)
 @dataclass(frozen=True)
 class Placement:
     group: CertificateGroup | None
-    reason: str
+    reason: Message
 
 
 def place(*, required: int, done: int, due: date, grace_days: int, today: date) -> Placement:
     """Which group a participant belongs in today (None = not grouped yet)."""
     if required <= 0:
-        return Placement(None, i18n.t("placement.no_required"))
+        return Placement(None, Message("placement.no_required"))
     if today <= due:
-        return Placement(None, i18n.t("placement.before_due", due=due.isoformat()))
+        return Placement(None, Message("placement.before_due", due=due.isoformat()))
     if done >= required:
-        return Placement(CertificateGroup.COMPLETE, i18n.t("placement.all_done", required=required))
+        return Placement(CertificateGroup.COMPLETE, Message("placement.all_done", required=required))
     if done > 0:
-        return Placement(CertificateGroup.PARTIAL, i18n.t("placement.some_done", done=done, required=required))
+        return Placement(CertificateGroup.PARTIAL, Message("placement.some_done", done=done, required=required))
     grace_end = due + timedelta(days=grace_days)
     if today > grace_end:
-        return Placement(CertificateGroup.INACTIVE, i18n.t("placement.inactive", grace_end=grace_end.isoformat()))
-    return Placement(None, i18n.t("placement.waiting", grace_end=grace_end.isoformat()))
+        return Placement(CertificateGroup.INACTIVE, Message("placement.inactive", grace_end=grace_end.isoformat()))
+    return Placement(None, Message("placement.waiting", grace_end=grace_end.isoformat()))
 
 
 @dataclass(frozen=True)

@@ -12,28 +12,13 @@ from lmsbridge import i18n
 from lmsbridge.cli.context import app, echo_json
 from lmsbridge.domain import PlatformRole
 from lmsbridge.errors import InputError
+from lmsbridge.i18n import Message
 from lmsbridge.mail import Mailer
 from lmsbridge.sharing.licence import may_resell
 from lmsbridge.sharing.notices import downtime_notice
 from lmsbridge.validation.live import course_info_from_course
 
 OSLO = ZoneInfo("Europe/Oslo")
-
-i18n.register(
-    {
-        "licence.yes": {"nb": "JA: {reason}", "en": "YES: {reason}"},
-        "licence.no": {"nb": "NEI: {reason}", "en": "NO: {reason}"},
-        "notify.written": {"nb": "Varsel til {to} skrevet: {path}", "en": "Notice to {to} written: {path}"},
-        "notify.sent": {"nb": "Varsel sendt til {to}", "en": "Notice sent to {to}"},
-        "notify.bad_time": {"nb": "Ugyldig tidspunkt «{value}» (bruk f.eks. 2026-12-01T18:00)",
-                            "en": "Invalid time «{value}» (use e.g. 2026-12-01T18:00)"},
-        "notify.no_other": {"nb": "Ingen annen part er konfigurert", "en": "No other party is configured"},
-        "licence.needs_owner": {
-            "nb": "oppgi --platform og --course, eller --owner og --owner-role",
-            "en": "give --platform and --course, or --owner and --owner-role",
-        },
-    }
-)
 
 
 @click.group(name="licence")
@@ -80,7 +65,7 @@ def licence_check(
         profile = context.config().platform(platform)
         found = context.client(platform).course(course)
         if found is None:
-            raise InputError(i18n.t("validate.not_found", key=course, platform=platform))
+            raise InputError(Message("validate.not_found", key=course, platform=platform))
         info = course_info_from_course(found, profile)
         licence_text = licence_text or info.licence
         owner = owner or info.owner or profile.organisation
@@ -92,7 +77,8 @@ def licence_check(
     if as_json:
         echo_json({"allowed": verdict.allowed, "code": verdict.code, "reason": verdict.reason, "details": verdict.details})
     else:
-        click.echo(i18n.t("licence.yes" if verdict.allowed else "licence.no", reason=verdict.reason))
+        click.echo(i18n.t("licence.yes", reason=verdict.reason) if verdict.allowed
+                   else i18n.t("licence.no", reason=verdict.reason))
     if not verdict.allowed:
         ctx.exit(1)
 
@@ -144,7 +130,7 @@ def notify_downtime(
     source = config.platform(from_platform)
     others = [p for p in config.platforms.values() if p.role is not source.role]
     if not others:
-        raise InputError(i18n.t("notify.no_other"))
+        raise InputError(Message("notify.no_other"))
     mailer = Mailer(config.outbox_dir(), config.smtp)
     begin, finish = _moment(start), _moment(end)
     results = []
@@ -159,7 +145,8 @@ def notify_downtime(
                                   when=datetime.now(UTC))
         results.append({"to": notice.to, "path": str(delivery.path), "sent": delivery.sent})
         if not as_json:
-            click.echo(i18n.t("notify.sent" if delivery.sent else "notify.written", to=notice.to, path=delivery.path))
+            click.echo(i18n.t("notify.sent", to=notice.to, path=delivery.path) if delivery.sent
+                       else i18n.t("notify.written", to=notice.to, path=delivery.path))
     if as_json:
         echo_json({"notices": results})
 

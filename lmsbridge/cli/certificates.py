@@ -15,24 +15,6 @@ from lmsbridge.cli.context import app, echo_json, table
 from lmsbridge.cli.sync import _today, console, print_certificates
 from lmsbridge.ledger import Ledger
 
-i18n.register(
-    {
-        "certificates.created": {"nb": "  opprettet gruppene: {groups}", "en": "  created the groups: {groups}"},
-        "certificates.move": {"nb": "  bruker {userid}: {change}", "en": "  user {userid}: {change}"},
-        "certificates.unread": {"nb": "  {n} deltakere kunne ikke leses; de blir stående der de er",
-                                "en": "  {n} participants could not be read; they stay where they are"},
-        "certificates.notified": {
-            "nb": "{course} (frist {due}): {sent} sendt, {planned} planlagt, {already} varslet før, {complete} fullført",
-            "en": "{course} (due {due}): {sent} sent, {planned} planned, {already} notified before, {complete} complete",
-        },
-        "certificates.not_sent": {"nb": "  ikke sendt til bruker {userid}: {reason}",
-                                  "en": "  not sent to user {userid}: {reason}"},
-        "certificates.error": {"nb": "{course}: {error}", "en": "{course}: {error}"},
-        "certificates.dry_run": {"nb": "Tørrkjøring: disse skrivekallene ville blitt gjort:",
-                                 "en": "Dry run: these write calls would be made:"},
-    }
-)
-
 EXAMPLES = """\b
 Examples:
   lmsbridge certificates group                     # place participants in the three groups (idempotent)

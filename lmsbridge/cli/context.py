@@ -13,6 +13,7 @@ from rich.table import Table
 from lmsbridge import i18n
 from lmsbridge.adapters import MoodleClient, MoodleTransport, RetryPolicy
 from lmsbridge.config import Config, load_config, platform_token
+from lmsbridge.i18n import N_
 
 
 @dataclass
@@ -66,46 +67,41 @@ def is_terminal() -> bool:
 
 
 # Column headers and titles of the CLI's tables (the JSON and CSV keys stay English and stable).
-i18n.register(
-    {
-        "col.share": {"nb": "deling", "en": "share"},
-        "col.course": {"nb": "kurs", "en": "course"},
-        "col.direction": {"nb": "låner → eier", "en": "borrower → owner"},
-        "col.path": {"nb": "vei", "en": "path"},
-        "col.listed": {"nb": "listet", "en": "listed"},
-        "col.read": {"nb": "lest", "en": "read"},
-        "col.written": {"nb": "skrevet", "en": "written"},
-        "col.already": {"nb": "fra før", "en": "already"},
-        "col.unmatched": {"nb": "uten konto", "en": "unmatched"},
-        "col.failed": {"nb": "feilet", "en": "failed"},
-        "col.status": {"nb": "status", "en": "status"},
-        "col.cursor": {"nb": "markør", "en": "cursor"},
-        "col.completions": {"nb": "fullføringer", "en": "completions"},
-        "col.kind": {"nb": "type", "en": "kind"},
-        "col.item": {"nb": "element", "en": "item"},
-        "col.attempts": {"nb": "forsøk", "en": "attempts"},
-        "col.last_failed": {"nb": "sist feilet", "en": "last failed"},
-        "col.reason": {"nb": "årsak", "en": "reason"},
-        "col.name": {"nb": "navn", "en": "name"},
-        "col.group": {"nb": "gruppe", "en": "group"},
-        "col.done": {"nb": "fullført", "en": "done"},
-        "col.points": {"nb": "poeng", "en": "points"},
-        "col.manual": {"nb": "for hånd", "en": "manual"},
-        "col.missing": {"nb": "mangler", "en": "missing"},
-        "table.sync_run": {"nb": "synkronisering {id}", "en": "sync run {id}"},
-        "table.shares": {"nb": "delinger", "en": "shares"},
-        "table.failed_items": {"nb": "feilede elementer", "en": "failed items"},
-        "table.certificates": {"nb": "kursbevis", "en": "course certificates"},
-        "sync.planned_suffix": {"nb": " (+{n} planlagt)", "en": " (+{n} planned)"},
-    }
-)
+
+#: Column name → its header's message code.
+COLUMNS: dict[str, str] = {
+    "already": N_("col.already"),
+    "attempts": N_("col.attempts"),
+    "completions": N_("col.completions"),
+    "course": N_("col.course"),
+    "cursor": N_("col.cursor"),
+    "direction": N_("col.direction"),
+    "done": N_("col.done"),
+    "failed": N_("col.failed"),
+    "group": N_("col.group"),
+    "item": N_("col.item"),
+    "kind": N_("col.kind"),
+    "last_failed": N_("col.last_failed"),
+    "listed": N_("col.listed"),
+    "manual": N_("col.manual"),
+    "missing": N_("col.missing"),
+    "name": N_("col.name"),
+    "path": N_("col.path"),
+    "points": N_("col.points"),
+    "read": N_("col.read"),
+    "reason": N_("col.reason"),
+    "share": N_("col.share"),
+    "status": N_("col.status"),
+    "unmatched": N_("col.unmatched"),
+    "written": N_("col.written"),
+}
 
 NUMERIC_COLUMNS = frozenset({"listed", "read", "written", "already", "unmatched", "failed", "completions", "attempts"})
 
 
 def table(title: str, columns: list[str]) -> Table:
-    """A rich table with the columns' headers in the user's language (``columns`` are ``col.*`` codes)."""
+    """A rich table with the columns' headers in the user's language (``columns`` are keys of ``COLUMNS``)."""
     out = Table(title=title)
     for column in columns:
-        out.add_column(i18n.t(f"col.{column}"), justify="right" if column in NUMERIC_COLUMNS else "left")
+        out.add_column(i18n.t(COLUMNS[column]), justify="right" if column in NUMERIC_COLUMNS else "left")
     return out

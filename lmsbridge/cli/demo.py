@@ -31,146 +31,11 @@ import click
 from lmsbridge import i18n
 from lmsbridge.cli.context import AppContext, echo_json
 from lmsbridge.errors import InputError, LmsbridgeError
+from lmsbridge.i18n import N_, Message
 from lmsbridge.ledger import Ledger
 from lmsbridge.sandbox import Sandbox, SiteHandle
 from lmsbridge.sharing.labels import labels_in
 from lmsbridge.workflows.shares import field_label
-
-i18n.register(
-    {
-        "demo.intro": {
-            "nb": "lmsbridge-demo: to lokale nettsteder som svarer som Moodle 4.5 (ingen ekte plattform, "
-            "ingen nøkler fra deg).\n  KS Læring:                  {ks}\n  Læringsportal Helse Bergen: {lp}\n"
-            "Konfigurasjon, hovedbok og utboks: {folder}{temporary}",
-            "en": "lmsbridge demo: two local sites that answer like Moodle 4.5 (no real platform, no token "
-            "from you).\n  KS Læring:                  {ks}\n  Læringsportal Helse Bergen: {lp}\n"
-            "Configuration, ledger and outbox: {folder}{temporary}",
-        },
-        "demo.temporary": {"nb": " (midlertidig: slettes når demoen er ferdig)",
-                           "en": " (temporary: removed when the demo ends)"},
-        "demo.step": {"nb": "Steg {n}: {title}", "en": "Step {n}: {title}"},
-        "demo.doctor.title": {"nb": "Sjekk tilkoblingen", "en": "Check the connection"},
-        "demo.doctor.story": {
-            "nb": "Før noe annet: kan nøkkelen til hver plattform gjøre det lmsbridge trenger?",
-            "en": "First of all: can each platform's token do what lmsbridge needs?",
-        },
-        "demo.validate.title": {"nb": "Kontroller kursinformasjonen", "en": "Check the course information"},
-        "demo.validate.story": {
-            "nb": "Avtalen krever kursinformasjon før publisering i KS Læring. Ett kurs er klart, ett er ikke:",
-            "en": "The agreement requires course information before publishing in KS Læring. One course is "
-            "ready, one is not:",
-        },
-        "demo.request.title": {"nb": "Be om deling", "en": "Request a share"},
-        "demo.request.story": {
-            "nb": "Helse Bergen HF vil dele kurs med KS Læring. Et kurs uten fullstendig kursinformasjon blir "
-            "avvist; det andre går som e-post til kontaktpunktet:",
-            "en": "Helse Bergen HF wants to share courses with KS Læring. A course without complete "
-            "information is refused; the other goes to the contact point as an e-mail:",
-        },
-        "demo.request.email": {"nb": "  E-posten: til {to}, emne «{subject}»",
-                               "en": "  The e-mail: to {to}, subject «{subject}»"},
-        "demo.approve.title": {"nb": "Eieren godkjenner", "en": "The owner approves"},
-        "demo.approve.story": {
-            "nb": "Kurset er lånt ut, ikke gitt bort: bare eieren (Helse Bergen HF) kan godkjenne og avslutte.",
-            "en": "The course is lent, not given away: only the owner (Helse Bergen HF) approves and ends it.",
-        },
-        "demo.publish.title": {"nb": "Publiser delingen", "en": "Publish the share"},
-        "demo.publish.story": {
-            "nb": "KS Læring har lagt innholdet inn i kurset KSL-HBHF-SMITTE-01. Først en tørrkjøring som "
-            "viser web-tjenestekallene, så publisering og merking på begge sider:",
-            "en": "KS Læring has put the content into the course KSL-HBHF-SMITTE-01. First a dry run that "
-            "shows the web-service calls, then the publication and the labels on both sides:",
-        },
-        "demo.labels.heading": {"nb": "  Merking slik plattformene viser den nå:",
-                                "en": "  Labels as the platforms show them now:"},
-        "demo.labels.row": {
-            "nb": "    {platform} {shortname}: {visible}; kursfelt {field}; i sammendraget {summary}",
-            "en": "    {platform} {shortname}: {visible}; course field {field}; in the summary {summary}",
-        },
-        "demo.labels.visible": {"nb": "synlig", "en": "visible"},
-        "demo.labels.hidden": {"nb": "skjult", "en": "hidden"},
-        "demo.labels.none": {"nb": "(ingen)", "en": "(none)"},
-        "demo.link.title": {"nb": "Et KS-kurs i Læringsportalen", "en": "A KS course in the Læringsportal"},
-        "demo.link.story": {
-            "nb": "Sykehuset vil også tilby et KS Læring-kurs til sine ansatte. Da eier KS kurset: sykehuset kan "
-            "ikke godkjenne selv, e-læringsansvarlig i KS gjør det. Publiseringen legger en lenke til kurset i "
-            "Læringsportalen, merket «delt fra KS»:",
-            "en": "The hospital also wants to offer a KS Læring course to its staff. Then KS owns the course: the "
-            "hospital cannot approve it itself, KS's e-learning coordinator does. Publishing puts a link to the "
-            "course into the Læringsportal, labelled «delt fra KS»:",
-        },
-        "demo.rules.title": {"nb": "Videresalg og varsler", "en": "Resale and notices"},
-        "demo.rules.story": {
-            "nb": "Lånt materiale kan ikke selges videre, med mindre det er CC BY-SA; ingen kurs fra Helse Sør-Øst "
-            "er det. Og en planlagt oppgradering av Læringsportalen varsles kontaktpunktet hos den andre parten:",
-            "en": "Borrowed material may not be resold unless it is CC BY-SA; no Helse Sør-Øst course is. And a "
-            "planned upgrade of the Læringsportal is notified to the other party's contact point:",
-        },
-        "demo.learn.title": {"nb": "Deltakere tar kurset i KS Læring", "en": "Learners take the course in KS Læring"},
-        "demo.learn.story": {
-            "nb": "Noen deltakere har allerede fullført aktiviteter i lånekurset. Den første synkroniseringen "
-            "fører dem tilbake til eieren, så kursbevis kan utstedes der:",
-            "en": "Some learners have already completed activities in the borrowed course. The first sync "
-            "brings them back to the owner, so that course certificates can be issued there:",
-        },
-        "demo.learn.more": {
-            "nb": "Så gjør flere deltakere noe i KS Læring:",
-            "en": "Then more learners do something in KS Læring:",
-        },
-        "demo.learn.done": {"nb": "    {name} fullfører «{activity}»", "en": "    {name} completes «{activity}»"},
-        "demo.learn.again": {
-            "nb": "Neste planlagte kjøring henter bare det nye; kjøringen etter den skriver ingenting:",
-            "en": "The next scheduled run fetches only what is new; the run after it writes nothing:",
-        },
-        "demo.sync.title": {"nb": "Synkroniser fullføring tilbake til eieren",
-                            "en": "Sync completions back to the owner"},
-        "demo.certificates.title": {"nb": "Kursbevis hos eieren", "en": "Course certificates at the owner"},
-        "demo.certificates.story": {
-            "nb": "Fristen for kurset er passert: hver deltaker er plassert i gruppen «Fullført 100%», "
-            "«Fullført, ikke 100%» eller «Inaktiv» i Læringsportalen. Utstedelseslisten:",
-            "en": "The course's due date has passed: each participant is in the group «Fullført 100%», "
-            "«Fullført, ikke 100%» or «Inaktiv» in the Læringsportal. The issuance list:",
-        },
-        "demo.revoke.title": {"nb": "Eieren avslutter delingen", "en": "The owner ends the share"},
-        "demo.revoke.story": {
-            "nb": "Kurset skal erstattes. Lånekurset skjules og merkingen fjernes; historikken blir i hovedboken:",
-            "en": "The course is to be replaced. The borrowed course is hidden and unlabelled; the history stays "
-            "in the ledger:",
-        },
-        "demo.ledger.title": {"nb": "Kontroller hovedboken", "en": "Verify the ledger"},
-        "demo.ledger.story": {
-            "nb": "Hver handling er en hendelse i en hash-kjede; en endret eller slettet rad blir oppdaget:",
-            "en": "Every act is an event in a hash chain; an edited or deleted row is detected:",
-        },
-        "demo.unexpected": {
-            "nb": "Uventet: «lmsbridge {command}» avsluttet med kode {got}, ventet {expected}. Demoen stopper.",
-            "en": "Unexpected: «lmsbridge {command}» ended with code {got}, expected {expected}. The demo stops.",
-        },
-        "demo.expected_refusal": {"nb": "  (avvist som ventet)", "en": "  (refused, as expected)"},
-        "demo.done": {
-            "nb": "Demoen er ferdig: {commands} kommandoer, alle med ventet utfall, på {seconds:.1f} s.",
-            "en": "The demo is done: {commands} commands, each with the expected outcome, in {seconds:.1f} s.",
-        },
-        "demo.kept": {
-            "nb": "Filene er beholdt i {folder} (hovedboken, e-postene i outbox/). Sandkassen er stoppet, så "
-            "konfigurasjonen der peker ikke lenger på noe nettsted.",
-            "en": "The files are kept in {folder} (the ledger, the e-mails in outbox/). The sandbox has stopped, "
-            "so the configuration there no longer points at a live site.",
-        },
-        "demo.cannot_start": {"nb": "kan ikke starte sandkassen: {error}", "en": "cannot start the sandbox: {error}"},
-        # the demo's own seed and script (these fail only if the package itself is broken)
-        "demo.no_course": {"nb": "sandkassen har ikke kurset {course}", "en": "the sandbox has no course {course}"},
-        "demo.no_user": {"nb": "sandkassen har ikke brukeren {username}", "en": "the sandbox has no user {username}"},
-        "demo.unexpected_shares": {
-            "nb": "demoen ventet én forespurt deling av {course}, men fant {n}",
-            "en": "the demo expected one requested share of {course}, found {n}",
-        },
-        "demo.folder_not_empty": {
-            "nb": "mappen {folder} finnes og er ikke tom: velg en ny eller tom mappe for --keep",
-            "en": "the folder {folder} exists and is not empty: choose a new or empty folder for --keep",
-        },
-    }
-)
 
 # The story's cast, from the sandbox seed (lmsbridge/sandbox/data/sites.json; the recorded lab sites).
 KS_COURSE = "KSL-VELFERD-01"  # ks: a KS Læring course a hospital links in its Læringsportal
@@ -339,7 +204,7 @@ def _show_labels(story: Story, context: AppContext, courses: Sequence[tuple[str,
             "demo.labels.row",
             platform=profile.title,
             shortname=shortname,
-            visible=i18n.t("demo.labels.visible" if course.visible else "demo.labels.hidden"),
+            visible=i18n.t("demo.labels.visible") if course.visible else i18n.t("demo.labels.hidden"),
             field=f"«{in_field}»" if in_field else i18n.t("demo.labels.none"),
             summary=", ".join(f"«{v}»" for v in in_summary) or i18n.t("demo.labels.none"),
         ))
@@ -350,12 +215,12 @@ def _learners_act(story: Story, site: SiteHandle) -> None:
     state = site.state
     course = state.course_by_shortname(BORROWER_COURSE)
     if course is None:
-        raise InputError(i18n.t("demo.no_course", course=BORROWER_COURSE))
+        raise InputError(Message("demo.no_course", course=BORROWER_COURSE))
     modules = {module.name: module.id for module in state.tracked_modules(course)}
     for username, activity in LATER_ACTIVITY:
         user = state.user_by_username(username)
         if user is None:
-            raise InputError(i18n.t("demo.no_user", username=username))
+            raise InputError(Message("demo.no_user", username=username))
         state.complete_activity(user.id, modules[activity])
         state.set_last_access(user.id, course.id)
         story.say(i18n.t("demo.learn.done", name=f"{user.firstname} {user.lastname}", activity=activity))
@@ -363,14 +228,14 @@ def _learners_act(story: Story, site: SiteHandle) -> None:
 
 def tell(story: Story, sandbox: Sandbox, context: AppContext, today: date) -> None:
     """The story itself: one coordinator's day with lmsbridge."""
-    story.step("demo.doctor.title", "demo.doctor.story")
+    story.step(N_("demo.doctor.title"), N_("demo.doctor.story"))
     story.run("doctor")
 
-    story.step("demo.validate.title", "demo.validate.story")
+    story.step(N_("demo.validate.title"), N_("demo.validate.story"))
     story.run("validate", "--platform", "lp", "--course", OWNER_COURSE)
     story.run("validate", "--platform", "lp", "--course", INCOMPLETE_COURSE, expect=1)
 
-    story.step("demo.request.title", "demo.request.story")
+    story.step(N_("demo.request.title"), N_("demo.request.story"))
     story.run("share", "request", "--flow", "hospital-to-ks", "--course", INCOMPLETE_COURSE, expect=1)
     story.run("share", "request", "--flow", "hospital-to-ks", "--course", OWNER_COURSE,
               "--reason", "Kommunene ønsker kurset")
@@ -379,15 +244,15 @@ def tell(story: Story, sandbox: Sandbox, context: AppContext, today: date) -> No
         story.say(line)
 
     share_id = _requested_share(context, OWNER_COURSE)
-    story.step("demo.approve.title", "demo.approve.story")
+    story.step(N_("demo.approve.title"), N_("demo.approve.story"))
     story.run("share", "approve", share_id)
 
-    story.step("demo.publish.title", "demo.publish.story")
+    story.step(N_("demo.publish.title"), N_("demo.publish.story"))
     story.run("share", "publish", share_id, "--borrower-course", BORROWER_COURSE, "--dry-run")
     story.run("share", "publish", share_id, "--borrower-course", BORROWER_COURSE)
     _show_labels(story, context, [("lp", OWNER_COURSE), ("ks", BORROWER_COURSE)])
 
-    story.step("demo.link.title", "demo.link.story")
+    story.step(N_("demo.link.title"), N_("demo.link.story"))
     story.run("share", "request", "--flow", "hospital-shares-ks-course", "--course", KS_COURSE)
     link_id = _requested_share(context, KS_COURSE)
     story.run("share", "approve", link_id, expect=1)
@@ -396,14 +261,14 @@ def tell(story: Story, sandbox: Sandbox, context: AppContext, today: date) -> No
     _show_labels(story, context, [("ks", KS_COURSE), ("lp", f"KS-{KS_COURSE}")])
     story.run("labels", "audit")
 
-    story.step("demo.rules.title", "demo.rules.story")
+    story.step(N_("demo.rules.title"), N_("demo.rules.story"))
     story.run("licence", "check", "--platform", "lp", "--course", OWNER_COURSE, "--seller", "KS", expect=1)
     story.run("licence", "check", "--platform", "ks", "--course", KS_COURSE, "--seller", "Helse Bergen HF")
     upgrade_day = today + timedelta(days=7)
     story.run("notify", "downtime", "--from", "lp", "--kind", "upgrade", "--start", f"{upgrade_day}T18:00",
               "--end", f"{upgrade_day}T22:00", "--affected", "Alle e-læringskurs")
 
-    story.step("demo.sync.title", "demo.learn.story")
+    story.step(N_("demo.sync.title"), N_("demo.learn.story"))
     story.run("sync", "run")
     story.say("")
     story.say(i18n.t("demo.learn.more"))
@@ -412,14 +277,14 @@ def tell(story: Story, sandbox: Sandbox, context: AppContext, today: date) -> No
     story.run("sync", "run")
     story.run("sync", "run")
 
-    story.step("demo.certificates.title", "demo.certificates.story")
+    story.step(N_("demo.certificates.title"), N_("demo.certificates.story"))
     story.run("certificates", "list")
 
-    story.step("demo.revoke.title", "demo.revoke.story")
+    story.step(N_("demo.revoke.title"), N_("demo.revoke.story"))
     story.run("share", "revoke", share_id, "--reason", "Kurset erstattes av ny versjon")
     _show_labels(story, context, [("lp", OWNER_COURSE), ("ks", BORROWER_COURSE)])
 
-    story.step("demo.ledger.title", "demo.ledger.story")
+    story.step(N_("demo.ledger.title"), N_("demo.ledger.story"))
     story.run("ledger", "verify")
     story.run("share", "show", share_id)
 
@@ -429,7 +294,7 @@ def _requested_share(context: AppContext, owner_course: str) -> str:
     with Ledger.open(context.ledger_url()) as ledger:
         found = [s.id for s in ledger.list_shares(state="requested") if s.owner_course_shortname == owner_course]
     if len(found) != 1:
-        raise LmsbridgeError(i18n.t("demo.unexpected_shares", course=owner_course, n=len(found)))
+        raise LmsbridgeError(Message("demo.unexpected_shares", course=owner_course, n=len(found)))
     return found[0]
 
 
@@ -443,7 +308,7 @@ def _folder(keep: Path | None) -> Iterator[Path]:
             shutil.rmtree(folder, ignore_errors=True)
         return
     if keep.exists() and any(keep.iterdir()):
-        raise InputError(i18n.t("demo.folder_not_empty", folder=keep))
+        raise InputError(Message("demo.folder_not_empty", folder=keep))
     keep.mkdir(parents=True, exist_ok=True)
     yield keep
 
@@ -456,7 +321,7 @@ def run_demo(root: click.Command, *, keep: Path | None = None, capture: bool = F
         try:
             sandbox = Sandbox.start()
         except OSError as exc:
-            raise InputError(i18n.t("demo.cannot_start", error=exc)) from exc
+            raise InputError(Message("demo.cannot_start", error=exc)) from exc
         with sandbox:
             day = today()
             config_path = write_demo_config(folder, sandbox, today=day)

@@ -8,57 +8,15 @@ from lmsbridge import i18n
 from lmsbridge.cli.context import app, echo_json
 from lmsbridge.health import PlatformHealth, check_platform
 
-i18n.register(
-    {
-        "doctor.site": {
-            "nb": "{platform}: {sitename} (Moodle {release}), web-tjenestebruker «{user}»",
-            "en": "{platform}: {sitename} (Moodle {release}), web-service user «{user}»",
-        },
-        "doctor.unreachable": {
-            "nb": "{platform}: kan ikke nås: {error}",
-            "en": "{platform}: cannot be reached: {error}",
-        },
-        "doctor.refused": {
-            "nb": "{platform}: {error}",
-            "en": "{platform}: {error}",
-        },
-        "doctor.functions_ok": {
-            "nb": "  alle nødvendige web-tjenestefunksjoner er tilgjengelige",
-            "en": "  every web-service function needed is available",
-        },
-        "doctor.functions_missing": {
-            "nb": "  tokenet kan IKKE kalle: {functions}",
-            "en": "  the token may NOT call: {functions}",
-        },
-        "doctor.optional_missing": {
-            "nb": "  merk: «{feature}» trenger også {functions}",
-            "en": "  note: «{feature}» also needs {functions}",
-        },
-        "doctor.fields_ok": {
-            "nb": "  alle kursfelt i profilen finnes på nettstedet",
-            "en": "  every custom course field in the profile exists on the site",
-        },
-        "doctor.fields_missing": {
-            "nb": "  kursfelt som mangler på nettstedet: {fields}",
-            "en": "  custom course fields missing on the site: {fields}",
-        },
-        "doctor.fields_unknown": {
-            "nb": "  kursfelt ikke kontrollert (ingen kurs å lese dem fra)",
-            "en": "  custom fields not checked (no course to read them from)",
-        },
-        "doctor.summary_ok": {"nb": "Alt i orden.", "en": "All good."},
-        "doctor.summary_bad": {"nb": "Noe mangler: se over.", "en": "Something is missing: see above."},
-    }
-)
-
 
 def _print(health: PlatformHealth) -> None:
     if not health.reachable:
         # The error names the platform itself ("ks: core_…: …"): say it once.
-        error = health.error.removeprefix(f"{health.platform}: ")
-        transient = health.error_code in ("transport", "retriable")
-        code = "doctor.unreachable" if transient else "doctor.refused"
-        click.echo(i18n.t(code, platform=health.platform, error=error))
+        error = health.error.unplaced() if health.error else ""
+        if health.error_code in ("transport", "retriable"):
+            click.echo(i18n.t("doctor.unreachable", platform=health.platform, error=error))
+        else:
+            click.echo(i18n.t("doctor.refused", platform=health.platform, error=error))
         return
     click.echo(
         i18n.t(
@@ -111,7 +69,7 @@ def doctor(ctx: click.Context, platforms: tuple[str, ...], as_json: bool) -> Non
     else:
         for health in results:
             _print(health)
-        click.echo(i18n.t("doctor.summary_ok" if all(r.ok for r in results) else "doctor.summary_bad"))
+        click.echo(i18n.t("doctor.summary_ok") if all(r.ok for r in results) else i18n.t("doctor.summary_bad"))
     if any(not r.reachable for r in results):
         ctx.exit(3)
     if not all(r.ok for r in results):

@@ -14,44 +14,6 @@ from lmsbridge.ledger import Event, Ledger
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-i18n.register(
-    {
-        "ledger.cli.ok": {
-            "nb": "Hovedboken er i orden: {events} hendelser, kjeden er hel.",
-            "en": "Ledger OK: {events} events, chain intact.",
-        },
-        "ledger.cli.rows": {
-            "nb": "Radene stemmer med hendelsene: {rows} rader (delinger, fullføringer, sendte meldinger).",
-            "en": "Rows match their events: {rows} rows (shares, completions, messages sent).",
-        },
-        "ledger.cli.rows.one": {
-            "nb": "Radene stemmer med hendelsene: 1 rad (delinger, fullføringer, sendte meldinger).",
-            "en": "Rows match their events: 1 row (shares, completions, messages sent).",
-        },
-        "ledger.cli.head": {"nb": "Siste hash: {hash}", "en": "Chain head: {hash}"},
-        "ledger.cli.bad": {
-            "nb": "Hovedboken er ikke til å stole på: {problem}. Første feil: hendelse {seq}.",
-            "en": "The ledger cannot be trusted: {problem}. First bad event: {seq}.",
-        },
-        "ledger.cli.rows_unchecked": {
-            "nb": "Radene er ikke kontrollert: det gjøres mot en hel kjede.",
-            "en": "The rows were not checked: that is done against an intact chain.",
-        },
-        "ledger.cli.bad_rows": {
-            "nb": "Hovedboken er ikke til å stole på: {count} rader stemmer ikke med hendelsene (kjeden er hel):",
-            "en": "The ledger cannot be trusted: {count} rows do not match their events (the chain is intact):",
-        },
-        "ledger.cli.bad_rows.one": {
-            "nb": "Hovedboken er ikke til å stole på: 1 rad stemmer ikke med hendelsene (kjeden er hel):",
-            "en": "The ledger cannot be trusted: 1 row does not match its events (the chain is intact):",
-        },
-        "ledger.cli.more_rows": {
-            "nb": "… og {count} til (--json viser alle)",
-            "en": "… and {count} more (--json shows them all)",
-        },
-        "ledger.cli.no_events": {"nb": "Ingen hendelser.", "en": "No events."},
-    }
-)
 
 DEFAULT_LEDGER = "lmsbridge.db"
 #: Row problems printed as text (``--json`` has them all).

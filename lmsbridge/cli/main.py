@@ -42,19 +42,11 @@ class RootGroup(click.Group):
         try:
             return super().invoke(ctx)
         except LmsbridgeError as exc:
-            click.echo(f"{i18n.t('cli.error')}: {exc}", err=True)
+            click.echo(i18n.t("cli.error") + f": {exc}", err=True)
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo(i18n.t("cli.interrupted"), err=True)
             ctx.exit(130)
-
-
-i18n.register(
-    {
-        "cli.error": {"nb": "Feil", "en": "Error"},
-        "cli.interrupted": {"nb": "Avbrutt.", "en": "Interrupted."},
-    }
-)
 
 
 @click.group(

@@ -11,37 +11,8 @@ import click
 
 from lmsbridge import i18n
 from lmsbridge.errors import InputError
+from lmsbridge.i18n import Message
 from lmsbridge.sandbox import FAULT_MODES, Sandbox, SeedSpec
-
-i18n.register(
-    {
-        "sandbox.running": {
-            "nb": "Sandkassen kjører (Moodle 4.5-kompatible web-tjenester). Stopp med Ctrl-C.",
-            "en": "The sandbox is running (Moodle 4.5-compatible web services). Stop it with Ctrl-C.",
-        },
-        "sandbox.site": {
-            "nb": "  {name}: {sitename}\n      url:   {url}\n      token: {token}",
-            "en": "  {name}: {sitename}\n      url:   {url}\n      token: {token}",
-        },
-        "sandbox.options": {
-            "nb": "  forsinkelse {latency} ms per kall, feilandel {fault_rate} ({fault_mode})",
-            "en": "  latency {latency} ms per call, fault rate {fault_rate} ({fault_mode})",
-        },
-        "sandbox.state": {
-            "nb": "  tilstand lagres i {path}",
-            "en": "  state is kept in {path}",
-        },
-        "sandbox.stopped": {"nb": "Sandkassen er stoppet.", "en": "The sandbox has stopped."},
-        "sandbox.bad_duration": {
-            "nb": "ugyldig varighet «{value}» (eksempler: 25ms, 0.5s, 0.025)",
-            "en": "invalid duration «{value}» (examples: 25ms, 0.5s, 0.025)",
-        },
-        "sandbox.cannot_start": {
-            "nb": "kan ikke starte sandkassen: {error}",
-            "en": "cannot start the sandbox: {error}",
-        },
-    }
-)
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(ms|s)?\s*$")
 
@@ -115,7 +86,7 @@ def serve(latency: float, fault_rate: float, fault_mode: str, fault_seed: int, s
                                 fault_mode=fault_mode, fault_seed=fault_seed, ports={"ks": port_ks, "lp": port_lp},
                                 debug=debug)
     except OSError as exc:
-        raise InputError(i18n.t("sandbox.cannot_start", error=exc)) from exc
+        raise InputError(Message("sandbox.cannot_start", error=exc)) from exc
     with sandbox:
         click.echo(i18n.t("sandbox.running"))
         for name, site in sandbox.sites.items():

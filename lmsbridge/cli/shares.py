@@ -16,25 +16,6 @@ from lmsbridge.ledger import Ledger, Share
 from lmsbridge.mail import Mailer
 from lmsbridge.workflows.shares import ShareService
 
-i18n.register(
-    {
-        "share.requested": {"nb": "Deling {id} forespurt ({flow}); e-post til kontaktpunktet: {path}",
-                            "en": "Share {id} requested ({flow}); e-mail to the contact point: {path}"},
-        "share.already": {"nb": "Deling {id} var allerede forespurt (tilstand: {state}); ingenting nytt skrevet",
-                          "en": "Share {id} was already requested (state: {state}); nothing new written"},
-        "share.approved": {"nb": "Deling {id} godkjent av eier", "en": "Share {id} approved by the owner"},
-        "share.rejected": {"nb": "Deling {id} avslått", "en": "Share {id} rejected"},
-        "share.published": {"nb": "Deling {id} publisert: kurs {course} på {platform} (merket «{label}»)",
-                            "en": "Share {id} published: course {course} on {platform} (labelled «{label}»)"},
-        "share.revoked": {"nb": "Deling {id} avsluttet: lånekurset er skjult og merkingen fjernet; historikken er beholdt",
-                          "en": "Share {id} ended: the borrowed course is hidden and unlabelled; its history is kept"},
-        "share.manual": {"nb": "Gjenstår for hånd:", "en": "Still to do by hand:"},
-        "share.dry_run": {"nb": "Tørrkjøring: disse web-tjenestekallene ville blitt gjort:",
-                          "en": "Dry run: these web-service calls would be made:"},
-        "share.none": {"nb": "Ingen delinger.", "en": "No shares."},
-    }
-)
-
 
 @contextmanager
 def service(ctx: click.Context) -> Iterator[ShareService]:
@@ -142,7 +123,7 @@ def share_publish(ctx: click.Context, share_id: str, borrower_course: str | None
         platform = svc.config.platform(result.share.borrower_platform).title
     if as_json:
         echo_json({"share": _share_dict(result.share), "borrower_course_id": result.borrower_course_id,
-                   "created_course": result.created_course, "manual_steps": result.manual_steps,
+                   "created_course": result.created_course, "manual_steps": [step.render() for step in result.manual_steps],
                    "planned": [{"wsfunction": p.wsfunction, "params": p.params} for p in result.planned]})
         return
     if dry_run:
@@ -211,14 +192,6 @@ def share_show(ctx: click.Context, share_id: str, as_json: bool) -> None:
 commands = [share_group]
 
 
-i18n.register(
-    {
-        "labels.ok": {"nb": "Alle merkinger stemmer med hovedboken.", "en": "Every label agrees with the ledger."},
-        "labels.fixed": {"nb": "rettet", "en": "fixed"},
-    }
-)
-
-
 @click.group(name="labels")
 def labels_group() -> None:
     """Labels «delt til KS Læring» / «delt fra KS» on the platforms, checked against the ledger.
@@ -254,7 +227,7 @@ def labels_audit(ctx: click.Context, platforms: tuple[str, ...], fix: bool, as_j
     elif not audits:
         click.echo(i18n.t("labels.ok"))
     for audit in [] if as_json else audits:
-        suffix = f" [{i18n.t('labels.fixed')}]" if audit.fixed else ""
+        suffix = " [" + i18n.t("labels.fixed") + "]" if audit.fixed else ""
         for problem in audit.problems:
             click.echo(f"{audit.platform}:{audit.shortname} {problem.code}: {problem.reason}{suffix}")
     if audits and not fix:

@@ -19,82 +19,10 @@ from lmsbridge.adapters import MoodleClient
 from lmsbridge.certificates import CertificatesRun, group_certificates
 from lmsbridge.cli.context import app, echo_json, is_terminal, table
 from lmsbridge.config import Config
+from lmsbridge.i18n import N_
 from lmsbridge.ledger import Ledger, LockedError
 from lmsbridge.sync import ShareOutcome, SyncOptions, SyncSummary, run_sync, sync_status
 from lmsbridge.sync.outcome import FAILING_KINDS
-
-i18n.register(
-    {
-        "sync.unmapped": {
-            "nb": "  {share} aktivitet cm:{cmid} «{name}»: {reason}",
-            "en": "  {share} activity cm:{cmid} «{name}»: {reason}",
-        },
-        "sync.summary": {
-            "nb": "{written} fullføringer ført tilbake til eier, {failed} feilede elementer, {unmatched} uten konto hos "
-            "eier; {calls} web-tjenestekall",
-            "en": "{written} completions brought back to the owner, {failed} failed items, {unmatched} without an "
-            "owner account; {calls} web-service calls",
-        },
-        "sync.dry_run": {"nb": "Tørrkjøring: disse skrivekallene ville blitt gjort:",
-                         "en": "Dry run: these write calls would be made:"},
-        "sync.dry_run.none": {"nb": "Tørrkjøring: ingenting ville blitt skrevet.",
-                              "en": "Dry run: nothing would be written."},
-        # {cause} is the transport's message, which names the platform and the call itself ("ks: core_…: …")
-        "sync.unreachable": {
-            "nb": "{where}{cause} (resten av kjøringen mot plattformen ble hoppet over)",
-            "en": "{where}{cause} (the rest of the run on the platform was skipped)",
-        },
-        "sync.progress.shares": {"nb": "delinger", "en": "shares"},
-        # labels of the codes in the tables and the counts line (--json keeps the codes themselves)
-        "sync.kind.learner": {"nb": "deltaker", "en": "learner"},
-        "sync.kind.unmatched": {"nb": "uten konto", "en": "unmatched"},
-        "sync.kind.activity": {"nb": "aktivitet", "en": "activity"},
-        "sync.kind.share": {"nb": "deling", "en": "share"},
-        "sync.share_status.ok": {"nb": "ok", "en": "ok"},
-        "sync.share_status.failed": {"nb": "feilet", "en": "failed"},
-        "sync.share_status.skipped": {"nb": "hoppet over", "en": "skipped"},
-        "sync.path.per-learner": {"nb": "per deltaker", "en": "per-learner"},
-        "sync.path.listing+report": {"nb": "liste+rapport", "en": "listing+report"},
-        "sync.path.report": {"nb": "rapport", "en": "report"},
-        "sync.run_status.ok": {"nb": "ok", "en": "ok"},
-        "sync.run_status.partial": {"nb": "delvis (noen elementer feilet)", "en": "partial (some items failed)"},
-        "sync.run_status.failed": {"nb": "feilet", "en": "failed"},
-        "sync.count.shares": {"nb": "delinger", "en": "shares"},
-        "sync.count.shares_ok": {"nb": "delinger ok", "en": "shares ok"},
-        "sync.count.shares_failed": {"nb": "delinger feilet", "en": "shares failed"},
-        "sync.count.shares_skipped": {"nb": "delinger hoppet over", "en": "shares skipped"},
-        "sync.count.listed": {"nb": "listet", "en": "listed"},
-        "sync.count.candidates": {"nb": "kandidater", "en": "candidates"},
-        "sync.count.read": {"nb": "lest", "en": "read"},
-        "sync.count.already_complete": {"nb": "fullført fra før", "en": "already complete"},
-        "sync.count.written": {"nb": "skrevet", "en": "written"},
-        "sync.count.planned_writes": {"nb": "planlagte skrivinger", "en": "planned writes"},
-        "sync.count.enrolled": {"nb": "påmeldt", "en": "enrolled"},
-        "sync.count.created": {"nb": "kontoer opprettet", "en": "accounts created"},
-        "sync.count.unmatched": {"nb": "uten konto", "en": "unmatched"},
-        "sync.count.failed_items": {"nb": "feilede elementer", "en": "failed items"},
-        "sync.count.unmapped_activities": {"nb": "aktiviteter uten motpart", "en": "unmapped activities"},
-        "sync.count.calls": {"nb": "web-tjenestekall", "en": "web-service calls"},
-        "sync.count.full": {"nb": "full kjøring", "en": "full run"},
-        "sync.count.interrupted": {"nb": "avbrutt", "en": "interrupted"},
-        "sync.progress.learners": {"nb": "deltakere lest", "en": "learners read"},
-        "sync.warning": {"nb": "Merk: {text}", "en": "Note: {text}"},
-        "sync.no_shares": {"nb": "Ingen publiserte delinger å synkronisere.", "en": "No published shares to sync."},
-        "sync.next_run": {"nb": "Neste kjøring {at} (Ctrl-C stopper)", "en": "Next run at {at} (Ctrl-C stops)"},
-        "sync.stopped": {"nb": "Stoppet.", "en": "Stopped."},
-        "sync.locked_wait": {"nb": "{error}; venter til neste runde", "en": "{error}; waiting for the next round"},
-        "sync.bad_every": {"nb": "ugyldig intervall {value!r}: bruk f.eks. 15m, 1h eller 900s (minst 10s)",
-                           "en": "invalid interval {value!r}: use e.g. 15m, 1h or 900s (at least 10s)"},
-        "sync.status.last_run": {"nb": "Siste kjøring #{id}: {status}, startet {started}, ferdig {finished}",
-                                 "en": "Last run #{id}: {status}, started {started}, finished {finished}"},
-        "sync.status.never": {"nb": "Ingen synkronisering er kjørt ennå.", "en": "No sync has run yet."},
-        "sync.status.no_failures": {"nb": "Ingen feilede elementer.", "en": "No failed items."},
-        "sync.certificates": {"nb": "Kursbevisgrupper: {course}: {counts} ({moves} endringer)",
-                              "en": "Certificate groups: {course}: {counts} ({moves} changes)"},
-        "sync.certificates.error": {"nb": "Kursbevisgrupper: {course}: {error}",
-                                    "en": "Certificate groups: {course}: {error}"},
-    }
-)
 
 EXAMPLES = """\b
 Examples:
@@ -180,10 +108,56 @@ def _today() -> date:
         return date.today()
 
 
+#: What ``label(kind, code)`` shows for the codes of a run's counts, failed items, paths and states.
+LABELS: dict[str, dict[str, str]] = {
+    "count": {
+        "already_complete": N_("sync.count.already_complete"),
+        "calls": N_("sync.count.calls"),
+        "candidates": N_("sync.count.candidates"),
+        "created": N_("sync.count.created"),
+        "enrolled": N_("sync.count.enrolled"),
+        "failed_items": N_("sync.count.failed_items"),
+        "full": N_("sync.count.full"),
+        "interrupted": N_("sync.count.interrupted"),
+        "listed": N_("sync.count.listed"),
+        "planned_writes": N_("sync.count.planned_writes"),
+        "read": N_("sync.count.read"),
+        "shares": N_("sync.count.shares"),
+        "shares_failed": N_("sync.count.shares_failed"),
+        "shares_ok": N_("sync.count.shares_ok"),
+        "shares_skipped": N_("sync.count.shares_skipped"),
+        "unmapped_activities": N_("sync.count.unmapped_activities"),
+        "unmatched": N_("sync.count.unmatched"),
+        "written": N_("sync.count.written"),
+    },
+    "kind": {
+        "activity": N_("sync.kind.activity"),
+        "learner": N_("sync.kind.learner"),
+        "share": N_("sync.kind.share"),
+        "unmatched": N_("sync.kind.unmatched"),
+    },
+    "path": {
+        "listing+report": N_("sync.path.listing+report"),
+        "per-learner": N_("sync.path.per-learner"),
+        "report": N_("sync.path.report"),
+    },
+    "run_status": {
+        "failed": N_("sync.run_status.failed"),
+        "ok": N_("sync.run_status.ok"),
+        "partial": N_("sync.run_status.partial"),
+    },
+    "share_status": {
+        "failed": N_("sync.share_status.failed"),
+        "ok": N_("sync.share_status.ok"),
+        "skipped": N_("sync.share_status.skipped"),
+    },
+}
+
+
 def label(kind: str, code: str) -> str:
-    """A code's label in the user's language (``sync.<kind>.<code>``); the code itself when it has none."""
-    key = f"sync.{kind}.{code}"
-    return i18n.t(key) if i18n.has(key) else code
+    """A code's label in the user's language (``LABELS``); the code itself when it has none."""
+    key = LABELS.get(kind, {}).get(code)
+    return i18n.t(key) if key else code
 
 
 def counts_line(counts: dict[str, Any]) -> str:
@@ -233,8 +207,7 @@ def print_summary(summary: SyncSummary, *, quiet: bool = False) -> None:
             click.echo(i18n.t("sync.unmapped", share=share.share_id, cmid=unmapped.activity.cmid,
                               name=unmapped.activity.name, reason=unmapped.reason.render()))
     for platform, cause in summary.unreachable.items():
-        where = "" if cause.startswith(f"{platform}: ") else f"{platform}: "
-        click.echo(i18n.t("sync.unreachable", where=where, cause=cause))
+        click.echo(i18n.t("sync.unreachable", where="" if cause.placed else f"{platform}: ", cause=cause))
     for warning in summary.warnings:
         click.echo(i18n.t("sync.warning", text=warning))
     totals = summary.counts()

@@ -19,53 +19,11 @@ from rich.text import Text
 
 from lmsbridge import i18n
 from lmsbridge.cli.context import app, echo_json
+from lmsbridge.i18n import N_
 from lmsbridge.sharing.requirements import Finding, check_course_info, errors, passes, warnings
 from lmsbridge.validation import DEFAULT_MAPPING, FieldMapping, Source, live_sources, load_path, study_categories
 from lmsbridge.validation.coursefile import COURSE_FILE_SUFFIXES
 from lmsbridge.validation.mapping import OSLO
-
-i18n.register(
-    {
-        "validate.pass": {"nb": "{name}: oppfyller kravene", "en": "{name}: meets the requirements"},
-        "validate.pass_warnings": {
-            "nb": "{name}: oppfyller kravene ({warnings})",
-            "en": "{name}: meets the requirements ({warnings})",
-        },
-        "validate.fail": {"nb": "{name}: {errors}, {warnings}", "en": "{name}: {errors}, {warnings}"},
-        "validate.summary": {
-            "nb": "{total} kurs kontrollert: {passed} oppfyller kravene, {failed} har feil ({errors} og {warnings} i alt)",
-            "en": "{total} courses checked: {passed} meet the requirements, {failed} have errors "
-            "({errors} and {warnings} in all)",
-        },
-        "validate.errors.one": {"nb": "{n} feil", "en": "{n} error"},
-        "validate.errors.many": {"nb": "{n} feil", "en": "{n} errors"},
-        "validate.warnings.one": {"nb": "{n} advarsel", "en": "{n} warning"},
-        "validate.warnings.many": {"nb": "{n} advarsler", "en": "{n} warnings"},
-        "validate.nothing": {
-            "nb": "oppgi en fil, eller --platform med --course, --category eller --all",
-            "en": "give a file, or --platform with --course, --category or --all",
-        },
-        "validate.needs_platform": {
-            "nb": "--course, --category og --all krever --platform",
-            "en": "--course, --category and --all need --platform",
-        },
-        "validate.course_file_one": {
-            "nb": "--course-file hører til én SCORM-pakke",
-            "en": "--course-file goes with one SCORM package",
-        },
-        "validate.col.severity": {"nb": "Alvor", "en": "Severity"},
-        "validate.col.message": {"nb": "Melding", "en": "Message"},
-        "validate.col.code": {"nb": "Kode", "en": "Code"},
-        "validate.sev.error": {"nb": "feil", "en": "error"},
-        "validate.sev.warning": {"nb": "advarsel", "en": "warning"},
-        "schemas.written": {"nb": "skrev {path}", "en": "wrote {path}"},
-        "schemas.current": {"nb": "{path} er oppdatert", "en": "{path} is current"},
-        "schemas.stale": {
-            "nb": "{path} er utdatert: kjør lmsbridge schemas",
-            "en": "{path} is stale: run lmsbridge schemas",
-        },
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -114,8 +72,16 @@ def _without_companions(paths: tuple[Path, ...], course_file: Path | None) -> li
     return [path for path in paths if path.absolute() not in companions]
 
 
+_COUNTS = {
+    "errors": (N_("validate.errors.one"), N_("validate.errors.many")),
+    "warnings": (N_("validate.warnings.one"), N_("validate.warnings.many")),
+}
+_SEVERITIES = {"error": N_("validate.sev.error"), "warning": N_("validate.sev.warning")}
+
+
 def _count(kind: str, n: int) -> str:
-    return i18n.t(f"validate.{kind}.{'one' if n == 1 else 'many'}", n=n)
+    one, many = _COUNTS[kind]
+    return i18n.t(one if n == 1 else many, n=n)
 
 
 def _print(results: list[Checked]) -> None:
@@ -139,7 +105,7 @@ def _print(results: list[Checked]) -> None:
         table.add_column(i18n.t("validate.col.code"), style="dim", no_wrap=True)
         for finding in result.findings:
             style = "red" if finding.severity == "error" else "yellow"
-            table.add_row(Text(i18n.t(f"validate.sev.{finding.severity}"), style=style), Text(finding.message),
+            table.add_row(Text(i18n.t(_SEVERITIES[str(finding.severity)]), style=style), Text(finding.message.render()),
                           Text(finding.code))
         console.print(table)
     if len(results) > 1:
@@ -255,7 +221,7 @@ def schemas(ctx: click.Context, out: Path, check: bool) -> None:
             except OSError:
                 current = False
             stale = stale or not current
-            click.echo(i18n.t("schemas.current" if current else "schemas.stale", path=target))
+            click.echo(i18n.t("schemas.current", path=target) if current else i18n.t("schemas.stale", path=target))
             continue
         out.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")

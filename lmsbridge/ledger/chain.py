@@ -21,48 +21,11 @@ from enum import Enum
 from pathlib import PurePath
 from typing import Any
 
-from lmsbridge import i18n
 from lmsbridge.errors import LedgerError
+from lmsbridge.i18n import Message
 from lmsbridge.ledger.models import VerifyReport
 
 GENESIS = "0" * 64
-
-i18n.register(
-    {
-        "ledger.verify.missing": {
-            "nb": "hendelse {seq} mangler (slettet?)",
-            "en": "event {seq} is missing (deleted?)",
-        },
-        "ledger.verify.out_of_place": {
-            "nb": "hendelse {seq} står utenfor rekkefølgen",
-            "en": "event {seq} is out of order",
-        },
-        "ledger.verify.broken_link": {
-            "nb": "hendelse {seq} følger ikke etter hendelse {previous} (satt inn eller flyttet?)",
-            "en": "event {seq} does not follow event {previous} (inserted or moved?)",
-        },
-        "ledger.verify.changed": {
-            "nb": "hendelse {seq} er endret etter at den ble skrevet",
-            "en": "event {seq} was changed after it was written",
-        },
-        "ledger.verify.tail_missing.one": {
-            "nb": "hendelse {seq}, den siste, mangler (slettet?)",
-            "en": "event {seq}, the last one, is missing (deleted?)",
-        },
-        "ledger.verify.tail_missing": {
-            "nb": "hendelsene fra {seq} til {head} mangler (slettet?)",
-            "en": "events {seq} to {head} are missing (deleted?)",
-        },
-        "ledger.verify.added": {
-            "nb": "hendelse {seq} er lagt til utenom lmsbridge",
-            "en": "event {seq} was added outside lmsbridge",
-        },
-        "ledger.verify.head_changed": {
-            "nb": "kjedens siste hash stemmer ikke med hendelse {seq}",
-            "en": "the chain head does not match event {seq}",
-        },
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -114,9 +77,10 @@ def details_text(details: Mapping[str, Any] | None) -> str:
         raise LedgerError(f"event details must be JSON data: {exc}") from exc
 
 
-def _bad(events: int, seq: int, code: str, text: str | None = None, **values: object) -> VerifyReport:
-    return VerifyReport(ok=False, events=events, first_bad_seq=seq, problem_code=code,
-                        problem=i18n.t(text or code, seq=seq, **values))
+def _bad(events: int, seq: int, problem: Message) -> VerifyReport:
+    """The chain is bad from event ``seq``: ``problem`` says how (its code is the problem's stable code)."""
+    code = problem.code.removesuffix(".one")
+    return VerifyReport(ok=False, events=events, first_bad_seq=seq, problem_code=code, problem=problem.but(seq=seq))
 
 
 def check_chain(rows: Iterable[StoredEvent], head: ChainHead | None) -> VerifyReport:
@@ -128,24 +92,25 @@ def check_chain(rows: Iterable[StoredEvent], head: ChainHead | None) -> VerifyRe
     for row in rows:
         count += 1
         if row.seq > expected_seq:
-            return _bad(count, expected_seq, "ledger.verify.missing")
+            return _bad(count, expected_seq, Message("ledger.verify.missing"))
         if row.seq < expected_seq:
-            return _bad(count, row.seq, "ledger.verify.out_of_place")
+            return _bad(count, row.seq, Message("ledger.verify.out_of_place"))
         if row.prev_hash != prev:
-            return _bad(count, row.seq, "ledger.verify.broken_link", previous=row.seq - 1)
+            return _bad(count, row.seq, Message("ledger.verify.broken_link", previous=row.seq - 1))
         digest = event_hash(row.seq, row.share_id, row.at, row.actor, row.action, row.details, row.prev_hash,
                             row.row_digests)
         if digest != row.hash:
-            return _bad(count, row.seq, "ledger.verify.changed")
+            return _bad(count, row.seq, Message("ledger.verify.changed"))
         prev = row.hash
         expected_seq += 1
     last = expected_seq - 1
     head_seq = head.seq if head else 0
     if head_seq > last:
-        text = "ledger.verify.tail_missing.one" if head_seq == last + 1 else None
-        return _bad(count, last + 1, "ledger.verify.tail_missing", text, head=head_seq)
+        if head_seq == last + 1:
+            return _bad(count, last + 1, Message("ledger.verify.tail_missing.one", head=head_seq))
+        return _bad(count, last + 1, Message("ledger.verify.tail_missing", head=head_seq))
     if head_seq < last:
-        return _bad(count, head_seq + 1, "ledger.verify.added")
+        return _bad(count, head_seq + 1, Message("ledger.verify.added"))
     if head is not None and head.hash != prev:
-        return _bad(count, last, "ledger.verify.head_changed")
+        return _bad(count, last, Message("ledger.verify.head_changed"))
     return VerifyReport(ok=True, events=count, head_hash=prev if count else None)

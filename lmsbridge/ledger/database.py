@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
-from lmsbridge import i18n
 from lmsbridge.errors import LedgerError
+from lmsbridge.i18n import Message
 from lmsbridge.ledger.errors import LedgerConstraintError
 
 Dialect = Literal["sqlite", "postgresql"]
@@ -24,31 +24,6 @@ MEMORY = ":memory:"
 #: Key of the PostgreSQL advisory lock that serialises the ledger's write transactions (as SQLite's
 #: ``BEGIN IMMEDIATE`` does): the event chain needs one writer at a time. Arbitrary, stable.
 PG_WRITE_LOCK_KEY = 0x4C4D5342  # "LMSB"
-
-i18n.register(
-    {
-        "ledger.open_failed": {
-            "nb": "Kan ikke åpne hovedboken {where}: {reason}",
-            "en": "Cannot open the ledger {where}: {reason}",
-        },
-        "ledger.query_failed": {
-            "nb": "Hovedboken {where} svarte med en feil: {reason}",
-            "en": "The ledger {where} failed: {reason}",
-        },
-        "ledger.constraint": {
-            "nb": "Hovedboken {where} nektet skrivingen: {reason}",
-            "en": "The ledger {where} refused the write: {reason}",
-        },
-        "ledger.no_psycopg": {
-            "nb": "En PostgreSQL-hovedbok krever psycopg 3: pip install 'lmsbridge[postgres]'",
-            "en": "A PostgreSQL ledger needs psycopg 3: pip install 'lmsbridge[postgres]'",
-        },
-        "ledger.bad_url": {
-            "nb": "Ukjent hovedbok-adresse {url}: bruk en filsti, sqlite:///sti, :memory: eller postgresql://…",
-            "en": "Unknown ledger address {url}: use a file path, sqlite:///path, :memory: or postgresql://…",
-        },
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -101,12 +76,12 @@ def parse_location(url_or_path: str | Path) -> Location:
         # SQLAlchemy's convention: three slashes and a relative path, four for an absolute one.
         rest = text.split("://", 1)[1]
         if not rest.startswith("/") or rest == "/":
-            raise LedgerError(i18n.t("ledger.bad_url", url=text))
+            raise LedgerError(Message("ledger.bad_url", url=text))
         return Location("sqlite", str(Path(rest[1:]).expanduser()))
     if scheme:
-        raise LedgerError(i18n.t("ledger.bad_url", url=redact(text)))
+        raise LedgerError(Message("ledger.bad_url", url=redact(text)))
     if not text:
-        raise LedgerError(i18n.t("ledger.bad_url", url="''"))
+        raise LedgerError(Message("ledger.bad_url", url="''"))
     return Location("sqlite", str(Path(text).expanduser()))
 
 
@@ -147,11 +122,11 @@ class SqliteDatabase:
             if path != MEMORY:
                 mode = self._conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
                 if str(mode).lower() != "wal":
-                    raise LedgerError(i18n.t("ledger.open_failed", where=path, reason=f"journal_mode={mode}"))
+                    raise LedgerError(Message("ledger.open_failed", where=path, reason=f"journal_mode={mode}"))
                 # FULL: a commit that returned survives a power cut too, not only a crash of the process.
                 self._conn.execute("PRAGMA synchronous = FULL")
         except (sqlite3.Error, OSError) as exc:
-            raise LedgerError(i18n.t("ledger.open_failed", where=path, reason=exc)) from exc
+            raise LedgerError(Message("ledger.open_failed", where=path, reason=exc)) from exc
 
     def execute(self, sql: str, params: Sequence[object] = ()) -> Rows:
         try:
@@ -159,9 +134,9 @@ class SqliteDatabase:
             rows = [dict(row) for row in cursor.fetchall()] if cursor.description else []
             return Rows(rows, cursor.rowcount)
         except sqlite3.IntegrityError as exc:
-            raise LedgerConstraintError(i18n.t("ledger.constraint", where=self.location, reason=exc)) from exc
+            raise LedgerConstraintError(Message("ledger.constraint", where=self.location, reason=exc)) from exc
         except sqlite3.Error as exc:
-            raise LedgerError(i18n.t("ledger.query_failed", where=self.location, reason=exc)) from exc
+            raise LedgerError(Message("ledger.query_failed", where=self.location, reason=exc)) from exc
 
     def begin(self) -> None:
         # IMMEDIATE takes the write lock now, so two writers queue instead of failing at their first write.
@@ -190,7 +165,7 @@ class PostgresDatabase:
             import psycopg
             from psycopg.rows import dict_row
         except ImportError as exc:
-            raise LedgerError(i18n.t("ledger.no_psycopg")) from exc
+            raise LedgerError(Message("ledger.no_psycopg")) from exc
         self._psycopg: Any = psycopg
         try:
             # autocommit: no implicit transactions; the ledger says BEGIN/COMMIT itself, as with SQLite.
@@ -199,7 +174,7 @@ class PostgresDatabase:
             self._conn.execute(f"SET lock_timeout = '{int(busy_timeout * 1000)}ms'")
             self._conn.execute("SET TIME ZONE 'UTC'")
         except psycopg.Error as exc:
-            raise LedgerError(i18n.t("ledger.open_failed", where=self.location, reason=_first_line(exc))) from exc
+            raise LedgerError(Message("ledger.open_failed", where=self.location, reason=_first_line(exc))) from exc
 
     def execute(self, sql: str, params: Sequence[object] = ()) -> Rows:
         psycopg = self._psycopg
@@ -209,10 +184,10 @@ class PostgresDatabase:
             return Rows(rows, cursor.rowcount)
         except psycopg.IntegrityError as exc:
             raise LedgerConstraintError(
-                i18n.t("ledger.constraint", where=self.location, reason=_first_line(exc))
+                Message("ledger.constraint", where=self.location, reason=_first_line(exc))
             ) from exc
         except psycopg.Error as exc:
-            raise LedgerError(i18n.t("ledger.query_failed", where=self.location, reason=_first_line(exc))) from exc
+            raise LedgerError(Message("ledger.query_failed", where=self.location, reason=_first_line(exc))) from exc
 
     def begin(self) -> None:
         self.execute("BEGIN")

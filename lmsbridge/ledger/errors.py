@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from lmsbridge.errors import LedgerError, RuleViolation
+from lmsbridge.i18n import Message
 
 
 class LockedError(LedgerError):
@@ -18,7 +19,7 @@ class ShareStateError(LedgerError, RuleViolation):
     code = "share_state"
     exit_code = 1
 
-    def __init__(self, message: str, *, share_id: str, current: str, target: str) -> None:
+    def __init__(self, message: Message, *, share_id: str, current: str, target: str) -> None:
         self.share_id = share_id
         self.current = current
         self.target = target

@@ -21,34 +21,10 @@ from typing import IO
 
 from lmsbridge import i18n
 from lmsbridge.errors import LedgerError
+from lmsbridge.i18n import Message
 from lmsbridge.ledger.errors import LockedError
 
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-
-i18n.register(
-    {
-        "ledger.locked": {
-            "nb": "«{name}» kjører allerede (prosess {pid} på {host} siden {since}); prøv igjen når den er ferdig",
-            "en": "«{name}» is already running (process {pid} on {host} since {since}); try again when it is done",
-        },
-        "ledger.lock_lost": {
-            "nb": "Låsen «{name}» er tatt over av prosess {pid} på {host}",
-            "en": "The lock «{name}» was taken over by process {pid} on {host}",
-        },
-        "ledger.lock_open_failed": {
-            "nb": "Kan ikke åpne låsefilen {path}: {reason}",
-            "en": "Cannot open the lock file {path}: {reason}",
-        },
-        "ledger.lock_failed": {
-            "nb": "Kan ikke låse {path}: {reason}",
-            "en": "Cannot lock {path}: {reason}",
-        },
-        "ledger.lock_in_transaction": {
-            "nb": "En lås kan ikke tas inne i en transaksjon",
-            "en": "A lock cannot be taken inside a transaction",
-        },
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -65,7 +41,7 @@ class LockHolder:
         return cls(name=name, pid=os.getpid(), host=socket.gethostname(), since=since.isoformat())
 
     def locked_error(self) -> LockedError:
-        return LockedError(i18n.t("ledger.locked", name=self.name, pid=self.pid, host=self.host, since=self.since))
+        return LockedError(Message("ledger.locked", name=self.name, pid=self.pid, host=self.host, since=self.since))
 
 
 def check_lock_name(name: str) -> str:
@@ -99,7 +75,7 @@ class FileLock:
         try:
             handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held until release()
         except OSError as exc:
-            raise LedgerError(i18n.t("ledger.lock_open_failed", path=self.path, reason=i18n.os_reason(exc))) from exc
+            raise LedgerError(Message("ledger.lock_open_failed", path=self.path, reason=i18n.os_reason(exc))) from exc
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -108,7 +84,7 @@ class FileLock:
             raise holder.locked_error() from None
         except OSError as exc:
             handle.close()
-            raise LedgerError(i18n.t("ledger.lock_failed", path=self.path, reason=i18n.os_reason(exc))) from exc
+            raise LedgerError(Message("ledger.lock_failed", path=self.path, reason=i18n.os_reason(exc))) from exc
         handle.seek(0)
         handle.truncate()
         handle.write(json.dumps({"pid": self.holder.pid, "host": self.holder.host, "since": self.holder.since}))

@@ -11,19 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from lmsbridge import i18n
 from lmsbridge.errors import LedgerError
+from lmsbridge.i18n import Message
 from lmsbridge.ledger import audit
 from lmsbridge.ledger.database import Database
-
-i18n.register(
-    {
-        "ledger.newer_schema": {
-            "nb": "Hovedboken {where} er skrevet av en nyere lmsbridge (ukjent migrering {names}): oppgrader lmsbridge",
-            "en": "The ledger {where} was written by a newer lmsbridge (unknown migration {names}): upgrade lmsbridge",
-        },
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -197,7 +188,7 @@ def migrate(db: Database, now: str, migrations: Sequence[Migration] = MIGRATIONS
     known = {m.name for m in migrations}
     unknown = sorted(set(applied(db)) - known)
     if unknown:
-        raise LedgerError(i18n.t("ledger.newer_schema", where=db.location, names=", ".join(unknown)))
+        raise LedgerError(Message("ledger.newer_schema", where=db.location, names=", ".join(unknown)))
     done: list[str] = []
     for migration in migrations:
         db.begin()

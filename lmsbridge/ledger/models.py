@@ -12,8 +12,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from lmsbridge import i18n
 from lmsbridge.domain import ShareFlow
+from lmsbridge.i18n import Message
 
 ShareState = Literal["requested", "approved", "published", "revoked", "rejected"]
 SHARE_STATES: tuple[ShareState, ...] = ("requested", "approved", "published", "revoked", "rejected")
@@ -44,16 +44,6 @@ def is_pseudonym(value: str) -> bool:
     return bool(_PSEUDONYM.match(value))
 
 
-i18n.register(
-    {
-        "ledger.naive_time": {
-            "nb": "tidspunkter i hovedboken skal ha tidssone",
-            "en": "times in the ledger carry a time zone",
-        },
-    }
-)
-
-
 class LedgerModel(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -61,7 +51,7 @@ class LedgerModel(BaseModel):
     @classmethod
     def _aware(cls, value: Any) -> Any:
         if isinstance(value, datetime) and value.tzinfo is None:
-            raise ValueError(i18n.t("ledger.naive_time"))
+            raise ValueError(Message("ledger.naive_time"))
         return value
 
 
@@ -147,8 +137,8 @@ class RowProblem(LedgerModel):
     seq: int | None = None
     #: The fields that differ (``changed``, ``disputed``).
     fields: list[str] = Field(default_factory=list)
-    #: The problem in words (current language).
-    problem: str
+    #: The problem, as a message.
+    problem: Message
 
 
 class VerifyReport(LedgerModel):
@@ -163,8 +153,8 @@ class VerifyReport(LedgerModel):
     #: Stable code of the (first) problem (``ledger.verify.changed``, ``ledger.verify.row.changed`` …);
     #: empty when ok.
     problem_code: str = ""
-    #: The problem in words (current language); empty when ok.
-    problem: str = ""
+    #: The problem, as a message; None when ok.
+    problem: Message | None = None
     #: Hash of the last good event: write it down elsewhere to detect a rewrite of the whole chain.
     head_hash: str | None = None
     #: Audited rows checked (shares, completions, messages, certificate notices). The rows are checked
@@ -212,7 +202,7 @@ class SyncRun(LedgerModel):
     counts: dict[str, Any]
 
 
-class Message(LedgerModel):
+class SentMessage(LedgerModel):
     """A message lmsbridge wrote (request e-mail, notice): recorded so it is written once per key."""
 
     key: str

@@ -35,7 +35,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from lmsbridge import i18n
+from lmsbridge.i18n import N_, Message
 from lmsbridge.ledger.chain import StoredEvent
 from lmsbridge.ledger.models import RowProblem, RowStamp
 
@@ -52,47 +52,6 @@ MISSING = "ledger.verify.row.missing"
 UNRECORDED = "ledger.verify.row.unrecorded"
 DISPUTED = "ledger.verify.row.disputed"
 UNREADABLE = "ledger.verify.stamps_unreadable"
-
-i18n.register(
-    {
-        "ledger.row.shares": {"nb": "deling {share}", "en": "share {share}"},
-        "ledger.row.completions": {
-            "nb": "fullføring i deling {share}, aktivitet {row}",
-            "en": "completion in share {share}, activity {row}",
-        },
-        "ledger.row.messages": {"nb": "melding {row}", "en": "message {row}"},
-        "ledger.row.certificate_notices": {"nb": "kursbevisvarsel {row}", "en": "certificate notice {row}"},
-        "ledger.row.learner": {"nb": "{what} (deltaker {learner}…)", "en": "{what} (learner {learner}…)"},
-        CHANGED: {
-            "nb": "{what} er endret etter hendelse {seq}: {fields}",
-            "en": "{what} was changed after event {seq}: {fields}",
-        },
-        MISSING: {
-            "nb": "{what} mangler (slettet, eller nøkkelen endret?); sist nevnt i hendelse {seq}",
-            "en": "{what} is missing (deleted, or its key changed?); last named by event {seq}",
-        },
-        UNRECORDED: {
-            "nb": "{what} står ikke i noen hendelse (lagt til utenom lmsbridge?)",
-            "en": "{what} is in no event (added outside lmsbridge?)",
-        },
-        DISPUTED: {
-            "nb": "{what} stemte ikke med hendelsene sine da hovedboken ble oppgradert (hendelse {seq}): {fields}",
-            "en": "{what} disagreed with its events when the ledger was upgraded (event {seq}): {fields}",
-        },
-        DISPUTED + ".no_events": {
-            "nb": "{what} hadde ingen hendelse da hovedboken ble oppgradert (hendelse {seq}; lagt til utenom lmsbridge?)",
-            "en": "{what} had no event when the ledger was upgraded (event {seq}; added outside lmsbridge?)",
-        },
-        "ledger.verify.row.dispute_field": {
-            "nb": "{field} er «{row}» i raden, men «{events}» etter hendelsene",
-            "en": "{field} is «{row}» in the row but «{events}» by the events",
-        },
-        UNREADABLE: {
-            "nb": "hendelse {seq} har uleselige radstempler",
-            "en": "event {seq} has unreadable row stamps",
-        },
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -284,22 +243,40 @@ class RowCheck:
     unreadable_seq: int | None = None
 
 
-def _what(table: str, share_id: str | None, row: str, key: Sequence[str] | None) -> str:
-    what = i18n.t(f"ledger.row.{table}", share=share_id or "-", row=row)
+#: How each audited table's row is named in a problem.
+_ROW_NAMES = {
+    "shares": N_("ledger.row.shares"),
+    "completions": N_("ledger.row.completions"),
+    "messages": N_("ledger.row.messages"),
+    "certificate_notices": N_("ledger.row.certificate_notices"),
+}
+#: Each problem's message (the disputed share with no events before it has its own).
+_PROBLEMS = {
+    CHANGED: N_("ledger.verify.row.changed"),
+    MISSING: N_("ledger.verify.row.missing"),
+    UNRECORDED: N_("ledger.verify.row.unrecorded"),
+    DISPUTED: N_("ledger.verify.row.disputed"),
+}
+_NO_EVENTS = N_("ledger.verify.row.disputed.no_events")
+
+
+def _what(table: str, share_id: str | None, row: str, key: Sequence[str] | None) -> Message:
+    what = Message(_ROW_NAMES[table], share=share_id or "-", row=row)
     if key is not None and table in ("completions", "certificate_notices"):
         learner = key[1]
-        what = i18n.t("ledger.row.learner", what=what, learner=learner[:12])
+        what = Message("ledger.row.learner", what=what, learner=learner[:12])
     return what
 
 
 def _problem(code: str, table: str, share_id: str | None, row: str, *, key: Sequence[str] | None = None,
              seq: int | None = None, fields: Sequence[str] = (), text: str | None = None,
-             shown_fields: str | None = None) -> RowProblem:
+             shown_fields: tuple[Message, ...] = ()) -> RowProblem:
     what = _what(table, share_id, row, key)
     return RowProblem(
         code=code, table=table, share_id=share_id, row=row, key=list(key) if key is not None else None, seq=seq,
         fields=list(fields),
-        problem=i18n.t(text or code, what=what, seq=seq, fields=shown_fields or ", ".join(fields) or "-"),
+        problem=Message(text or _PROBLEMS[code], what=what, seq=seq,
+                        fields=shown_fields or ", ".join(fields) or "-"),
     )
 
 
@@ -370,11 +347,11 @@ def check_rows(events: Iterable[StoredEvent], current: Mapping[str, Iterable[Map
         share_key = [share_id] if share_id in shares_here else None
         if not differ:
             check.problems.append(_problem(DISPUTED, SHARES.name, share_id, share_id, key=share_key, seq=seq,
-                                           text=DISPUTED + ".no_events"))
+                                           text=_NO_EVENTS))
             continue
         pairs = {column: value for column, value in differ.items() if isinstance(value, list) and len(value) == 2}
-        shown = "; ".join(i18n.t("ledger.verify.row.dispute_field", field=column, row=_shown(pair[0]),
-                                 events=_shown(pair[1])) for column, pair in sorted(pairs.items()))
+        shown = tuple(Message("ledger.verify.row.dispute_field", field=column, row=_shown(pair[0]),
+                              events=_shown(pair[1])) for column, pair in sorted(pairs.items()))
         check.problems.append(_problem(DISPUTED, SHARES.name, share_id, share_id, key=share_key, seq=seq,
                                        fields=sorted(differ), shown_fields=shown))
     check.problems.sort(key=_sort_key)

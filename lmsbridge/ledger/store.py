@@ -28,9 +28,9 @@ from typing import Any, TypedDict, TypeVar
 from pydantic import ValidationError
 from typing_extensions import Unpack
 
-from lmsbridge import i18n
 from lmsbridge.domain import Label, ShareFlow
 from lmsbridge.errors import LedgerError
+from lmsbridge.i18n import Message
 from lmsbridge.ledger import audit, migrations
 from lmsbridge.ledger.chain import ChainHead, StoredEvent, check_chain, details_text
 from lmsbridge.ledger.database import MEMORY, Database, Dialect, Location, connect, parse_location
@@ -47,9 +47,9 @@ from lmsbridge.ledger.models import (
     FailedItem,
     FailureKind,
     LedgerModel,
-    Message,
     RowStamp,
     RunStatus,
+    SentMessage,
     Share,
     SyncCursor,
     SyncRun,
@@ -72,36 +72,6 @@ from lmsbridge.ledger.rows import (
 from lmsbridge.ledger.rows import stamp as stamp_row
 
 M = TypeVar("M", bound=LedgerModel)
-
-i18n.register(
-    {
-        "ledger.missing": {"nb": "Fant ingen hovedbok i {where}", "en": "No ledger at {where}"},
-        "ledger.no_share": {"nb": "Ingen deling {id} i hovedboken", "en": "No share {id} in the ledger"},
-        "ledger.no_run": {"nb": "Ingen pågående synkronisering {id} i hovedboken",
-                          "en": "No running sync run {id} in the ledger"},
-        "ledger.transition": {
-            "nb": "Deling {id} kan ikke gå fra «{current}» til «{target}» (neste mulige: {next})",
-            "en": "Share {id} cannot go from «{current}» to «{target}» (possible next: {next})",
-        },
-        "ledger.transition.none": {"nb": "ingen, tilstanden er endelig", "en": "none, the state is final"},
-        "ledger.duplicate_request": {
-            "nb": "Det finnes allerede en deling ({id}) for forespørselen {key}",
-            "en": "There is already a share ({id}) for the request {key}",
-        },
-        "ledger.unreadable_row": {
-            "nb": "Hovedboken har en uleselig rad ({kind}): {detail} (endret utenom lmsbridge?)",
-            "en": "The ledger holds an unreadable row ({kind}): {detail} (changed outside lmsbridge?)",
-        },
-        "ledger.unreadable_event": {
-            "nb": "Hendelse {seq} i hovedboken har uleselige detaljer eller radstempler (endret utenom lmsbridge?)",
-            "en": "Event {seq} in the ledger has unreadable details or row stamps (changed outside lmsbridge?)",
-        },
-        "ledger.not_pseudonym": {
-            "nb": "Deltakernøkkelen må være et pseudonym (HMAC), aldri navn eller e-post",
-            "en": "The learner key must be a pseudonym (HMAC), never a name or an e-mail address",
-        },
-    }
-)
 
 
 def _utcnow() -> datetime:
@@ -175,7 +145,7 @@ class Ledger:
         ``postgresql://user@host/db``. With ``create=False`` a missing SQLite file is an error instead."""
         location: Location = parse_location(os.fspath(url_or_path))
         if not create and location.dialect == "sqlite" and not location.is_memory and not Path(location.target).exists():
-            raise LedgerNotFoundError(i18n.t("ledger.missing", where=location.target))
+            raise LedgerNotFoundError(Message("ledger.missing", where=location.target))
         database = connect(location, busy_timeout=busy_timeout)
         try:
             return cls(database, clock=clock)
@@ -305,7 +275,7 @@ class Ledger:
             return cls.model_validate(dict(row))
         except ValidationError as exc:
             detail = str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
-            raise LedgerError(i18n.t("ledger.unreadable_row", kind=cls.__name__, detail=detail)) from exc
+            raise LedgerError(Message("ledger.unreadable_row", kind=cls.__name__, detail=detail)) from exc
 
     # -- shares ----------------------------------------------------------------------------------------
 
@@ -352,7 +322,7 @@ class Ledger:
         with self.transaction():
             existing = self.find_share_by_request_key(request_key)
             if existing is not None:
-                raise LedgerConstraintError(i18n.t("ledger.duplicate_request", id=existing.id, key=request_key))
+                raise LedgerConstraintError(Message("ledger.duplicate_request", id=existing.id, key=request_key))
             share_id = self._next_share_id()
             values: dict[str, object] = {
                 "id": share_id, "flow": flow_value, "state": "requested",
@@ -373,7 +343,7 @@ class Ledger:
     def _one_share(self, share_id: str, rows: Sequence[Mapping[str, Any]]) -> Share:
         """The share row a write returned (the write lock keeps it there between the check and the write)."""
         if len(rows) != 1:
-            raise LedgerNotFoundError(i18n.t("ledger.no_share", id=share_id))
+            raise LedgerNotFoundError(Message("ledger.no_share", id=share_id))
         return self._share(rows[0])
 
     def get_share(self, share_id: str) -> Share | None:
@@ -384,7 +354,7 @@ class Ledger:
         """The share, or ``LedgerNotFoundError`` naming it."""
         share = self.get_share(share_id)
         if share is None:
-            raise LedgerNotFoundError(i18n.t("ledger.no_share", id=share_id))
+            raise LedgerNotFoundError(Message("ledger.no_share", id=share_id))
         return share
 
     def find_share_by_request_key(self, request_key: str) -> Share | None:
@@ -418,9 +388,9 @@ class Ledger:
             share = self.require_share(share_id)
             allowed = SHARE_TRANSITIONS[share.state]
             if target not in allowed:
-                following = ", ".join(sorted(allowed)) or i18n.t("ledger.transition.none")
+                following: str | Message = ", ".join(sorted(allowed)) or Message("ledger.transition.none")
                 raise ShareStateError(
-                    i18n.t("ledger.transition", id=share_id, current=share.state, target=target, next=following),
+                    Message("ledger.transition", id=share_id, current=share.state, target=target, next=following),
                     share_id=share_id, current=share.state, target=target,
                 )
             sets = ["state = ?", "updated_at = ?", *(f"{key} = ?" for key in changes)]
@@ -463,7 +433,7 @@ class Ledger:
             details = json.loads(stored.details)
             rows = parse_stamps(stored.row_digests)
         except ValueError as exc:
-            raise LedgerError(i18n.t("ledger.unreadable_event", seq=stored.seq)) from exc
+            raise LedgerError(Message("ledger.unreadable_event", seq=stored.seq)) from exc
         return self._model(Event, {"seq": stored.seq, "share_id": stored.share_id, "at": _dt(stored.at),
                                    "actor": stored.actor, "action": stored.action, "details": details,
                                    "prev_hash": stored.prev_hash, "hash": stored.hash, "rows": rows})
@@ -503,7 +473,7 @@ class Ledger:
         if check.unreadable_seq is not None:
             return report.model_copy(update={"ok": False, "first_bad_seq": check.unreadable_seq,
                                              "problem_code": UNREADABLE,
-                                             "problem": i18n.t(UNREADABLE, seq=check.unreadable_seq)})
+                                             "problem": Message("ledger.verify.stamps_unreadable", seq=check.unreadable_seq)})
         if not check.problems:
             return report.model_copy(update={"rows": check.rows})
         first = check.problems[0]
@@ -523,21 +493,21 @@ class Ledger:
             (key, kind, to, subject, message_id, path, _ts(now or self.now())),
         )) == 1
 
-    def find_message(self, key: str) -> Message | None:
+    def find_message(self, key: str) -> SentMessage | None:
         rows = self._execute("SELECT * FROM messages WHERE key = ?", (key,))
         return self._message(rows[0]) if rows else None
 
-    def messages(self, kind: str | None = None) -> list[Message]:
+    def messages(self, kind: str | None = None) -> list[SentMessage]:
         sql, params = "SELECT * FROM messages", []
         if kind is not None:
             sql, params = sql + " WHERE kind = ?", [kind]
         return [self._message(row) for row in self._execute(sql + " ORDER BY created_at, key", params)]
 
-    def _message(self, row: Mapping[str, Any]) -> Message:
+    def _message(self, row: Mapping[str, Any]) -> SentMessage:
         data = dict(row)
         data["to"] = data.pop("recipient")
         data["created_at"] = _dt(data["created_at"])
-        return self._model(Message, data)
+        return self._model(SentMessage, data)
 
     # -- sync cursors -----------------------------------------------------------------------------------
 
@@ -575,7 +545,7 @@ class Ledger:
     @staticmethod
     def _pseudonym(learner_key: str) -> str:
         if not is_pseudonym(learner_key):
-            raise LedgerError(i18n.t("ledger.not_pseudonym"))
+            raise LedgerError(Message("ledger.not_pseudonym"))
         return learner_key
 
     def record_completion(self, *, share_id: str, learner_key: str, owner_activity: str, borrower_activity: str,
@@ -693,7 +663,7 @@ class Ledger:
                                   "WHERE id = ? AND status = 'running'",
                                   (status, body, _ts(finished_at or self.now()), run_id))
             if changed != 1:
-                raise LedgerNotFoundError(i18n.t("ledger.no_run", id=run_id))
+                raise LedgerNotFoundError(Message("ledger.no_run", id=run_id))
             return self._run(self._execute("SELECT * FROM sync_runs WHERE id = ?", (run_id,))[0])
 
     def last_run(self, status: RunStatus | None = None) -> SyncRun | None:
@@ -744,7 +714,7 @@ class Ledger:
         process holds it. A dead holder's lock is taken over (``stale_after``: PostgreSQL, other hosts)."""
         check_lock_name(name)
         if self._depth:
-            raise LedgerError(i18n.t("ledger.lock_in_transaction"))
+            raise LedgerError(Message("ledger.lock_in_transaction"))
         holder = LockHolder.me(name, self.now())
         if self._db.dialect == "postgresql":
             with self._row_lock(holder, stale_after) as lock:
@@ -792,7 +762,7 @@ class Ledger:
             if changed != 1:
                 rows = self._execute("SELECT pid, host FROM run_locks WHERE name = ?", (holder.name,))
                 pid, host = (rows[0]["pid"], rows[0]["host"]) if rows else ("?", "?")
-                raise LockedError(i18n.t("ledger.lock_lost", name=holder.name, pid=pid, host=host))
+                raise LockedError(Message("ledger.lock_lost", name=holder.name, pid=pid, host=host))
 
         try:
             yield RunLock(holder, beat)

@@ -31,37 +31,9 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from lmsbridge import i18n
+from lmsbridge.i18n import Message
 
 # Problems of a course file's items (a course file may name them in English or in Norwegian).
-i18n.register(
-    {
-        "courseinfo.same_item": {
-            "nb": "«{first}» og «{second}» er samme punkt ({name}): oppgi det én gang",
-            "en": "«{first}» and «{second}» name the same item ({name}): give it once",
-        },
-        "courseinfo.produced_by_list": {
-            "nb": "en liste for produsert_av (produced_by) har høyst fire tekster: navn, stilling, avdeling, sykehus",
-            "en": "a list for produced_by holds up to four texts: name, position, department, hospital",
-        },
-        "courseinfo.produced_by_type": {
-            "nb": "produsert_av (produced_by) er en tekst «navn, stilling, avdeling, sykehus» eller et objekt",
-            "en": "produced_by is a text «navn, stilling, avdeling, sykehus» or an object",
-        },
-        "courseinfo.part_twice": {
-            "nb": "beskrivelsens del description.{part} er oppgitt to ganger («{key}»): oppgi den én gang",
-            "en": "the description's {part} is given twice («{key}»): give it once",
-        },
-        "courseinfo.part_top_and_description": {
-            "nb": "beskrivelsens del description.{part} er oppgitt to ganger (øverst og i beskrivelsen): oppgi den én gang",
-            "en": "the description's {part} is given twice (at the top and in the description)",
-        },
-        "courseinfo.yes_no": {
-            "nb": "opprett_hjemmeside (create_home_page) er ja eller nei (true/false, «ja»/«nei»)",
-            "en": "create_home_page is yes or no (true/false, «ja»/«nei»)",
-        },
-    }
-)
 
 #: The course-information items in the agreement's order, flat: the description's three parts first.
 #: These names are also the profile's item names (``PlatformProfile.fields``) and ``Finding.item``.
@@ -160,7 +132,7 @@ class _Items(BaseModel):
                 continue
             name = cls.ALIASES.get(key, key) if isinstance(key, str) else key
             if isinstance(name, str) and name in given_as:
-                raise ValueError(i18n.t("courseinfo.same_item", first=given_as[name], second=key, name=name))
+                raise ValueError(Message("courseinfo.same_item", first=given_as[name], second=key, name=name))
             if isinstance(name, str):
                 given_as[name] = str(key)
             out[name] = value
@@ -207,10 +179,10 @@ class ProducedBy(_Items):
             return cls.model_validate(value)
         if isinstance(value, list | tuple):
             if len(value) > len(PRODUCED_BY_PARTS) or not all(isinstance(v, str) for v in value):
-                raise ValueError(i18n.t("courseinfo.produced_by_list"))
+                raise ValueError(Message("courseinfo.produced_by_list"))
             return cls(**dict(zip(PRODUCED_BY_PARTS, (v.strip() for v in value), strict=False)))
         if not isinstance(value, str):
-            raise ValueError(i18n.t("courseinfo.produced_by_type"))
+            raise ValueError(Message("courseinfo.produced_by_type"))
         text = value.strip()
         if not text:
             return None
@@ -408,7 +380,7 @@ class CourseInfo(_Items):
         for key in [k for k in data if k in FLAT_DESCRIPTION_PARTS]:
             part = FLAT_DESCRIPTION_PARTS[key]
             if part in flat:
-                raise ValueError(i18n.t("courseinfo.part_twice", part=part, key=key))
+                raise ValueError(Message("courseinfo.part_twice", part=part, key=key))
             flat[part] = data.pop(key)
         if not flat:
             return data
@@ -424,7 +396,7 @@ class CourseInfo(_Items):
         merged = {CourseDescription.ALIASES.get(k, k): v for k, v in described.items() if v is not None}
         for part, value in flat.items():
             if part in merged:
-                raise ValueError(i18n.t("courseinfo.part_top_and_description", part=part))
+                raise ValueError(Message("courseinfo.part_top_and_description", part=part))
             merged[part] = value
         data["description"] = merged
         return data
@@ -488,7 +460,7 @@ class CourseInfo(_Items):
                 return True
             if lowered in _NO:
                 return False
-            raise ValueError(i18n.t("courseinfo.yes_no"))
+            raise ValueError(Message("courseinfo.yes_no"))
         return value
 
     @field_validator("study_start", mode="before")

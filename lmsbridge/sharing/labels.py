@@ -26,9 +26,9 @@ from typing import Literal
 import lxml.html
 from lxml import etree
 
-from lmsbridge import i18n
 from lmsbridge.domain import Label
 from lmsbridge.errors import ConfigError
+from lmsbridge.i18n import N_, Message
 
 LABEL_CLASS = "lmsbridge-label"
 LABEL_ATTRIBUTE = "data-lmsbridge-label"
@@ -45,39 +45,6 @@ VISIBLE_TEXT: dict[Label, str] = {
     Label.SHARED_TO_KS: "Delt til KS Læring",
     Label.SHARED_FROM_KS: "Delt fra KS",
 }
-
-i18n.register(
-    {
-        "label.option_missing": {
-            "nb": "Valglisten for merking har ikke valget «{label}» (valg: {options})",
-            "en": "The label select field has no option '{label}' (options: {options})",
-        },
-        "label.audit.missing": {
-            "nb": "Merkefeltet mangler «{expected}»",
-            "en": "The label field lacks '{expected}'",
-        },
-        "label.audit.wrong": {
-            "nb": "Merkefeltet sier «{found}», men delingen krever «{expected}»",
-            "en": "The label field says '{found}' but the share requires '{expected}'",
-        },
-        "label.audit.stale": {
-            "nb": "Merkefeltet sier «{found}», men kurset har ingen aktiv deling",
-            "en": "The label field says '{found}' but the course has no active share",
-        },
-        "label.audit.summary_missing": {
-            "nb": "Kurssammendraget mangler linjen «{expected}»",
-            "en": "The course summary lacks the line '{expected}'",
-        },
-        "label.audit.summary_wrong": {
-            "nb": "Kurssammendraget har «{found}», men delingen krever bare «{expected}»",
-            "en": "The course summary has '{found}' but the share requires only '{expected}'",
-        },
-        "label.audit.summary_stale": {
-            "nb": "Kurssammendraget har «{found}», men kurset har ingen aktiv deling",
-            "en": "The course summary has '{found}' but the course has no active share",
-        },
-    }
-)
 
 
 def label_html(label: Label) -> str:
@@ -368,7 +335,7 @@ def label_field_value(label: Label | None, options: Sequence[str]) -> int:
         if option and _words(option) in (_words(label.value), _words(VISIBLE_TEXT[label])):
             return index + offset
     shown = ", ".join(f"«{o}»" for o in options if o)
-    raise ConfigError(i18n.t("label.option_missing", label=label.value, options=shown or "-"))
+    raise ConfigError(Message("label.option_missing", label=label.value, options=shown or "-"))
 
 
 def label_from_field(index: int | None, options: Sequence[str]) -> Label | None:
@@ -398,19 +365,28 @@ class LabelProblem:
     place: Literal["field", "summary"]
     expected: Label | None
     found: tuple[Label, ...]
-    reason: str
+    reason: Message
 
     @property
     def fix(self) -> Literal["apply", "remove"]:
         """``apply_label(expected)`` when a share is active, else ``remove_labels``."""
         return "apply" if self.expected is not None else "remove"
 
+_AUDIT_REASONS: dict[str, str] = {
+    "missing": N_("label.audit.missing"),
+    "wrong": N_("label.audit.wrong"),
+    "stale": N_("label.audit.stale"),
+    "summary_missing": N_("label.audit.summary_missing"),
+    "summary_wrong": N_("label.audit.summary_wrong"),
+    "summary_stale": N_("label.audit.summary_stale"),
+}
+
 
 def _problem(
     code: ProblemCode, place: Literal["field", "summary"], expected: Label | None, found: tuple[Label, ...]
 ) -> LabelProblem:
     shown = ", ".join(label.value for label in found)
-    reason = i18n.t(f"label.audit.{code}", expected=expected.value if expected else "", found=shown)
+    reason = Message(_AUDIT_REASONS[code], expected=expected.value if expected else "", found=shown)
     return LabelProblem(code=code, place=place, expected=expected, found=found, reason=reason)
 
 

@@ -18,7 +18,6 @@ from typing import Any
 import lxml.html
 from lxml import etree
 
-from lmsbridge import i18n
 from lmsbridge.domain import CC_BY_SA, KNOWN_LICENCES, PlatformRole
 from lmsbridge.sharing.verdict import Verdict, same_organisation, verdict
 
@@ -27,82 +26,6 @@ CC0 = "CC0"
 #: The Creative Commons licences among KNOWN_LICENCES.
 CREATIVE_COMMONS: frozenset[str] = frozenset(name for name in KNOWN_LICENCES if name.startswith("CC"))
 
-i18n.register(
-    {
-        "resale.owner": {
-            "nb": "{seller_org} eier kurset og kan selge det",
-            "en": "{seller_org} owns the course and may sell it",
-        },
-        "resale.cc_by_sa": {
-            "nb": "Kurset er lånt fra {owner_org}, men materialet er under CC BY-SA og kan selges videre",
-            "en": "The course is borrowed from {owner_org}, but the material is CC BY-SA and may be resold",
-        },
-        "resale.borrowed": {
-            "nb": "Kurset er lånt fra {owner_org} og kan ikke selges videre av {seller_org}: lisensen er "
-            "{licence}, ikke CC BY-SA",
-            "en": "The course is borrowed from {owner_org} and may not be resold by {seller_org}: the licence is "
-            "{licence}, not CC BY-SA",
-        },
-        "resale.no_licence": {
-            "nb": "Kurset er lånt fra {owner_org} og kan ikke selges videre av {seller_org}: ingen lisens er "
-            "oppgitt, og bare CC BY-SA tillater videresalg",
-            "en": "The course is borrowed from {owner_org} and may not be resold by {seller_org}: no licence is "
-            "given, and only CC BY-SA allows resale",
-        },
-        "resale.unknown_licence": {
-            "nb": "Kurset er lånt fra {owner_org} og kan ikke selges videre av {seller_org}: lisensen «{licence}» "
-            "er ukjent, og bare CC BY-SA tillater videresalg",
-            "en": "The course is borrowed from {owner_org} and may not be resold by {seller_org}: the licence "
-            "'{licence}' is unknown, and only CC BY-SA allows resale",
-        },
-        "resale.hospital_cc_by_sa": {
-            "nb": "Kurset eies av helseforetaket {owner_org} og kan ikke selges videre av {seller_org}. Lisensen "
-            "sier CC BY-SA, men ingen av Helse Sør-Østs kurs er under CC BY-SA: lisensfeltet er trolig feil "
-            "og bør rettes av eieren",
-            "en": "The course is owned by the hospital trust {owner_org} and may not be resold by {seller_org}. "
-            "The licence says CC BY-SA, but none of Helse Sør-Øst's courses are CC BY-SA: the licence field "
-            "is probably wrong and should be corrected by the owner",
-        },
-        "cc_marking.not_applicable": {
-            "nb": "Kravet om Creative Commons-merking gjelder kurs fra KS Læring",
-            "en": "The Creative Commons marking rule applies to courses from KS Læring",
-        },
-        "cc_marking.not_offered": {
-            "nb": "Kurset er ikke tilbudt for deling, så det trenger ingen Creative Commons-merking",
-            "en": "The course is not offered for sharing, so it needs no Creative Commons marking",
-        },
-        "cc_marking.marked": {
-            "nb": "Kurset er merket med Creative Commons-lisensen {licence}",
-            "en": "The course is marked with the Creative Commons licence {licence}",
-        },
-        "cc_marking.not_cc": {
-            "nb": "Kurset er under {licence}, ikke Creative Commons, og trenger ingen Creative Commons-merking",
-            "en": "The course is {licence}, not Creative Commons, and needs no Creative Commons marking",
-        },
-        "cc_marking.summary_only": {
-            "nb": "Kurset er merket {summary_licence} i kurssammendraget, men lisensfeltet er tomt: sett "
-            "lisensfeltet til {summary_licence}",
-            "en": "The course is marked {summary_licence} in the course summary but the licence field is empty: "
-            "set the licence field to {summary_licence}",
-        },
-        "cc_marking.conflict": {
-            "nb": "Lisensfeltet sier {licence}, men kurssammendraget sier {summary_licence}: merkingen må "
-            "stemme overens",
-            "en": "The licence field says {licence} but the course summary says {summary_licence}: the marking "
-            "must agree",
-        },
-        "cc_marking.unmarked": {
-            "nb": "Kurset fra KS Læring tilbys for deling uten oppgitt lisens: er det tilgjengelig for deling og "
-            "gjenbruk under Creative Commons, skal det være merket med lisensen",
-            "en": "The KS Læring course is offered for sharing without a licence: if it is available for "
-            "sharing and reuse under Creative Commons it must be marked with the licence",
-        },
-        "cc_marking.unknown_licence": {
-            "nb": "Lisensen «{licence}» er ukjent: bruk en av {known}",
-            "en": "The licence '{licence}' is unknown: use one of {known}",
-        },
-    }
-)
 
 # --- normalising licence names -------------------------------------------------------------------
 

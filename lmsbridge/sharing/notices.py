@@ -18,115 +18,11 @@ from typing import Literal, Protocol
 from lmsbridge import i18n
 from lmsbridge.domain import CC_BY_SA, ShareFlow
 from lmsbridge.errors import InputError
+from lmsbridge.i18n import N_, Message
 from lmsbridge.sharing.licence import normalise_licence
 from lmsbridge.sharing.ownership import DEFAULT_CONTACT_POINT, flow_title, label_for
 
 NoticeKind = Literal["downtime", "upgrade"]
-
-i18n.register(
-    {
-        "notice.kind.downtime": {"nb": "nedetid", "en": "downtime"},
-        "notice.kind.upgrade": {"nb": "oppgradering", "en": "upgrade"},
-        "notice.downtime.subject": {
-            "nb": "Varsel om {kind}: {affected} {start_day}",
-            "en": "Notice of {kind}: {affected} {start_day}",
-        },
-        "notice.downtime.body": {
-            "nb": "Til kontaktpunktet {to}\n\n"
-            "{from_party} varsler {kind} som kan berøre kursaktivitet hos dere.\n\n"
-            "Berører: {affected}\n"
-            "Fra: {start}\n"
-            "Til: {end}\n"
-            "Varighet: {duration}\n\n"
-            "Brukere hos dere kan ikke regne med å få gjennomført eller registrert kursaktivitet på {affected} "
-            "i dette tidsrommet. Ta kontakt med avsenderen ved spørsmål.\n\n"
-            "Varselet sendes etter pilotavtalen mellom KS og Helse Sør-Øst: nedetid eller oppgraderinger som "
-            "kan berøre kursaktivitet hos den andre parten, skal varsles den andre parten ved "
-            "systemansvarlig/kontaktpunkter uten ugrunnet opphold.\n",
-            "en": "To the contact point {to}\n\n"
-            "{from_party} gives notice of {kind} that may affect course activity on your side.\n\n"
-            "Affects: {affected}\n"
-            "From: {start}\n"
-            "To: {end}\n"
-            "Duration: {duration}\n\n"
-            "Your users cannot count on completing or recording course activity on {affected} during this "
-            "period. Contact the sender with any questions.\n\n"
-            "This notice is sent under the pilot agreement between KS and Helse Sør-Øst: downtime or upgrades "
-            "that may affect course activity at the other party shall be notified to the other party through "
-            "the system owners/contact points without undue delay.\n",
-        },
-        "notice.duration": {"nb": "{hours} t {minutes} min", "en": "{hours} h {minutes} min"},
-        "notice.error.no_recipient": {
-            "nb": "Varselet mangler mottaker: kontaktpunktet er ikke satt",
-            "en": "The notice has no recipient: the contact point is not set",
-        },
-        "notice.error.naive_time": {
-            "nb": "Tidspunktene i varselet må ha tidssone",
-            "en": "The notice's times must carry a time zone",
-        },
-        "notice.error.end_before_start": {
-            "nb": "Varselet slutter ({end}) før det begynner ({start})",
-            "en": "The notice ends ({end}) before it starts ({start})",
-        },
-        "request.subject": {
-            "nb": "Forespørsel om deling av kurs: {fullname} ({shortname})",
-            "en": "Request to share a course: {fullname} ({shortname})",
-        },
-        "request.intro": {
-            "nb": "Til kontaktpunktet for deling {to}\n\nVi ber om at dette kurset deles etter pilotavtalen mellom "
-            "KS og Helse Sør-Øst.",
-            "en": "To the sharing contact point {to}\n\nWe ask for this course to be shared under the pilot "
-            "agreement between KS and Helse Sør-Øst.",
-        },
-        "request.facts": {
-            "nb": "Forespørsel: {share_id}\n"
-            "Arbeidsflyt: {flow}\n"
-            "Kurs: {fullname} ({shortname}){owner_platform}\n"
-            "Eier: {owner_org}\n"
-            "Låner: {borrower_org}{borrower_platform}\n"
-            "Merking: «{label}»\n"
-            "Lisens: {licence}",
-            "en": "Request: {share_id}\n"
-            "Workflow: {flow}\n"
-            "Course: {fullname} ({shortname}){owner_platform}\n"
-            "Owner: {owner_org}\n"
-            "Borrower: {borrower_org}{borrower_platform}\n"
-            "Label: '{label}'\n"
-            "Licence: {licence}",
-        },
-        "request.on_platform": {"nb": " på {platform}", "en": " on {platform}"},
-        "request.licence_missing": {"nb": "ikke oppgitt", "en": "not given"},
-        "request.resale_borrowed": {
-            "nb": "Kurset lånes ut og eies fortsatt av {owner_org}. Det kan ikke selges videre av låneren, med "
-            "mindre materialet er under CC BY-SA.",
-            "en": "The course is lent and still owned by {owner_org}. The borrower may not resell it unless the "
-            "material is CC BY-SA.",
-        },
-        "request.resale_cc_by_sa": {
-            "nb": "Kurset lånes ut og eies fortsatt av {owner_org}. Materialet er under CC BY-SA.",
-            "en": "The course is lent and still owned by {owner_org}. The material is CC BY-SA.",
-        },
-        "request.owner_ends": {
-            "nb": "Eier kan når som helst avslutte delingen.",
-            "en": "The owner may end the share at any time.",
-        },
-        "request.reason": {"nb": "Begrunnelse: {reason}", "en": "Reason: {reason}"},
-        "request.findings_none": {
-            "nb": "Kursinformasjonen oppfyller kravene i avtalen.",
-            "en": "The course information meets the agreement's requirements.",
-        },
-        "request.findings": {
-            "nb": "Kontroll av kursinformasjonen: {errors} feil, {warnings} advarsler.",
-            "en": "Check of the course information: {errors} errors, {warnings} warnings.",
-        },
-        "request.severity.error": {"nb": "feil", "en": "error"},
-        "request.severity.warning": {"nb": "advarsel", "en": "warning"},
-        "request.footer": {
-            "nb": "Sendt av lmsbridge på vegne av {sender}.",
-            "en": "Sent by lmsbridge on behalf of {sender}.",
-        },
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -161,16 +57,16 @@ def downtime_notice(
     lang = i18n.normalise_language(lang) if lang else None
     to = to_contact_point.strip()
     if not to:
-        raise InputError(i18n.t("notice.error.no_recipient", lang))
+        raise InputError(Message("notice.error.no_recipient"))
     if start.tzinfo is None or start.utcoffset() is None or end.tzinfo is None or end.utcoffset() is None:
-        raise InputError(i18n.t("notice.error.naive_time", lang))
+        raise InputError(Message("notice.error.naive_time"))
     if end < start:
-        raise InputError(i18n.t("notice.error.end_before_start", lang, start=_when(start), end=_when(end)))
+        raise InputError(Message("notice.error.end_before_start", start=_when(start), end=_when(end)))
     minutes = int((end - start).total_seconds() // 60)
     values = {
         "to": to,
         "from_party": from_party.strip(),
-        "kind": i18n.t(f"notice.kind.{kind}", lang),
+        "kind": i18n.t(_NOTICE_KINDS[kind], lang),
         "affected": affected.strip(),
         "start": _when(start),
         "end": _when(end),
@@ -233,13 +129,19 @@ class FindingSummary(Protocol):
     @property
     def severity(self) -> str: ...
     @property
-    def message(self) -> str: ...
+    def message(self) -> Message: ...
+
+
+_SEVERITIES = {"error": N_("request.severity.error"), "warning": N_("request.severity.warning")}
+_NOTICE_KINDS = {"downtime": N_("notice.kind.downtime"), "upgrade": N_("notice.kind.upgrade")}
 
 
 def _finding_line(finding: FindingSummary, lang: str | None) -> str:
     severity = str(finding.severity)
-    shown = i18n.t(f"request.severity.{severity}", lang) if i18n.has(f"request.severity.{severity}") else severity
-    return f"- [{shown}] {finding.code}" + (f": {finding.message}" if finding.message else "")
+    code = _SEVERITIES.get(severity)
+    shown = i18n.t(code, lang) if code else severity
+    text = finding.message.render(lang)
+    return f"- [{shown}] {finding.code}" + (f": {text}" if text else "")
 
 
 def requester(flow: ShareFlow, share: ShareFields) -> str:
@@ -275,7 +177,7 @@ def share_request_message(
         "request.facts",
         lang,
         share_id=share.id,
-        flow=flow_title(flow, lang),
+        flow=flow_title(flow).render(lang),
         fullname=fullname or shortname,
         shortname=shortname,
         owner_platform=platform(share.owner_platform),
@@ -285,7 +187,7 @@ def share_request_message(
         label=label.value,
         licence=licence,
     )
-    resale = "request.resale_cc_by_sa" if licence == CC_BY_SA else "request.resale_borrowed"
+    resale = N_("request.resale_cc_by_sa") if licence == CC_BY_SA else N_("request.resale_borrowed")
     parts = [
         i18n.t("request.intro", lang, to=to),
         facts,

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import NamedTuple
 
-from lmsbridge import i18n
 from lmsbridge.domain import Label, PlatformRole, ShareFlow
 from lmsbridge.errors import RuleViolation
+from lmsbridge.i18n import N_, Message
 from lmsbridge.sharing.verdict import Verdict, organisation_key, same_organisation, verdict
 
 #: «All kontakt mot KS Læring skjer via kslaring@ks.no» (seed 002).
@@ -32,78 +32,6 @@ DEFAULT_SUPPORT: dict[PlatformRole, str] = {
     PlatformRole.MUNICIPAL: "KS Læring-brukerstøtte",
     PlatformRole.HOSPITAL: "Sykehuspartner-brukerstøtte",
 }
-
-i18n.register(
-    {
-        "flow.hospital-to-ks": {
-            "nb": "Helseforetaket legger sitt kurs ut i KS Læring",
-            "en": "The hospital trust puts its course into KS Læring",
-        },
-        "flow.ks-orders-from-hospital": {
-            "nb": "Kommunen bestiller et kurs fra helseforetaket som eier det",
-            "en": "The municipality orders a course from the hospital trust that owns it",
-        },
-        "flow.hospital-shares-ks-course": {
-            "nb": "Helseforetaket deler et kurs fra KS Læring (lenke i Læringsportalen)",
-            "en": "The hospital trust shares a KS Læring course (a link in the Læringsportal)",
-        },
-        "ownership.missing_party": {
-            "nb": "En deling trenger både eier og låner: {role} organisasjon mangler",
-            "en": "A share needs both an owner and a borrower: the {role} organisation is missing",
-        },
-        "ownership.same_party": {
-            "nb": "Eier og låner kan ikke være samme organisasjon ({org}): et delt kurs er lånt fra den andre parten",
-            "en": "Owner and borrower cannot be the same organisation ({org}): a shared course is borrowed "
-            "from the other party",
-        },
-        "ownership.same_role": {
-            "nb": "Eier og låner må være på hver sin plattform (begge er {role})",
-            "en": "Owner and borrower must be on different platforms (both are {role})",
-        },
-        "approve.owner": {
-            "nb": "{operator_org} eier kurset og kan godkjenne delingen",
-            "en": "{operator_org} owns the course and may approve the share",
-        },
-        "approve.not_owner": {
-            "nb": "Bare kurseier ({owner_org}) kan godkjenne delingen; {operator_org} eier ikke kurset",
-            "en": "Only the course owner ({owner_org}) may approve the share; {operator_org} does not own the course",
-        },
-        "approve.no_operator_org": {
-            "nb": "Operatørens organisasjon er ukjent; bare kurseier ({owner_org}) kan godkjenne delingen",
-            "en": "The operator's organisation is unknown; only the course owner ({owner_org}) may approve the share",
-        },
-        "revoke.owner": {
-            "nb": "{operator_org} eier kurset og kan avslutte delingen",
-            "en": "{operator_org} owns the course and may end the share",
-        },
-        "revoke.not_owner": {
-            "nb": "Bare kurseier ({owner_org}) kan avslutte delingen av kurset; {operator_org} eier det ikke",
-            "en": "Only the course owner ({owner_org}) may end the sharing of the course; "
-            "{operator_org} does not own it",
-        },
-        "revoke.no_operator_org": {
-            "nb": "Operatørens organisasjon er ukjent; bare kurseier ({owner_org}) kan avslutte delingen",
-            "en": "The operator's organisation is unknown; only the course owner ({owner_org}) may end the share",
-        },
-        "transition.allowed": {
-            "nb": "Delingen kan gå fra «{current}» til «{target}»",
-            "en": "The share may go from '{current}' to '{target}'",
-        },
-        "transition.idempotent": {
-            "nb": "Delingen er allerede «{current}»; å gjøre det igjen endrer ingenting",
-            "en": "The share is already '{current}'; doing it again changes nothing",
-        },
-        "transition.not_allowed": {
-            "nb": "En deling som er «{current}» kan ikke bli «{target}» (mulig neste: {next})",
-            "en": "A share that is '{current}' cannot become '{target}' (possible next: {next})",
-        },
-        "transition.unknown_state": {
-            "nb": "Ukjent delingsstatus «{state}» (kjente: {known})",
-            "en": "Unknown share state '{state}' (known: {known})",
-        },
-        "transition.none": {"nb": "ingen", "en": "none"},
-    }
-)
 
 
 class ShareState(StrEnum):
@@ -164,9 +92,9 @@ def share_parties(flow: ShareFlow, *, hospital_org: str, municipal_org: str) -> 
     hospital, municipal = " ".join(hospital_org.split()), " ".join(municipal_org.split())
     for role, org in ((PlatformRole.HOSPITAL, hospital), (PlatformRole.MUNICIPAL, municipal)):
         if not org:
-            raise RuleViolation(i18n.t("ownership.missing_party", role=role.value))
+            raise RuleViolation(Message("ownership.missing_party", role=role.value))
     if organisation_key(hospital) == organisation_key(municipal):
-        raise RuleViolation(i18n.t("ownership.same_party", org=hospital))
+        raise RuleViolation(Message("ownership.same_party", org=hospital))
     owner_role = OWNER_ROLE[flow]
     if owner_role is PlatformRole.HOSPITAL:
         return ShareParties(hospital, PlatformRole.HOSPITAL, municipal, PlatformRole.MUNICIPAL)
@@ -178,9 +106,16 @@ def label_for(flow: ShareFlow) -> Label:
     return LABELS[flow]
 
 
-def flow_title(flow: ShareFlow, lang: str | None = None) -> str:
+_FLOW_TITLES = {
+    ShareFlow.HOSPITAL_TO_KS: N_("flow.hospital-to-ks"),
+    ShareFlow.KS_ORDERS_FROM_HOSPITAL: N_("flow.ks-orders-from-hospital"),
+    ShareFlow.HOSPITAL_SHARES_KS_COURSE: N_("flow.hospital-shares-ks-course"),
+}
+
+
+def flow_title(flow: ShareFlow) -> Message:
     """One line naming the flow for people."""
-    return i18n.t(f"flow.{flow.value}", lang)
+    return Message(_FLOW_TITLES[flow])
 
 
 def may_approve(flow: ShareFlow, owner_org: str, operator_org: str | None) -> Verdict:
@@ -216,7 +151,7 @@ def check_transition(current: str, target: str) -> Verdict:
         return verdict(True, "transition.idempotent", current=now.value, target=then.value)
     if then in TRANSITIONS[now]:
         return verdict(True, "transition.allowed", current=now.value, target=then.value)
-    following = ", ".join(s.value for s in TRANSITIONS[now]) or i18n.t("transition.none")
+    following: str | Message = ", ".join(s.value for s in TRANSITIONS[now]) or Message("transition.none")
     return verdict(False, "transition.not_allowed", current=now.value, target=then.value, next=following)
 
 
@@ -259,7 +194,7 @@ def support_routing(
     employees use the owner platform's support, the borrower's employees the borrower platform's, also on
     the borrowed course. Empty addresses fall back to the agreement's named services."""
     if owner_role is borrower_role:
-        raise RuleViolation(i18n.t("ownership.same_role", role=owner_role.value))
+        raise RuleViolation(Message("ownership.same_role", role=owner_role.value))
     return SupportRouting(
         owner_role=owner_role,
         owner_support=owner_support.strip() or DEFAULT_SUPPORT[owner_role],

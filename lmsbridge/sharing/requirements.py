@@ -2,18 +2,18 @@
 
 The one entry point, kept stable for the share workflow (it calls it before every share request)::
 
-    check_course_info(info, *, categories, today=None, lang=None) -> list[Finding]
+    check_course_info(info, *, categories, today=None) -> list[Finding]
 
 * ``info``: a ``CourseInfo`` from any source (course file, SCORM package, Moodle backup, live course).
 * ``categories``: the study categories the course may use: the platform's configured categories, or
   its «studiekategori» options; ``None`` (or empty) leaves the category unchecked: only its presence
   is checked.
 * ``today``: only for the plausibility of the start date; nothing here reads the clock.
-* ``lang``: ``"nb"`` or ``"en"`` for the messages (default: the current language, see ``lmsbridge.i18n``).
 
 An empty list means the course passes; a course with only warnings passes too (``passes``). Each
 ``Finding`` has a stable code (``FINDING_CODES``), a severity, the item it concerns (a name of
-``courseinfo.ITEMS``) and a message. No I/O, no clock.
+``courseinfo.ITEMS``) and a message (an ``lmsbridge.i18n.Message``, rendered where it is shown). No I/O,
+no clock, no language.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ from datetime import date
 from enum import StrEnum
 from functools import lru_cache
 
-from lmsbridge import i18n
 from lmsbridge.domain import KNOWN_LICENCES, Label
+from lmsbridge.i18n import N_, Message
 from lmsbridge.sharing.courseinfo import (
     DESCRIPTION_PARTS,
     PRODUCED_BY_PARTS,
@@ -55,10 +55,12 @@ class Finding:
     code: str
     severity: Severity
     item: str
-    message: str
+    message: Message
 
-    def as_dict(self) -> dict[str, str]:
-        return {"code": self.code, "severity": str(self.severity), "item": self.item, "message": self.message}
+    def as_dict(self, lang: str | None = None) -> dict[str, str]:
+        """For output: the message rendered in ``lang`` (default: the current language)."""
+        return {"code": self.code, "severity": str(self.severity), "item": self.item,
+                "message": self.message.render(lang)}
 
 
 #: The items «Krav til kursinfo i KS Læring» requires, in the agreement's order.
@@ -80,100 +82,46 @@ REQUIRED_ITEMS: tuple[str, ...] = (
 FINDING_CODES: dict[str, Severity] = {
     **{f"missing.{item}": ERROR for item in REQUIRED_ITEMS},
     **{f"placeholder.{item}": ERROR for item in REQUIRED_ITEMS if item not in ("study_start", "create_home_page")},
-    "produced_by.incomplete": ERROR,
-    "time_needed.unparseable": ERROR,
-    "category.unknown": ERROR,
-    "home_page.no": ERROR,
-    "study_start.invalid": ERROR,
-    "study_start.implausible": WARNING,
-    "licence.unknown": ERROR,
-    "licence.missing": WARNING,
-    "owner.missing": WARNING,
-    "label.unknown": WARNING,
+    N_("produced_by.incomplete"): ERROR,
+    N_("time_needed.unparseable"): ERROR,
+    N_("category.unknown"): ERROR,
+    N_("home_page.no"): ERROR,
+    N_("study_start.invalid"): ERROR,
+    N_("study_start.implausible"): WARNING,
+    N_("licence.unknown"): ERROR,
+    N_("licence.missing"): WARNING,
+    N_("owner.missing"): WARNING,
+    N_("label.unknown"): WARNING,
 }
 
-#: How the agreement names each item (nb), and in English.
-ITEM_LABELS: dict[str, tuple[str, str]] = {
-    "goals": ("Mål (kursbeskrivelse)", "Goals (description)"),
-    "content": ("Innhold (kursbeskrivelse)", "Content (description)"),
-    "target_groups": ("Målgrupper (kursbeskrivelse)", "Target groups (description)"),
-    "fullname": ("Fullt navn på kurset", "Full name"),
-    "shortname": ("Kursets kortnavn", "Short name"),
-    "study_category": ("Studiekategori", "Study category"),
-    "study_start": ("Dato for studiestart", "Study start date"),
-    "create_home_page": ("Opprett hjemmeside", "Create home page"),
-    "summary": ("Kurssammendrag", "Summary"),
-    "prerequisites": ("Forutsetninger", "Prerequisites"),
-    "produced_by": ("Produsert av", "Produced by"),
-    "time_needed": ("Tidsbruk", "Time needed"),
-    "course_coordinator": ("Kurskoordinator", "Course coordinator"),
-    "licence": ("Lisens", "Licence"),
-    "owner": ("Eier", "Owner"),
-    "label": ("Delingsstatus", "Sharing label"),
+#: How the agreement names each item (a message: nb «Mål (kursbeskrivelse)», en «Goals (description)»).
+ITEM_LABELS: dict[str, str] = {
+    "goals": N_("item.goals"),
+    "content": N_("item.content"),
+    "target_groups": N_("item.target_groups"),
+    "fullname": N_("item.fullname"),
+    "shortname": N_("item.shortname"),
+    "study_category": N_("item.study_category"),
+    "study_start": N_("item.study_start"),
+    "create_home_page": N_("item.create_home_page"),
+    "summary": N_("item.summary"),
+    "prerequisites": N_("item.prerequisites"),
+    "produced_by": N_("item.produced_by"),
+    "time_needed": N_("item.time_needed"),
+    "course_coordinator": N_("item.course_coordinator"),
+    "licence": N_("item.licence"),
+    "owner": N_("item.owner"),
+    "label": N_("item.label"),
 }
-_PART_LABELS: dict[str, tuple[str, str]] = {
-    "name": ("navn", "name"),
-    "position": ("stilling", "position"),
-    "department": ("avdeling", "department"),
-    "hospital": ("sykehus", "hospital"),
-    "goals": ("mål", "goals"),
-    "content": ("innhold", "content"),
-    "target_groups": ("målgrupper", "target groups"),
+_PART_LABELS: dict[str, str] = {
+    "name": N_("part.name"),
+    "position": N_("part.position"),
+    "department": N_("part.department"),
+    "hospital": N_("part.hospital"),
+    "goals": N_("part.goals"),
+    "content": N_("part.content"),
+    "target_groups": N_("part.target_groups"),
 }
-
-i18n.register(
-    {
-        "missing": {"nb": "{item} mangler", "en": "{item} is missing"},
-        "missing.description_part": {
-            "nb": "Kursbeskrivelsen nevner ikke {part} (f.eks. «{heading}: …»)",
-            "en": "The description does not name the {part} (e.g. «{heading}: …»)",
-        },
-        "placeholder": {
-            "nb": "{item} er bare en plassholder: «{value}»",
-            "en": "{item} is only a placeholder: «{value}»",
-        },
-        "produced_by.incomplete": {
-            "nb": "Produsert av skal ha navn, stilling, avdeling og sykehus; mangler: {parts}",
-            "en": "Produced by needs name, position, department and hospital; missing: {parts}",
-        },
-        "time_needed.unparseable": {
-            "nb": "Tidsbruk «{value}» kan ikke leses som minutter (skriv f.eks. «30 min», «1 t 15 min», «1,5 t»)",
-            "en": "Time needed «{value}» cannot be read as minutes (write e.g. «30 min», «1 h 15 min», «PT45M»)",
-        },
-        "category.unknown": {
-            "nb": "Studiekategori «{value}» er ikke en av plattformens studiekategorier: {known}",
-            "en": "Study category «{value}» is not one of the platform's study categories: {known}",
-        },
-        "home_page.no": {
-            "nb": "Opprett hjemmeside skal være JA",
-            "en": "Create home page must be YES",
-        },
-        "study_start.invalid": {
-            "nb": "Dato for studiestart «{value}» er ikke en gyldig dato (skriv f.eks. 2025-01-06 eller 06.01.2025)",
-            "en": "Study start «{value}» is not a real date (write e.g. 2025-01-06)",
-        },
-        "study_start.implausible": {
-            "nb": "Dato for studiestart {value} ser feil ut: sjekk årstallet",
-            "en": "Study start {value} looks wrong: check the year",
-        },
-        "licence.unknown": {
-            "nb": "Lisensen «{value}» er ukjent; bruk en av: {known}",
-            "en": "The licence «{value}» is unknown; use one of: {known}",
-        },
-        "licence.missing": {
-            "nb": "Lisens er ikke oppgitt (regelen om videresalg trenger den)",
-            "en": "No licence is given (the resale rule needs it)",
-        },
-        "owner.missing": {
-            "nb": "Eier er ikke oppgitt (delingen trenger en eier)",
-            "en": "No owner is given (a share needs an owner)",
-        },
-        "label.unknown": {
-            "nb": "Delingsstatus «{value}» er ikke et av avtalens merker: {known}",
-            "en": "Sharing label «{value}» is not one of the agreement's labels: {known}",
-        },
-    }
-)
 
 
 # --- text --------------------------------------------------------------------------------------------------
@@ -334,14 +282,17 @@ LATEST_PLAUSIBLE_YEAR = 2100  # without ``today``
 PLAUSIBLE_YEARS_AHEAD = 10
 
 
-def _label(item: str, lang: str) -> str:
-    labels = ITEM_LABELS.get(item, (item, item))
-    return labels[0] if lang == "nb" else labels[1]
+def _label(item: str) -> Message | str:
+    code = ITEM_LABELS.get(item)
+    return Message(code) if code else item
 
 
-def _part(part: str, lang: str) -> str:
-    labels = _PART_LABELS[part]
-    return labels[0] if lang == "nb" else labels[1]
+def _part(part: str) -> Message:
+    return Message(_PART_LABELS[part])
+
+
+_HEADINGS = {"goals": N_("heading.goals"), "content": N_("heading.content"),
+             "target_groups": N_("heading.target_groups")}
 
 
 def _short(text: str, limit: int = 60) -> str:
@@ -362,12 +313,12 @@ _LABELS = tuple(label.value for label in Label)
 
 
 class _Findings:
-    def __init__(self, lang: str) -> None:
-        self.lang = lang
+    def __init__(self) -> None:
         self.items: list[Finding] = []
 
     def add(self, code: str, item: str, message_code: str | None = None, **values: object) -> None:
-        message = i18n.t(message_code or code, self.lang, item=_label(item, self.lang), **values)
+        """Finding ``code`` about ``item``; its message is ``message_code`` (default: the code itself)."""
+        message = Message(message_code or code, item=_label(item), **values)
         self.items.append(Finding(code, FINDING_CODES[code], item, message))
 
 
@@ -375,24 +326,22 @@ def _check_text(out: _Findings, item: str, value: object) -> str | None:
     """missing/placeholder for one text item; returns the plain text when it is meaningful."""
     text = plain_text(value) if isinstance(value, str) else ""
     if not text:
-        out.add(f"missing.{item}", item, "missing")
+        out.add(f"missing.{item}", item, N_("missing"))
         return None
     if is_placeholder(text, also=_OWN_NAMES.get(item, frozenset())):
-        out.add(f"placeholder.{item}", item, "placeholder", value=_short(text))
+        out.add(f"placeholder.{item}", item, N_("placeholder"), value=_short(text))
         return None
     return text
 
 
 def _check_description(out: _Findings, info: CourseInfo) -> None:
-    headings = {"goals": ("Mål", "Goals"), "content": ("Innhold", "Content"), "target_groups": ("Målgrupper",
-                                                                                                "Target groups")}
     described = info.description is not None and not info.description.is_empty()
     for part in DESCRIPTION_PARTS:
         value = info.item(part)
         if value is None and described:
             # A description was written, but it does not name this part.
-            heading = headings[part][0 if out.lang == "nb" else 1]
-            out.add(f"missing.{part}", part, "missing.description_part", part=_part(part, out.lang), heading=heading)
+            out.add(f"missing.{part}", part, N_("missing.description_part"), part=_part(part),
+                    heading=Message(_HEADINGS[part]))
         else:
             _check_text(out, part, value)
 
@@ -401,26 +350,26 @@ def _check_produced_by(out: _Findings, value: ProducedBy | None) -> None:
     item = "produced_by"
     texts = {part: plain_text(text) for part, text in value.parts().items()} if value else {}
     if not any(texts.values()):
-        out.add("missing.produced_by", item, "missing")
+        out.add("missing.produced_by", item, N_("missing"))
         return
     lacking = [part for part in PRODUCED_BY_PARTS if not texts[part] or is_placeholder(texts[part])]
     if len(lacking) == len(PRODUCED_BY_PARTS):  # «TBD», «xxx, xxx, xxx, xxx»
-        out.add("placeholder.produced_by", item, "placeholder", value=_short(str(value)))
+        out.add("placeholder.produced_by", item, N_("placeholder"), value=_short(str(value)))
     elif lacking:
-        out.add("produced_by.incomplete", item, parts=", ".join(_part(part, out.lang) for part in lacking))
+        out.add("produced_by.incomplete", item, parts=tuple(_part(part) for part in lacking))
 
 
 def _check_time_needed(out: _Findings, value: str | None) -> None:
     item = "time_needed"
     text = plain_text(value) if value else ""
     if not text:
-        out.add("missing.time_needed", item, "missing")
+        out.add("missing.time_needed", item, N_("missing"))
     elif parse_minutes(text) is not None:
         return
     elif any(ch.isdigit() for ch in text):  # «30», «1 og en halv time»: a time, but not a readable one
         out.add("time_needed.unparseable", item, value=_short(text))
     elif is_placeholder(text, also=_OWN_NAMES[item]):
-        out.add("placeholder.time_needed", item, "placeholder", value=_short(text))
+        out.add("placeholder.time_needed", item, N_("placeholder"), value=_short(text))
     else:
         out.add("time_needed.unparseable", item, value=_short(text))
 
@@ -428,7 +377,7 @@ def _check_time_needed(out: _Findings, value: str | None) -> None:
 def _check_study_start(out: _Findings, value: date | str | None, today: date | None) -> None:
     item = "study_start"
     if value is None or (isinstance(value, str) and not value.strip()):
-        out.add("missing.study_start", item, "missing")
+        out.add("missing.study_start", item, N_("missing"))
     elif isinstance(value, str):
         out.add("study_start.invalid", item, value=_short(value.strip()))
     else:
@@ -461,7 +410,6 @@ def check_course_info(
     *,
     categories: Collection[str] | None,
     today: date | None = None,
-    lang: str | None = None,
 ) -> list[Finding]:
     """All findings for one course, in the agreement's order; an empty list means it passes.
 
@@ -469,14 +417,14 @@ def check_course_info(
     or its «studiekategori» options); None or empty = not checked. ``today`` only bounds a plausible
     start date.
     """
-    out = _Findings(i18n.normalise_language(lang) if lang else i18n.language())
+    out = _Findings()
     _check_description(out, info)
     for item in ("fullname", "shortname"):
         _check_text(out, item, info.item(item))
     _check_category(out, info.study_category, categories)
     _check_study_start(out, info.study_start, today)
     if info.create_home_page is None:
-        out.add("missing.create_home_page", "create_home_page", "missing")
+        out.add("missing.create_home_page", "create_home_page", N_("missing"))
     elif info.create_home_page is False:
         out.add("home_page.no", "create_home_page")
     for item in ("summary", "prerequisites"):

@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from lmsbridge import i18n
+from lmsbridge.i18n import N_, Message
 from lmsbridge.sharing.verdict import Verdict, verdict
 
 #: «Pilotavtale KS/HSØ trer i kraft fra 1.7.2016» (seed 002).
@@ -31,31 +31,6 @@ AGREEMENT_START = date(2016, 7, 1)
 TERM_MONTHS = 12
 #: Warn (``term.expiring``) when fewer days than this remain of the term.
 WARN_DAYS = 30
-
-i18n.register(
-    {
-        "term.valid": {
-            "nb": "Avtaleperioden varer til og med {end} ({days_left} dager igjen)",
-            "en": "The agreement's term runs until {end} inclusive ({days_left} days left)",
-        },
-        "term.expiring": {
-            "nb": "Avtaleperioden utløper {end} (om {days_left} dager) og må fornyes",
-            "en": "The agreement's term ends on {end} (in {days_left} days) and must be renewed",
-        },
-        "term.expired": {
-            "nb": "Avtaleperioden utløp {end} og er ikke fornyet",
-            "en": "The agreement's term ended on {end} and has not been renewed",
-        },
-        "term.not_started": {
-            "nb": "Avtalen trer ikke i kraft før {start}",
-            "en": "The agreement does not take effect until {start}",
-        },
-        "term.revoke_always": {
-            "nb": "Eier kan alltid avslutte en deling, også utenfor avtaleperioden",
-            "en": "The owner may always end a share, also outside the agreement's term",
-        },
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -79,9 +54,17 @@ class TermStatus:
     current_term_start: date
     current_term_end: date
     days_left: int
-    reason: str
-    code: str
+    message: Message
     terms: tuple[Term, ...]
+
+    @property
+    def code(self) -> str:
+        return self.message.code
+
+    @property
+    def reason(self) -> str:
+        """The reason in the current language."""
+        return self.message.render()
 
     @property
     def expiring(self) -> bool:
@@ -133,23 +116,22 @@ def term_status(
     term_months: int = TERM_MONTHS,
     renewals: Iterable[date] = (),
     warn_days: int = WARN_DAYS,
-    lang: str | None = None,
 ) -> TermStatus:
     """Is the agreement in force on ``today``, which term, and how long is left?"""
     today = _as_date(today)
     terms = terms_of(today, start=start, term_months=term_months, renewals=renewals)
     current = next((term for term in terms if today in term), None)
     if current is not None:
-        code = "term.expiring" if (current.end - today).days < warn_days else "term.valid"
+        code = N_("term.expiring") if (current.end - today).days < warn_days else N_("term.valid")
         valid = True
     elif today < terms[0].start:
-        current, code, valid = terms[0], "term.not_started", False
+        current, code, valid = terms[0], N_("term.not_started"), False
     else:
         current = max((term for term in terms if term.end < today), key=lambda term: term.end)
-        code, valid = "term.expired", False
+        code, valid = N_("term.expired"), False
     days_left = (current.end - today).days
-    reason = i18n.t(code, lang, start=current.start.isoformat(), end=current.end.isoformat(), days_left=days_left)
-    return TermStatus(valid, current.start, current.end, days_left, reason, code, terms)
+    message = Message(code, start=current.start.isoformat(), end=current.end.isoformat(), days_left=days_left)
+    return TermStatus(valid, current.start, current.end, days_left, message, terms)
 
 
 def _term_verdict(act: str, status: TermStatus) -> Verdict:

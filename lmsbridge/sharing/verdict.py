@@ -1,53 +1,59 @@
-"""The one answer every rule of the agreement gives: yes or no, a stable code, and the reason.
+"""The one answer every rule of the agreement gives: yes or no, and why, as a ``Message``.
 
-``code`` is language-neutral and stable (for logs, the ledger and tests); ``reason`` is the same verdict
-rendered for people through ``lmsbridge.i18n`` (Norwegian bokmål unless told otherwise). The code is
-also the message's key in the i18n catalogue, and ``details`` its values, so a verdict can be
-re-rendered in the other language with ``reason_in``.
+A verdict carries data only: its ``message`` (a stable code and the values the reason names) is rendered
+where a person reads it (``verdict.reason`` in the current language, ``reason_in(lang)`` in another), so the
+rules stay pure functions.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from lmsbridge import i18n
 from lmsbridge.errors import RuleViolation
+from lmsbridge.i18n import Message
 
 
 @dataclass(frozen=True)
 class Verdict:
-    """A rule's answer. ``allowed`` may be True with a warning code (e.g. ``term.expiring``)."""
+    """A rule's answer. ``allowed`` may be True with ``warning`` set (e.g. ``term.expiring``)."""
 
     allowed: bool
-    code: str
-    reason: str
-    details: dict[str, Any] = field(default_factory=dict)
+    message: Message
+    #: Allowed, but a person should look.
+    warning: bool = False
 
     @property
-    def warning(self) -> bool:
-        """Allowed, but a person should look (the rule marked it so in ``details``)."""
-        return self.allowed and bool(self.details.get("warning"))
+    def code(self) -> str:
+        """The stable, language-neutral code of the answer (for logs, the ledger and tests)."""
+        return self.message.code
+
+    @property
+    def details(self) -> dict[str, Any]:
+        """The values the reason names."""
+        return dict(self.message.values)
+
+    @property
+    def reason(self) -> str:
+        """The reason in the current language (an edge's convenience)."""
+        return self.message.render()
 
     def reason_in(self, lang: str) -> str:
         """The reason in another language ('nb' or 'en')."""
-        return i18n.t(self.code, i18n.normalise_language(lang), **self.details)
+        return self.message.render(lang)
 
     def require(self) -> Verdict:
         """Return the verdict when allowed; raise ``RuleViolation`` carrying the reason when not."""
         if not self.allowed:
-            raise RuleViolation(self.reason)
+            raise RuleViolation(self.message)
         return self
 
 
-def verdict(allowed: bool, code: str, *, lang: str | None = None, **details: Any) -> Verdict:
-    """Build a verdict whose reason is message ``code`` rendered with ``details``."""
-    return Verdict(
-        allowed=allowed,
-        code=code,
-        reason=i18n.t(code, i18n.normalise_language(lang) if lang else None, **details),
-        details=dict(details),
-    )
+def verdict(allowed: bool, code: str, /, **details: Any) -> Verdict:
+    """The verdict whose reason is message ``code`` with ``details``; ``warning=True`` among them marks an
+    allowed answer a person should look at (it is not a value of the message)."""
+    warning = bool(details.pop("warning", False))
+    return Verdict(allowed=allowed, message=Message(code, **details), warning=warning)
 
 
 def same_organisation(a: str | None, b: str | None) -> bool:

@@ -45,7 +45,6 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any, Protocol
 
-from lmsbridge import i18n
 from lmsbridge.adapters import MoodleClient, PlatformProfile
 from lmsbridge.adapters.models import ActivityStatus, EnrolledUser, User, from_unix
 from lmsbridge.config import Config, SyncConfig
@@ -59,6 +58,7 @@ from lmsbridge.errors import (
     ProtocolError,
     RecordError,
 )
+from lmsbridge.i18n import Message
 from lmsbridge.ledger import Ledger, Share
 from lmsbridge.sync import cursor as cursor_rules
 from lmsbridge.sync.identity import Directory, Match, Person, learner_key, lookup_values, match
@@ -74,7 +74,7 @@ from lmsbridge.sync.outcome import (
     Written,
 )
 from lmsbridge.sync.pools import INTERRUPTED, Memo, PlatformUnreachable, Pools
-from lmsbridge.sync.reason import Reason, cause, without_platform
+from lmsbridge.sync.reason import cause
 from lmsbridge.sync.report import CompletionRow, completed_since_filter, implied_done, parse_rows, rows_for_course
 from lmsbridge.sync.secret import pseudonym_secret
 
@@ -87,83 +87,15 @@ OWNER_FIELDS: tuple[str, ...] = ("id", "username", "idnumber", "email")
 REPORT_PAGE_SIZE = 1000
 ACTOR = "lmsbridge sync"
 
-i18n.register(
-    {
-        "sync.no_published_share": {"nb": "ingen publisert deling {ids}", "en": "no published share {ids}"},
-        # why a share stopped (kept in the hovedbok as the share's failed item)
-        "sync.share.platform_not_configured": {
-            "nb": "plattformen «{platform}» er ikke konfigurert",
-            "en": "platform «{platform}» is not configured",
-        },
-        "sync.share.owner_course_not_found": {
-            "nb": "fant ikke eierkurset {shortname} på {platform}",
-            "en": "owner course {shortname} not found on {platform}",
-        },
-        "sync.share.nothing_mapped": {
-            "nb": "ingen aktivitet i lånekurset kunne knyttes til en aktivitet hos eier (se aktivitetene uten motpart)",
-            "en": "no borrower activity could be mapped to an owner activity (see the unmapped list)",
-        },
-        # why one learner's or activity's completion did not come through (kept as failed items)
-        "sync.failure.reading": {"nb": "lesing av fullføring: {cause}", "en": "reading completion: {cause}"},
-        "sync.failure.owner_suspended": {
-            "nb": "kontoen hos eier er suspendert",
-            "en": "the owner account is suspended",
-        },
-        "sync.failure.creating": {
-            "nb": "oppretting av konto hos eier: {cause}",
-            "en": "creating the owner account: {cause}",
-        },
-        "sync.failure.not_enrolled": {
-            "nb": "ikke påmeldt i eierkurset, og sync.enrol_missing er av",
-            "en": "not enrolled in the owner course, and sync.enrol_missing is off",
-        },
-        "sync.failure.enrolling": {
-            "nb": "påmelding i eierkurset: {cause}",
-            "en": "enrolling in the owner course: {cause}",
-        },
-        "sync.failure.writing": {
-            "nb": "skriving av fullføring for aktivitet cm:{cmid} hos eier: {cause}",
-            "en": "writing completion of owner activity cm:{cmid}: {cause}",
-        },
-        "sync.failure.activity": {"nb": "«{name}»: {reason}", "en": "«{name}»: {reason}"},
-        # notes on a share and warnings of the run (shown with the run, not kept)
-        "sync.note.link": {
-            "nb": "ikke noe lånekurs (delingen er en lenke): ingenting å synkronisere",
-            "en": "no borrower course (the share is a link): nothing to sync",
-        },
-        "sync.note.gone": {
-            "nb": "user:{id} er ikke lenger deltaker i lånekurset; feilen er fjernet",
-            "en": "user:{id} is no longer a learner in the borrower course; failure cleared",
-        },
-        "sync.warning.report_unusable": {
-            "nb": "{platform}: fullføringsrapport {report} kan ikke brukes ({cause}); leser deltaker for deltaker i "
-            "stedet",
-            "en": "{platform}: completion report {report} cannot be used ({cause}); reading learner by learner instead",
-        },
-        "sync.warning.report_row": {
-            "nb": "{platform}: rapport {report}: {problem}",
-            "en": "{platform}: report {report}: {problem}",
-        },
-        "sync.warning.report_more": {
-            "nb": "{platform}: rapport {report}: {n} rader til av samme slag",
-            "en": "{platform}: report {report}: {n} more rows like that",
-        },
-        "sync.warning.filter_reset": {
-            "nb": "{platform}: kunne ikke nullstille filteret i rapport {report}: {cause}",
-            "en": "{platform}: could not reset the filter of report {report}: {cause}",
-        },
-    }
-)
-
 
 class ShareProblem(LmsbridgeError):
     """Something about one share stops its sync (course not found, nothing to map …)."""
 
     code = "share"
 
-    def __init__(self, reason: Reason) -> None:
+    def __init__(self, reason: Message) -> None:
         self.reason = reason
-        super().__init__(reason.render())
+        super().__init__(reason)
 
 
 @dataclass(frozen=True)
@@ -270,9 +202,9 @@ def _user_person(user: User) -> Person:
     )
 
 
-def _warning_cause(exc: BaseException, platform: str) -> str:
-    """An error's text inside a warning that names the platform already."""
-    return without_platform(cause(exc).render(), platform)
+def _warning_cause(exc: BaseException) -> Message:
+    """An error's message inside a warning that names the platform already."""
+    return cause(exc).unplaced()
 
 
 class CompletionSync:
@@ -315,7 +247,7 @@ class CompletionSync:
             wanted = set(self.options.share_ids)
             unknown = wanted - {s.id for s in shares}
             if unknown:
-                raise ConfigError(i18n.t("sync.no_published_share", ids=", ".join(sorted(unknown))), key="--share")
+                raise ConfigError(Message("sync.no_published_share", ids=", ".join(sorted(unknown))), key="--share")
             shares = [s for s in shares if s.id in wanted]
         return shares
 
@@ -402,14 +334,14 @@ class CompletionSync:
             except PlatformUnreachable:
                 continue  # the shares fail fast on the same platform and say so
             except (AccessDeniedError, NotFoundError, InvalidTokenError, ProtocolError, MoodleError) as exc:
-                summary.warnings.append(i18n.t("sync.warning.report_unusable", platform=platform, report=reportid,
-                                               cause=_warning_cause(exc, platform)))
+                summary.warnings.append(Message("sync.warning.report_unusable", platform=platform, report=reportid,
+                                               cause=_warning_cause(exc)))
                 continue
             parsed, problems = parse_rows(headers, rows)
-            summary.warnings.extend(i18n.t("sync.warning.report_row", platform=platform, report=reportid, problem=p)
+            summary.warnings.extend(Message("sync.warning.report_row", platform=platform, report=reportid, problem=p)
                                     for p in problems[:5])
             if len(problems) > 5:
-                summary.warnings.append(i18n.t("sync.warning.report_more", platform=platform, report=reportid,
+                summary.warnings.append(Message("sync.warning.report_more", platform=platform, report=reportid,
                                                n=len(problems) - 5))
             for plan in group:
                 plan.report_rows = rows_for_course(
@@ -417,7 +349,7 @@ class CompletionSync:
                 )
 
     def _fetch_report(
-        self, pools: Pools, platform: str, reportid: int, since_at: datetime | None, warnings: list[str]
+        self, pools: Pools, platform: str, reportid: int, since_at: datetime | None, warnings: list[Message]
     ) -> tuple[list[str], list[list[str]]]:
         """Page through the report (perpage 1000) until the rows run out or ``totalrowcount`` is reached."""
         pool = pools[platform]
@@ -445,8 +377,8 @@ class CompletionSync:
                 try:
                     pool.call(lambda c: c.reset_report_filters(reportid))
                 except LmsbridgeError as exc:
-                    warnings.append(i18n.t("sync.warning.filter_reset", platform=platform, report=reportid,
-                                           cause=_warning_cause(exc, platform)))
+                    warnings.append(Message("sync.warning.filter_reset", platform=platform, report=reportid,
+                                           cause=_warning_cause(exc)))
         return headers, rows
 
     # -- one share -------------------------------------------------------------------------------------------
@@ -461,12 +393,12 @@ class CompletionSync:
         )
         for platform in (share.owner_platform, share.borrower_platform):
             if platform not in self.clients:
-                out.fail(Reason.of("sync.share.platform_not_configured", platform=platform), config=True)
+                out.fail(Message("sync.share.platform_not_configured", platform=platform), config=True)
                 return out
         try:
             if share.borrower_course_id is None:
                 out.status = "skipped"
-                out.notes.append(i18n.t("sync.note.link"))
+                out.notes.append(Message("sync.note.link"))
                 return out
             if plan.report_rows is not None and plan.since is not None:
                 learners = self._listing_and_report_candidates(plan, out, pools)
@@ -514,7 +446,7 @@ class CompletionSync:
         """Failed learners no longer among the borrower course's learners: nothing left to retry."""
         for gone in sorted(plan.failed_learners - present):
             out.cleared.update({(KIND_LEARNER, f"user:{gone}"), (KIND_UNMATCHED, f"user:{gone}")})
-            out.notes.append(i18n.t("sync.note.gone", id=gone))
+            out.notes.append(Message("sync.note.gone", id=gone))
 
     def _listing_candidates(self, plan: SharePlan, out: ShareOutcome, pools: Pools) -> list[Learner]:
         listing = self._read_listing(plan, out, pools)
@@ -613,7 +545,7 @@ class CompletionSync:
         def find() -> int:
             course = pools[share.owner_platform].call(lambda c: c.course(shortname))
             if course is None:
-                raise ShareProblem(Reason.of("sync.share.owner_course_not_found", shortname=shortname,
+                raise ShareProblem(Message("sync.share.owner_course_not_found", shortname=shortname,
                                              platform=share.owner_platform))
             return course.id
 
@@ -683,7 +615,7 @@ class CompletionSync:
                 hit = looked.get(learner.person.id, Match(None))
                 if hit.person is None or hit.person.suspended:
                     out.unmatched += 1
-                    reason = Reason.of("sync.failure.owner_suspended") if hit.person else hit.reason
+                    reason = Message("sync.failure.owner_suspended") if hit.person else hit.reason
                     out.failures.append(Failure(KIND_UNMATCHED, learner.item_key, reason))
                     still_unmatched.add(learner.person.id)
                     continue
@@ -698,7 +630,7 @@ class CompletionSync:
         out.unmapped = list(mapping.unmapped)
         out.mapped_borrower_cmids = frozenset(mapping.pairs)
         if not mapping.pairs:
-            raise ShareProblem(Reason.of("sync.share.nothing_mapped"))
+            raise ShareProblem(Message("sync.share.nothing_mapped"))
         owner_cmids = {str(cmid) for cmid in mapping.owner_cmids}
 
         to_read: list[tuple[Learner, Match, str | None]] = []
@@ -730,7 +662,7 @@ class CompletionSync:
                 statuses = future.result()
             except RecordError as exc:
                 out.failures.append(Failure(KIND_LEARNER, learner.item_key,
-                                            Reason.of("sync.failure.reading", cause=cause(exc))))
+                                            Message("sync.failure.reading", cause=cause(exc))))
                 continue
             except LmsbridgeError as exc:
                 share_error = share_error or exc
@@ -793,7 +725,7 @@ class CompletionSync:
                 left.append(item)
             elif hit.person.suspended:
                 out.failures.append(Failure(KIND_LEARNER, item.learner.item_key,
-                                            Reason.of("sync.failure.owner_suspended")))
+                                            Message("sync.failure.owner_suspended")))
             else:
                 item.owner, item.match = hit.person, hit
                 item.needs_enrol = hit.person.id not in directory
@@ -830,7 +762,7 @@ class CompletionSync:
                 created = pool.call(partial(MoodleClient.create_users, users=[record]))
             except RecordError as exc:
                 out.failures.append(Failure(KIND_LEARNER, item.learner.item_key,
-                                            Reason.of("sync.failure.creating", cause=cause(exc))))
+                                            Message("sync.failure.creating", cause=cause(exc))))
                 continue
             out.created += 1
             if not created:  # dry run: planned only, no id to write with
@@ -852,7 +784,7 @@ class CompletionSync:
         if not self.settings.enrol_missing:
             for item in waiting:
                 out.failures.append(Failure(KIND_LEARNER, item.learner.item_key,
-                                            Reason.of("sync.failure.not_enrolled")))
+                                            Message("sync.failure.not_enrolled")))
             return ready
         roleid = self.profiles[share.owner_platform].student_role_id if share.owner_platform in self.profiles else 5
         pool = pools[share.owner_platform]
@@ -873,7 +805,7 @@ class CompletionSync:
                     done.append(item)
                 except RecordError as exc:
                     out.failures.append(Failure(KIND_LEARNER, item.learner.item_key,
-                                                Reason.of("sync.failure.enrolling", cause=cause(exc))))
+                                                Message("sync.failure.enrolling", cause=cause(exc))))
         out.enrolled += len(done)
         if not self.options.dry_run:
             with self._dir_lock:
@@ -899,7 +831,7 @@ class CompletionSync:
             except RecordError as exc:
                 failed.add(item.learner.item_key)
                 out.failures.append(Failure(KIND_LEARNER, item.learner.item_key,
-                                            Reason.of("sync.failure.writing", cmid=owner_activity.cmid,
+                                            Message("sync.failure.writing", cmid=owner_activity.cmid,
                                                       cause=cause(exc))))
                 continue
             except LmsbridgeError as exc:
@@ -946,7 +878,7 @@ class CompletionSync:
                 unmapped = {f"cm:{u.activity.cmid}": u for u in out.unmapped}
                 for key, item in unmapped.items():
                     self.ledger.record_failure(share_id=share.id, item_kind=KIND_ACTIVITY, item_key=key,
-                                               reason=Reason.of("sync.failure.activity", name=item.activity.name,
+                                               reason=Message("sync.failure.activity", name=item.activity.name,
                                                                 reason=item.reason).stored(), now=now)
                 for kind, key in plan.failure_keys:
                     if kind == KIND_ACTIVITY and key not in unmapped:

@@ -16,26 +16,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from lmsbridge import i18n
-from lmsbridge.sync.reason import Reason
+from lmsbridge.i18n import Message
 
 IdentityKey = Literal["idnumber", "email", "username"]
 KEYS: tuple[IdentityKey, ...] = ("idnumber", "email", "username")
 
 # The keys are the names of Moodle's user fields (and of the sync.identity_keys values): not translated.
-i18n.register(
-    {
-        "sync.match.by": {"nb": "funnet ved {key}", "en": "matched by {key}"},
-        "sync.match.ambiguous": {
-            "nb": "tvetydig: flere kontoer hos eier har samme {keys}",
-            "en": "ambiguous: several owner accounts have the same {keys}",
-        },
-        "sync.match.none": {
-            "nb": "ingen konto hos eier med samme {keys}",
-            "en": "no owner account with the same {keys}",
-        },
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -73,12 +59,12 @@ class Match:
         return self.person is not None
 
     @property
-    def reason(self) -> Reason:
+    def reason(self) -> Message:
         if self.person is not None:
-            return Reason.of("sync.match.by", key=str(self.key))
+            return Message("sync.match.by", key=str(self.key))
         if self.ambiguous:
-            return Reason.of("sync.match.ambiguous", keys="/".join(self.ambiguous))
-        return Reason.of("sync.match.none", keys="/".join(KEYS))
+            return Message("sync.match.ambiguous", keys="/".join(self.ambiguous))
+        return Message("sync.match.none", keys="/".join(KEYS))
 
 
 @dataclass

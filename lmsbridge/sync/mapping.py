@@ -12,33 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from lmsbridge import i18n
-from lmsbridge.sync.reason import Reason
-
-i18n.register(
-    {
-        "sync.unmapped.already_mapped": {
-            "nb": "aktiviteten cm:{owner} hos eier er allerede knyttet til cm:{borrower}",
-            "en": "owner activity cm:{owner} is already mapped to cm:{borrower}",
-        },
-        "sync.unmapped.idnumber_ambiguous": {
-            "nb": "ID-nummeret «{idnumber}» brukes av {n} aktiviteter hos eier",
-            "en": "the ID number «{idnumber}» is used by {n} owner activities",
-        },
-        "sync.unmapped.name_ambiguous": {
-            "nb": "{n} aktiviteter hos eier heter «{name}»",
-            "en": "{n} owner activities are named «{name}»",
-        },
-        "sync.unmapped.untracked": {
-            "nb": "aktiviteten «{activity}» hos eier har ikke fullføringssporing",
-            "en": "owner activity «{activity}» has no completion tracking",
-        },
-        "sync.unmapped.none": {
-            "nb": "ingen aktivitet hos eier med samme ID-nummer eller navn",
-            "en": "no owner activity with the same ID number or name",
-        },
-    }
-)
+from lmsbridge.i18n import Message
 
 
 @dataclass(frozen=True)
@@ -53,7 +27,7 @@ class Activity:
 @dataclass(frozen=True)
 class Unmapped:
     activity: Activity
-    reason: Reason
+    reason: Message
 
 
 @dataclass(frozen=True)
@@ -95,7 +69,7 @@ def map_activities(borrower: Sequence[Activity], owner: Sequence[Activity]) -> A
 
     def claim(source: Activity, target: Activity, method: str) -> None:
         if target.cmid in used:
-            unmapped.append(Unmapped(source, Reason.of("sync.unmapped.already_mapped", owner=target.cmid,
+            unmapped.append(Unmapped(source, Message("sync.unmapped.already_mapped", owner=target.cmid,
                                                           borrower=used[target.cmid])))
             return
         used[target.cmid] = source.cmid
@@ -112,11 +86,11 @@ def map_activities(borrower: Sequence[Activity], owner: Sequence[Activity]) -> A
                 claim(activity, hits[0], "idnumber")
                 continue
             if len(hits) > 1:
-                unmapped.append(Unmapped(activity, Reason.of("sync.unmapped.idnumber_ambiguous", idnumber=idnumber,
+                unmapped.append(Unmapped(activity, Message("sync.unmapped.idnumber_ambiguous", idnumber=idnumber,
                                                               n=len(hits))))
                 continue
             if idnumber in untracked_ids:
-                unmapped.append(Unmapped(activity, Reason.of("sync.unmapped.untracked", activity=idnumber)))
+                unmapped.append(Unmapped(activity, Message("sync.unmapped.untracked", activity=idnumber)))
                 continue
         # No idnumber counterpart (copies between sites often get new idnumbers): by name within the course.
         name = normalise_name(activity.name)
@@ -124,11 +98,11 @@ def map_activities(borrower: Sequence[Activity], owner: Sequence[Activity]) -> A
         if len(hits) == 1:
             claim(activity, hits[0], "name")
         elif len(hits) > 1:
-            unmapped.append(Unmapped(activity, Reason.of("sync.unmapped.name_ambiguous", n=len(hits), name=activity.name)))
+            unmapped.append(Unmapped(activity, Message("sync.unmapped.name_ambiguous", n=len(hits), name=activity.name)))
         elif name in untracked_names:
-            unmapped.append(Unmapped(activity, Reason.of("sync.unmapped.untracked", activity=activity.name)))
+            unmapped.append(Unmapped(activity, Message("sync.unmapped.untracked", activity=activity.name)))
         else:
-            unmapped.append(Unmapped(activity, Reason.of("sync.unmapped.none")))
+            unmapped.append(Unmapped(activity, Message("sync.unmapped.none")))
     return ActivityMapping(pairs=pairs, unmapped=tuple(unmapped), by=how)
 
 

@@ -8,8 +8,8 @@ from datetime import datetime
 from typing import Any
 
 from lmsbridge.adapters import PlannedCall
+from lmsbridge.i18n import Message
 from lmsbridge.sync.mapping import Unmapped
-from lmsbridge.sync.reason import Reason
 
 EXIT_OK = 0
 EXIT_CONFIG = 2
@@ -39,10 +39,10 @@ class Written:
 class Failure:
     kind: str
     key: str
-    reason: Reason
+    reason: Message
 
 
-def reason_code(reason: Reason | None) -> str | None:
+def reason_code(reason: Message | None) -> str | None:
     """The code of a reason for ``--json`` (None for text kept as it is)."""
     return None if reason is None or reason.plain else reason.code
 
@@ -54,7 +54,7 @@ class ShareOutcome:
     borrower: str = ""
     course: str = ""
     status: str = "ok"  # ok | failed | skipped
-    error: Reason | None = None
+    error: Message | None = None
     unreachable: str | None = None
     config_error: bool = False
     path: str = "per-learner"  # per-learner | listing+report | report (engine module docstring)
@@ -71,7 +71,7 @@ class ShareOutcome:
     cleared: set[tuple[str, str]] = field(default_factory=set)
     unmapped: list[Unmapped] = field(default_factory=list)
     mapped_borrower_cmids: frozenset[int] | None = None
-    notes: list[str] = field(default_factory=list)  # in the run's language (not kept in the ledger)
+    notes: list[Message] = field(default_factory=list)  # not kept in the ledger
 
     @property
     def clean(self) -> bool:
@@ -79,7 +79,7 @@ class ShareOutcome:
         they are kept in failed_items and read again next run whatever the cursor says."""
         return self.status == "ok"
 
-    def fail(self, reason: Reason, *, platform: str | None = None, config: bool = False) -> None:
+    def fail(self, reason: Message, *, platform: str | None = None, config: bool = False) -> None:
         self.status = "failed"
         self.error = reason
         self.unreachable = platform
@@ -108,7 +108,7 @@ class ShareOutcome:
                        for f in self.failures],
             "unmapped": [{"cmid": u.activity.cmid, "name": u.activity.name, "reason": u.reason.render(),
                           "reason_code": reason_code(u.reason)} for u in self.unmapped],
-            "notes": list(self.notes),
+            "notes": [n.render() for n in self.notes],
         }
 
 
@@ -120,8 +120,8 @@ class SyncSummary:
     dry_run: bool = False
     full: bool = False
     shares: list[ShareOutcome] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    unreachable: dict[str, str] = field(default_factory=dict)
+    warnings: list[Message] = field(default_factory=list)
+    unreachable: dict[str, Message] = field(default_factory=dict)
     calls: dict[str, dict[str, int]] = field(default_factory=dict)
     planned: list[tuple[str, PlannedCall]] = field(default_factory=list)
 
@@ -190,8 +190,8 @@ class SyncSummary:
             "full": self.full,
             "totals": self.counts(),
             "calls": self.calls,
-            "warnings": list(self.warnings),
-            "unreachable": dict(self.unreachable),
+            "warnings": [w.render() for w in self.warnings],
+            "unreachable": {p: m.render() for p, m in self.unreachable.items()},
             "shares": [s.as_dict() for s in self.shares],
             "planned": [{"platform": p, "wsfunction": c.wsfunction, "params": dict(c.params)} for p, c in self.planned],
         }

@@ -13,47 +13,20 @@ from collections.abc import Callable, Hashable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from lmsbridge import i18n
 from lmsbridge.adapters import MoodleClient
 from lmsbridge.errors import RetriableError
-from lmsbridge.sync.reason import Reason
+from lmsbridge.i18n import Message
+from lmsbridge.sync.reason import cause
 
 T = TypeVar("T")
 
 #: The cause a run gives its pools when it is interrupted (Ctrl-C, an error): never shown as unreachable.
-INTERRUPTED = "run interrupted"
-
-i18n.register(
-    {
-        # {cause} is the transport's message, which names the platform and the call itself ("ks: core_…: …")
-        "sync.platform_down": {
-            "nb": "{where}{cause}; delingen prøves igjen ved neste kjøring",
-            "en": "{where}{cause}; the share is tried again on the next run",
-        },
-    }
-)
+INTERRUPTED = Message("sync.interrupted")
 
 
-def transport_cause(exc: RetriableError) -> Reason:
-    """The transport's message as a reason: its code and values when it kept them (``TransportError.of``),
-    so a stored reason can be shown in the reader's language; else its text as it is."""
-    coded = getattr(exc, "coded", None)
-    return _reason_of(coded) if coded is not None else Reason.text(str(exc))
-
-
-def _reason_of(coded: i18n.Coded) -> Reason:
-    code, values = coded
-    return Reason.of(code, **{name: _reason_of(v) if isinstance(v, tuple) else _plain(v) for name, v in values.items()})
-
-
-def _plain(value: object) -> str | int | float:
-    return value if isinstance(value, str | int | float) and not isinstance(value, bool) else str(value)
-
-
-def down_reason(platform: str, cause: Reason) -> Reason:
+def down_reason(platform: str, cause: Message) -> Message:
     """Why a share stopped on a platform that cannot be reached, naming the platform once."""
-    where = "" if cause.render().startswith(f"{platform}: ") else f"{platform}: "
-    return Reason.of("sync.platform_down", where=where, cause=cause)
+    return Message("sync.platform_down", where="" if cause.placed else f"{platform}: ", cause=cause)
 
 
 class PlatformUnreachable(RetriableError):
@@ -61,17 +34,17 @@ class PlatformUnreachable(RetriableError):
 
     code = "unreachable"
 
-    def __init__(self, platform: str, cause: Reason) -> None:
+    def __init__(self, platform: str, cause: Message) -> None:
         self.platform = platform
         self.cause = cause
         self.reason = down_reason(platform, cause)
-        super().__init__(self.reason.render())
+        super().__init__(self.reason)
 
 
 class PlatformPool:
     """Workers for one platform; each worker thread holds its own client clone (its own session)."""
 
-    def __init__(self, client: MoodleClient, workers: int, on_down: Callable[[str, str], None]) -> None:
+    def __init__(self, client: MoodleClient, workers: int, on_down: Callable[[str, Message], None]) -> None:
         self.client = client
         self.name = client.name
         self.workers = max(1, workers)
@@ -80,8 +53,7 @@ class PlatformPool:
         self._clones: list[MoodleClient] = []
         self._lock = threading.Lock()
         self._on_down = on_down
-        self.down: str | None = None  # the transport's message, in the run's language
-        self.down_cause: Reason | None = None
+        self.down: Message | None = None  # why the platform is taken to be down
 
     def _worker_client(self) -> MoodleClient:
         client: MoodleClient | None = getattr(self._local, "client", None)
@@ -93,7 +65,7 @@ class PlatformPool:
         return client
 
     def _run(self, fn: Callable[[MoodleClient], T]) -> T:
-        down = self.down_cause
+        down = self.down
         if down is not None:
             raise PlatformUnreachable(self.name, down)
         try:
@@ -101,16 +73,15 @@ class PlatformPool:
         except PlatformUnreachable:
             raise
         except RetriableError as exc:
-            reason = transport_cause(exc)
-            self.mark_down(str(exc), reason)
+            reason = cause(exc)
+            self.mark_down(reason)
             raise PlatformUnreachable(self.name, reason) from exc
 
-    def mark_down(self, cause: str, reason: Reason | None = None) -> None:
+    def mark_down(self, reason: Message) -> None:
         with self._lock:
             if self.down is None:
-                self.down_cause = reason or Reason.text(cause)
-                self.down = cause
-        self._on_down(self.name, cause)
+                self.down = reason
+        self._on_down(self.name, reason)
 
     def submit(self, fn: Callable[[MoodleClient], T]) -> Future[T]:
         return self._executor.submit(self._run, fn)
@@ -128,11 +99,11 @@ class Pools:
     """One PlatformPool per platform, sized by ``concurrency`` (override) or each profile's own."""
 
     def __init__(self, clients: Mapping[str, MoodleClient], sizes: Mapping[str, int]) -> None:
-        self.unreachable: dict[str, str] = {}
+        self.unreachable: dict[str, Message] = {}
         self._lock = threading.Lock()
         self.pools = {name: PlatformPool(client, sizes.get(name, 4), self._down) for name, client in clients.items()}
 
-    def _down(self, platform: str, cause: str) -> None:
+    def _down(self, platform: str, cause: Message) -> None:
         with self._lock:
             self.unreachable.setdefault(platform, cause)
 
@@ -167,4 +138,4 @@ class Memo:
         return result
 
 
-__all__ = ["INTERRUPTED", "Memo", "PlatformPool", "PlatformUnreachable", "Pools", "down_reason", "transport_cause"]
+__all__ = ["INTERRUPTED", "Memo", "PlatformPool", "PlatformUnreachable", "Pools", "down_reason"]

@@ -22,16 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from lmsbridge import i18n
-
-i18n.register(
-    {
-        "sync.report.bad_time": {
-            "nb": "rad {row}: kan ikke lese tidspunktet for fullføring «{text}»",
-            "en": "row {row}: cannot read the time completed «{text}»",
-        },
-    }
-)
+from lmsbridge.i18n import Message
 
 #: Column positions of the recorded report «lmsbridge course completions» (both sites).
 KNOWN_POSITIONS: dict[str, int] = {
@@ -177,17 +168,17 @@ def parse_completed(cell: str) -> bool | None:
     return None
 
 
-def parse_rows(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> tuple[list[CompletionRow], list[str]]:
+def parse_rows(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> tuple[list[CompletionRow], list[Message]]:
     """Every row as a CompletionRow, plus problems met (unparseable dates), one line each in the user's language."""
     columns = locate_columns(headers, rows)
     out: list[CompletionRow] = []
-    problems: list[str] = []
+    problems: list[Message] = []
     for number, row in enumerate(rows):
         try:
             completed_at = parse_time(columns.get(row, "timecompleted"))
         except ValueError:
             completed_at = None
-            problems.append(i18n.t("sync.report.bad_time", row=number,
+            problems.append(Message("sync.report.bad_time", row=number,
                                    text=text_of(columns.get(row, "timecompleted"))))
         try:
             last_access = parse_time(columns.get(row, "lastaccess"))

@@ -4,20 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lmsbridge import i18n
 from lmsbridge.config import SyncConfig, read_secret
 from lmsbridge.errors import ConfigError
+from lmsbridge.i18n import Message
 
 MIN_SECRET_LENGTH = 16
-
-i18n.register(
-    {
-        "sync.secret.short": {
-            "nb": "hemmeligheten for pseudonymer i {where} er kortere enn {n} tegn",
-            "en": "the pseudonym secret in {where} is shorter than {n} characters",
-        },
-    }
-)
 
 
 def pseudonym_secret(settings: SyncConfig, base: Path | None = None) -> bytes:
@@ -33,7 +24,7 @@ def pseudonym_secret(settings: SyncConfig, base: Path | None = None) -> bytes:
         where = f"${settings.pseudonym_secret_env}"
     value = secret.get_secret_value()
     if len(value) < MIN_SECRET_LENGTH:
-        raise ConfigError(i18n.t("sync.secret.short", where=where, n=MIN_SECRET_LENGTH))
+        raise ConfigError(Message("sync.secret.short", where=where, n=MIN_SECRET_LENGTH))
     return value.encode("utf-8")
 
 

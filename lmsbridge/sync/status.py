@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from lmsbridge.i18n import Message
 from lmsbridge.ledger import FailedItem, Ledger
 from lmsbridge.sync.outcome import reason_code
-from lmsbridge.sync.reason import Reason
 
 
 @dataclass(frozen=True)
@@ -30,8 +30,8 @@ class SyncStatus:
     failures: list[FailedItem] = field(default_factory=list)
 
     @staticmethod
-    def reason(failure: FailedItem) -> Reason:
-        return Reason.from_stored(failure.reason)
+    def reason(failure: FailedItem) -> Message:
+        return Message.from_stored(failure.reason)
 
     def failure_dicts(self) -> list[dict[str, Any]]:
         """The failed items for ``--json``: the ledger's fields, the reason in the current language and its

@@ -32,7 +32,6 @@ from typing import Any
 
 from lxml import etree
 
-from lmsbridge import i18n
 from lmsbridge.sharing.courseinfo import ITEMS, CourseInfo
 from lmsbridge.sharing.labels import labels_in, remove_labels
 from lmsbridge.validation.live import yes_no
@@ -51,31 +50,6 @@ from lmsbridge.validation.untrusted import (
 MOODLE_BACKUP = "moodle_backup.xml"
 COURSE_XML = "course/course.xml"
 NULL = "$@NULL@$"  # how Moodle's backup writes a NULL
-
-i18n.register(
-    {
-        "input.no_moodle_backup": {
-            "nb": "{path}: ingen moodle_backup.xml: ikke en Moodle-sikkerhetskopi",
-            "en": "{path}: no moodle_backup.xml: not a Moodle backup",
-        },
-        "input.not_moodle_backup": {
-            "nb": "{path}: moodle_backup.xml er ikke en Moodle-sikkerhetskopi (rotelementet er «{root}»)",
-            "en": "{path}: moodle_backup.xml is not a Moodle backup description (its root element is «{root}»)",
-        },
-        "input.not_course_backup": {
-            "nb": "{path}: sikkerhetskopien gjelder «{kind}», ikke et helt kurs",
-            "en": "{path}: the backup is of «{kind}», not of a whole course",
-        },
-        "input.no_course_xml": {
-            "nb": "{path}: ingen course/course.xml i sikkerhetskopien",
-            "en": "{path}: no course/course.xml in the backup",
-        },
-        "input.not_course_xml": {
-            "nb": "{path}: course/course.xml beskriver ikke et kurs (rotelementet er «{root}»)",
-            "en": "{path}: course/course.xml does not describe a course (its root element is «{root}»)",
-        },
-    }
-)
 
 
 def _value(element: etree._Element | None) -> str | None:

@@ -31,55 +31,22 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from lmsbridge import i18n
 from lmsbridge.errors import InputError
+from lmsbridge.i18n import N_, Message
 from lmsbridge.sharing.courseinfo import DESCRIPTION_PARTS, CourseDescription, CourseInfo, ProducedBy
 from lmsbridge.validation.untrusted import MAX_TEXT_FILE, input_error, read_file
 
 FORMATS = {".toml": "TOML", ".yaml": "YAML", ".yml": "YAML", ".json": "JSON"}
 COURSE_FILE_SUFFIXES = tuple(FORMATS)
 
-i18n.register(
-    {
-        "input.not_text": {
-            "nb": "{path}: ikke en tekstfil i UTF-8",
-            "en": "{path}: not a UTF-8 text file",
-        },
-        "input.malformed": {
-            "nb": "{path}: ikke gyldig {format} ({detail})",
-            "en": "{path}: not valid {format} ({detail})",
-        },
-        "input.unknown_format": {
-            "nb": "{path}: kan ikke leses som TOML, YAML eller JSON ({detail})",
-            "en": "{path}: cannot be read as TOML, YAML or JSON ({detail})",
-        },
-        "input.not_a_table": {
-            "nb": "{path}: en kursfil skal inneholde kursinformasjon som navn = verdi (en tabell/et objekt)",
-            "en": "{path}: a course file holds course information as name = value (a table/an object)",
-        },
-        "input.yaml_alias": {
-            "nb": "{path}: YAML-ankre og -aliaser (& og *) brukes ikke i kursfiler: avvist",
-            "en": "{path}: YAML anchors and aliases (& and *) have no place in a course file: refused",
-        },
-        "input.unknown_item": {
-            "nb": "{path}: ukjent punkt «{item}»{hint}",
-            "en": "{path}: unknown item «{item}»{hint}",
-        },
-        "input.hint": {"nb": " (mente du «{suggestion}»?)", "en": " (did you mean «{suggestion}»?)"},
-        "input.bad_item": {"nb": "{path}: {item}: {problem}", "en": "{path}: {item}: {problem}"},
-        "input.problem.text": {"nb": "skal være tekst", "en": "must be text"},
-        "input.problem.table": {"nb": "skal være en tabell/et objekt", "en": "must be a table/an object"},
-        "input.problem.yes_no": {"nb": "skal være ja eller nei (true/false)", "en": "must be yes or no (true/false)"},
-    }
-)
 
 _PROBLEMS = {
-    "string_type": "input.problem.text",
-    "model_type": "input.problem.table",
-    "model_attributes_type": "input.problem.table",
-    "dict_type": "input.problem.table",
-    "bool_type": "input.problem.yes_no",
-    "bool_parsing": "input.problem.yes_no",
+    "string_type": N_("input.problem.text"),
+    "model_type": N_("input.problem.table"),
+    "model_attributes_type": N_("input.problem.table"),
+    "dict_type": N_("input.problem.table"),
+    "bool_type": N_("input.problem.yes_no"),
+    "bool_parsing": N_("input.problem.yes_no"),
 }
 
 
@@ -193,10 +160,11 @@ def _input_error(exc: ValidationError, name: str) -> InputError:
     kind = error.get("type", "")
     if kind == "extra_forbidden" and items:
         suggestion = _suggestion(items[-1], items[:-1])
-        hint = i18n.t("input.hint", suggestion=suggestion) if suggestion else ""
+        hint: str | Message = Message("input.hint", suggestion=suggestion) if suggestion else ""
         return input_error("input.unknown_item", path=name, item=".".join(map(str, items)), hint=hint)
     problem_code = _PROBLEMS.get(kind)
-    problem = i18n.t(problem_code) if problem_code else str(error.get("msg", kind)).removeprefix("Value error, ")
+    problem = (Message(problem_code) if problem_code
+               else Message.text(str(error.get("msg", kind)).removeprefix("Value error, ")))
     return input_error("input.bad_item", path=name, item=".".join(map(str, items)) or "-", problem=problem)
 
 

@@ -17,27 +17,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from lmsbridge import i18n
 from lmsbridge.adapters import MoodleClient
 from lmsbridge.adapters.models import Course
+from lmsbridge.i18n import Message
 from lmsbridge.sharing.courseinfo import ITEMS, CourseInfo
 from lmsbridge.sharing.labels import labels_in, remove_labels
 from lmsbridge.validation.mapping import FieldMapping, category_for_id, custom_value, oslo_date
 from lmsbridge.validation.untrusted import input_error
-
-i18n.register(
-    {
-        "validate.not_found": {
-            "nb": "Fant ikke kurset «{key}» på {platform}",
-            "en": "Course «{key}» not found on {platform}",
-        },
-        "validate.empty_listing": {
-            "nb": "Fant ingen kurs {where} på {platform}",
-            "en": "No courses found {where} on {platform}",
-        },
-        "validate.in_category": {"nb": "i kategori {category}", "en": "in category {category}"},
-    }
-)
 
 _FROM_COURSE_ITSELF = ("fullname", "shortname")
 
@@ -97,7 +83,7 @@ def fetch_courses(
     if category is not None:
         listed.extend(client.courses_in_category(category))
         if not listed:
-            where = i18n.t("validate.in_category", category=category)
+            where = Message("validate.in_category", category=category)
             raise input_error("validate.empty_listing", where=where, platform=client.name)
     if everything:
         listed.extend(client.all_courses())

@@ -25,7 +25,6 @@ from pathlib import Path, PurePosixPath
 
 from lxml import etree
 
-from lmsbridge import i18n
 from lmsbridge.sharing.courseinfo import CourseDescription, CourseInfo, split_description
 from lmsbridge.sharing.licence import normalise_licence
 from lmsbridge.sharing.requirements import format_minutes, parse_minutes
@@ -46,22 +45,6 @@ COURSE_FILE_NAMES = tuple(f"{stem}{suffix}" for stem in ("course-info", "kursinf
 #: Languages of LOM strings, most wanted first (the agreement's items are in Norwegian).
 LANGUAGE_PREFERENCE = ("nb", "no", "nob", "nn", "nno", "en", "x-none", "")
 
-i18n.register(
-    {
-        "input.no_manifest": {
-            "nb": "{path}: ingen imsmanifest.xml øverst i pakken: ikke en SCORM-pakke",
-            "en": "{path}: no imsmanifest.xml at the top of the package: not a SCORM package",
-        },
-        "input.not_a_manifest": {
-            "nb": "{path}: {member} er ikke et IMS-manifest (rotelementet er «{root}»)",
-            "en": "{path}: {member} is not an IMS manifest (its root element is «{root}»)",
-        },
-        "input.ambiguous_course_file": {
-            "nb": "{path}: flere kursfiler ({files}): behold én",
-            "en": "{path}: several course files ({files}): keep one",
-        },
-    }
-)
 
 _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 

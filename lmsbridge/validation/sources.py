@@ -16,7 +16,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from lmsbridge import i18n
 from lmsbridge.adapters import MoodleClient
 from lmsbridge.sharing.courseinfo import CourseInfo
 from lmsbridge.validation.backup import MOODLE_BACKUP, backup_info
@@ -33,17 +32,6 @@ class SourceKind(StrEnum):
     BACKUP = "backup"
     LIVE = "live"
 
-
-i18n.register(
-    {
-        "input.zip_neither": {
-            "nb": "{path}: zip-filen har verken imsmanifest.xml (SCORM-pakke) eller moodle_backup.xml "
-            "(Moodle-sikkerhetskopi)",
-            "en": "{path}: the zip holds neither imsmanifest.xml (SCORM package) nor moodle_backup.xml "
-            "(Moodle backup)",
-        },
-    }
-)
 
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08")
 _OTHER_ARCHIVES = (b"BZh", b"\xfd7zXZ\x00", b"7z\xbc\xaf\x27\x1c", b"Rar!", b"\x28\xb5\x2f\xfd")
@@ -95,8 +83,9 @@ def load_path(path: Path, *, mapping: FieldMapping = DEFAULT_MAPPING, course_fil
         if has_manifest(names):
             return Source(kind, str(path), scorm_archive_info(archive, course_file=course_file))
         if MOODLE_BACKUP not in names:
-            raise input_error("input.zip_neither" if path.suffix.casefold() != ".zip" else "input.no_manifest",
-                              path=path)
+            if path.suffix.casefold() != ".zip":
+                raise input_error("input.zip_neither", path=path)
+            raise input_error("input.no_manifest", path=path)
         kind = SourceKind.BACKUP
     return Source(kind, str(path), backup_info(data, path, mapping=mapping))
 

@@ -27,9 +27,9 @@ from typing import Any
 
 from lxml import etree
 
-from lmsbridge import i18n
 from lmsbridge.adapters.wire import safe_xml_parser
 from lmsbridge.errors import InputError
+from lmsbridge.i18n import Message
 
 MiB = 1024 * 1024
 #: Course files and XML documents (course files are a few kB; course.xml rarely 1 MB).
@@ -47,54 +47,6 @@ MAX_DECLARED_TOTAL = 4 * 1024 * MiB
 #: Decompressed bytes read through while looking for the members we need in a tar stream.
 MAX_TAR_SCAN = 2 * 1024 * MiB
 
-i18n.register(
-    {
-        "input.not_found": {"nb": "{path}: finnes ikke", "en": "{path}: no such file"},
-        "input.is_folder": {"nb": "{path}: er en mappe, ikke en fil", "en": "{path}: is a folder, not a file"},
-        "input.unreadable": {"nb": "{path}: kan ikke leses ({reason})", "en": "{path}: cannot be read ({reason})"},
-        "input.too_large": {
-            "nb": "{path}: for stor ({size}; grensen er {limit})",
-            "en": "{path}: too large ({size}; the limit is {limit})",
-        },
-        "input.unsupported_archive": {
-            "nb": "{path}: arkivformatet støttes ikke (bruk .zip for SCORM og .mbz for Moodle-sikkerhetskopier)",
-            "en": "{path}: unsupported archive format (use .zip for SCORM and .mbz for Moodle backups)",
-        },
-        "input.broken_archive": {
-            "nb": "{path}: ikke et lesbart {kind}-arkiv ({detail})",
-            "en": "{path}: not a readable {kind} archive ({detail})",
-        },
-        "input.too_many_members": {
-            "nb": "{path}: arkivet har over {limit} filer: avvist",
-            "en": "{path}: the archive holds more than {limit} files: refused",
-        },
-        "input.unsafe_member": {
-            "nb": "{path}: arkivet har et farlig filnavn «{member}» (peker ut av arkivet): avvist",
-            "en": "{path}: the archive has an unsafe member name «{member}» (points outside the archive): refused",
-        },
-        "input.duplicate_member": {
-            "nb": "{path}: «{member}» finnes flere ganger i arkivet: avvist",
-            "en": "{path}: «{member}» occurs more than once in the archive: refused",
-        },
-        "input.bomb": {
-            "nb": "{path}: {member} pakkes ut til for mye ({detail}; zip-bombe?): avvist",
-            "en": "{path}: {member} decompresses to too much ({detail}; zip bomb?): refused",
-        },
-        "input.member_too_large": {
-            "nb": "{path}: {member} er for stor ({size}; grensen er {limit})",
-            "en": "{path}: {member} is too large ({size}; the limit is {limit})",
-        },
-        "input.xml_malformed": {
-            "nb": "{path}: {member}: ugyldig XML ({detail})",
-            "en": "{path}: {member}: malformed XML ({detail})",
-        },
-        "input.xml_doctype": {
-            "nb": "{path}: {member}: XML med DOCTYPE eller entitetsdeklarasjoner avvises (sikkerhet)",
-            "en": "{path}: {member}: XML with a DOCTYPE or entity declarations is refused (security)",
-        },
-    }
-)
-
 
 def size_text(size: int) -> str:
     if size >= MiB:
@@ -105,7 +57,7 @@ def size_text(size: int) -> str:
 
 
 def input_error(code: str, **values: object) -> InputError:
-    return InputError(i18n.t(code, **values))
+    return InputError(Message(code, **values))
 
 
 def check_file(path: Path, limit: int) -> int:

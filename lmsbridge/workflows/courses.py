@@ -12,34 +12,14 @@ import html
 from dataclasses import dataclass
 from typing import Any
 
-from lmsbridge import i18n
 from lmsbridge.adapters import MoodleClient, PlatformProfile
 from lmsbridge.adapters.models import Course
 from lmsbridge.domain import Label
 from lmsbridge.errors import NotFoundError, RecordError
+from lmsbridge.i18n import Message
 from lmsbridge.sharing.labels import apply_label, label_field_value, remove_labels
 
 LINK_CLASS = "lmsbridge-link"
-
-i18n.register(
-    {
-        "share.shortname_taken": {
-            "nb": "{platform} har allerede kurset {shortname} (id {id}, ID-nummer «{idnumber}»), og det er ikke "
-            "opprettet av lmsbridge for denne delingen: koble det til med --borrower-course {shortname}, "
-            "eller gi det et annet kortnavn",
-            "en": "{platform} already has the course {shortname} (id {id}, ID number '{idnumber}') and lmsbridge did "
-            "not create it for this share: link it with --borrower-course {shortname}, or rename it",
-        },
-        "course.not_found": {
-            "nb": "Fant ikke kurset «{key}» på {platform}",
-            "en": "Course «{key}» not found on {platform}",
-        },
-        "course.not_created": {
-            "nb": "{platform}: kurset {shortname} ble ikke opprettet (plattformen svarte uten kurs)",
-            "en": "{platform}: the course {shortname} was not created (the platform answered without a course)",
-        },
-    }
-)
 
 
 def borrower_idnumber(share_id: str) -> str:
@@ -53,7 +33,7 @@ def find_course(client: MoodleClient, key: int | str) -> Course:
             "",
             errorcode="invalidrecord",
             site=client.name,
-            text=i18n.t("course.not_found", key=key, platform=client.name),
+            text=Message("course.not_found", key=key, platform=client.name),
         )
     return course
 
@@ -135,7 +115,7 @@ def ensure_course(client: MoodleClient, shell: CourseShell) -> tuple[int | None,
     taken = client.courses_by_field("shortname", shell.shortname)
     if taken:
         other = taken[0]
-        raise RecordError(i18n.t("share.shortname_taken", platform=client.name, shortname=other.shortname,
+        raise RecordError(Message("share.shortname_taken", platform=client.name, shortname=other.shortname,
                                  id=other.id, idnumber=other.idnumber or ""))
     created = client.create_courses(
         [
@@ -155,7 +135,7 @@ def ensure_course(client: MoodleClient, shell: CourseShell) -> tuple[int | None,
     if not created:
         if client.dry_run:
             return None, True
-        raise RecordError(i18n.t("course.not_created", platform=client.name, shortname=shell.shortname))
+        raise RecordError(Message("course.not_created", platform=client.name, shortname=shell.shortname))
     return created[0].id, True
 
 

@@ -19,6 +19,7 @@ from lmsbridge.adapters.models import Course
 from lmsbridge.config import Config
 from lmsbridge.domain import PlatformRole, ShareFlow
 from lmsbridge.errors import ConfigError, RecordError, RuleViolation
+from lmsbridge.i18n import Message
 from lmsbridge.ledger import Ledger, Share
 from lmsbridge.mail import Mailer
 from lmsbridge.sharing.courseinfo import CourseInfo
@@ -49,53 +50,6 @@ from lmsbridge.workflows.courses import (
     set_label,
 )
 
-i18n.register(
-    {
-        "share.wrong_role": {
-            "nb": "Plattformen «{name}» har rollen {role}, ikke {expected}",
-            "en": "The platform «{name}» has the role {role}, not {expected}",
-        },
-        "share.no_category": {
-            "nb": "Plattformen «{name}» har verken share_category_id eller en kategori for kursets studiekategori "
-            "(categories)",
-            "en": "The platform «{name}» has neither a share_category_id nor a category for the course's study "
-            "category (categories)",
-        },
-        "share.manual.upload": {
-            "nb": "Last opp innholdet (SCORM-pakke, aktiviteter) i kursskallet {shortname} på {platform}: "
-            "lmsbridge oppretter bare kursskallet med kursinformasjon, lisens, eier og merking.",
-            "en": "Upload the content (SCORM package, activities) into the course shell {shortname} on {platform}: "
-            "lmsbridge creates only the shell with course information, licence, owner and label.",
-        },
-        "share.manual.enrol": {
-            "nb": "Kontroller påmeldingsmetodene i {shortname} på {platform}.",
-            "en": "Check the enrolment methods of {shortname} on {platform}.",
-        },
-        "share.manual.completion": {
-            "nb": "Gi aktivitetene i {shortname} samme ID-nummer som i eierkurset, så fullføring kan synkroniseres.",
-            "en": "Give the activities in {shortname} the same ID numbers as in the owner's course so completion syncs.",
-        },
-        "share.link_text": {"nb": "Gå til kurset i KS Læring", "en": "Go to the course in KS Læring"},
-        "share.refused_findings": {
-            "nb": "Kursinformasjonen oppfyller ikke kravene i avtalen ({count} feil): {codes}",
-            "en": "The course information does not meet the agreement's requirements ({count} errors): {codes}",
-        },
-        "share.not_found": {"nb": "Ingen deling med id {share_id}", "en": "No share with id {share_id}"},
-        "share.ambiguous_platform": {
-            "nb": "Flere plattformer har rollen {role} ({names}): velg med --{option}",
-            "en": "Several platforms have the role {role} ({names}): choose with --{option}",
-        },
-        "share.no_platform": {
-            "nb": "Ingen plattform med rollen {role} er konfigurert",
-            "en": "No platform with the role {role} is configured",
-        },
-        "share.operator_missing": {
-            "nb": "Operatørens organisasjon er ikke satt ([operator] organisation i konfigurasjonen)",
-            "en": "The operator's organisation is not set ([operator] organisation in the config)",
-        },
-    }
-)
-
 
 @dataclass(frozen=True)
 class RequestResult:
@@ -111,7 +65,7 @@ class PublishResult:
     share: Share
     borrower_course_id: int | None
     created_course: bool
-    manual_steps: list[str]
+    manual_steps: list[Message]
     planned: list[PlannedCall] = field(default_factory=list)
 
 
@@ -151,7 +105,7 @@ class ShareService:
     def _operator_org(self) -> str:
         org = self.config.operator.organisation
         if not org:
-            raise ConfigError(i18n.t("share.operator_missing"), key="operator.organisation")
+            raise ConfigError(Message("share.operator_missing"), key="operator.organisation")
         return org
 
     def _today(self) -> date:
@@ -166,21 +120,21 @@ class ShareService:
             profile = self.config.platform(name)
             if profile.role is not role:
                 raise ConfigError(
-                    i18n.t("share.wrong_role", name=name, role=profile.role.value, expected=role.value)
+                    Message("share.wrong_role", name=name, role=profile.role.value, expected=role.value)
                 )
             return profile
         candidates = self.config.platforms_by_role(role)
         if not candidates:
-            raise ConfigError(i18n.t("share.no_platform", role=role.value))
+            raise ConfigError(Message("share.no_platform", role=role.value))
         if len(candidates) > 1:
             names = ", ".join(p.name for p in candidates)
-            raise ConfigError(i18n.t("share.ambiguous_platform", role=role.value, names=names, option=option))
+            raise ConfigError(Message("share.ambiguous_platform", role=role.value, names=names, option=option))
         return candidates[0]
 
     def get(self, share_id: str) -> Share:
         share = self.ledger.get_share(share_id)
         if share is None:
-            raise RecordError(i18n.t("share.not_found", share_id=share_id))
+            raise RecordError(Message("share.not_found", share_id=share_id))
         return share
 
     def categories_for_checks(self) -> list[str]:
@@ -220,7 +174,7 @@ class ShareService:
         errors = [f for f in findings if f.severity == "error"]
         if errors:
             raise RuleViolation(
-                i18n.t("share.refused_findings", count=len(errors), codes=", ".join(f.code for f in errors))
+                Message("share.refused_findings", count=len(errors), codes=", ".join(f.code for f in errors))
             )
         hospital = owner if owner.role is PlatformRole.HOSPITAL else borrower
         municipal = borrower if owner.role is PlatformRole.HOSPITAL else owner
@@ -321,7 +275,7 @@ class ShareService:
         borrower_client = self.client_for(borrower.name, dry_run)
         source = find_course(owner_client, share.owner_course_id or share.owner_course_shortname)
         label = label_for(flow)
-        manual: list[str] = []
+        manual: list[Message] = []
         created = False
         # Publishing shows the borrower course (a linked course may be one a revoke hid); a re-run of a
         # published share leaves its visibility to the borrower platform's administrators.
@@ -341,9 +295,9 @@ class ShareService:
                 set_label(borrower_client, borrower, find_course(borrower_client, course_id), label,
                           owner=share.owner_org, visible=show)
             if flow is not ShareFlow.HOSPITAL_SHARES_KS_COURSE:
-                manual.append(i18n.t("share.manual.upload", shortname=shortname, platform=borrower.title))
-                manual.append(i18n.t("share.manual.completion", shortname=shortname))
-            manual.append(i18n.t("share.manual.enrol", shortname=shortname, platform=borrower.title))
+                manual.append(Message("share.manual.upload", shortname=shortname, platform=borrower.title))
+                manual.append(Message("share.manual.completion", shortname=shortname))
+            manual.append(Message("share.manual.enrol", shortname=shortname, platform=borrower.title))
         if flow is not ShareFlow.HOSPITAL_SHARES_KS_COURSE:
             # The owner's course is marked «delt til KS Læring» too (seed_data: LP1 carries the label).
             set_label(owner_client, owner, source, label)
@@ -360,7 +314,7 @@ class ShareService:
                 self.ledger.append_event(
                     share_id=share.id, actor=self.actor, action="publish", at=now,
                     details={"borrower_course_id": course_id, "borrower_course": shortname, "created": created,
-                             "label": label.value, "manual_steps": manual},
+                             "label": label.value, "manual_steps": [step.as_data() for step in manual]},
                 )
         return PublishResult(updated, course_id, created, manual, [])
 
@@ -372,7 +326,7 @@ class ShareService:
         if info.study_category and info.study_category in borrower.categories:
             category = borrower.categories[info.study_category]
         if category is None:
-            raise ConfigError(i18n.t("share.no_category", name=borrower.name),
+            raise ConfigError(Message("share.no_category", name=borrower.name),
                               key=f"platforms.{borrower.name}.share_category_id")
         from lmsbridge.sharing.labels import apply_label
 

@@ -217,7 +217,7 @@ def test_a_row_edited_deleted_or_inserted_behind_lmsbridges_back_is_named(
     for problem in problems:
         assert problem.seq == (None if problem.code.endswith("unrecorded") else last_seq(events, problem.table,
                                                                                         problem.row))
-        assert problem.problem in result.output and problem.code in result.output  # each one, named
+        assert problem.problem.render() in result.output and problem.code in result.output  # each one, named
     report = json.loads(verify_cli(lived, "--json").output)
     assert report["ok"] is False and report["problem_code"] == problems[0].code
     assert len(report["row_problems"]) == len(expected)
@@ -443,7 +443,7 @@ def test_a_share_edited_before_the_upgrade_is_still_named_when_its_own_events_di
     problems, events = problems_of(old)
     assert [(p.code.rsplit(".", 1)[1], p.share_id, p.fields) for p in problems] == expected, case
     for problem in problems:
-        assert problem.problem in result.output
+        assert problem.problem.render() in result.output
         if problem.code.endswith("disputed"):
             assert problem.seq == events[-1].seq and events[-1].action == "ledger.baseline"
     if expected[0][2] == ["state"]:

@@ -298,10 +298,10 @@ def test_audit_label(expected: Label | None, field: Label | None, summary: set[L
 
 def test_audit_reasons_read_like_the_ledger_talks() -> None:
     [stale] = audit_label(None, TO_KS, set())
-    assert stale.reason == "Merkefeltet sier «delt til KS Læring», men kurset har ingen aktiv deling"
+    assert stale.reason.render("nb") == "Merkefeltet sier «delt til KS Læring», men kurset har ingen aktiv deling"
     [wrong] = audit_label(TO_KS, None, {FROM_KS})[1:]
     assert wrong.found == (FROM_KS,)
-    assert wrong.reason == "Kurssammendraget har «delt fra KS», men delingen krever bare «delt til KS Læring»"
+    assert wrong.reason.render("nb") == "Kurssammendraget har «delt fra KS», men delingen krever bare «delt til KS Læring»"
 
 
 def test_audit_then_fix_leaves_nothing_to_report() -> None:

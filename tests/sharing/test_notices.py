@@ -10,6 +10,7 @@ import pytest
 from lmsbridge import i18n
 from lmsbridge.domain import ShareFlow
 from lmsbridge.errors import InputError
+from lmsbridge.i18n import Message
 from lmsbridge.sharing.notices import Notice, ShareRequest, downtime_notice, share_request_message
 
 OSLO_WINTER = timezone(timedelta(hours=1))
@@ -79,7 +80,7 @@ class Finding:
     code: str
     severity: str
     item: str
-    message: str
+    message: Message
 
 
 def _share(flow: ShareFlow, **overrides: str) -> ShareRequest:
@@ -103,7 +104,7 @@ def test_share_request_names_everything_the_contact_point_needs() -> None:
     notice = share_request_message(
         share=_share(ShareFlow.HOSPITAL_TO_KS),
         fullname="Brannvern – årlig repetisjon",
-        findings=[Finding("courseinfo.time_needed.vague", "warning", "time_needed", "Tidsbruk er uklar")],
+        findings=[Finding("courseinfo.time_needed.vague", "warning", "time_needed", Message.text("Tidsbruk er uklar"))],
         reason="Kommunene har bedt om kurset",
     )
     assert notice.to == "kslaring@ks.no"
@@ -149,7 +150,7 @@ def test_share_request_in_english_with_a_cc_by_sa_course_and_another_contact_poi
     notice = share_request_message(
         share=share,
         fullname="Velferdsteknologi",
-        findings=[Finding("courseinfo.goals.missing", "error", "goals", "")],
+        findings=[Finding("courseinfo.goals.missing", "error", "goals", Message.text(""))],
         lang="en",
     )
     assert notice.to == "deling@ks.no"

@@ -62,7 +62,7 @@ def test_term_status(
 
 def test_the_reason_says_when_it_lapsed() -> None:
     assert term_status(D(2017, 8, 1)).reason == "Avtaleperioden utløp 2017-06-30 og er ikke fornyet"
-    assert term_status(D(2017, 8, 1), lang="en").reason == (
+    assert term_status(D(2017, 8, 1)).message.render("en") == (
         "The agreement's term ended on 2017-06-30 and has not been renewed"
     )
     assert term_status(D(2017, 6, 20)).reason == "Avtaleperioden utløper 2017-06-30 (om 10 dager) og må fornyes"

@@ -8,10 +8,10 @@ import pytest
 
 from lmsbridge.config import Config
 from lmsbridge.errors import ConfigError
+from lmsbridge.i18n import Message
 from lmsbridge.ledger import Ledger, is_pseudonym
 from lmsbridge.sync import SyncOptions, SyncSummary, run_sync
 from lmsbridge.sync.identity import learner_key
-from lmsbridge.sync.reason import Reason
 from tests.sync.fake_sites import FakeSite, recorded_sites, serve
 from tests.sync.helpers import SECRET, Clock, make_clients, make_config, publish
 
@@ -179,7 +179,7 @@ def test_unreachable_platform_exits_3_and_keeps_the_cursor(
     assert sites["ks"].calls["core_enrol_get_enrolled_users"] == 3  # the transport's retries, then it gave up
     # the share's failed item keeps the transport's message as a code: shown later in either language
     (failure,) = [f for f in ledger.list_failures() if str(f.item_kind) == "share"]
-    reason = Reason.from_stored(failure.reason)
+    reason = Message.from_stored(failure.reason)
     assert reason.code == "sync.platform_down"
     assert reason.render("nb") == ("ks: core_enrol_get_enrolled_users: plattformen svarte HTTP 503 (feil eller "
                                    "vedlikehold hos plattformen): prøv igjen senere; delingen prøves igjen ved neste "
@@ -286,8 +286,9 @@ def test_report_denied_falls_back_to_the_listing(tmp_path: Path, sites: dict[str
     sites["ks"].report_denied = True
     summary = sync(make_config(URLS, tmp=tmp_path, report={"ks": 1}), ledger, sites, Clock())
     assert summary.exit_code == 0 and summary.shares[0].path == "per-learner"
+    warnings = [w.render("nb") for w in summary.warnings]
     assert any(w.startswith("ks: fullføringsrapport 1 kan ikke brukes (") and w.endswith(
-        "); leser deltaker for deltaker i stedet") and "(ks: " not in w for w in summary.warnings), summary.warnings
+        "); leser deltaker for deltaker i stedet") and "(ks: " not in w for w in warnings), warnings
     assert len(ledger.completions()) == 5
 
 

@@ -1,4 +1,4 @@
-"""Reasons kept as a code plus values: stored in the ledger's text column, rendered in the reader's language."""
+"""Failed items' reasons are messages: stored in the ledger's text column, rendered in the reader's language."""
 
 from __future__ import annotations
 
@@ -9,26 +9,27 @@ import pytest
 from lmsbridge import i18n
 from lmsbridge.adapters import MoodleClient, MoodleTransport, RetryPolicy
 from lmsbridge.errors import MoodleError, NotFoundError, RetriableError, TransportError, moodle_error_from
+from lmsbridge.i18n import Message
 from lmsbridge.sync.engine import ShareProblem
-from lmsbridge.sync.pools import PlatformUnreachable, transport_cause
-from lmsbridge.sync.reason import MAX_TEXT, Reason, cause
+from lmsbridge.sync.pools import PlatformUnreachable
+from lmsbridge.sync.reason import MAX_TEXT, cause
 
 INVALID_USER = {"exception": "dml_missing_record_exception", "errorcode": "invaliduser", "message": "Invalid user"}
 
 
 def test_a_reason_is_stored_as_a_code_and_read_back_in_either_language() -> None:
-    reason = Reason.of("sync.failure.reading", cause=Reason.of("sync.match.none", keys="email"))
+    reason = Message("sync.failure.reading", cause=Message("sync.match.none", keys="email"))
     stored = reason.stored()
     assert json.loads(stored) == {"code": "sync.failure.reading",
                                   "values": {"cause": {"code": "sync.match.none", "values": {"keys": "email"}}}}
-    again = Reason.from_stored(stored)
+    again = Message.from_stored(stored)
     assert again == reason
     assert again.render("nb") == "lesing av fullføring: ingen konto hos eier med samme email"
     assert again.render("en") == "reading completion: no owner account with the same email"
 
 
 def test_the_current_language_is_used_when_none_is_given(monkeypatch: pytest.MonkeyPatch) -> None:
-    reason = Reason.of("sync.failure.owner_suspended")
+    reason = Message("sync.failure.owner_suspended")
     assert str(reason) == "kontoen hos eier er suspendert"
     monkeypatch.setenv("LMSBRIDGE_LANG", "en")
     assert str(reason) == "the owner account is suspended"
@@ -37,18 +38,18 @@ def test_the_current_language_is_used_when_none_is_given(monkeypatch: pytest.Mon
 @pytest.mark.parametrize("text", [
     "no owner account with the same idnumber/email/username",  # a row from before coded reasons
     '{"code": "sync.match.none"}',  # JSON, but not a reason
-    '{"code": "sync.match.none", "values": {"keys": ["a"]}}',
+    '{"code": "sync.match.none", "values": {"keys": [{"a": 1}]}}',
     '{"code": 1, "values": {}}',
     "{not json",
 ])
 def test_other_text_is_kept_as_it_is(text: str) -> None:
-    reason = Reason.from_stored(text)
+    reason = Message.from_stored(text)
     assert reason.plain and reason.render("nb") == text and reason.render("en") == text
     assert reason.stored() == text
 
 
 def test_an_errors_own_text_is_kept_short() -> None:
-    reason = Reason.text("x" * 1000)
+    reason = cause(ValueError("x" * 1000))
     assert len(reason.render()) == MAX_TEXT and reason.render().endswith("...")
 
 
@@ -60,16 +61,16 @@ def test_a_moodle_error_keeps_its_frame_so_the_frame_follows_the_reader() -> Non
     where = "ks: core_completion_get_activities_completion_status: "
     assert reason.render("nb") == where + "plattformen svarte med en feil: «Invalid user» [invaliduser]"
     assert reason.render("en") == where + "the platform answered with an error: «Invalid user» [invaliduser]"
-    assert Reason.from_stored(reason.stored()) == reason
+    assert Message.from_stored(reason.stored()) == reason
 
 
-def test_a_moodle_error_with_a_text_of_its_own_is_kept_as_text() -> None:
-    exc = MoodleError("", errorcode="x", text="Fant ikke kurset «K» på ks")
-    assert cause(exc) == Reason.text("Fant ikke kurset «K» på ks")
+def test_a_moodle_error_with_a_message_of_its_own_keeps_it() -> None:
+    exc = MoodleError("", errorcode="x", text=Message("course.not_found", key="K", platform="ks"))
+    assert cause(exc) == Message("course.not_found", key="K", platform="ks")
 
 
 def test_the_syncs_own_errors_keep_their_code() -> None:
-    problem = ShareProblem(Reason.of("sync.share.owner_course_not_found", shortname="K", platform="lp"))
+    problem = ShareProblem(Message("sync.share.owner_course_not_found", shortname="K", platform="lp"))
     assert str(problem) == "fant ikke eierkurset K på lp"
     assert cause(problem).render("en") == "owner course K not found on lp"
 
@@ -82,11 +83,11 @@ def client(name: str = "ks", url: str = "http://127.0.0.1:9") -> MoodleClient:
 def test_a_real_unreachable_platform_is_kept_as_a_code_and_shown_in_either_language() -> None:
     with pytest.raises(TransportError) as caught:
         client().site_info()  # nothing listens on port 9 of loopback
-    reason = transport_cause(caught.value)
+    reason = cause(caught.value)
     assert reason.code == "transport.unreachable"
     assert reason.render("en").startswith("ks: core_webservice_get_site_info: could not reach http://127.0.0.1:9")
     assert reason.render("nb") != reason.render("en") and "http://127.0.0.1:9" in reason.render("nb")
-    assert Reason.from_stored(reason.stored()) == reason
+    assert Message.from_stored(reason.stored()) == reason
 
 
 @pytest.mark.parametrize(("code", "values", "en"), [
@@ -99,18 +100,18 @@ def test_a_real_unreachable_platform_is_kept_as_a_code_and_shown_in_either_langu
 ])
 def test_the_transports_messages_are_recognised(code: str, values: dict[str, object], en: str) -> None:
     where = "ks: core_enrol_get_enrolled_users: "
-    exc = TransportError.of(code, where=where, **values)
+    exc = TransportError(Message(code, where=where, **values))
     assert str(exc) == i18n.t(code, where=where, **values)
-    reason = transport_cause(exc)
+    reason = cause(exc)
     assert reason.code == code and reason.render("en") == en
     assert reason.render("nb") == i18n.t(code, "nb", where=where, **values)
 
 
 def test_unreachable_names_the_platform_once_in_both_languages() -> None:
     where = "ks: core_enrol_get_enrolled_users: "
-    exc = TransportError.of("transport.unreachable", where=where, url="http://127.0.0.1:9",
-                            reason=("transport.reason.connect_timeout", {"seconds": 4.0}))
-    down = PlatformUnreachable("ks", transport_cause(exc))
+    exc = TransportError(Message("transport.unreachable", where=where, url="http://127.0.0.1:9",
+                                 reason=Message("transport.reason.connect_timeout", seconds=4.0)))
+    down = PlatformUnreachable("ks", cause(exc))
     for lang in ("nb", "en"):
         rendered = down.reason.render(lang)
         assert rendered.startswith(where) and rendered.count("ks:") == 1
@@ -118,11 +119,11 @@ def test_unreachable_names_the_platform_once_in_both_languages() -> None:
         "ks: core_enrol_get_enrolled_users: could not reach http://127.0.0.1:9 (no connection within 4 s): check the "
         "address (url) in the configuration, the network, and that the platform is up; the share is tried again on "
         "the next run")
-    assert Reason.from_stored(down.reason.stored()) == down.reason
+    assert Message.from_stored(down.reason.stored()) == down.reason
 
 
 def test_an_unknown_transport_text_is_kept_and_the_platform_named() -> None:
-    reason = transport_cause(RetriableError("connection reset"))
-    assert reason == Reason.text("connection reset")
+    reason = cause(RetriableError("connection reset"))
+    assert reason == Message.text("connection reset")
     assert PlatformUnreachable("ks", reason).reason.render("en") == (
         "ks: connection reset; the share is tried again on the next run")
