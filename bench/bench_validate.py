@@ -22,8 +22,8 @@ from typing import Any
 import requests
 
 from lmsbridge.adapters import MoodleClient, MoodleTransport, PlatformProfile, RetryPolicy
+from lmsbridge.readers import course_info_from_course, study_categories
 from lmsbridge.sharing.requirements import check_course_info, passes
-from lmsbridge.validation import course_info_from_course, study_categories
 
 FIXTURE = Path(__file__).parent.parent / "tests" / "fixtures" / "moodle" / "lp__core_course_get_courses_by_field__ok_category.json"
 TARGET_SECONDS = 2.0

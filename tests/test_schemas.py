@@ -7,6 +7,7 @@ import json
 import pytest
 
 from lmsbridge.schemas import SCHEMA_DIR, SCHEMAS, render
+from lmsbridge.sharing.courseinfo import DESCRIPTION_PARTS, REQUIRED_ITEMS
 
 
 @pytest.mark.parametrize("name", sorted(SCHEMAS))
@@ -18,4 +19,9 @@ def test_schema_is_current(name: str) -> None:
 def test_course_schema_names_the_required_items_and_norwegian_aliases() -> None:
     schema = json.loads((SCHEMA_DIR / "course-info.schema.json").read_text(encoding="utf-8"))
     props = schema["properties"]
-    assert {"goals", "produced_by", "time_needed", "study_category"} <= set(props) or {"maal"} <= set(props)
+    # Every item of the agreement under its English name, and the Norwegian names people write, so an editor
+    # completes both.
+    assert set(REQUIRED_ITEMS) - set(DESCRIPTION_PARTS) <= set(props)
+    assert {"goals", "content", "target_groups"} <= set(props)
+    assert {"maal", "mål", "innhold", "målgrupper", "produsert_av", "tidsbruk", "studiekategori", "kurskoordinator",
+            "kurssammendrag", "forutsetninger", "studiestart", "opprett_hjemmeside"} <= set(props)

@@ -21,7 +21,8 @@ from lmsbridge.errors import LmsbridgeError
 COMMAND_MODULES: tuple[str, ...] = (
     "lmsbridge.cli.doctor",
     "lmsbridge.cli.validate",
-    "lmsbridge.cli.agreement",
+    "lmsbridge.cli.licence",
+    "lmsbridge.cli.notify",
     "lmsbridge.cli.shares",
     "lmsbridge.cli.ledger",
     "lmsbridge.cli.sync",

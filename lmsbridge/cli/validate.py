@@ -1,6 +1,6 @@
 """``lmsbridge validate``: check course information against the agreement before publishing.
 
-Thin: parse the options, read the sources (``lmsbridge.validation``), run the checks
+Thin: parse the options, read the sources (``lmsbridge.readers``), run the checks
 (``lmsbridge.sharing.requirements.check_course_info``), print. Also ``lmsbridge schemas``, which writes
 the JSON Schemas of course files and of the configuration for editors.
 """
@@ -20,10 +20,10 @@ from rich.text import Text
 from lmsbridge import i18n
 from lmsbridge.cli.context import app, echo_json
 from lmsbridge.i18n import N_
+from lmsbridge.readers import DEFAULT_MAPPING, FieldMapping, Source, live_sources, load_path, study_categories
+from lmsbridge.readers.coursefile import COURSE_FILE_SUFFIXES
+from lmsbridge.readers.mapping import OSLO
 from lmsbridge.sharing.requirements import Finding, check_course_info, errors, passes, warnings
-from lmsbridge.validation import DEFAULT_MAPPING, FieldMapping, Source, live_sources, load_path, study_categories
-from lmsbridge.validation.coursefile import COURSE_FILE_SUFFIXES
-from lmsbridge.validation.mapping import OSLO
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,9 @@ from lmsbridge.i18n import Message
 
 #: The course-information items in the agreement's order, flat: the description's three parts first.
 #: These names are also the profile's item names (``PlatformProfile.fields``) and ``Finding.item``.
-ITEMS: tuple[str, ...] = (
+#: The items «Krav til kursinfo i KS Læring» requires, in the agreement's order (seed 002, DESIGN.md rule 7);
+#: the description's three parts come first.
+REQUIRED_ITEMS: tuple[str, ...] = (
     "goals",
     "content",
     "target_groups",
@@ -51,10 +53,11 @@ ITEMS: tuple[str, ...] = (
     "produced_by",
     "time_needed",
     "course_coordinator",
-    "licence",
-    "owner",
-    "label",
 )
+#: Items the sites keep beside them: the licence (the resale rule), the owner and the sharing label.
+OPTIONAL_ITEMS: tuple[str, ...] = ("licence", "owner", "label")
+#: Every item a course's information has, by its flat name.
+ITEMS: tuple[str, ...] = REQUIRED_ITEMS + OPTIONAL_ITEMS
 _ITEM_SET = frozenset(ITEMS)
 DESCRIPTION_PARTS: tuple[str, ...] = ("goals", "content", "target_groups")
 #: The description's parts may also be given at the top level of a course file (as the sites keep them,

@@ -32,6 +32,7 @@ from lmsbridge.i18n import N_, Message
 from lmsbridge.sharing.courseinfo import (
     DESCRIPTION_PARTS,
     PRODUCED_BY_PARTS,
+    REQUIRED_ITEMS,
     CourseDescription,
     CourseInfo,
     ProducedBy,
@@ -63,20 +64,6 @@ class Finding:
                 "message": self.message.render(lang)}
 
 
-#: The items «Krav til kursinfo i KS Læring» requires, in the agreement's order.
-REQUIRED_ITEMS: tuple[str, ...] = (
-    *DESCRIPTION_PARTS,
-    "fullname",
-    "shortname",
-    "study_category",
-    "study_start",
-    "create_home_page",
-    "summary",
-    "prerequisites",
-    "produced_by",
-    "time_needed",
-    "course_coordinator",
-)
 
 #: Every finding code, with its severity. ``missing.<item>`` and ``placeholder.<item>`` exist per item.
 FINDING_CODES: dict[str, Severity] = {

@@ -22,6 +22,7 @@ from lmsbridge.errors import ConfigError, RecordError, RuleViolation
 from lmsbridge.i18n import Message
 from lmsbridge.ledger import Ledger, Share
 from lmsbridge.mail import Mailer
+from lmsbridge.readers.live import course_info_from_course
 from lmsbridge.sharing.courseinfo import CourseInfo
 from lmsbridge.sharing.labels import label_from_field
 from lmsbridge.sharing.notices import share_request_message
@@ -38,7 +39,6 @@ from lmsbridge.sharing.ownership import (
 from lmsbridge.sharing.requirements import Finding, check_course_info
 from lmsbridge.sharing.term import may_publish, may_request
 from lmsbridge.sharing.verdict import Verdict
-from lmsbridge.validation.live import course_info_from_course
 from lmsbridge.workflows.courses import (
     CourseShell,
     borrower_idnumber,

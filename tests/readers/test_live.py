@@ -12,8 +12,8 @@ import responses
 from lmsbridge.adapters import MoodleClient, MoodleTransport, PlatformProfile, RetryPolicy
 from lmsbridge.adapters.models import Course
 from lmsbridge.errors import InputError
+from lmsbridge.readers import course_info_from_course, live_sources, study_categories
 from lmsbridge.sharing.requirements import check_course_info, passes
-from lmsbridge.validation import course_info_from_course, live_sources, study_categories
 from tests.conftest import FIXTURES, fixture
 
 REST = "http://lp.test/webservice/rest/server.php"

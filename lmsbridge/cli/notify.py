@@ -1,4 +1,4 @@
-"""``lmsbridge licence check`` and ``lmsbridge notify downtime``: the agreement's resale and notice rules."""
+"""``lmsbridge notify downtime``: notices of downtime or upgrades to the other party's contact point."""
 
 from __future__ import annotations
 
@@ -10,77 +10,12 @@ import click
 
 from lmsbridge import i18n
 from lmsbridge.cli.context import app, echo_json
-from lmsbridge.domain import PlatformRole
 from lmsbridge.errors import InputError
 from lmsbridge.i18n import Message
 from lmsbridge.mail import Mailer
-from lmsbridge.sharing.licence import may_resell
 from lmsbridge.sharing.notices import downtime_notice
-from lmsbridge.validation.live import course_info_from_course
 
 OSLO = ZoneInfo("Europe/Oslo")
-
-
-@click.group(name="licence")
-def licence_group() -> None:
-    """The resale rule: borrowed courses may not be resold unless the material is CC BY-SA.
-
-    \b
-    Examples:
-      lmsbridge licence check --platform ks --course KSL-HBHF-SMITTE-01 --seller KS
-    """
-
-
-@licence_group.command(
-    name="check",
-    epilog="""\b
-Examples:
-  lmsbridge licence check --platform ks --course KSL-VELFERD-01 --seller "Helse Bergen HF"
-  lmsbridge licence check --licence "CC BY-SA" --owner KS --owner-role municipal --seller "Helse Bergen HF" --json
-""",
-)
-@click.option("--platform", help="Read licence and owner from this platform's course (with --course).")
-@click.option("--course", help="Course id or shortname on --platform.")
-@click.option("--licence", "licence_text", help="Licence, when not read from a course.")
-@click.option("--owner", help="Owning organisation, when not read from a course.")
-@click.option("--owner-role", type=click.Choice(["municipal", "hospital"]), help="Owner's side, when not read from a course.")
-@click.option("--seller", required=True, help="The organisation that wants to sell the course.")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
-@click.pass_context
-def licence_check(
-    ctx: click.Context,
-    platform: str | None,
-    course: str | None,
-    licence_text: str | None,
-    owner: str | None,
-    owner_role: str | None,
-    seller: str,
-    as_json: bool,
-) -> None:
-    """May SELLER sell this course on? The owner always; a borrower only under CC BY-SA; never a hospital
-    (Helse Sør-Øst) course. Exit 0 for yes, 1 for no."""
-    role = PlatformRole(owner_role) if owner_role else None
-    if platform and course:
-        context = app(ctx)
-        profile = context.config().platform(platform)
-        found = context.client(platform).course(course)
-        if found is None:
-            raise InputError(Message("validate.not_found", key=course, platform=platform))
-        info = course_info_from_course(found, profile)
-        licence_text = licence_text or info.licence
-        owner = owner or info.owner or profile.organisation
-        owned_by = context.config().platform_of(owner) if owner else None
-        role = role or (owned_by.role if owned_by else profile.role)
-    if not owner or role is None:
-        raise click.UsageError(i18n.t("licence.needs_owner"))
-    verdict = may_resell(licence=licence_text, owner_org=owner, owner_role=role, seller_org=seller)
-    if as_json:
-        echo_json({"allowed": verdict.allowed, "code": verdict.code, "reason": verdict.reason, "details": verdict.details})
-    else:
-        click.echo(i18n.t("licence.yes", reason=verdict.reason) if verdict.allowed
-                   else i18n.t("licence.no", reason=verdict.reason))
-    if not verdict.allowed:
-        ctx.exit(1)
 
 
 def _moment(value: str) -> datetime:
@@ -151,4 +86,4 @@ def notify_downtime(
         echo_json({"notices": results})
 
 
-commands = [licence_group, notify_group]
+commands = [notify_group]

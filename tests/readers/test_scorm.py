@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from lmsbridge.errors import InputError
+from lmsbridge.readers import DEFAULT_MAPPING, SourceKind, load_path, study_categories
+from lmsbridge.readers.scorm import time_needed_from_duration
 from lmsbridge.sharing.requirements import check_course_info
-from lmsbridge.validation import DEFAULT_MAPPING, SourceKind, load_path, study_categories
-from lmsbridge.validation.scorm import time_needed_from_duration
-from tests.validation.builders import COMPANION_TOML, MANIFEST_12, MANIFEST_2004, METADATA_12, make_zip, scorm_members
+from tests.readers.builders import COMPANION_TOML, MANIFEST_12, MANIFEST_2004, METADATA_12, make_zip, scorm_members
 
 CATEGORIES = study_categories(DEFAULT_MAPPING)
 

@@ -20,10 +20,10 @@ from typing import Any
 from lmsbridge.adapters import MoodleClient
 from lmsbridge.adapters.models import Course
 from lmsbridge.i18n import Message
+from lmsbridge.readers.mapping import FieldMapping, category_for_id, custom_value, oslo_date
+from lmsbridge.readers.untrusted import input_error
 from lmsbridge.sharing.courseinfo import ITEMS, CourseInfo
 from lmsbridge.sharing.labels import labels_in, remove_labels
-from lmsbridge.validation.mapping import FieldMapping, category_for_id, custom_value, oslo_date
-from lmsbridge.validation.untrusted import input_error
 
 _FROM_COURSE_ITSELF = ("fullname", "shortname")
 

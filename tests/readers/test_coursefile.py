@@ -11,9 +11,9 @@ import pytest
 import yaml
 
 from lmsbridge.errors import InputError
+from lmsbridge.readers import DEFAULT_MAPPING, SourceKind, load_course_file, load_path, study_categories
 from lmsbridge.sharing.requirements import check_course_info, passes
-from lmsbridge.validation import DEFAULT_MAPPING, SourceKind, load_course_file, load_path, study_categories
-from tests.validation.builders import EXAMPLES
+from tests.readers.builders import EXAMPLES
 
 CATEGORIES = study_categories(DEFAULT_MAPPING)
 

@@ -11,7 +11,7 @@ import yaml
 from click.testing import CliRunner
 
 from lmsbridge.cli.main import cli
-from tests.validation.builders import EXAMPLES, ROOT
+from tests.readers.builders import EXAMPLES, ROOT
 
 SCHEMAS = ROOT / "schemas"
 

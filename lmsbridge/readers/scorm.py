@@ -25,11 +25,8 @@ from pathlib import Path, PurePosixPath
 
 from lxml import etree
 
-from lmsbridge.sharing.courseinfo import CourseDescription, CourseInfo, split_description
-from lmsbridge.sharing.licence import normalise_licence
-from lmsbridge.sharing.requirements import format_minutes, parse_minutes
-from lmsbridge.validation.coursefile import COURSE_FILE_SUFFIXES, load_course_file, parse_course_file
-from lmsbridge.validation.untrusted import (
+from lmsbridge.readers.coursefile import COURSE_FILE_SUFFIXES, load_course_file, parse_course_file
+from lmsbridge.readers.untrusted import (
     ZipArchive,
     child,
     children,
@@ -39,6 +36,9 @@ from lmsbridge.validation.untrusted import (
     parse_xml,
     text_of,
 )
+from lmsbridge.sharing.courseinfo import CourseDescription, CourseInfo, split_description
+from lmsbridge.sharing.licence import normalise_licence
+from lmsbridge.sharing.requirements import format_minutes, parse_minutes
 
 MANIFEST = "imsmanifest.xml"
 COURSE_FILE_NAMES = tuple(f"{stem}{suffix}" for stem in ("course-info", "kursinfo") for suffix in COURSE_FILE_SUFFIXES)

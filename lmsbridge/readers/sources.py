@@ -17,13 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from lmsbridge.adapters import MoodleClient
+from lmsbridge.readers.backup import MOODLE_BACKUP, backup_info
+from lmsbridge.readers.coursefile import load_course_file
+from lmsbridge.readers.live import course_info_from_course, fetch_courses
+from lmsbridge.readers.mapping import DEFAULT_MAPPING, FieldMapping
+from lmsbridge.readers.scorm import has_manifest, scorm_archive_info
+from lmsbridge.readers.untrusted import MAX_ARCHIVE, ZipArchive, input_error, read_file, read_head
 from lmsbridge.sharing.courseinfo import CourseInfo
-from lmsbridge.validation.backup import MOODLE_BACKUP, backup_info
-from lmsbridge.validation.coursefile import load_course_file
-from lmsbridge.validation.live import course_info_from_course, fetch_courses
-from lmsbridge.validation.mapping import DEFAULT_MAPPING, FieldMapping
-from lmsbridge.validation.scorm import has_manifest, scorm_archive_info
-from lmsbridge.validation.untrusted import MAX_ARCHIVE, ZipArchive, input_error, read_file, read_head
 
 
 class SourceKind(StrEnum):

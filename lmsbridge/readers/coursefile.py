@@ -33,8 +33,8 @@ from pydantic import ValidationError
 
 from lmsbridge.errors import InputError
 from lmsbridge.i18n import N_, Message
+from lmsbridge.readers.untrusted import MAX_TEXT_FILE, input_error, read_file
 from lmsbridge.sharing.courseinfo import DESCRIPTION_PARTS, CourseDescription, CourseInfo, ProducedBy
-from lmsbridge.validation.untrusted import MAX_TEXT_FILE, input_error, read_file
 
 FORMATS = {".toml": "TOML", ".yaml": "YAML", ".yml": "YAML", ".json": "JSON"}
 COURSE_FILE_SUFFIXES = tuple(FORMATS)

@@ -9,10 +9,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lmsbridge.errors import InputError
+from lmsbridge.readers import load_path
 from lmsbridge.sharing.courseinfo import CourseInfo
 from lmsbridge.sharing.requirements import check_course_info
-from lmsbridge.validation import load_path
-from tests.validation.builders import (
+from tests.readers.builders import (
     COMPANION_TOML,
     COURSE_XML,
     EXAMPLES,

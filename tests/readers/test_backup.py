@@ -9,9 +9,9 @@ import pytest
 
 from lmsbridge.adapters import PlatformProfile
 from lmsbridge.errors import InputError
+from lmsbridge.readers import DEFAULT_MAPPING, SourceKind, load_path, study_categories
 from lmsbridge.sharing.requirements import check_course_info
-from lmsbridge.validation import DEFAULT_MAPPING, SourceKind, load_path, study_categories
-from tests.validation.builders import (
+from tests.readers.builders import (
     COURSE_XML,
     MOODLE_BACKUP_XML,
     backup_members,

@@ -11,7 +11,7 @@ from click.testing import CliRunner, Result
 
 from lmsbridge.cli.main import cli
 from tests.conftest import fixture
-from tests.validation.builders import COMPANION_TOML, EXAMPLES, make_mbz, make_zip, scorm_members
+from tests.readers.builders import COMPANION_TOML, EXAMPLES, make_mbz, make_zip, scorm_members
 
 REST = "http://lp.test/webservice/rest/server.php"
 CONFIG = """

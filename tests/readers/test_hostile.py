@@ -14,8 +14,8 @@ from click.testing import CliRunner
 
 from lmsbridge.cli.main import cli
 from lmsbridge.errors import InputError
-from lmsbridge.validation import load_path, untrusted
-from tests.validation.builders import (
+from lmsbridge.readers import load_path, untrusted
+from tests.readers.builders import (
     COURSE_XML,
     MOODLE_BACKUP_XML,
     backup_members,
@@ -172,7 +172,7 @@ def test_an_archive_over_the_limit_is_refused_before_it_is_read(tmp_path: Path,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     package = make_zip(tmp_path / "p.zip", scorm_members())
     monkeypatch.setattr(untrusted, "MAX_ARCHIVE", 100)
-    from lmsbridge.validation import sources
+    from lmsbridge.readers import sources
 
     monkeypatch.setattr(sources, "MAX_ARCHIVE", 100)
     with pytest.raises(InputError, match="for stor"):

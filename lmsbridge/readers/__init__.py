@@ -14,12 +14,12 @@ rules in ``lmsbridge.sharing.requirements`` judge it. Source functions:
 
 from __future__ import annotations
 
-from lmsbridge.validation.backup import backup_info
-from lmsbridge.validation.coursefile import load_course_file, parse_course_file
-from lmsbridge.validation.live import course_info_from_course, fetch_courses
-from lmsbridge.validation.mapping import DEFAULT_MAPPING, FieldMapping, study_categories
-from lmsbridge.validation.scorm import scorm_info
-from lmsbridge.validation.sources import Source, SourceKind, detect_kind, live_sources, load_path
+from lmsbridge.readers.backup import backup_info
+from lmsbridge.readers.coursefile import load_course_file, parse_course_file
+from lmsbridge.readers.live import course_info_from_course, fetch_courses
+from lmsbridge.readers.mapping import DEFAULT_MAPPING, FieldMapping, study_categories
+from lmsbridge.readers.scorm import scorm_info
+from lmsbridge.readers.sources import Source, SourceKind, detect_kind, live_sources, load_path
 
 __all__ = [
     "DEFAULT_MAPPING",

@@ -1,4 +1,4 @@
-"""Test material: course files, SCORM packages and Moodle backups built in memory from tests/validation/data."""
+"""Test material: course files, SCORM packages and Moodle backups built in memory from tests/readers/data."""
 
 from __future__ import annotations
 

@@ -32,11 +32,9 @@ from typing import Any
 
 from lxml import etree
 
-from lmsbridge.sharing.courseinfo import ITEMS, CourseInfo
-from lmsbridge.sharing.labels import labels_in, remove_labels
-from lmsbridge.validation.live import yes_no
-from lmsbridge.validation.mapping import DEFAULT_MAPPING, FieldMapping, custom_value, oslo_date, to_int
-from lmsbridge.validation.untrusted import (
+from lmsbridge.readers.live import yes_no
+from lmsbridge.readers.mapping import DEFAULT_MAPPING, FieldMapping, custom_value, oslo_date, to_int
+from lmsbridge.readers.untrusted import (
     ZipArchive,
     child,
     children,
@@ -46,6 +44,8 @@ from lmsbridge.validation.untrusted import (
     tar_members,
     text_of,
 )
+from lmsbridge.sharing.courseinfo import ITEMS, CourseInfo
+from lmsbridge.sharing.labels import labels_in, remove_labels
 
 MOODLE_BACKUP = "moodle_backup.xml"
 COURSE_XML = "course/course.xml"
