@@ -23,7 +23,6 @@ them (``maal``, ``innhold``, ``malgrupper``). The generated JSON Schema
 
 from __future__ import annotations
 
-import html
 import re
 from collections.abc import Mapping
 from datetime import date, datetime
@@ -32,11 +31,8 @@ from typing import Any, ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from lmsbridge.i18n import Message
+from lmsbridge.sharing.coursetext import DESCRIPTION_PARTS, HEADINGS, parse_study_date, split_description
 
-# Problems of a course file's items (a course file may name them in English or in Norwegian).
-
-#: The course-information items in the agreement's order, flat: the description's three parts first.
-#: These names are also the profile's item names (``PlatformProfile.fields``) and ``Finding.item``.
 #: The items «Krav til kursinfo i KS Læring» requires, in the agreement's order (seed 002, DESIGN.md rule 7);
 #: the description's three parts come first.
 REQUIRED_ITEMS: tuple[str, ...] = (
@@ -56,10 +52,10 @@ REQUIRED_ITEMS: tuple[str, ...] = (
 )
 #: Items the sites keep beside them: the licence (the resale rule), the owner and the sharing label.
 OPTIONAL_ITEMS: tuple[str, ...] = ("licence", "owner", "label")
-#: Every item a course's information has, by its flat name.
+#: Every item a course's information has, by its flat name: also the profile's item names
+#: (``PlatformProfile.fields``) and ``Finding.item``.
 ITEMS: tuple[str, ...] = REQUIRED_ITEMS + OPTIONAL_ITEMS
 _ITEM_SET = frozenset(ITEMS)
-DESCRIPTION_PARTS: tuple[str, ...] = ("goals", "content", "target_groups")
 #: The description's parts may also be given at the top level of a course file (as the sites keep them,
 #: three custom fields), under these names.
 FLAT_DESCRIPTION_PARTS: dict[str, str] = {
@@ -203,81 +199,6 @@ class ProducedBy(_Items):
 
 # --- the description: goals, content, target groups ----------------------------------------------------
 
-#: Headings that name a part of a description written as one text («Mål: …», «<h3>Innhold</h3>…»).
-HEADINGS: dict[str, tuple[str, ...]] = {
-    "goals": (
-        "mål",
-        "maal",
-        "kursmål",
-        "læringsmål",
-        "læringsutbytte",
-        "goals",
-        "goal",
-        "learning goals",
-        "objectives",
-        "learning objectives",
-        "learning outcomes",
-    ),
-    "content": ("innhold", "kursinnhold", "content", "contents", "course content"),
-    "target_groups": (
-        "målgrupper",
-        "målgruppe",
-        "målgruppa",
-        "malgrupper",
-        "malgruppe",
-        "target groups",
-        "target group",
-        "target audience",
-        "audience",
-    ),
-}
-_HEADING_PART = {label: part for part, labels in HEADINGS.items() for label in labels}
-_HEADING = re.compile(
-    r"^[ \t]*(?:#{1,6}[ \t]*)?(?:\*\*|__)?(?P<label>"
-    + "|".join(re.escape(label) for label in sorted(_HEADING_PART, key=len, reverse=True))
-    + r")(?:[ \t]+(?:for|med|i|of|for the)[ \t]+[^\n:]{1,40}?)?(?:\*\*|__)?[ \t]*(?::(?:\*\*|__)?|[–—-][ \t]|$)[ \t]*",
-    re.IGNORECASE | re.MULTILINE,
-)
-_BLOCK_TAG = re.compile(r"<\s*(?:br|/?p|/?div|/?h[1-6]|/?li|/?ul|/?ol|/?tr|/?dt|/?dd)\b[^>]*>", re.IGNORECASE)
-_TAG = re.compile(r"<[^>]*>")
-
-
-def _lines_of(text: str) -> str:
-    """HTML or plain text → plain text with one line per block (so headings start lines)."""
-    if "<" in text:
-        text = _TAG.sub("", _BLOCK_TAG.sub("\n", text))
-    if "&" in text:
-        text = html.unescape(text)
-    lines = (" ".join(line.split()) for line in text.splitlines())
-    return "\n".join(line for line in lines if line)
-
-
-def split_description(text: str) -> dict[str, str | None]:
-    """One description text → its goals, content, target groups (by headings) and the free ``text``.
-
-    «Kort innføring. Mål: kunne X. Innhold: Y. Målgrupper: Z.» on separate lines (or as HTML headings
-    and paragraphs) gives each part; a part without its heading is None; the text before the first
-    heading is ``text``.
-    """
-    plain = _lines_of(text)
-    found: dict[str, list[str]] = {}
-    lead_end = len(plain)
-    matches = list(_HEADING.finditer(plain))
-    for index, match in enumerate(matches):
-        if index == 0:
-            lead_end = match.start()
-        end = matches[index + 1].start() if index + 1 < len(matches) else len(plain)
-        body = plain[match.end() : end].strip()
-        part = _HEADING_PART[match.group("label").casefold()]
-        found.setdefault(part, [])
-        if body:
-            found[part].append(body)
-    lead = plain[:lead_end].strip()
-    out: dict[str, str | None] = {part: "\n".join(found[part]) if part in found else None for part in DESCRIPTION_PARTS}
-    out["text"] = lead or None
-    return out
-
-
 class CourseDescription(_Items):
     """«Kursbeskrivelse med mål, innhold og målgrupper».
 
@@ -316,30 +237,6 @@ class CourseDescription(_Items):
 
 
 # --- dates ---------------------------------------------------------------------------------------------
-
-_DMY = re.compile(r"^(\d{1,2})[./](\d{1,2})[./](\d{4})$")
-
-
-def parse_study_date(value: str) -> date | None:
-    """«2025-01-06», «2025-01-06T08:00», «06.01.2025», «6.1.2025», «06/01/2025» → date; else None."""
-    text = value.strip()
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        pass
-    try:
-        return datetime.fromisoformat(text).date()
-    except ValueError:
-        pass
-    match = _DMY.match(text)
-    if match:
-        day, month, year = (int(g) for g in match.groups())
-        try:
-            return date(year, month, day)
-        except ValueError:
-            return None
-    return None
-
 
 _YES = frozenset({"ja", "j", "yes", "y", "true", "1", "sann"})
 _NO = frozenset({"nei", "n", "no", "false", "0", "usann"})
