@@ -249,12 +249,12 @@ INTERNAL: dict[tuple[str, str, str], str] = {
     ("ledger/locks.py", "check_lock_name", "LedgerError"): "lock names are constants in the code",
     ("ledger/migrations.py", "m0006_row_digests", "LedgerError"): "a migration called outside migrate()",
     ("ledger/rows.py", "parse_stamps", "ValueError"): "caught by the ledger: the user sees ledger.unreadable_event",
-    ("ledger/store.py", "_ts", "LedgerError"): "a naive datetime passed by lmsbridge's code",
-    ("ledger/store.py", "Ledger.migrate", "LedgerError"): "migrate() called inside a transaction",
-    ("ledger/store.py", "Ledger.update_share_state", "LedgerError"): "an unknown state or field from the code",
-    ("ledger/store.py", "Ledger.append_event", "LedgerError"): "an event without actor/action from the code",
-    ("ledger/store.py", "Ledger.record_failure", "LedgerError"): "an unknown failure kind from the code",
-    ("ledger/store.py", "Ledger.finish_run", "LedgerError"): "an unknown run status from the code",
+    ("ledger/base.py", "_ts", "LedgerError"): "a naive datetime passed by lmsbridge's code",
+    ("ledger/base.py", "LedgerBase.migrate", "LedgerError"): "migrate() called inside a transaction",
+    ("ledger/record.py", "AgreementRecord.update_share_state", "LedgerError"): "an unknown state or field from the code",
+    ("ledger/base.py", "LedgerBase.append_event", "LedgerError"): "an event without actor/action from the code",
+    ("ledger/syncstate.py", "SyncState.record_failure", "LedgerError"): "an unknown failure kind from the code",
+    ("ledger/syncstate.py", "SyncState.finish_run", "LedgerError"): "an unknown run status from the code",
     ("sharing/term.py", "terms_of", "ValueError"): "term_months comes from the config, validated there (ge=1)",
 }
 
