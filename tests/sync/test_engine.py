@@ -307,7 +307,8 @@ def test_report_path_reads_only_learners_with_progress(tmp_path: Path, sandbox: 
 
 def test_report_denied_falls_back_to_the_listing(tmp_path: Path, sandbox: Sandbox, ks: SiteState, ledger: Ledger,
                                                  clock: Clock) -> None:
-    ks.reports[1].audience = []  # the report is no longer shared with the lmsbridgews role: errorreportview
+    with ks.changing():  # the report is no longer shared with the lmsbridgews role: errorreportview
+        ks.reports[1].audience = []
     summary = sync(config_for(sandbox, tmp_path, report={"ks": 1}), ledger, sandbox, clock)
     assert summary.exit_code == 0 and summary.shares[0].path == "per-learner"
     assert any(w.startswith("ks: fullføringsrapport 1 kan ikke brukes (") and w.endswith(
