@@ -117,7 +117,8 @@ def handle_rest(state: SiteState, form: dict[str, Any]) -> Reply:
         return Reply(403, "text/html", b"")
     wsfunction = form.get("wsfunction")
     name = wsfunction if isinstance(wsfunction, str) else ""
-    faulted = False
+    faulted = False  # answered with a fault instead: not a served call
+    lost = False  # the call runs, then its answer (an error too) is lost
     try:
         token = form.get("wstoken")
         caller = state.user_for_token(token) if isinstance(token, str) else None
@@ -145,6 +146,7 @@ def handle_rest(state: SiteState, form: dict[str, Any]) -> Reply:
             faulted = True
             state.record_fault(name)
             return DROPPED if fault.drop else _status_reply(fault.status or 503)
+        lost = fault is not None
         seconds = state.hooks.delay(seen)
         if seconds > 0:
             time.sleep(seconds)
@@ -157,7 +159,7 @@ def handle_rest(state: SiteState, form: dict[str, Any]) -> Reply:
             finally:
                 if function.writes:
                     state.commit()
-        if fault is not None:  # dropped after the call ran: its answer is lost
+        if lost:
             state.record_fault(name)
             return DROPPED
         result = state.hooks.rewrite(seen, result)
@@ -166,6 +168,9 @@ def handle_rest(state: SiteState, form: dict[str, Any]) -> Reply:
         body = render_json(result) if fmt == "json" else render_xml(result)
         return Reply(200, JSON_TYPE if fmt == "json" else XML_TYPE, body)
     except MoodleError as error:
+        if lost:
+            state.record_fault(name)
+            return DROPPED
         return _error_reply(error, fmt, state.settings.debug)
     except Exception as exc:  # a bug in the sandbox: answer like Moodle's default exception handler
         log.exception("sandbox %s: %s failed", state.name, name)

@@ -146,3 +146,12 @@ def test_hooks_are_per_site(sandbox: Sandbox) -> None:
     sandbox.sites["ks"].state.fail(None, Fault.http(503))
     lp: SiteHandle = sandbox.sites["lp"]
     assert ws_json(lp, "core_webservice_get_site_info")["username"] == "lmsbridge"
+
+
+def test_an_error_answer_is_lost_too_when_the_connection_drops_after_the_call(sandbox: Sandbox) -> None:
+    site = sandbox.sites["ks"]
+    site.state.fail("core_course_get_contents", Fault.dropped(after=True))
+    with pytest.raises(requests.ConnectionError):
+        ws_call(site, "core_course_get_contents", courseid=999)  # Moodle would answer invalidrecord
+    assert site.state.calls_by_function == {"core_course_get_contents": 1}
+    assert site.state.faults_by_function == {"core_course_get_contents": 1}
