@@ -14,6 +14,15 @@ removed). ``nth=N`` is short for ``after=N-1, times=1``. Three kinds, installed 
   structure, before it is written as JSON or XML) into another one: the hook for hostile values.
   ``replace_key``, ``Raw`` and ``deeply_nested`` cover the usual cases.
 
+A rewrite is any function of the answer; a report cell of 400 nines, for instance::
+
+    def nines(answer):
+        for row in answer["data"]["rows"]:
+            row["columns"][8] = "9" * 400 + "%"   # «Student progress»
+        return answer
+
+    ks.rewrite("core_reportbuilder_retrieve_report", nines)
+
 ``when`` sees a ``HookCall``: the function's name and its parameters as the function receives them
 (validated and typed, e.g. ``call.params["userid"] == 10``). Site-wide ``fail`` and ``delay`` hooks act
 on the request before any check (token, function, parameters), so theirs are the decoded form as sent
