@@ -39,6 +39,31 @@ Python API::
 time source) and ``debug``. With ``state_path`` the sites live in that SQLite file and are saved after
 every change; an existing file is loaded instead of seeding.
 
+Without sockets (``lmsbridge.sandbox.inprocess``): ``Sandbox.in_process(...)`` takes the same arguments
+(no ports) and serves each site at ``http://<site>.sandbox.invalid`` through a ``requests`` transport
+adapter, in the calling thread; while it is open every ``requests`` session in the process reaches
+those URLs (``route=False``: mount them yourself, ``sb.session()``). Same data, same answers, same
+hooks; only the network is gone. Tests use it unless they are about HTTP itself.
+
+Hooks for tests (``lmsbridge.sandbox.hooks``), on either kind of sandbox::
+
+    from lmsbridge.sandbox.hooks import Fault, Raw, deeply_nested, replace_key
+
+    ks = sb.sites["ks"].state
+    ks.fail("core_enrol_get_enrolled_users", Fault.http(503))            # every call, until removed
+    ks.fail(None, Fault.dropped())                                        # the whole site: connection cut
+    ks.fail("core_course_create_courses", Fault.dropped(after=True), times=1)  # ran, answer lost, once
+    ks.fail("core_completion_get_activities_completion_status",
+            Fault.moodle("nocriteriaset", "No completion criteria set for this course"),
+            when=lambda call: call.params["userid"] == 10)                # only that learner
+    ks.fail("core_user_get_users_by_field", Fault.http(502), nth=3)       # only the third call
+    ks.delay("core_reportbuilder_retrieve_report", 2.0)
+    ks.rewrite("core_completion_get_activities_completion_status", replace_key("timecompleted", 10**13))
+    ks.rewrite("core_course_get_contents", lambda answer: deeply_nested(100_000))  # any bytes: Raw(b"...")
+    hook = ks.fail(...); hook.seen; hook.hits; hook.remove(); ks.clear_hooks()
+    ks.pin_clock(datetime(2026, 11, 23, 12, tzinfo=UTC))
+    ks.calls_by_function; ks.faults_by_function; ks.calls_to("core_user_create_users")  # params, oldest first
+
 ``SERVED_FUNCTIONS`` names every web-service function served. From the command line:
 ``lmsbridge sandbox serve``.
 """
@@ -46,6 +71,8 @@ every change; an existing file is loaded instead of seeding.
 from __future__ import annotations
 
 from lmsbridge.sandbox.functions import SERVED_FUNCTIONS
+from lmsbridge.sandbox.hooks import Fault, Hook, HookCall, Raw
+from lmsbridge.sandbox.inprocess import InProcessAdapter
 from lmsbridge.sandbox.sandbox import Sandbox, SiteHandle
 from lmsbridge.sandbox.seed import SITE_NAMES, SeedSpec, build_site
 from lmsbridge.sandbox.server import FAULT_MODES, SiteServer, handle_rest, handle_token
@@ -56,6 +83,11 @@ __all__ = [
     "FAULT_MODES",
     "SERVED_FUNCTIONS",
     "SITE_NAMES",
+    "Fault",
+    "Hook",
+    "HookCall",
+    "InProcessAdapter",
+    "Raw",
     "Sandbox",
     "SeedSpec",
     "SiteHandle",

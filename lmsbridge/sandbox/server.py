@@ -1,15 +1,19 @@
 """The HTTP side: ``/webservice/rest/server.php`` and ``/login/token.php`` for one site.
 
-``handle_rest`` and ``handle_token`` turn a decoded form into (status, content type, body) without
-sockets, in Moodle's order of checks (REFERENCE.md §1): token, then the function (unknown:
+``handle_rest`` and ``handle_token`` turn a decoded form into a ``Reply`` (status, content type, body)
+without sockets, in Moodle's order of checks (REFERENCE.md §1): token, then the function (unknown:
 ``dml_missing_record_exception``; not in the service: ``webservice_access_exception``), then the
 parameters, then the function itself. Every error is an HTTP 200 Moodle error body; a Python
 exception inside a function becomes one too, so nothing a client sends can stop the server.
 
-``SiteServer`` serves one site on 127.0.0.1 with a ``ThreadingHTTPServer`` (keep-alive, one thread
-per connection). Latency is a sleep in the request's own thread before it is handled, so other
-clients are not held up; faults answer HTTP 503, or drop the connection before (``drop``) or after
-(``drop_after``: the call ran, the answer is lost) handling, for a seeded share of requests.
+``answer`` is one whole request as a web server sees it (target, content type, body → ``Reply``):
+the site's latency, its seeded share of faults (``RandomFaults``), the test hooks
+(``lmsbridge.sandbox.hooks``), then the path's handler. Both front doors use it: ``SiteServer``
+(127.0.0.1, a ``ThreadingHTTPServer``, keep-alive, one thread per connection) and the in-process
+transport adapter (``lmsbridge.sandbox.inprocess``). Latency is a sleep in the request's own thread
+before it is handled, so other clients are not held up; faults answer HTTP 503, or drop the connection
+before (``drop``) or after (``drop_after``: the call ran, the answer is lost) handling: a ``Reply``
+with ``drop`` set, which each front door turns into its own kind of cut connection.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from lmsbridge.sandbox.exceptions import (
     missing_record,
     moodle_error,
 )
+from lmsbridge.sandbox.hooks import Fault, HookCall, Raw
 from lmsbridge.sandbox.models import Token
 from lmsbridge.sandbox.params import validate
 from lmsbridge.sandbox.registry import KNOWN_FUNCTIONS, REGISTRY, Call
@@ -50,7 +55,17 @@ from lmsbridge.sandbox.wire import (
     render_xml,
 )
 
-__all__ = ["FAULT_MODES", "Reply", "SiteServer", "handle_rest", "handle_token"]
+__all__ = [
+    "FAULT_MODES",
+    "RandomFaults",
+    "Reply",
+    "SiteServer",
+    "answer",
+    "handle_request",
+    "handle_rest",
+    "handle_token",
+    "parse_request",
+]
 
 log = logging.getLogger(__name__)
 
@@ -63,11 +78,25 @@ TOKEN_TYPE = "application/json; charset=utf-8"  # noqa: S105 - a content type
 FAULT_MODES = ("503", "drop", "drop_after", "mixed")
 
 
+HTML_TYPE = "text/html; charset=utf-8"
+
+
 @dataclass(frozen=True)
 class Reply:
     status: int
     content_type: str
     body: bytes
+    #: cut the connection instead of sending this reply (a "drop" fault)
+    drop: bool = False
+
+
+DROPPED = Reply(0, "", b"", drop=True)
+NOT_FOUND = Reply(404, HTML_TYPE, b"<html><body><h1>404 Not Found</h1></body></html>")
+
+
+def _status_reply(status: int) -> Reply:
+    phrase = {502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}.get(status, "Error")
+    return Reply(status, HTML_TYPE, f"<html><body><h1>{status} {phrase}</h1></body></html>".encode())
 
 
 def _error_reply(error: MoodleError, fmt: str, debug: bool) -> Reply:
@@ -77,13 +106,19 @@ def _error_reply(error: MoodleError, fmt: str, debug: bool) -> Reply:
     return Reply(200, XML_TYPE, render_exception_xml(error.exception_class, error.errorcode, error.message, debuginfo))
 
 
+def _format(form: dict[str, Any]) -> str:
+    return "json" if form.get("moodlewsrestformat") == "json" else "xml"
+
+
 def handle_rest(state: SiteState, form: dict[str, Any]) -> Reply:
-    """One REST call, answered the way Moodle's REST server does."""
-    fmt = "json" if form.get("moodlewsrestformat") == "json" else "xml"
+    """One REST call, answered the way Moodle's REST server does (with the function's hooks)."""
+    fmt = _format(form)
     if not state.settings.enablewebservices:
         return Reply(403, "text/html", b"")
     wsfunction = form.get("wsfunction")
     name = wsfunction if isinstance(wsfunction, str) else ""
+    faulted = False  # answered with a fault instead: not a served call
+    lost = False  # the call runs, then its answer (an error too) is lost
     try:
         token = form.get("wstoken")
         caller = state.user_for_token(token) if isinstance(token, str) else None
@@ -103,6 +138,19 @@ def handle_rest(state: SiteState, form: dict[str, Any]) -> Reply:
         lang = form.get("moodlewssettinglang")
         raw = {k: v for k, v in form.items() if k not in RESERVED and not k.startswith("moodlewssetting")}
         params = validate(function.params, raw)
+        seen = HookCall(name, params)
+        fault = state.hooks.fault(seen)
+        if fault is not None and fault.error is not None:
+            raise fault.error
+        if fault is not None and fault.drop != "after":
+            faulted = True
+            state.record_fault(name)
+            return DROPPED if fault.drop else _status_reply(fault.status or 503)
+        lost = fault is not None
+        seconds = state.hooks.delay(seen)
+        if seconds > 0:
+            time.sleep(seconds)
+        state.log_call(name, caller.id, params)
         call = Call(state, caller, name, params, timezone if isinstance(timezone, str) and timezone else None,
                     lang if isinstance(lang, str) and lang else "en")
         with state.lock:
@@ -111,16 +159,26 @@ def handle_rest(state: SiteState, form: dict[str, Any]) -> Reply:
             finally:
                 if function.writes:
                     state.commit()
+        if lost:
+            state.record_fault(name)
+            return DROPPED
+        result = state.hooks.rewrite(seen, result)
+        if isinstance(result, Raw):
+            return Reply(200, result.content_type, result.body)
         body = render_json(result) if fmt == "json" else render_xml(result)
         return Reply(200, JSON_TYPE if fmt == "json" else XML_TYPE, body)
     except MoodleError as error:
+        if lost:
+            state.record_fault(name)
+            return DROPPED
         return _error_reply(error, fmt, state.settings.debug)
     except Exception as exc:  # a bug in the sandbox: answer like Moodle's default exception handler
         log.exception("sandbox %s: %s failed", state.name, name)
         general = MoodleError(MOODLE_EXCEPTION, "generalexceptionmessage", f"Error: {exc}", repr(exc))
         return _error_reply(general, fmt, state.settings.debug)
     finally:
-        state.record_call(name)
+        if not faulted:
+            state.record_call(name)
 
 
 def _token_error(errorcode: str, message: str) -> Reply:
@@ -168,6 +226,95 @@ def _multipart(body: bytes, content_type: str) -> list[tuple[str, str]]:
     return pairs
 
 
+def parse_request(target: str, content_type: str, body: bytes) -> tuple[str, dict[str, Any]]:
+    """The path and the form of a request: the query and the body (urlencoded or multipart) merged, as
+    PHP fills ``$_REQUEST`` (``$_POST`` wins)."""
+    url = urlsplit(target)
+    form = decode_form(parse_qsl(url.query, keep_blank_values=True))
+    if body:
+        if content_type.startswith("multipart/form-data"):
+            posted = decode_form(_multipart(body, content_type))
+        else:
+            posted = decode_form(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
+        form.update(posted)
+    return url.path, form
+
+
+def _fault_reply(fault: Fault, form: dict[str, Any], state: SiteState) -> Reply:
+    if fault.error is not None:
+        return _error_reply(fault.error, _format(form), state.settings.debug)
+    return DROPPED if fault.drop else _status_reply(fault.status or 503)
+
+
+def handle_request(state: SiteState, path: str, form: dict[str, Any]) -> Reply:
+    """One decoded request: the site-wide hooks, then REST, token.php or 404."""
+    wsfunction = form.get("wsfunction") if path == REST_PATH else None
+    name = wsfunction if isinstance(wsfunction, str) else ""
+    seen = HookCall(name, form)
+    seconds = state.hooks.delay(seen, site_wide=True)
+    if seconds > 0:
+        time.sleep(seconds)
+    fault = state.hooks.site_fault(seen)
+    if fault is not None and fault.drop != "after":
+        if fault.error is None:
+            state.record_fault(name)
+        return _fault_reply(fault, form, state)
+    if path == REST_PATH:
+        reply = handle_rest(state, form)
+    elif path == TOKEN_PATH:
+        reply = handle_token(state, form)
+    else:
+        reply = NOT_FOUND
+    if fault is not None:  # the request was handled, its answer is lost
+        state.record_fault(name)
+        return DROPPED
+    return reply
+
+
+class RandomFaults:
+    """The site's seeded share of faults (``SiteState.fault_rate``): which fault, if any, a request gets."""
+
+    def __init__(self, mode: str = "503", seed: int = 0) -> None:
+        if mode not in FAULT_MODES:
+            raise ValueError(f"fault_mode must be one of {FAULT_MODES}")
+        self.mode = mode
+        self._rng = random.Random(seed)
+        self._lock = threading.Lock()
+
+    def draw(self, rate: float) -> str | None:
+        if rate <= 0:
+            return None
+        with self._lock:
+            if self._rng.random() >= rate:
+                return None
+            if self.mode == "mixed":
+                return self._rng.choice(("503", "drop", "drop_after"))
+        return self.mode
+
+
+def answer(state: SiteState, faults: RandomFaults, target: str, content_type: str, body: bytes) -> Reply:
+    """One request as the web server sees it: latency, a drawn fault, then ``handle_request``."""
+    if state.latency > 0:
+        time.sleep(state.latency)
+    fault = faults.draw(state.fault_rate)
+    if fault == "503":
+        state.record_fault()
+        return _status_reply(503)
+    if fault == "drop":
+        state.record_fault()
+        return DROPPED
+    try:
+        path, form = parse_request(target, content_type, body)
+        reply = handle_request(state, path, form)
+    except Exception as exc:  # never let one request take the site down
+        log.exception("sandbox %s: request failed", state.name)
+        reply = Reply(200, JSON_TYPE, render_exception_json(MOODLE_EXCEPTION, "generalexceptionmessage", f"Error: {exc}", None))
+    if fault == "drop_after":
+        state.record_fault()
+        return DROPPED
+    return reply
+
+
 class _SiteHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -175,9 +322,7 @@ class _SiteHTTPServer(ThreadingHTTPServer):
 
     def __init__(self, state: SiteState, port: int, fault_mode: str, fault_seed: int) -> None:
         self.state = state
-        self.fault_mode = fault_mode
-        self._rng = random.Random(fault_seed)
-        self._rng_lock = threading.Lock()
+        self.faults = RandomFaults(fault_mode, fault_seed)
         super().__init__(("127.0.0.1", port), _RequestHandler)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
@@ -186,17 +331,6 @@ class _SiteHTTPServer(ThreadingHTTPServer):
             log.debug("sandbox %s: client %s went away", self.state.name, client_address, exc_info=True)
             return
         super().handle_error(request, client_address)
-
-    def fault(self) -> str | None:
-        rate = self.state.fault_rate
-        if rate <= 0:
-            return None
-        with self._rng_lock:
-            if self._rng.random() >= rate:
-                return None
-            if self.fault_mode == "mixed":
-                return self._rng.choice(("503", "drop", "drop_after"))
-        return self.fault_mode
 
 
 class _RequestHandler(BaseHTTPRequestHandler):
@@ -222,46 +356,12 @@ class _RequestHandler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         self._serve(self.rfile.read(length) if length > 0 else b"")
 
-    def _form(self, body: bytes) -> tuple[str, dict[str, Any]]:
-        url = urlsplit(self.path)
-        form = decode_form(parse_qsl(url.query, keep_blank_values=True))
-        content_type = self.headers.get("Content-Type", "")
-        if body:
-            if content_type.startswith("multipart/form-data"):
-                posted = decode_form(_multipart(body, content_type))
-            else:
-                posted = decode_form(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True))
-            form.update(posted)  # $_GET and $_POST are merged; POST wins
-        return url.path, form
-
     def _serve(self, body: bytes) -> None:
-        state = self.server.state
-        if state.latency > 0:
-            time.sleep(state.latency)
-        fault = self.server.fault()
-        if fault in ("503", "drop"):
-            state.record_fault()
-            if fault == "503":
-                self._send(Reply(503, "text/html; charset=utf-8", b"<html><body><h1>503 Service Unavailable</h1></body></html>"))
-            else:
-                self._drop()
-            return
-        try:
-            path, form = self._form(body)
-            if path == REST_PATH:
-                reply = handle_rest(state, form)
-            elif path == TOKEN_PATH:
-                reply = handle_token(state, form)
-            else:
-                reply = Reply(404, "text/html; charset=utf-8", b"<html><body><h1>404 Not Found</h1></body></html>")
-        except Exception as exc:  # never let one request take the site down
-            log.exception("sandbox %s: request failed", state.name)
-            reply = Reply(200, JSON_TYPE, render_exception_json(MOODLE_EXCEPTION, "generalexceptionmessage", f"Error: {exc}", None))
-        if fault == "drop_after":
-            state.record_fault()
+        reply = answer(self.server.state, self.server.faults, self.path, self.headers.get("Content-Type", ""), body)
+        if reply.drop:
             self._drop()
-            return
-        self._send(reply)
+        else:
+            self._send(reply)
 
     def _send(self, reply: Reply) -> None:
         self.send_response(reply.status)
@@ -283,7 +383,7 @@ class SiteServer:
 
     def __init__(self, state: SiteState, *, port: int = 0, fault_mode: str = "503", fault_seed: int = 0) -> None:
         if fault_mode not in FAULT_MODES:
-            raise ValueError(f"fault_mode must be one of {FAULT_MODES}")
+            raise ValueError(f"fault_mode must be one of {FAULT_MODES}")  # before the port is bound
         self.state = state
         self._httpd = _SiteHTTPServer(state, port, fault_mode, fault_seed)
         self.port: int = int(self._httpd.server_address[1])

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from lmsbridge.sandbox.hooks import Fault, Hook, HookCall, HookSet
 from lmsbridge.sandbox.models import (
     COMPLETE,
     STUDENT_ROLE,
@@ -45,9 +47,20 @@ from lmsbridge.sandbox.models import (
 if TYPE_CHECKING:
     from lmsbridge.sandbox.store import StateStore
 
-__all__ = ["SiteSettings", "SiteState"]
+__all__ = ["LoggedCall", "SiteSettings", "SiteState"]
 
 Clock = Callable[[], float]
+#: served calls kept in ``SiteState.call_log`` (the oldest go first)
+CALL_LOG_SIZE = 10_000
+
+
+@dataclass(frozen=True)
+class LoggedCall:
+    """A served call: the function, the caller, the parameters as the function received them."""
+
+    function: str
+    userid: int
+    params: Mapping[str, Any]
 
 
 @dataclass
@@ -111,8 +124,12 @@ class SiteState:
         self._call_count = 0
         self._calls_by_function: dict[str, int] = {}
         self._fault_count = 0
+        self._faults_by_function: dict[str, int] = {}
+        self._call_log: deque[LoggedCall] = deque(maxlen=CALL_LOG_SIZE)
         self.fault_rate = 0.0
         self.latency = 0.0
+        #: test hooks (faults, delays, rewritten answers): ``fail``, ``delay``, ``rewrite``
+        self.hooks = HookSet()
 
     # -- clock, counters, faults ---------------------------------------------------------------
 
@@ -123,6 +140,11 @@ class SiteState:
         """Use another time source (tests pin it to the recorded capture times)."""
         with self.lock:
             self._clock = clock
+
+    def pin_clock(self, when: datetime | float | int) -> None:
+        """Stop the site's clock at ``when`` (move it with another ``pin_clock``)."""
+        ts = float(when.timestamp()) if isinstance(when, datetime) else float(when)
+        self.set_clock(lambda: ts)
 
     @property
     def call_count(self) -> int:
@@ -137,23 +159,74 @@ class SiteState:
 
     @property
     def fault_count(self) -> int:
+        """Requests answered with a fault (HTTP status or dropped connection) instead of an answer."""
         with self._count_lock:
             return self._fault_count
+
+    @property
+    def faults_by_function(self) -> dict[str, int]:
+        """Faults per function, where the request named one (rate-drawn faults over HTTP come before
+        the request is read, so they count in ``fault_count`` only)."""
+        with self._count_lock:
+            return dict(self._faults_by_function)
+
+    @property
+    def call_log(self) -> list[LoggedCall]:
+        """The last ``CALL_LOG_SIZE`` calls that reached a function, oldest first."""
+        with self._count_lock:
+            return list(self._call_log)
+
+    def calls_to(self, wsfunction: str) -> list[Mapping[str, Any]]:
+        """The parameters of each logged call to ``wsfunction``, oldest first."""
+        return [c.params for c in self.call_log if c.function == wsfunction]
 
     def record_call(self, wsfunction: str) -> None:
         with self._count_lock:
             self._call_count += 1
             self._calls_by_function[wsfunction] = self._calls_by_function.get(wsfunction, 0) + 1
 
-    def record_fault(self) -> None:
+    def log_call(self, wsfunction: str, userid: int, params: Mapping[str, Any]) -> None:
+        with self._count_lock:
+            self._call_log.append(LoggedCall(wsfunction, userid, params))
+
+    def record_fault(self, wsfunction: str = "") -> None:
         with self._count_lock:
             self._fault_count += 1
+            if wsfunction:
+                self._faults_by_function[wsfunction] = self._faults_by_function.get(wsfunction, 0) + 1
 
     def reset_counters(self) -> None:
+        """Zero the call and fault counters and empty the call log (hooks keep their own counts)."""
         with self._count_lock:
             self._call_count = 0
             self._calls_by_function = {}
             self._fault_count = 0
+            self._faults_by_function = {}
+            self._call_log.clear()
+
+    # -- test hooks (lmsbridge.sandbox.hooks) ------------------------------------------------------------
+
+    def fail(self, function: str | None, fault: Fault, *, when: Callable[[HookCall], bool] | None = None,
+             after: int = 0, times: int | None = None, nth: int | None = None) -> Hook:
+        """Answer calls of ``function`` (None: every request to the site) with ``fault``."""
+        return self.hooks.add(Hook("fail", function, fault=fault, when=when, after=after, times=times), nth=nth)
+
+    def delay(self, function: str | None, seconds: float, *, when: Callable[[HookCall], bool] | None = None,
+              after: int = 0, times: int | None = None, nth: int | None = None) -> Hook:
+        """Make calls of ``function`` (None: every request) wait ``seconds`` before they are handled."""
+        if seconds < 0:
+            raise ValueError("a delay must not be negative")
+        return self.hooks.add(Hook("delay", function, seconds=seconds, when=when, after=after, times=times), nth=nth)
+
+    def rewrite(self, function: str | None, change: Callable[[Any], Any], *,
+                when: Callable[[HookCall], bool] | None = None, after: int = 0, times: int | None = None,
+                nth: int | None = None) -> Hook:
+        """Pass the answer of ``function`` (None: every function) through ``change`` before it is encoded;
+        ``change`` may return ``hooks.Raw(bytes)`` to send a body as it is."""
+        return self.hooks.add(Hook("rewrite", function, change=change, when=when, after=after, times=times), nth=nth)
+
+    def clear_hooks(self) -> None:
+        self.hooks.clear()
 
     def set_fault_rate(self, rate: float) -> None:
         """Share (0..1) of requests answered with a fault instead of a response."""

@@ -1,4 +1,4 @@
-"""Certificate groups, issuance list and notices against the sandbox (real HTTP), LP1 HBHF-SMITTE-01.
+"""Certificate groups, issuance list and notices against the sandbox (in process), LP1 HBHF-SMITTE-01.
 
 Seeded states on lp course 5 (seed_data.json): all done u01 4, u02 5, u03 6, u04 7, u11 14; one of two
 u05 8, u06 9, u12 15; nothing u07 10, u08 11, u09 12, u10 13.
@@ -19,8 +19,6 @@ from lmsbridge.ledger import Ledger
 from lmsbridge.sandbox import Sandbox
 from tests.sync.helpers import SECRET, make_clients, make_config
 
-pytestmark = pytest.mark.slow
-
 COMPLETE = {4, 5, 6, 7, 14}
 PARTIAL = {8, 9, 15}
 NOTHING = {10, 11, 12, 13}
@@ -34,7 +32,7 @@ def _secret(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def sandbox() -> Iterator[Sandbox]:
-    with Sandbox.start() as sb:
+    with Sandbox.in_process() as sb:  # about the groups, not HTTP: no sockets needed
         yield sb
 
 

@@ -1,4 +1,4 @@
-"""``lmsbridge certificates group|list|notify`` from the command line, against the sandbox."""
+"""``lmsbridge certificates group|list|notify`` from the command line, against the sandbox (in process)."""
 
 from __future__ import annotations
 
@@ -15,12 +15,10 @@ from lmsbridge.cli.main import cli
 from lmsbridge.sandbox import Sandbox
 from tests.sync.helpers import SECRET
 
-pytestmark = pytest.mark.slow
-
 
 @pytest.fixture
 def sandbox() -> Iterator[Sandbox]:
-    with Sandbox.start() as sb:
+    with Sandbox.in_process() as sb:  # the CLI's sessions reach it through the process-wide routing
         yield sb
 
 

@@ -1,3 +1,8 @@
+"""Fixtures of the sandbox's tests. ``sandbox`` is in process (no sockets): most of these tests are about
+what the functions answer. The tests about HTTP itself (test_server.py, test_concurrency_and_faults.py,
+the contract replay on its own server) run on ``served_sandbox``, 127.0.0.1; test_inprocess.py shows that
+both answer the same bytes."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -12,7 +17,14 @@ from lmsbridge.sandbox import Sandbox, SiteHandle
 
 @pytest.fixture
 def sandbox() -> Iterator[Sandbox]:
-    """A freshly seeded sandbox (the two recorded lab sites)."""
+    """A freshly seeded sandbox (the two recorded lab sites), in process."""
+    with Sandbox.in_process() as sb:
+        yield sb
+
+
+@pytest.fixture
+def served_sandbox() -> Iterator[Sandbox]:
+    """A freshly seeded sandbox served over HTTP on 127.0.0.1."""
     with Sandbox.start() as sb:
         yield sb
 

@@ -15,6 +15,12 @@ from lmsbridge.sandbox import Sandbox, SiteHandle
 from .conftest import ws_call, ws_json
 
 
+@pytest.fixture
+def sandbox(served_sandbox: Sandbox) -> Sandbox:
+    """Over real HTTP: these tests are about the server."""
+    return served_sandbox
+
+
 def _site_info(site: SiteHandle, session: requests.Session) -> str:
     response = ws_call(site, "core_webservice_get_site_info", session=session)
     assert response.status_code == 200

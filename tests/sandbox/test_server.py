@@ -14,6 +14,12 @@ from lmsbridge.sandbox.registry import REGISTRY, WsFunction
 from .conftest import ws_call, ws_json
 
 
+@pytest.fixture
+def sandbox(served_sandbox: Sandbox) -> Sandbox:
+    """Over real HTTP: these tests are about the server."""
+    return served_sandbox
+
+
 def test_xml_is_the_default_format(sandbox: Sandbox) -> None:
     site = sandbox.sites["lp"]
     for fmt in (None, "xml", "yaml"):

@@ -1,7 +1,15 @@
-"""The sync engine over two stateful stand-ins (``responses``): what comes back, what is skipped, exit codes."""
+"""The sync engine over the sandbox's two sites, in process: what comes back, what is skipped, exit codes.
+
+The sites are the recorded lab sites (lmsbridge/sandbox/data/sites.json, from tests/fixtures/moodle/
+seed_data.json): lp owns HBHF-SMITTE-01 (course 5, cmids 12/13), ks borrows it as KSL-HBHF-SMITTE-01
+(course 3, cmids 5/6). ks user ids are the lp ids of the same person (u01 4, u07 10, u08 11, u09 12,
+u10 13); k15 (18) and k16 (19) are municipal learners without an lp account. Both sites' clocks are
+the test's ``Clock``, so the seeded completions are minutes old at T0 and every write is dated by it.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -10,12 +18,15 @@ from lmsbridge.config import Config
 from lmsbridge.errors import ConfigError
 from lmsbridge.i18n import Message
 from lmsbridge.ledger import Ledger, is_pseudonym
+from lmsbridge.sandbox import Fault, Sandbox
+from lmsbridge.sandbox.models import TRACKING_MANUAL
+from lmsbridge.sandbox.state import SiteState
 from lmsbridge.sync import SyncOptions, SyncSummary, run_sync
 from lmsbridge.sync.identity import learner_key
-from tests.sync.fake_sites import FakeSite, recorded_sites, serve
 from tests.sync.helpers import SECRET, Clock, make_clients, make_config, publish
 
-URLS = {"ks": "http://ks.test", "lp": "http://lp.test"}
+STATUSES = "core_completion_get_activities_completion_status"
+OVERRIDE = "core_completion_override_activity_completion_status"
 
 
 @pytest.fixture(autouse=True)
@@ -24,8 +35,24 @@ def _secret(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def sites() -> dict[str, FakeSite]:
-    return recorded_sites()
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def sandbox(clock: Clock) -> Iterator[Sandbox]:
+    with Sandbox.in_process(clock=lambda: clock.now.timestamp()) as sb:
+        yield sb
+
+
+@pytest.fixture
+def ks(sandbox: Sandbox) -> SiteState:
+    return sandbox.sites["ks"].state
+
+
+@pytest.fixture
+def lp(sandbox: Sandbox) -> SiteState:
+    return sandbox.sites["lp"].state
 
 
 @pytest.fixture
@@ -37,29 +64,49 @@ def ledger(tmp_path: Path) -> Ledger:
     return led
 
 
-def sync(config: Config, ledger: Ledger, sites: dict[str, FakeSite], clock: Clock, **options: object) -> SyncSummary:
-    for site in sites.values():
-        site.now = int(clock.now.timestamp())
-    with serve(sites):
-        return run_sync(config=config, clients=make_clients(URLS, dry_run=bool(options.get("dry_run"))),
-                        ledger=ledger, options=SyncOptions(**options), clock=clock)  # type: ignore[arg-type]
+def urls(sb: Sandbox) -> dict[str, str]:
+    return {name: site.url for name, site in sb.sites.items()}
+
+
+def config_for(sb: Sandbox, tmp: Path, **kw: object) -> Config:
+    return make_config(urls(sb), tmp=tmp, **kw)  # type: ignore[arg-type]
+
+
+def sync(config: Config, ledger: Ledger, sb: Sandbox, clock: Clock, **options: object) -> SyncSummary:
+    clients = make_clients(urls(sb), tokens={n: s.token for n, s in sb.sites.items()},
+                           dry_run=bool(options.get("dry_run")))
+    return run_sync(config=config, clients=clients, ledger=ledger, options=SyncOptions(**options),  # type: ignore[arg-type]
+                    clock=clock)
 
 
 def key(uid: int) -> str:
     return learner_key(SECRET.encode(), "lp", uid)
 
 
+def done(state: SiteState, userid: int) -> set[int]:
+    """The cmids the user has completed on a site."""
+    return {cmid for (cmid, uid), record in state.activity_completions.items() if uid == userid and record.state >= 1}
+
+
+def visit_and_complete(state: SiteState, userid: int, cmid: int, courseid: int) -> None:
+    """The learner does the activity: a course visit and the completion."""
+    state.set_last_access(userid, courseid)
+    state.complete_activity(userid, cmid)
+
+
+def failed_items(ledger: Ledger) -> set[tuple[str, str]]:
+    return {(str(f.item_kind), f.item_key) for f in ledger.list_failures()}
+
+
 def test_first_run_brings_back_every_completion_and_logs_it_pseudonymously(
-    tmp_path: Path, sites: dict[str, FakeSite], ledger: Ledger
+    tmp_path: Path, sandbox: Sandbox, lp: SiteState, ledger: Ledger, clock: Clock
 ) -> None:
-    clock = Clock()
-    summary = sync(make_config(URLS, tmp=tmp_path), ledger, sites, clock)
+    summary = sync(config_for(sandbox, tmp_path), ledger, sandbox, clock)
     assert summary.exit_code == 0, summary.as_dict()
-    lp = sites["lp"]
     # ks learners of KSL-HBHF-SMITTE-01 with completions: u01 C, u07 C, u09 P1 (HB10009; mixed-case email on ks),
     # k15 C and k16 P1 have no lp account (skip policy: counted, not created)
-    assert {(cm, uid) for cm, uid in lp.done if uid == 10} == {(12, 10), (13, 10)}
-    assert (12, 12) in lp.done and (13, 12) not in lp.done
+    assert done(lp, 10) == {12, 13}
+    assert 12 in done(lp, 12) and 13 not in done(lp, 12)
     share = summary.shares[0]
     assert share.unmatched == 2 and len(share.written) == 5
     rows = ledger.completions()
@@ -68,115 +115,100 @@ def test_first_run_brings_back_every_completion_and_logs_it_pseudonymously(
     assert all(is_pseudonym(r.learner_key) and "@" not in r.learner_key for r in rows)
     assert {r.borrower_activity for r in rows} == {"5", "6"}
     assert ledger.get_cursor(share.share_id) == clock.now
-    assert {(f.item_kind, f.item_key) for f in ledger.list_failures()} == {("unmatched", "user:18"),
-                                                                          ("unmatched", "user:19")}
+    assert failed_items(ledger) == {("unmatched", "user:18"), ("unmatched", "user:19")}
     run = ledger.last_run()
     assert run is not None and run.status == "ok" and run.counts["written"] == 5
 
 
 def test_second_run_without_changes_only_lists_and_writes_nothing(
-    tmp_path: Path, sites: dict[str, FakeSite], ledger: Ledger
+    tmp_path: Path, sandbox: Sandbox, ks: SiteState, lp: SiteState, ledger: Ledger, clock: Clock
 ) -> None:
-    clock = Clock()
-    config = make_config(URLS, tmp=tmp_path)
-    sync(config, ledger, sites, clock)
-    for site in sites.values():
-        site.calls.clear()
+    config = config_for(sandbox, tmp_path)
+    sync(config, ledger, sandbox, clock)
+    ks.reset_counters()
+    lp.reset_counters()
     clock.tick(minutes=15)
-    summary = sync(config, ledger, sites, clock)
+    summary = sync(config, ledger, sandbox, clock)
     assert summary.exit_code == 0 and summary.written == 0
-    reads_and_writes = {"core_completion_get_activities_completion_status",
-                        "core_completion_override_activity_completion_status", "enrol_manual_enrol_users",
-                        "core_user_create_users"}
-    assert not reads_and_writes & (set(sites["ks"].calls) | set(sites["lp"].calls))
+    reads_and_writes = {STATUSES, OVERRIDE, "enrol_manual_enrol_users", "core_user_create_users"}
+    assert not reads_and_writes & (set(ks.calls_by_function) | set(lp.calls_by_function))
     # the listing, plus the owner's participants and one lookup to retry the two unmatched learners
-    assert sites["ks"].calls == {"core_enrol_get_enrolled_users": 1}
-    assert set(sites["lp"].calls) <= {"core_enrol_get_enrolled_users", "core_user_get_users_by_field"}
+    assert ks.calls_by_function == {"core_enrol_get_enrolled_users": 1}
+    assert set(lp.calls_by_function) <= {"core_enrol_get_enrolled_users", "core_user_get_users_by_field"}
     assert len(ledger.completions()) == 5
 
 
 def test_new_completion_after_a_visit_is_read_and_written_once(
-    tmp_path: Path, sites: dict[str, FakeSite], ledger: Ledger
+    tmp_path: Path, sandbox: Sandbox, ks: SiteState, lp: SiteState, ledger: Ledger, clock: Clock
 ) -> None:
-    clock = Clock()
-    config = make_config(URLS, tmp=tmp_path)
-    sync(config, ledger, sites, clock)
+    config = config_for(sandbox, tmp_path)
+    sync(config, ledger, sandbox, clock)
     clock.tick(minutes=15)
-    sites["ks"].now = int(clock.now.timestamp())
-    sites["ks"].complete(13, 5)  # u10 Hilde Berg: no idnumber on ks, matched by email
-    sites["ks"].calls.clear()
-    summary = sync(config, ledger, sites, clock)
-    assert summary.written == 1 and (12, 13) in sites["lp"].done
-    assert sites["ks"].calls["core_completion_get_activities_completion_status"] == 1
+    visit_and_complete(ks, 13, 5, 3)  # u10 Hilde Berg: no idnumber on ks, matched by email
+    ks.reset_counters()
+    summary = sync(config, ledger, sandbox, clock)
+    assert summary.written == 1 and 12 in done(lp, 13)
+    assert ks.calls_by_function[STATUSES] == 1
     clock.tick(minutes=15)
-    again = sync(config, ledger, sites, clock)
+    again = sync(config, ledger, sandbox, clock)
     assert again.written == 0
 
 
 def test_teacher_set_completion_without_visit_needs_full(
-    tmp_path: Path, sites: dict[str, FakeSite], ledger: Ledger
+    tmp_path: Path, sandbox: Sandbox, ks: SiteState, lp: SiteState, ledger: Ledger, clock: Clock
 ) -> None:
-    clock = Clock()
-    config = make_config(URLS, tmp=tmp_path)
-    sync(config, ledger, sites, clock)
+    config = config_for(sandbox, tmp_path)
+    sync(config, ledger, sandbox, clock)
     clock.tick(hours=1)
-    sites["ks"].complete(11, 5, visit=False)  # u08, set by a teacher: no course visit
-    assert sync(config, ledger, sites, clock).written == 0
+    ks.complete_activity(11, 5)  # u08, set by a teacher: no course visit
+    assert sync(config, ledger, sandbox, clock).written == 0
     clock.tick(hours=1)
-    full = sync(config, ledger, sites, clock, full=True)
-    assert full.written == 1 and (12, 11) in sites["lp"].done
+    full = sync(config, ledger, sandbox, clock, full=True)
+    assert full.written == 1 and 12 in done(lp, 11)
 
 
 def test_unmatched_created_with_policy_create_and_enrolled(
-    tmp_path: Path, sites: dict[str, FakeSite], ledger: Ledger
+    tmp_path: Path, sandbox: Sandbox, lp: SiteState, ledger: Ledger, clock: Clock
 ) -> None:
-    clock = Clock()
-    summary = sync(make_config(URLS, tmp=tmp_path, sync={"unmatched": "create"}), ledger, sites, clock)
+    summary = sync(config_for(sandbox, tmp_path, sync={"unmatched": "create"}), ledger, sandbox, clock)
     assert summary.exit_code == 0
     share = summary.shares[0]
     assert share.created == 2 and share.unmatched == 0 and len(share.written) == 8
-    lp = sites["lp"]
-    camilla = next(u for u in lp.users.values() if u["email"] == "eva.ronning@bergen.kommune.no")
-    assert camilla["idnumber"] == "BK-5015" and camilla["id"] in lp.enrolled[5]
+    camilla = next(u for u in lp.users.values() if u.email == "eva.ronning@bergen.kommune.no")
+    assert camilla.idnumber == "BK-5015" and lp.is_enrolled(5, camilla.id)
 
 
 def test_one_failing_learner_does_not_stop_the_others_and_is_retried(
-    tmp_path: Path, sites: dict[str, FakeSite], ledger: Ledger
+    tmp_path: Path, sandbox: Sandbox, ks: SiteState, ledger: Ledger, clock: Clock
 ) -> None:
-    from tests.sync.fake_sites import Fault, error
-
-    def refuse_u07(params: dict[str, object]) -> None:
-        if str(params["userid"]) == "10":
-            raise Fault(error("nocriteriaset", "No completion criteria set for this course"))
-
-    clock = Clock()
-    config = make_config(URLS, tmp=tmp_path)
-    sites["ks"].hooks["core_completion_get_activities_completion_status"] = refuse_u07
-    summary = sync(config, ledger, sites, clock)
+    config = config_for(sandbox, tmp_path)
+    refuse_u07 = ks.fail(STATUSES, Fault.moodle("nocriteriaset", "No completion criteria set for this course"),
+                         when=lambda call: call.params["userid"] == 10)
+    summary = sync(config, ledger, sandbox, clock)
     assert summary.exit_code == 4
     assert len(summary.shares[0].written) == 3  # u01 ×2, u09
-    assert ("learner", "user:10") in {(f.item_kind, f.item_key) for f in ledger.list_failures()}
+    assert ("learner", "user:10") in failed_items(ledger)
     assert ledger.get_cursor(summary.shares[0].share_id) == clock.now  # per-learner failures keep the cursor moving
     run = ledger.last_run()
     assert run is not None and run.status == "partial"
-    # next run: u07's last access is old, but it failed, so it is read again
-    del sites["ks"].hooks["core_completion_get_activities_completion_status"]
+    # next run: u07 has not visited since, but failed, so is read again
+    refuse_u07.remove()
     clock.tick(minutes=15)
-    again = sync(config, ledger, sites, clock)
+    again = sync(config, ledger, sandbox, clock)
     assert again.exit_code == 0 and again.written == 2
-    assert ("learner", "user:10") not in {(f.item_kind, f.item_key) for f in ledger.list_failures()}
+    assert ("learner", "user:10") not in failed_items(ledger)
 
 
 def test_unreachable_platform_exits_3_and_keeps_the_cursor(
-    tmp_path: Path, sites: dict[str, FakeSite], ledger: Ledger
+    tmp_path: Path, sandbox: Sandbox, ks: SiteState, ledger: Ledger, clock: Clock
 ) -> None:
-    clock = Clock()
-    config = make_config(URLS, tmp=tmp_path)
-    sites["ks"].status_code = 503
-    summary = sync(config, ledger, sites, clock)
+    config = config_for(sandbox, tmp_path)
+    down = ks.fail(None, Fault.http(503))
+    summary = sync(config, ledger, sandbox, clock)
     assert summary.exit_code == 3 and "ks" in summary.unreachable
     assert ledger.get_cursor(summary.shares[0].share_id) is None
-    assert sites["ks"].calls["core_enrol_get_enrolled_users"] == 3  # the transport's retries, then it gave up
+    # the transport's retries, then it gave up
+    assert ks.faults_by_function == {"core_enrol_get_enrolled_users": 3} and ks.call_count == 0
     # the share's failed item keeps the transport's message as a code: shown later in either language
     (failure,) = [f for f in ledger.list_failures() if str(f.item_kind) == "share"]
     reason = Message.from_stored(failure.reason)
@@ -187,104 +219,97 @@ def test_unreachable_platform_exits_3_and_keeps_the_cursor(
     assert reason.render("en") == ("ks: core_enrol_get_enrolled_users: the platform answered HTTP 503 (a fault or "
                                    "maintenance on the platform): try again later; the share is tried again on the "
                                    "next run")
-    sites["ks"].status_code = None
+    down.remove()
     clock.tick(minutes=15)
-    assert sync(config, ledger, sites, clock).written == 5  # delayed, not lost
+    assert sync(config, ledger, sandbox, clock).written == 5  # delayed, not lost
 
 
 def test_owner_down_mid_share_commits_what_was_written(
-    tmp_path: Path, sites: dict[str, FakeSite], ledger: Ledger
+    tmp_path: Path, sandbox: Sandbox, lp: SiteState, ledger: Ledger, clock: Clock
 ) -> None:
-    clock = Clock()
-    config = make_config(URLS, tmp=tmp_path)
-    lp = sites["lp"]
-    writes = {"n": 0}
-
-    def fail_after_two(params: dict[str, object]) -> None:
-        writes["n"] += 1
-        if writes["n"] > 2:
-            lp.connection_down = True
-            raise Fault(error("x"))
-
-    from tests.sync.fake_sites import Fault, error
-
-    lp.hooks["core_completion_override_activity_completion_status"] = fail_after_two
-    summary = sync(config, ledger, sites, clock, concurrency=1)
-    assert summary.exit_code == 3
+    config = config_for(sandbox, tmp_path)
+    # once two completions were written, the owner's site drops every connection
+    down = lp.fail(None, Fault.dropped(), when=lambda _call: lp.calls_by_function.get(OVERRIDE, 0) >= 2)
+    summary = sync(config, ledger, sandbox, clock, concurrency=1)
+    assert summary.exit_code == 3 and "lp" in summary.unreachable
     assert len(ledger.completions()) == 2
     assert ledger.get_cursor(summary.shares[0].share_id) is None
-    lp.connection_down = False
-    del lp.hooks["core_completion_override_activity_completion_status"]
+    assert down.hits >= 3  # the third write and its retries
+    down.remove()
     clock.tick(minutes=15)
-    again = sync(config, ledger, sites, clock)
+    again = sync(config, ledger, sandbox, clock)
     assert again.exit_code == 0 and len(ledger.completions()) == 5
 
 
-def test_missing_secret_is_a_configuration_error(tmp_path: Path, sites: dict[str, FakeSite], ledger: Ledger,
+def test_missing_secret_is_a_configuration_error(tmp_path: Path, sandbox: Sandbox, ledger: Ledger, clock: Clock,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("TEST_PSEUDONYM")
     with pytest.raises(ConfigError) as caught:
-        sync(make_config(URLS, tmp=tmp_path), ledger, sites, Clock())
+        sync(config_for(sandbox, tmp_path), ledger, sandbox, clock)
     assert caught.value.exit_code == 2 and "TEST_PSEUDONYM" in str(caught.value)
-    assert sum(s.calls.total() for s in sites.values()) == 0
+    assert sum(site.state.call_count + site.state.fault_count for site in sandbox.sites.values()) == 0
     monkeypatch.setenv("TEST_PSEUDONYM", "short")
     with pytest.raises(ConfigError):
-        sync(make_config(URLS, tmp=tmp_path), ledger, sites, Clock())
+        sync(config_for(sandbox, tmp_path), ledger, sandbox, clock)
 
 
-def test_dry_run_plans_writes_and_changes_nothing(tmp_path: Path, sites: dict[str, FakeSite], ledger: Ledger) -> None:
-    before = dict(sites["lp"].done)
-    summary = sync(make_config(URLS, tmp=tmp_path), ledger, sites, Clock(), dry_run=True)
-    assert sites["lp"].done == before
+def test_dry_run_plans_writes_and_changes_nothing(tmp_path: Path, sandbox: Sandbox, lp: SiteState, ledger: Ledger,
+                                                  clock: Clock) -> None:
+    before = lp.snapshot()
+    summary = sync(config_for(sandbox, tmp_path), ledger, sandbox, clock, dry_run=True)
+    assert lp.snapshot() == before
     assert summary.written == 0 and summary.shares[0].planned_writes == 5
-    assert [c.wsfunction for _, c in summary.planned].count("core_completion_override_activity_completion_status") == 5
+    assert [c.wsfunction for _, c in summary.planned].count(OVERRIDE) == 5
+    assert OVERRIDE not in lp.calls_by_function
     assert ledger.completions() == [] and ledger.last_run() is None and ledger.get_cursor("S-0001") is None
 
 
-def test_unmapped_activity_is_reported_not_guessed(tmp_path: Path, sites: dict[str, FakeSite], ledger: Ledger) -> None:
-    sites["ks"].courses[3]["modules"].append({"id": 40, "name": "Lokal refleksjon", "completion": 1, "idnumber": ""})
-    summary = sync(make_config(URLS, tmp=tmp_path), ledger, sites, Clock())
-    assert [u.activity.cmid for u in summary.shares[0].unmapped] == [40]
-    assert ("activity", "cm:40") in {(f.item_kind, f.item_key) for f in ledger.list_failures()}
+def test_unmapped_activity_is_reported_not_guessed(tmp_path: Path, sandbox: Sandbox, ks: SiteState, ledger: Ledger,
+                                                   clock: Clock) -> None:
+    with ks.changing():
+        local = ks.add_module(ks.courses[3], "page", "Lokal refleksjon", completion=TRACKING_MANUAL)
+    summary = sync(config_for(sandbox, tmp_path), ledger, sandbox, clock)
+    assert [u.activity.cmid for u in summary.shares[0].unmapped] == [local.id]
+    assert ("activity", f"cm:{local.id}") in failed_items(ledger)
     assert summary.exit_code == 0
 
 
-def test_mapping_is_read_once_per_share_per_run(tmp_path: Path, sites: dict[str, FakeSite], ledger: Ledger) -> None:
-    sync(make_config(URLS, tmp=tmp_path), ledger, sites, Clock())
-    assert sites["ks"].calls["core_course_get_contents"] == 1
-    assert sites["ks"].calls["core_course_get_course_module"] == 2
-    assert sites["lp"].calls["core_course_get_contents"] == 1
+def test_mapping_is_read_once_per_share_per_run(tmp_path: Path, sandbox: Sandbox, ks: SiteState, lp: SiteState,
+                                                ledger: Ledger, clock: Clock) -> None:
+    sync(config_for(sandbox, tmp_path), ledger, sandbox, clock)
+    assert ks.calls_by_function["core_course_get_contents"] == 1
+    assert ks.calls_by_function["core_course_get_course_module"] == 2
+    assert lp.calls_by_function["core_course_get_contents"] == 1
 
 
-def test_report_path_reads_only_learners_with_progress(tmp_path: Path, sites: dict[str, FakeSite],
-                                                       ledger: Ledger) -> None:
-    clock = Clock()
-    config = make_config(URLS, tmp=tmp_path, report={"ks": 1})
-    summary = sync(config, ledger, sites, clock)
+def test_report_path_reads_only_learners_with_progress(tmp_path: Path, sandbox: Sandbox, ks: SiteState,
+                                                       ledger: Ledger, clock: Clock) -> None:
+    config = config_for(sandbox, tmp_path, report={"ks": 1})
+    summary = sync(config, ledger, sandbox, clock)
     assert summary.exit_code == 0 and summary.shares[0].path == "report"
     assert len(ledger.completions()) == 5
-    ks = sites["ks"]
-    assert ks.calls["core_enrol_get_enrolled_users"] == 0
-    assert ks.calls["core_reportbuilder_retrieve_report"] == 1
+    assert "core_enrol_get_enrolled_users" not in ks.calls_by_function
+    assert ks.calls_by_function["core_reportbuilder_retrieve_report"] == 1
     # 5 learners of the course have something done (u01, u07, k15 C; u09, k16 P1): only they are read
-    assert ks.calls["core_completion_get_activities_completion_status"] == 5
+    assert ks.calls_by_function[STATUSES] == 5
     # incremental: set_filters (time completed ≥ cursor − overlap), one read, filters_reset
-    for site in sites.values():
-        site.calls.clear()
+    ks.reset_counters()
     clock.tick(minutes=15)
-    ks.now = int(clock.now.timestamp())
-    ks.complete(11, 5)
-    ks.complete(11, 6)  # u08 completes the course
-    again = sync(config, ledger, sites, clock)
+    visit_and_complete(ks, 11, 5, 3)
+    visit_and_complete(ks, 11, 6, 3)  # u08 completes the course
+    again = sync(config, ledger, sandbox, clock)
     assert again.written == 2
-    assert ks.calls["core_reportbuilder_set_filters"] == 1 and ks.calls["core_reportbuilder_filters_reset"] == 1
-    assert ks.calls["core_completion_get_activities_completion_status"] == 1
-    assert ks.filter_from is None
+    assert ks.calls_by_function["core_reportbuilder_set_filters"] == 1
+    assert ks.calls_by_function["core_reportbuilder_filters_reset"] == 1
+    assert ks.calls_by_function[STATUSES] == 1
+    assert ks.report_filters == {}  # no filter left behind for the next reader
 
 
-def test_report_denied_falls_back_to_the_listing(tmp_path: Path, sites: dict[str, FakeSite], ledger: Ledger) -> None:
-    sites["ks"].report_denied = True
-    summary = sync(make_config(URLS, tmp=tmp_path, report={"ks": 1}), ledger, sites, Clock())
+def test_report_denied_falls_back_to_the_listing(tmp_path: Path, sandbox: Sandbox, ks: SiteState, ledger: Ledger,
+                                                 clock: Clock) -> None:
+    with ks.changing():  # the report is no longer shared with the lmsbridgews role: errorreportview
+        ks.reports[1].audience = []
+    summary = sync(config_for(sandbox, tmp_path, report={"ks": 1}), ledger, sandbox, clock)
     assert summary.exit_code == 0 and summary.shares[0].path == "per-learner"
     warnings = [w.render("nb") for w in summary.warnings]
     assert any(w.startswith("ks: fullføringsrapport 1 kan ikke brukes (") and w.endswith(
@@ -292,49 +317,39 @@ def test_report_denied_falls_back_to_the_listing(tmp_path: Path, sites: dict[str
     assert len(ledger.completions()) == 5
 
 
-def test_shares_of_a_link_are_skipped(tmp_path: Path, sites: dict[str, FakeSite], ledger: Ledger) -> None:
+def test_shares_of_a_link_are_skipped(tmp_path: Path, sandbox: Sandbox, ledger: Ledger, clock: Clock) -> None:
     publish(ledger, owner="ks", owner_course=2, owner_shortname="KSL-VELFERD-01", borrower="lp",
             borrower_course=None, borrower_shortname=None, key="k2")
-    summary = sync(make_config(URLS, tmp=tmp_path), ledger, sites, Clock())
+    summary = sync(config_for(sandbox, tmp_path), ledger, sandbox, clock)
     assert [s.status for s in summary.shares] == ["ok", "skipped"]
     assert summary.exit_code == 0
 
 
 def test_incremental_report_run_retries_a_failed_learner_and_leaves_out_staff(
-    tmp_path: Path, sites: dict[str, FakeSite], ledger: Ledger
+    tmp_path: Path, sandbox: Sandbox, ks: SiteState, ledger: Ledger, clock: Clock
 ) -> None:
-    from tests.sync.fake_sites import Fault, error
-
-    ks = sites["ks"]
-    read_for: list[int] = []
-
-    def refuse_u07(params: dict[str, object]) -> None:
-        read_for.append(int(str(params["userid"])))
-        if str(params["userid"]) == "10":
-            raise Fault(error("nocriteriaset", "No completion criteria set for this course"))
-
-    clock = Clock()
-    config = make_config(URLS, tmp=tmp_path, report={"ks": 1})
-    ks.hooks["core_completion_get_activities_completion_status"] = refuse_u07
-    first = sync(config, ledger, sites, clock)
+    config = config_for(sandbox, tmp_path, report={"ks": 1})
+    refuse_u07 = ks.fail(STATUSES, Fault.moodle("nocriteriaset", "No completion criteria set for this course"),
+                         when=lambda call: call.params["userid"] == 10)
+    first = sync(config, ledger, sandbox, clock)
     assert first.exit_code == 4 and first.shares[0].path == "report"
-    assert ("learner", "user:10") in {(f.item_kind, f.item_key) for f in ledger.list_failures()}
+    assert ("learner", "user:10") in failed_items(ledger)
 
-    ks.hooks["core_completion_get_activities_completion_status"] = lambda p: read_for.append(int(str(p["userid"])))
-    read_for.clear()
+    refuse_u07.remove()
+    ks.reset_counters()
     clock.tick(minutes=15)
-    ks.now = int(clock.now.timestamp())
     # a teacher of the borrower course completes it (in the report, but the listing says staff), and u08's
     # course is completed without a visit (only the filtered report shows it)
-    ks.add_user(30, "laerer@ks.test", "laerer@ks.test", "KS-T30", "Lene Lærer")
-    ks.enrol_user(3, 30, role=3)
+    teacher = ks.add_user("laerer@ks.test", "Lene", "Lærer", "laerer@ks.test", idnumber="KS-T30")
+    ks.enrol(teacher.id, 3, roleid=3)  # editingteacher
     for cmid in (5, 6):
-        ks.complete(30, cmid, visit=False)
-        ks.complete(11, cmid, visit=False)
-    again = sync(config, ledger, sites, clock)
+        ks.complete_activity(teacher.id, cmid)
+        ks.complete_activity(11, cmid)
+    again = sync(config, ledger, sandbox, clock)
     assert again.exit_code == 0 and again.shares[0].path == "listing+report", again.as_dict()
-    assert sorted(read_for) == [10, 11]  # u07 failed last time (old visit), u08 completed; not the teacher
+    # u07 failed last time (no visit since), u08 completed; not the teacher
+    assert sorted(p["userid"] for p in ks.calls_to(STATUSES)) == [10, 11]
     assert {(w.learner_key, w.owner_cmid) for w in again.shares[0].written} == {
         (key(10), 12), (key(10), 13), (key(11), 12), (key(11), 13)}
-    assert ("learner", "user:10") not in {(f.item_kind, f.item_key) for f in ledger.list_failures()}
-    assert ks.calls["core_reportbuilder_set_filters"] == 1 and ks.filter_from is None
+    assert ("learner", "user:10") not in failed_items(ledger)
+    assert ks.calls_by_function["core_reportbuilder_set_filters"] == 1 and ks.report_filters == {}

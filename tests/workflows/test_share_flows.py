@@ -1,22 +1,29 @@
-"""The three flows of the agreement end to end: request → approve → publish → revoke, with the ledger."""
+"""The three flows of the agreement end to end: request → approve → publish → revoke, with the ledger.
+
+The CLI runs against the sandbox's two sites in process (``Sandbox.in_process``: no sockets), seeded like
+the recorded lab sites (lmsbridge/sandbox/data/sites.json). Two changes to that seed give these tests
+the starting point of a pilot that has shared nothing yet: the Læringsportal's HBHF-SMITTE-01 (course 5)
+starts without its «delt til KS Læring» mark, and KS Læring's hand-made copy of it (course 3,
+KSL-HBHF-SMITTE-01) is gone, so that ``share publish`` creates the shell (a hand-made copy is linked,
+never overwritten: tests/workflows/test_share_sandbox.py). The platforms' behaviour over real HTTP, the
+SIGKILL cases included, is in test_share_sandbox.py.
+"""
 
 from __future__ import annotations
 
-import copy
 import email
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-import responses
 from click.testing import CliRunner, Result
 
-from lmsbridge.adapters.profile import DEFAULT_SELECT_OPTIONS
 from lmsbridge.cli.main import cli
 from lmsbridge.ledger import Ledger
-from tests.workflows.fake_moodle import FakeSite, install, recorded_course
+from lmsbridge.sandbox import Fault, Sandbox
+from lmsbridge.sandbox.models import Course
+from lmsbridge.sandbox.state import SiteState
 
 CONFIG = """
 ledger = "ledger.db"
@@ -29,7 +36,7 @@ name = "Ola Hansen"
 organisation = "{org}"
 [platforms.ks]
 title = "KS Læring"
-url = "http://ks.test"
+url = "{ks_url}"
 role = "municipal"
 organisation = "KS"
 token_env = "KS_TOKEN"
@@ -38,7 +45,7 @@ retry_attempts = 1
 categories = {{ "Helse og velferd" = 2, "Skolesektor" = 4 }}
 [platforms.lp]
 title = "Læringsportal"
-url = "http://lp.test"
+url = "{lp_url}"
 role = "hospital"
 organisation = "Helse Bergen HF"
 token_env = "LP_TOKEN"
@@ -47,30 +54,34 @@ contact_point = "elaring@helse-bergen.no"
 retry_attempts = 1
 """
 RENEWALS = ", ".join(f"{year}-07-01" for year in range(2017, 2027))
+LABEL_FIELD = "delingsstatus"
+#: KS Læring's hand-made copy of HBHF-SMITTE-01 on the recorded ks site
+MANUAL_COPY = 3
 
 
 @pytest.fixture
-def sites() -> Iterator[tuple[FakeSite, FakeSite]]:
-    lp1 = recorded_course("lp__core_course_get_courses_by_field__ok_shortname")
-    lp2 = recorded_course("lp__core_course_get_courses_by_field__ok_shortname_partial_metadata")
-    for custom in lp1["customfields"]:
-        if custom["shortname"] == "delingsstatus":  # start unlabelled
-            custom["valueraw"], custom["value"] = 0, None
-    ks1 = recorded_course("ks__core_course_get_courses_by_field__ok_after_create")
-    ks1.update({"id": 2, "shortname": "KSL-VELFERD-01", "idnumber": ""})
-    lp = FakeSite("http://lp.test", [lp1, lp2], DEFAULT_SELECT_OPTIONS)
-    ks = FakeSite("http://ks.test", [copy.deepcopy(ks1)], DEFAULT_SELECT_OPTIONS)
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        install(mock, lp, ks)
-        yield lp, ks
+def sandbox() -> Iterator[Sandbox]:
+    with Sandbox.in_process() as sb:
+        lp, ks = sb.sites["lp"].state, sb.sites["ks"].state
+        with lp.changing():
+            lp.courses[5].customfields[LABEL_FIELD] = 0  # start unlabelled
+        assert ks.courses[MANUAL_COPY].shortname == "KSL-HBHF-SMITTE-01"
+        ks.delete_course(MANUAL_COPY)
+        yield sb
 
 
-def setup_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, org: str = "Helse Bergen HF",
+@pytest.fixture
+def sites(sandbox: Sandbox) -> tuple[SiteState, SiteState]:
+    return sandbox.sites["lp"].state, sandbox.sites["ks"].state
+
+
+def setup_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sandbox: Sandbox, org: str = "Helse Bergen HF",
                  renewals: str = RENEWALS) -> Path:
     path = tmp_path / "lmsbridge.toml"
-    path.write_text(CONFIG.format(org=org, renewals=renewals), encoding="utf-8")
-    monkeypatch.setenv("KS_TOKEN", "ks-token")
-    monkeypatch.setenv("LP_TOKEN", "lp-token")
+    path.write_text(CONFIG.format(org=org, renewals=renewals, ks_url=sandbox.sites["ks"].url,
+                                  lp_url=sandbox.sites["lp"].url), encoding="utf-8")
+    monkeypatch.setenv("KS_TOKEN", sandbox.sites["ks"].token)
+    monkeypatch.setenv("LP_TOKEN", sandbox.sites["lp"].token)
     return path
 
 
@@ -84,14 +95,19 @@ def run(config: Path, *args: str, org: str | None = None) -> Result:
     return CliRunner().invoke(cli, ["--config", str(config), *args])
 
 
-def field(course: dict[str, Any], shortname: str) -> Any:
-    return next(f["valueraw"] for f in course["customfields"] if f["shortname"] == shortname)
+def field(course: Course, shortname: str) -> object:
+    """The stored value of a custom field (a select: its 1-based option index, 0 = unset)."""
+    return course.customfields.get(shortname) or (0 if shortname == LABEL_FIELD else None)
 
 
-def test_hospital_to_ks_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                   sites: tuple[FakeSite, FakeSite]) -> None:
+def by_shortname(state: SiteState, shortname: str) -> list[Course]:
+    return [c for c in state.courses.values() if c.shortname == shortname]
+
+
+def test_hospital_to_ks_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sandbox: Sandbox,
+                                   sites: tuple[SiteState, SiteState]) -> None:
     lp, ks = sites
-    config = setup_config(tmp_path, monkeypatch)
+    config = setup_config(tmp_path, monkeypatch, sandbox)
     result = run(config, "share", "request", "--flow", "hospital-to-ks", "--course", "HBHF-SMITTE-01", "--json")
     assert result.exit_code == 0, result.output
     requested = json.loads(result.output)
@@ -105,33 +121,36 @@ def test_hospital_to_ks_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
     assert run(config, "share", "approve", share_id).exit_code == 0
 
+    courses_before = set(ks.courses)
     dry = run(config, "share", "publish", share_id, "--dry-run", "--json")
     assert dry.exit_code == 0, dry.output
     planned = [p["wsfunction"] for p in json.loads(dry.output)["planned"]]
     assert "core_course_create_courses" in planned
-    assert len(ks.courses) == 1  # nothing written
+    assert set(ks.courses) == courses_before  # nothing written
+    assert "core_course_create_courses" not in ks.calls_by_function
 
     published = run(config, "share", "publish", share_id)
     assert published.exit_code == 0, published.output
     assert "KSL-HBHF-SMITTE-01" in published.output and "Last opp" in published.output
-    shell = next(c for c in ks.courses.values() if c["shortname"] == "KSL-HBHF-SMITTE-01")
+    [shell] = by_shortname(ks, "KSL-HBHF-SMITTE-01")
     assert field(shell, "delingsstatus") == 1  # «delt til KS Læring»
     assert field(shell, "eier") == "Helse Bergen HF"
     assert field(shell, "studiekategori") == 1 and field(shell, "tidsbruk") == "30 min"
-    assert 'data-lmsbridge-label="delt-til-ks-laring"' in shell["summary"]
+    assert 'data-lmsbridge-label="delt-til-ks-laring"' in shell.summary
     assert field(lp.courses[5], "delingsstatus") == 1  # the owner's course is labelled too
 
     # Re-publishing is a no-op: no second course.
     assert run(config, "share", "publish", share_id).exit_code == 0
-    assert sum(c["shortname"] == "KSL-HBHF-SMITTE-01" for c in ks.courses.values()) == 1
+    assert len(by_shortname(ks, "KSL-HBHF-SMITTE-01")) == 1
 
     # Only the owner ends a share.
     refused = run(config, "share", "revoke", share_id, "--reason", "test", org="KS")
     assert refused.exit_code == 1 and "Traceback" not in refused.output
     revoked = run(config, "share", "revoke", share_id, "--reason", "Erstattet", org="Helse Bergen HF")
     assert revoked.exit_code == 0, revoked.output
-    assert shell["visible"] == 0 and field(shell, "delingsstatus") == 0
-    assert "lmsbridge-label" not in shell["summary"]
+    shell = ks.courses[shell.id]
+    assert shell.visible == 0 and field(shell, "delingsstatus") == 0
+    assert "lmsbridge-label" not in shell.summary
     assert field(lp.courses[5], "delingsstatus") == 0
 
     shown = json.loads(run(config, "share", "show", share_id, "--json").output)
@@ -141,8 +160,8 @@ def test_hospital_to_ks_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
 
 def test_request_refused_when_course_information_is_incomplete(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                               sites: tuple[FakeSite, FakeSite]) -> None:
-    config = setup_config(tmp_path, monkeypatch)
+                                                               sandbox: Sandbox) -> None:
+    config = setup_config(tmp_path, monkeypatch, sandbox)
     result = run(config, "share", "request", "--flow", "hospital-to-ks", "--course", "HBHF-LEGEMID-02")
     assert result.exit_code == 1
     assert "missing.summary" in result.output
@@ -152,15 +171,15 @@ def test_request_refused_when_course_information_is_incomplete(tmp_path: Path, m
 
 
 def test_request_outside_the_agreements_term_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                        sites: tuple[FakeSite, FakeSite]) -> None:
-    config = setup_config(tmp_path, monkeypatch, renewals="")
+                                                        sandbox: Sandbox) -> None:
+    config = setup_config(tmp_path, monkeypatch, sandbox, renewals="")
     result = run(config, "share", "request", "--flow", "hospital-to-ks", "--course", "HBHF-SMITTE-01")
     assert result.exit_code == 1 and "2017" in result.output
 
 
 def test_ks_orders_from_hospital_goes_to_the_owning_hf(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                       sites: tuple[FakeSite, FakeSite]) -> None:
-    config = setup_config(tmp_path, monkeypatch)
+                                                       sandbox: Sandbox) -> None:
+    config = setup_config(tmp_path, monkeypatch, sandbox)
     result = run(config, "share", "request", "--flow", "ks-orders-from-hospital", "--course", "5", "--json")
     assert result.exit_code == 0, result.output
     eml = email.message_from_bytes(Path(json.loads(result.output)["email"]).read_bytes())
@@ -171,62 +190,75 @@ def test_ks_orders_from_hospital_goes_to_the_owning_hf(tmp_path: Path, monkeypat
 
 
 def test_hospital_shares_ks_course_links_it_with_label_from_ks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                               sites: tuple[FakeSite, FakeSite]) -> None:
+                                                               sandbox: Sandbox,
+                                                               sites: tuple[SiteState, SiteState]) -> None:
     lp, _ks = sites
-    config = setup_config(tmp_path, monkeypatch, org="KS")
+    config = setup_config(tmp_path, monkeypatch, sandbox, org="KS")
     result = run(config, "share", "request", "--flow", "hospital-shares-ks-course", "--course", "KSL-VELFERD-01",
                  "--json")
     assert result.exit_code == 0, result.output
     share_id = json.loads(result.output)["share"]["id"]
     assert run(config, "share", "approve", share_id).exit_code == 0
     assert run(config, "share", "publish", share_id).exit_code == 0
-    link = next(c for c in lp.courses.values() if c["shortname"] == "KS-KSL-VELFERD-01")
+    [link] = by_shortname(lp, "KS-KSL-VELFERD-01")
     assert field(link, "delingsstatus") == 2  # «delt fra KS»
-    assert 'href="http://ks.test/course/view.php?id=2"' in link["summary"]
+    ks_url = sandbox.sites["ks"].url
+    assert f'href="{ks_url}/course/view.php?id=2"' in link.summary
     assert run(config, "share", "revoke", share_id, "--reason", "slutt").exit_code == 0
-    assert link["visible"] == 0 and "ks.test/course/view.php" not in link["summary"]
+    link = lp.courses[link.id]
+    assert link.visible == 0 and f"{ks_url}/course/view.php" not in link.summary
 
 
 def test_interrupted_publish_leaves_the_ledger_consistent_and_a_rerun_completes(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sites: tuple[FakeSite, FakeSite]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sandbox: Sandbox, sites: tuple[SiteState, SiteState]
 ) -> None:
     lp, ks = sites
-    config = setup_config(tmp_path, monkeypatch)
+    config = setup_config(tmp_path, monkeypatch, sandbox)
     share_id = json.loads(run(config, "share", "request", "--flow", "hospital-to-ks", "--course", "HBHF-SMITTE-01",
                               "--json").output)["share"]["id"]
     run(config, "share", "approve", share_id)
-    lp.fail_on = "core_course_update_courses"  # dies after the shell was created, before the owner is labelled
+    # the owner's site goes away after the shell was created, before the owner is labelled
+    gone = lp.fail("core_course_update_courses", Fault.dropped())
     failed = run(config, "share", "publish", share_id)
-    assert failed.exit_code != 0 and "Traceback" not in failed.output
+    assert failed.exit_code == 3 and "Traceback" not in failed.output  # a platform could not be reached
+    assert gone.hits == 1 and len(by_shortname(ks, "KSL-HBHF-SMITTE-01")) == 1
     with Ledger.open(tmp_path / "ledger.db") as ledger:
         share = ledger.get_share(share_id)
         assert share is not None and share.state == "approved"
         assert ledger.verify().ok
-    lp.fail_on = None
+    gone.remove()
     assert run(config, "share", "publish", share_id).exit_code == 0
-    assert sum(c["shortname"] == "KSL-HBHF-SMITTE-01" for c in ks.courses.values()) == 1
+    assert len(by_shortname(ks, "KSL-HBHF-SMITTE-01")) == 1
     with Ledger.open(tmp_path / "ledger.db") as ledger:
         share = ledger.get_share(share_id)
         assert share is not None and share.state == "published" and share.borrower_course_id is not None
 
 
 def test_labels_audit_finds_drift_and_fix_repairs_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                     sites: tuple[FakeSite, FakeSite]) -> None:
+                                                     sandbox: Sandbox, sites: tuple[SiteState, SiteState]) -> None:
     lp, ks = sites
-    config = setup_config(tmp_path, monkeypatch)
-    stale = run(config, "labels", "audit", "--json")  # the recorded KS course carries a label without a share
+    config = setup_config(tmp_path, monkeypatch, sandbox)
+    # a label without a share: KSL-VELFERD-01 marked «delt til KS Læring» by hand, as the course recorded after
+    # its creation on the lab site was (ks__core_course_get_courses_by_field__ok_after_create.json)
+    with ks.changing():
+        ks.courses[2].customfields[LABEL_FIELD] = 1
+    stale = run(config, "labels", "audit", "--json")
     assert stale.exit_code == 1
     assert {a["shortname"] for a in json.loads(stale.output)} == {"KSL-VELFERD-01"}
     assert run(config, "labels", "audit", "--fix").exit_code == 0
+    assert field(ks.courses[2], LABEL_FIELD) == 0
     share_id = json.loads(run(config, "share", "request", "--flow", "hospital-to-ks", "--course", "HBHF-SMITTE-01",
                               "--json").output)["share"]["id"]
     run(config, "share", "approve", share_id)
     run(config, "share", "publish", share_id)
     clean = run(config, "labels", "audit")
     assert clean.exit_code == 0, clean.output
-    shell = next(c for c in ks.courses.values() if c["shortname"] == "KSL-HBHF-SMITTE-01")
-    shell["summary"] = "<p>Someone removed the label line.</p>"  # drift on the platform
-    lp.courses[6]["summary"] = '<p class="lmsbridge-label" data-lmsbridge-label="delt-til-ks-laring">Delt til KS Læring</p>'
+    [shell] = by_shortname(ks, "KSL-HBHF-SMITTE-01")
+    with ks.changing():
+        shell.summary = "<p>Someone removed the label line.</p>"  # drift on the platform
+    with lp.changing():
+        lp.courses[6].summary = ('<p class="lmsbridge-label" data-lmsbridge-label="delt-til-ks-laring">'
+                                 "Delt til KS Læring</p>")
     audit = run(config, "labels", "audit", "--json")
     assert audit.exit_code == 1
     found = {(a["platform"], a["shortname"]): {p["code"] for p in a["problems"]} for a in json.loads(audit.output)}
@@ -234,4 +266,4 @@ def test_labels_audit_finds_drift_and_fix_repairs_it(tmp_path: Path, monkeypatch
     assert "summary_stale" in found[("lp", "HBHF-LEGEMID-02")]
     assert run(config, "labels", "audit", "--fix").exit_code == 0
     assert run(config, "labels", "audit").exit_code == 0
-    assert "Someone removed the label line." in shell["summary"]  # the author's text stays
+    assert "Someone removed the label line." in ks.courses[shell.id].summary  # the author's text stays
