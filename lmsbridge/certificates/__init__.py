@@ -17,7 +17,7 @@ from lmsbridge.certificates.groups import GroupingOutcome, apply_groups, group_c
 from lmsbridge.certificates.notify import NoticeOutcome, notify_missing
 from lmsbridge.certificates.rules import GROUP_NAMES, CertificateGroup, place
 from lmsbridge.config import Config
-from lmsbridge.errors import ConfigError, LmsbridgeError, RetriableError
+from lmsbridge.errors import ConfigError, ExitCode, LmsbridgeError, RetriableError, exit_code_for
 from lmsbridge.i18n import Message
 from lmsbridge.ledger import Ledger, Share
 from lmsbridge.sync.secret import pseudonym_secret
@@ -37,14 +37,9 @@ class CertificatesRun:
     config_error: bool = False
 
     @property
-    def exit_code(self) -> int:
-        if self.config_error:
-            return 2
-        if self.unreachable:
-            return 3
-        if self.errors or any(n.failed for n in self.notices) or any(g.unread for g in self.grouped):
-            return 4
-        return 0
+    def exit_code(self) -> ExitCode:
+        failed = bool(self.errors) or any(n.failed for n in self.notices) or any(g.unread for g in self.grouped)
+        return exit_code_for(config=self.config_error, unreachable=self.unreachable, failed=failed)
 
     def as_dict(self) -> dict[str, Any]:
         return {

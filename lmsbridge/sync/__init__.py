@@ -5,21 +5,10 @@ from __future__ import annotations
 from lmsbridge.sync.engine import CompletionSync, ProgressListener, SyncOptions, pseudonym_secret, run_sync
 from lmsbridge.sync.identity import Directory, Match, Person, learner_key, match
 from lmsbridge.sync.mapping import Activity, ActivityMapping, map_activities
-from lmsbridge.sync.outcome import (
-    EXIT_CONFIG,
-    EXIT_OK,
-    EXIT_SOME_FAILED,
-    EXIT_UNREACHABLE,
-    ShareOutcome,
-    SyncSummary,
-)
+from lmsbridge.sync.outcome import ShareOutcome, SyncSummary
 from lmsbridge.sync.status import SyncStatus, sync_status
 
 __all__ = [
-    "EXIT_CONFIG",
-    "EXIT_OK",
-    "EXIT_SOME_FAILED",
-    "EXIT_UNREACHABLE",
     "Activity",
     "ActivityMapping",
     "CompletionSync",

@@ -1,4 +1,4 @@
-"""What a sync run did, per share and in total, and the exit code that says it to cron."""
+"""What a sync run did, per share and in total, and the exit code that says it to cron (``lmsbridge.errors.ExitCode``)."""
 
 from __future__ import annotations
 
@@ -8,13 +8,9 @@ from datetime import datetime
 from typing import Any
 
 from lmsbridge.adapters import PlannedCall
+from lmsbridge.errors import ExitCode, exit_code_for
 from lmsbridge.i18n import Message
 from lmsbridge.sync.mapping import Unmapped
-
-EXIT_OK = 0
-EXIT_CONFIG = 2
-EXIT_UNREACHABLE = 3
-EXIT_SOME_FAILED = 4
 
 #: failed_items kinds. Learner and share failures make the run exit 4; "unmatched" (no owner account under
 #: the skip policy) and "activity" (no owner counterpart) are reported and retried, not failures of the run.
@@ -136,25 +132,23 @@ class SyncSummary:
         )
 
     @property
-    def exit_code(self) -> int:
-        if any(s.config_error for s in self.shares):
-            return EXIT_CONFIG
-        if self.unreachable or any(s.unreachable for s in self.shares):
-            return EXIT_UNREACHABLE
-        if self.failed_items:
-            return EXIT_SOME_FAILED
-        return EXIT_OK
+    def exit_code(self) -> ExitCode:
+        return exit_code_for(
+            config=any(s.config_error for s in self.shares),
+            unreachable=bool(self.unreachable) or any(s.unreachable for s in self.shares),
+            failed=bool(self.failed_items),
+        )
 
     @property
     def status(self) -> str:
-        return {EXIT_OK: "ok", EXIT_CONFIG: "config-error", EXIT_UNREACHABLE: "unreachable"}.get(
+        return {ExitCode.OK: "ok", ExitCode.CONFIG: "config-error", ExitCode.UNREACHABLE: "unreachable"}.get(
             self.exit_code, "some-failed"
         )
 
     @property
     def run_status(self) -> str:
         """sync_runs.status: ok, partial (some items failed) or failed (a platform or the config)."""
-        return {EXIT_OK: "ok", EXIT_SOME_FAILED: "partial"}.get(self.exit_code, "failed")
+        return {ExitCode.OK: "ok", ExitCode.PARTIAL: "partial"}.get(self.exit_code, "failed")
 
     def counts(self) -> dict[str, Any]:
         """The run's activity log (sync_runs.counts): numbers only, no learner data."""
@@ -198,10 +192,6 @@ class SyncSummary:
 
 
 __all__ = [
-    "EXIT_CONFIG",
-    "EXIT_OK",
-    "EXIT_SOME_FAILED",
-    "EXIT_UNREACHABLE",
     "FAILING_KINDS",
     "KIND_ACTIVITY",
     "KIND_LEARNER",
