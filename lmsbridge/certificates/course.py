@@ -7,14 +7,13 @@ read, done only when it can matter (after the due date, or for the issuance list
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, TypeVar
 
-from lmsbridge.adapters import MoodleClient, PlatformProfile
+from lmsbridge.adapters import MoodleClient, PlatformProfile, WorkerClients
 from lmsbridge.adapters.models import EnrolledUser
 from lmsbridge.certificates.rules import CertificateGroup, Placement, Points, activity_points_for, place, points
 from lmsbridge.config import CertificateCourse, Config
@@ -92,32 +91,19 @@ def platform_for(config: Config, key: str, shares: Sequence[Share] = ()) -> str:
 
 def map_concurrently(client: MoodleClient, workers: int, fn: Callable[[MoodleClient, T], R], items: Iterable[T]) -> list[R]:
     """``fn(client, item)`` for every item, ``workers`` at a time, one client clone (HTTP session) per worker."""
-    local = threading.local()
-    clones: list[MoodleClient] = []
-    lock = threading.Lock()
-
-    def run(item: T) -> R:
-        worker: MoodleClient | None = getattr(local, "client", None)
-        if worker is None:
-            worker = client.clone()
-            local.client = worker
-            with lock:
-                clones.append(worker)
-        return fn(worker, item)
-
     items = list(items)
     if workers <= 1 or len(items) <= 1:
         return [fn(client, item) for item in items]
+    clients = WorkerClients(client)
     try:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lmsbridge-cert") as executor:
-            return list(executor.map(run, items))
+            return list(executor.map(lambda item: fn(clients.get(), item), items))
     finally:
-        for clone in clones:
-            clone.transport.session.close()
+        clients.close()
 
 
 def is_participant(user: EnrolledUser, student_role: int) -> bool:
-    return not user.roles or any(role.roleid == student_role for role in user.roles)
+    return user.takes_part_as(student_role)
 
 
 def read_course(

@@ -1,4 +1,5 @@
-"""What a sync run did, per share and in total, and the exit code that says it to cron (``lmsbridge.errors.ExitCode``)."""
+"""What a sync run did, per share and in total, and the exit code that says it to cron (``lmsbridge.errors.ExitCode``).
+"""
 
 from __future__ import annotations
 
@@ -80,6 +81,14 @@ class ShareOutcome:
         self.error = reason
         self.unreachable = platform
         self.config_error = config
+
+    def item_failed(self, key: str, reason: Message, *, kind: str = KIND_LEARNER) -> None:
+        """One item (a learner, most often) failed: kept in failed_items and retried next run."""
+        self.failures.append(Failure(kind, key, reason))
+
+    def clear(self, userid: int) -> None:
+        """Nothing is left to retry for this borrower learner: its failed items go, unless it failed again."""
+        self.cleared.update({(KIND_LEARNER, f"user:{userid}"), (KIND_UNMATCHED, f"user:{userid}")})
 
     def as_dict(self) -> dict[str, Any]:
         return {
