@@ -16,7 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 
 from lmsbridge import i18n
 from lmsbridge.adapters import MoodleClient
-from lmsbridge.certificates import CertificatesRun, group_certificates
+from lmsbridge.certificates import CertificatesRun, group_after_sync
 from lmsbridge.cli.context import app, echo_json, is_terminal, table
 from lmsbridge.config import Config
 from lmsbridge.errors import ExitCode, combined_exit_code
@@ -230,8 +230,7 @@ def _one_run(config: Config, ledger: Ledger, clients: dict[str, MoodleClient],
         summary = run_sync(config=config, clients=clients, ledger=ledger, options=options, progress=bar)
     cert_run: CertificatesRun | None = None
     if certificates and config.certificates:
-        cert_run = group_certificates(config, clients.__getitem__, today=_today(),
-                                      shares=ledger.list_shares(state="published"))
+        cert_run = group_after_sync(config, clients.__getitem__, summary, today=_today())
     code = combined_exit_code(summary.exit_code, cert_run.exit_code if cert_run else ExitCode.OK)
     if as_json:
         data: dict[str, Any] = summary.as_dict()

@@ -3,7 +3,7 @@
 Takes the run context and a share. Gives the owner course's id (from the share, else looked up by its short
 name), each course's activities (``core_course_get_contents``, with idnumbers from
 ``core_course_get_course_module``, the only call that has them), the activity mapping between the two
-(:mod:`lmsbridge.sync.mapping`), and the owner course's participants as a
+(:mod:`lmsbridge.sync.mapping`) with the owner course as read, and the owner course's participants as a
 ``Directory`` to match learners against.
 """
 
@@ -18,6 +18,7 @@ from lmsbridge.ledger import Share
 from lmsbridge.sync.context import RunContext, ShareProblem
 from lmsbridge.sync.identity import Directory, person_of
 from lmsbridge.sync.mapping import Activity, ActivityMapping, map_activities
+from lmsbridge.sync.outcome import OwnerCourse
 
 #: Fields asked of the owner course's participant listing (without ``userfields`` Moodle computes every
 #: default field, which is costly: REFERENCE.md §2 core_enrol_get_enrolled_users).
@@ -28,6 +29,7 @@ OWNER_FIELDS: tuple[str, ...] = ("id", "username", "idnumber", "email")
 class Mapped:
     mapping: ActivityMapping
     borrower_tracked: int  # borrower activities with completion tracking
+    owner: OwnerCourse
 
 
 def owner_course_id(ctx: RunContext, share: Share) -> int:
@@ -65,7 +67,8 @@ def mapping(ctx: RunContext, share: Share, owner_course: int) -> Mapped:
     def build() -> Mapped:
         borrower = activities(ctx, share.borrower_platform, borrower_course)
         owner = activities(ctx, share.owner_platform, owner_course)
-        return Mapped(map_activities(borrower, owner), sum(1 for a in borrower if a.tracked))
+        course = OwnerCourse(share.owner_platform, share.owner_course_shortname, owner_course, tuple(owner))
+        return Mapped(map_activities(borrower, owner), sum(1 for a in borrower if a.tracked), course)
 
     return ctx.memo.get(("mapping", share.id), build)
 

@@ -16,7 +16,8 @@ What several shares need (the courses' activities and their mapping, the owner c
 once per run (:mod:`~lmsbridge.sync.courses`). Every call goes through its platform's pool
 (:mod:`~lmsbridge.sync.pools`). Per-learner problems (``RecordError``) are kept in failed_items and retried; a
 platform that stays unreachable after the transport's retries (``RetriableError``) stops only the work on
-that platform.
+that platform. The summary carries what the run wrote, for the certificate groups after it
+(``SyncSummary.writes``).
 """
 
 from __future__ import annotations
@@ -72,7 +73,8 @@ class CompletionSync:
         summary = SyncSummary(started_at=started, dry_run=self.options.dry_run, full=self.options.full)
         calls_before = {name: client.call_counts() for name, client in self.clients.items()}
         planned_before = {name: len(client.planned) for name, client in self.clients.items()}
-        _, shares = published_shares(self.ledger, self.options)
+        published, shares = published_shares(self.ledger, self.options)
+        summary.published = tuple(published)
         # A platform without a profile has no pool: its shares fail as not configured.
         platforms = {name: client for name, client in self.clients.items() if name in self.profiles}
         sizes = {name: self.options.concurrency or self.profiles[name].concurrency for name in platforms}
@@ -147,6 +149,7 @@ class CompletionSync:
         if not learners:
             return
         mapped = courses.mapping(ctx, share, owner_course)
+        out.owner_course = mapped.owner
         out.unmapped = list(mapped.mapping.unmapped)
         out.mapped_borrower_cmids = frozenset(mapped.mapping.pairs)
         if not mapped.mapping.pairs:

@@ -1,4 +1,7 @@
 """What a sync run did, per share and in total, and the exit code that says it to cron (``lmsbridge.errors.ExitCode``).
+
+The summary also carries what the run learned that the certificate groups after it need (``writes``): each
+owner course it read (id, activities) and the completions it wrote there, per owner user.
 """
 
 from __future__ import annotations
@@ -11,7 +14,8 @@ from typing import Any
 from lmsbridge.adapters import PlannedCall
 from lmsbridge.errors import ExitCode, exit_code_for
 from lmsbridge.i18n import Message
-from lmsbridge.sync.mapping import Unmapped
+from lmsbridge.ledger import Share
+from lmsbridge.sync.mapping import Activity, Unmapped
 
 #: failed_items kinds. Learner and share failures make the run exit 4; "unmatched" (no owner account under
 #: the skip policy) and "activity" (no owner counterpart) are reported and retried, not failures of the run.
@@ -24,12 +28,35 @@ FAILING_KINDS = frozenset({KIND_LEARNER, KIND_SHARE})
 
 @dataclass(frozen=True)
 class Written:
-    """One completion brought back to the owner (pseudonymous learner key, activities as cmids)."""
+    """One completion brought back to the owner (pseudonymous learner key, activities as cmids).
+
+    ``owner_userid`` stays in memory for the certificate groups after the run; the ledger keeps the key only.
+    """
 
     learner_key: str
     owner_cmid: int
     borrower_cmid: int
     time_completed: datetime | None
+    owner_userid: int | None = None
+
+
+@dataclass(frozen=True)
+class OwnerCourse:
+    """An owner course as the run read it: where it is and its activities (``tracked`` = completion on)."""
+
+    platform: str
+    shortname: str
+    id: int
+    activities: tuple[Activity, ...]
+
+
+@dataclass(frozen=True)
+class CourseWrites:
+    """What one run knows of one owner course: the course, and the completions it wrote (owner user id →
+    owner cmids) — empty when it read the course and had nothing new for it."""
+
+    course: OwnerCourse
+    completions: dict[int, frozenset[int]]
 
 
 @dataclass(frozen=True)
@@ -69,6 +96,7 @@ class ShareOutcome:
     unmapped: list[Unmapped] = field(default_factory=list)
     mapped_borrower_cmids: frozenset[int] | None = None
     notes: list[Message] = field(default_factory=list)  # not kept in the ledger
+    owner_course: OwnerCourse | None = None  # once the run has read it
 
     @property
     def clean(self) -> bool:
@@ -129,6 +157,21 @@ class SyncSummary:
     unreachable: dict[str, Message] = field(default_factory=dict)
     calls: dict[str, dict[str, int]] = field(default_factory=dict)
     planned: list[tuple[str, PlannedCall]] = field(default_factory=list)
+    published: tuple[Share, ...] = ()  # every published share the run found in the ledger (--share or not)
+
+    def writes(self) -> dict[tuple[str, str], CourseWrites]:
+        """Per owner course (platform, short name): the course as read and the completions the run wrote."""
+        out: dict[tuple[str, str], CourseWrites] = {}
+        for share in self.shares:
+            course = share.owner_course
+            if course is None:
+                continue
+            known = out.setdefault((course.platform, course.shortname), CourseWrites(course, {}))
+            for written in share.written:
+                if written.owner_userid is not None:
+                    done = known.completions.get(written.owner_userid, frozenset())
+                    known.completions[written.owner_userid] = done | {written.owner_cmid}
+        return out
 
     @property
     def written(self) -> int:
@@ -206,7 +249,9 @@ __all__ = [
     "KIND_LEARNER",
     "KIND_SHARE",
     "KIND_UNMATCHED",
+    "CourseWrites",
     "Failure",
+    "OwnerCourse",
     "ShareOutcome",
     "SyncSummary",
     "Written",

@@ -3,8 +3,8 @@
 Takes the run context, a share and the learners ready to write (an owner account in the owner course, the new
 completions mapped to owner activities). Gives one ``core_completion_override_activity_completion_status``
 per new completion (Moodle then re-aggregates the owner's course completion at once), each success as a
-``Written`` in the share's outcome (the learner's pseudonym, the owner activity, the time completed on the
-borrower), a dry run's as a planned write, a refused one as a failed item. A learner written in full
+``Written`` in the share's outcome (the learner's pseudonym, the owner user and activity, the time completed
+on the borrower), a dry run's as a planned write, a refused one as a failed item. A learner written in full
 has the failures of earlier runs cleared.
 """
 
@@ -51,8 +51,9 @@ def write_completions(ctx: RunContext, share: Share, items: list[NewCompletions]
         if result is None:  # dry run
             out.planned_writes += 1
             continue
-        assert item.key is not None
-        out.written.append(Written(item.key, owner_activity.cmid, status.cmid, from_unix(status.timecompleted)))
+        assert item.key is not None and item.owner is not None
+        out.written.append(Written(item.key, owner_activity.cmid, status.cmid, from_unix(status.timecompleted),
+                                   owner_userid=item.owner.id))
     failed = {job[1].learner.item_key for job, _ in jobs if job[0] not in went_through}
     for item in items:
         if item.learner.item_key not in failed:
