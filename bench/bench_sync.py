@@ -358,8 +358,8 @@ def naive_sweep(sandbox: SandboxProcess, page_size: int) -> Run:
     elapsed = time.perf_counter() - started
     by_function: Counter[str] = Counter()
     for client in sites.values():
-        by_function.update(client.transport.calls)
-        client.transport.session.close()
+        by_function.update(client.call_counts())
+        client.close()
     return Run("naive per-learner sweep, each run", sum(by_function.values()), sandbox.served(), elapsed, written,
                dict(sorted(by_function.items())))
 
@@ -463,7 +463,7 @@ def seconds_per_call(seeded: Seeded, calls: int = 40) -> float:
     for _ in range(calls):
         client.site_info()
     elapsed = time.perf_counter() - started
-    client.transport.session.close()
+    client.close()
     return elapsed / calls
 
 

@@ -10,6 +10,8 @@ Moodle reports web-service errors inside HTTP 200 bodies (tests/fixtures/moodle/
 ``moodle_error_from`` maps ``exception``/``errorcode`` to a subclass with one table.
 No message built here ever contains a web-service token.
 
+Every error carries its ``exit_code`` from ``ExitCode``, the one table of the process's exit codes.
+
 Every error carries its ``message``: an ``lmsbridge.i18n.Message`` (code and values), rendered only when
 shown (``str(error)`` renders it in the current language). A Moodle error's ``message`` is lmsbridge's frame
 (which site, which call, what to check) around Moodle's own text, kept as Moodle sent it.
@@ -18,9 +20,57 @@ shown (``str(error)`` renders it in the current language). A Moodle error's ``me
 from __future__ import annotations
 
 from collections.abc import Mapping
+from enum import IntEnum
 from typing import Any
 
 from lmsbridge.i18n import N_, Message
+
+# --- exit codes ------------------------------------------------------------------------------------
+# The process exit codes, one table for every command (cron, systemd and scripts read them; README «Scheduled
+# completion sync» and the commands' help state them): 0 all went through, 4 some items failed (kept and
+# retried), 3 a platform could not be reached, 2 configuration or input, 1 refused or failed.
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    #: Refused (a rule, a share's state), a check that failed, another run holding the lock.
+    FAILED = 1
+    #: The command line, an input file, or the configuration (secrets included) cannot be used.
+    USAGE = 2
+    CONFIG = 2
+    INPUT = 2
+    #: A platform could not be reached, after the transport's retries.
+    UNREACHABLE = 3
+    #: Some items failed; they are kept and tried again next run.
+    PARTIAL = 4
+    #: Ctrl-C (128 + SIGINT).
+    INTERRUPTED = 130
+
+
+#: Which code wins when one command has several outcomes (a sync, then its certificate groups).
+PRECEDENCE: tuple[ExitCode, ...] = (ExitCode.CONFIG, ExitCode.UNREACHABLE, ExitCode.PARTIAL)
+
+
+def exit_code_for(*, config: bool = False, unreachable: bool = False, failed: bool = False) -> ExitCode:
+    """A run's code from what went wrong: the configuration first, then a platform, then some items."""
+    if config:
+        return ExitCode.CONFIG
+    if unreachable:
+        return ExitCode.UNREACHABLE
+    if failed:
+        return ExitCode.PARTIAL
+    return ExitCode.OK
+
+
+def combined_exit_code(*codes: int) -> int:
+    """The code of several runs together: by ``PRECEDENCE``, else the highest."""
+    for code in PRECEDENCE:
+        if code in codes:
+            return code
+    return max(codes, default=ExitCode.OK)
+
+
+# --- the exceptions ----------------------------------------------------------------------------
 
 
 class LmsbridgeError(Exception):
@@ -29,7 +79,7 @@ class LmsbridgeError(Exception):
     #: Stable, language-neutral code for output and logs.
     code: str = "error"
     #: Process exit code the CLI uses for this error.
-    exit_code: int = 1
+    exit_code: int = ExitCode.FAILED
 
     def __init__(self, message: Message | str) -> None:
         self.message = message if isinstance(message, Message) else Message.text(message)
@@ -43,7 +93,7 @@ class RetriableError(LmsbridgeError):
     """Transient: the same call may succeed later."""
 
     code = "retriable"
-    exit_code = 3
+    exit_code = ExitCode.UNREACHABLE
 
 
 class RecordError(LmsbridgeError):
@@ -65,7 +115,7 @@ class ConfigError(FatalError):
     """The configuration file or environment is wrong."""
 
     code = "config"
-    exit_code = 2
+    exit_code = ExitCode.CONFIG
 
     def __init__(self, message: Message | str, *, path: str | None = None, key: str | None = None) -> None:
         self.path = path
@@ -81,7 +131,7 @@ class InputError(FatalError):
     """A file or argument given by the user cannot be used (missing, malformed, hostile, too large)."""
 
     code = "input"
-    exit_code = 2
+    exit_code = ExitCode.INPUT
 
 
 class SecretError(ConfigError):

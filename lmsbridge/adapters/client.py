@@ -8,8 +8,11 @@ their codes.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from types import MappingProxyType
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -36,6 +39,7 @@ from lmsbridge.adapters.models import (
     UserCourse,
     UserRef,
 )
+from lmsbridge.adapters.reports import REPORT_PAGE_SIZE, CompletionReport, completed_since_filter, parse_rows
 from lmsbridge.adapters.transport import MoodleTransport
 from lmsbridge.adapters.wire import iter_warnings, where_of
 from lmsbridge.errors import MoodleWarning, MoodleWarningsError, ProtocolError
@@ -138,11 +142,27 @@ class MoodleClient:
     def name(self) -> str:
         return self.transport.name
 
-    def clone(self) -> MoodleClient:
-        """A client with its own HTTP session (one per worker)."""
-        twin = MoodleClient(self.transport.clone(), dry_run=self.dry_run)
+    @property
+    def settings(self) -> Mapping[str, str]:
+        """The session settings sent with every call (``moodlewssetting*``: timezone, lang …), read-only."""
+        return MappingProxyType(self.transport.settings)
+
+    def call_counts(self) -> Counter[str]:
+        """Calls made so far per web-service function, by this client and its clones (a copy)."""
+        return self.transport.calls_so_far()
+
+    def clone(self, *, settings: Mapping[str, str] | None = None) -> MoodleClient:
+        """A client with its own HTTP session (one per worker), sharing the call counts and planned calls.
+
+        ``settings`` are session settings the clone sends where this client has none of its own.
+        """
+        twin = MoodleClient(self.transport.clone(settings=settings), dry_run=self.dry_run)
         twin.planned = self.planned
         return twin
+
+    def close(self) -> None:
+        """Close this client's HTTP session (a clone's, once its worker is done)."""
+        self.transport.session.close()
 
     # -- plumbing ---------------------------------------------------------------------------------
 
@@ -387,9 +407,29 @@ class MoodleClient:
         rows = [list(map(str, (r.get("columns") or []))) for r in raw.get("rows") or [] if isinstance(r, Mapping)]
         return ReportData(headers=list(raw.get("headers") or []), rows=rows, totalrowcount=raw.get("totalrowcount"))
 
+    def completion_report(self, reportid: int, *, page_size: int = REPORT_PAGE_SIZE) -> CompletionReport:
+        """Every page of a completion report (``reports.py``), until the rows run out or ``totalrowcount`` is
+        reached; its dates are read as UTC, so the client's session settings should say ``timezone=UTC``."""
+        headers: list[str] = []
+        rows: list[list[str]] = []
+        page = 0
+        while True:
+            data = self.retrieve_report(reportid, page=page, perpage=page_size)
+            headers = headers or list(data.headers)
+            rows.extend(data.rows)
+            if not data.rows or len(data.rows) < page_size or len(rows) >= data.totalrowcount:
+                break
+            page += 1
+        parsed, problems = parse_rows(headers, rows)
+        return CompletionReport(parsed, problems)
+
     def set_report_filters(self, reportid: int, values: str) -> None:
         # Filters are per calling user and change what later reads return: a read, in effect.
         self.call("core_reportbuilder_set_filters", reportid=reportid, values=values)
+
+    def filter_report_completed_since(self, reportid: int, since: datetime) -> None:
+        """Later reads of the report hold only course completions at ``since`` or after (to the second)."""
+        self.set_report_filters(reportid, completed_since_filter(since))
 
     def reset_report_filters(self, reportid: int) -> None:
         self.call("core_reportbuilder_filters_reset", reportid=reportid)

@@ -220,6 +220,10 @@ class EnrolledUser(Wire):
     roles: list[Role] = Field(default_factory=list)
     groups: list[GroupRef] = Field(default_factory=list)
 
+    def takes_part_as(self, roleid: int) -> bool:
+        """Is the user a participant in that role? A listing without roles (not asked for) counts everyone."""
+        return not self.roles or any(role.roleid == roleid for role in self.roles)
+
 
 class User(Wire):
     id: int

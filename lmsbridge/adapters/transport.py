@@ -148,15 +148,18 @@ class MoodleTransport:
     def __repr__(self) -> str:
         return f"MoodleTransport({self.name!r}, {self.base_url!r}, token=SecretStr('**********'))"
 
-    def clone(self) -> MoodleTransport:
-        """Same site and token, a new HTTP session (one per worker thread); shares the call counter."""
+    def clone(self, *, settings: Mapping[str, str] | None = None) -> MoodleTransport:
+        """Same site and token, a new HTTP session (one per worker thread); shares the call counter.
+
+        ``settings`` are session settings the clone adds where this transport has none of its own.
+        """
         twin = MoodleTransport(
             self.base_url,
             self._token,
             fmt=self.fmt,
             timeout=self.timeout,
             retry=self.retry,
-            settings=self.settings,
+            settings={**(settings or {}), **self.settings},
             name=self.name,
         )
         twin.calls = self.calls
@@ -166,6 +169,11 @@ class MoodleTransport:
     @property
     def call_count(self) -> int:
         return sum(self.calls.values())
+
+    def calls_so_far(self) -> Counter[str]:
+        """A copy of the calls made per function (by this transport and its clones), taken under the lock."""
+        with self._lock:
+            return Counter(self.calls)
 
     def form(self, wsfunction: str, params: Mapping[str, Any]) -> list[tuple[str, str]]:
         """The exact form pairs for a call, token included (never log this)."""

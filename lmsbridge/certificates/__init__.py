@@ -6,7 +6,7 @@ rules are pure (:mod:`lmsbridge.certificates.rules`); the rest reads and writes 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -17,9 +17,10 @@ from lmsbridge.certificates.groups import GroupingOutcome, apply_groups, group_c
 from lmsbridge.certificates.notify import NoticeOutcome, notify_missing
 from lmsbridge.certificates.rules import GROUP_NAMES, CertificateGroup, place
 from lmsbridge.config import Config
-from lmsbridge.errors import ConfigError, LmsbridgeError, RetriableError
+from lmsbridge.errors import ConfigError, ExitCode, LmsbridgeError, RetriableError, exit_code_for
 from lmsbridge.i18n import Message
 from lmsbridge.ledger import Ledger, Share
+from lmsbridge.sync.outcome import CourseWrites, SyncSummary
 from lmsbridge.sync.secret import pseudonym_secret
 
 ClientFor = Callable[[str], MoodleClient]
@@ -37,14 +38,9 @@ class CertificatesRun:
     config_error: bool = False
 
     @property
-    def exit_code(self) -> int:
-        if self.config_error:
-            return 2
-        if self.unreachable:
-            return 3
-        if self.errors or any(n.failed for n in self.notices) or any(g.unread for g in self.grouped):
-            return 4
-        return 0
+    def exit_code(self) -> ExitCode:
+        failed = bool(self.errors) or any(n.failed for n in self.notices) or any(g.unread for g in self.grouped)
+        return exit_code_for(config=self.config_error, unreachable=self.unreachable, failed=failed)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -82,17 +78,25 @@ def _each(config: Config, client_for: ClientFor, shares: Sequence[Share], only: 
 
 
 def group_certificates(config: Config, client_for: ClientFor, *, today: date, shares: Sequence[Share] = (),
-                       courses: Sequence[str] = ()) -> CertificatesRun:
-    """``certificates group`` (and the end of ``sync run``): every configured course, or ``courses``."""
+                       courses: Sequence[str] = (),
+                       known: Mapping[tuple[str, str], CourseWrites] | None = None) -> CertificatesRun:
+    """``certificates group``: every configured course, or ``courses``. ``known``: per (platform, course short
+    name), what a sync run just read of the course and wrote to it, so as not to read it again."""
     run = CertificatesRun()
 
     def one(client: MoodleClient, platform: str, key: str) -> None:
         outcome, _ = group_course(client, config.platform(platform), key, config.certificates[key], today=today,
-                                  page_size=config.sync.page_size)
+                                  page_size=config.sync.page_size, known=(known or {}).get((platform, key)))
         run.grouped.append(outcome)
 
     _each(config, client_for, shares, courses, run, one)
     return run
+
+
+def group_after_sync(config: Config, client_for: ClientFor, summary: SyncSummary, *, today: date) -> CertificatesRun:
+    """The end of ``sync run``: every configured course grouped, from what the run knows — the published shares
+    it read (where each course lives), each owner course it read and the completions it wrote there."""
+    return group_certificates(config, client_for, today=today, shares=summary.published, known=summary.writes())
 
 
 def certificate_list(config: Config, client_for: ClientFor, *, today: date, shares: Sequence[Share] = (),
@@ -135,6 +139,7 @@ __all__ = [
     "NoticeOutcome",
     "apply_groups",
     "certificate_list",
+    "group_after_sync",
     "group_certificates",
     "group_course",
     "issuance_rows",

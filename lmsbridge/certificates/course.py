@@ -7,20 +7,20 @@ read, done only when it can matter (after the due date, or for the issuance list
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, TypeVar
 
-from lmsbridge.adapters import MoodleClient, PlatformProfile
+from lmsbridge.adapters import MoodleClient, PlatformProfile, WorkerClients
 from lmsbridge.adapters.models import EnrolledUser
 from lmsbridge.certificates.rules import CertificateGroup, Placement, Points, activity_points_for, place, points
 from lmsbridge.config import CertificateCourse, Config
 from lmsbridge.errors import ConfigError, RecordError
 from lmsbridge.i18n import Message
 from lmsbridge.ledger import Share
+from lmsbridge.sync.outcome import CourseWrites
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -92,32 +92,19 @@ def platform_for(config: Config, key: str, shares: Sequence[Share] = ()) -> str:
 
 def map_concurrently(client: MoodleClient, workers: int, fn: Callable[[MoodleClient, T], R], items: Iterable[T]) -> list[R]:
     """``fn(client, item)`` for every item, ``workers`` at a time, one client clone (HTTP session) per worker."""
-    local = threading.local()
-    clones: list[MoodleClient] = []
-    lock = threading.Lock()
-
-    def run(item: T) -> R:
-        worker: MoodleClient | None = getattr(local, "client", None)
-        if worker is None:
-            worker = client.clone()
-            local.client = worker
-            with lock:
-                clones.append(worker)
-        return fn(worker, item)
-
     items = list(items)
     if workers <= 1 or len(items) <= 1:
         return [fn(client, item) for item in items]
+    clients = WorkerClients(client)
     try:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lmsbridge-cert") as executor:
-            return list(executor.map(run, items))
+            return list(executor.map(lambda item: fn(clients.get(), item), items))
     finally:
-        for clone in clones:
-            clone.transport.session.close()
+        clients.close()
 
 
 def is_participant(user: EnrolledUser, student_role: int) -> bool:
-    return not user.roles or any(role.roleid == student_role for role in user.roles)
+    return user.takes_part_as(student_role)
 
 
 def read_course(
@@ -130,28 +117,32 @@ def read_course(
     need_states: bool = True,
     page_size: int = 500,
     concurrency: int | None = None,
+    known: CourseWrites | None = None,
 ) -> CourseState:
-    """Read the course, its required activities, its participants and (when needed) their completion."""
-    course = client.course(key)
-    if course is None:
-        raise ConfigError(Message("certificates.no_course", key=key, platform=profile.name), key=f"certificates.{key}")
-    modules = [m for section in client.contents(course.id) for m in section.modules if m.completion > 0]
-    required = [RequiredActivity(m.id, m.name) for m in modules]
-    if _needs_idnumbers(settings.activity_points, required):
-        required = [RequiredActivity(a.cmid, a.name, client.course_module(a.cmid).idnumber) for a in required]
-    state = CourseState(key, profile.name, course.id, course.fullname, settings, today, required)
+    """Read the course, its required activities, its participants and (when needed) their completion.
+
+    ``known``: what a sync run just read of the course and wrote to it. Its id and activities are not read
+    again, nor the completion of a participant the run has just completed every required activity for; the
+    participants are (the run does not know them all, nor who joined since it read them).
+    """
+    state = _known_course(profile, key, settings, today, known) if known else _read_course(
+        client, profile, key, settings, today)
     users = [
         u
-        for u in client.enrolled_users(course.id, page_size=page_size, userfields=PARTICIPANT_FIELDS)
+        for u in client.enrolled_users(state.course_id, page_size=page_size, userfields=PARTICIPANT_FIELDS)
         if is_participant(u, profile.student_role_id)
     ]
     if not need_states:
         state.participants = [_participant(state, u, None, None) for u in users]
         return state
+    required = {a.cmid for a in state.required}
+    written = known.completions if known else {}
 
     def read(worker: MoodleClient, user: EnrolledUser) -> tuple[EnrolledUser, set[int] | None, Message | None]:
+        if required and required <= written.get(user.id, frozenset()):
+            return user, set(required), None  # the sync run has just written every one of them
         try:
-            statuses = worker.activities_completion(course.id, user.id)
+            statuses = worker.activities_completion(state.course_id, user.id)
         except RecordError as exc:
             return user, None, exc.message
         return user, {s.cmid for s in statuses if s.complete}, None
@@ -159,6 +150,25 @@ def read_course(
     results = map_concurrently(client, concurrency or profile.concurrency, read, users)
     state.participants = [_participant(state, user, done, error) for user, done, error in results]
     return state
+
+
+def _read_course(client: MoodleClient, profile: PlatformProfile, key: str, settings: CertificateCourse,
+                 today: date) -> CourseState:
+    course = client.course(key)
+    if course is None:
+        raise ConfigError(Message("certificates.no_course", key=key, platform=profile.name), key=f"certificates.{key}")
+    modules = [m for section in client.contents(course.id) for m in section.modules if m.completion > 0]
+    required = [RequiredActivity(m.id, m.name) for m in modules]
+    if _needs_idnumbers(settings.activity_points, required):
+        required = [RequiredActivity(a.cmid, a.name, client.course_module(a.cmid).idnumber) for a in required]
+    return CourseState(key, profile.name, course.id, course.fullname, settings, today, required)
+
+
+def _known_course(profile: PlatformProfile, key: str, settings: CertificateCourse, today: date,
+                  known: CourseWrites) -> CourseState:
+    """The course as the sync run read it (its full name is not among what it read: notices alone show it)."""
+    required = [RequiredActivity(a.cmid, a.name, a.idnumber) for a in known.course.activities if a.tracked]
+    return CourseState(key, profile.name, known.course.id, "", settings, today, required)
 
 
 def _needs_idnumbers(activity_points: Mapping[str, float], required: Sequence[RequiredActivity]) -> bool:

@@ -19,6 +19,7 @@ from lmsbridge.certificates.course import CourseState, read_course
 from lmsbridge.certificates.rules import GROUP_NAMES, CertificateGroup, Move, moves
 from lmsbridge.config import CertificateCourse
 from lmsbridge.i18n import N_
+from lmsbridge.sync.outcome import CourseWrites
 
 _DESCRIPTION = {
     CertificateGroup.COMPLETE: N_("certificates.group.description.complete"),
@@ -109,11 +110,13 @@ def group_course(
     today: date,
     page_size: int = 500,
     concurrency: int | None = None,
+    known: CourseWrites | None = None,
 ) -> tuple[GroupingOutcome, CourseState]:
     """Read the course and group its participants. Before the due date nobody is grouped, so no completion
-    is read: only the listings, to take anyone out of the groups who was put there too early."""
+    is read: only the listings, to take anyone out of the groups who was put there too early. ``known``:
+    what a sync run just read of the course and wrote to it (``read_course``)."""
     state = read_course(client, profile, key, settings, today=today, need_states=today > settings.due,
-                        page_size=page_size, concurrency=concurrency)
+                        page_size=page_size, concurrency=concurrency, known=known)
     return apply_groups(client, state), state
 
 

@@ -30,7 +30,7 @@ import click
 
 from lmsbridge import i18n
 from lmsbridge.cli.context import AppContext, echo_json
-from lmsbridge.errors import InputError, LmsbridgeError
+from lmsbridge.errors import ExitCode, InputError, LmsbridgeError
 from lmsbridge.i18n import N_, Message
 from lmsbridge.ledger import Ledger
 from lmsbridge.sandbox import Sandbox, SiteHandle
@@ -148,7 +148,7 @@ def _invoke(root: click.Command, args: Sequence[str]) -> int:
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.Abort:
-        return 1
+        return ExitCode.FAILED
     return result if isinstance(result, int) else 0
 
 
@@ -376,7 +376,7 @@ def demo(ctx: click.Context, keep: Path | None, as_json: bool) -> None:
             click.echo(click.style(i18n.t("demo.done", commands=len(runs), seconds=seconds), bold=True))
         if keep is not None:
             click.echo(i18n.t("demo.kept", folder=keep))
-    ctx.exit(0 if ok else 1)
+    ctx.exit(ExitCode.OK if ok else ExitCode.FAILED)
 
 
 commands = [demo]

@@ -6,6 +6,7 @@ import click
 
 from lmsbridge import i18n
 from lmsbridge.cli.context import app, echo_json
+from lmsbridge.errors import ExitCode
 from lmsbridge.health import PlatformHealth, check_platform
 
 
@@ -71,9 +72,9 @@ def doctor(ctx: click.Context, platforms: tuple[str, ...], as_json: bool) -> Non
             _print(health)
         click.echo(i18n.t("doctor.summary_ok") if all(r.ok for r in results) else i18n.t("doctor.summary_bad"))
     if any(not r.reachable for r in results):
-        ctx.exit(3)
+        ctx.exit(ExitCode.UNREACHABLE)
     if not all(r.ok for r in results):
-        ctx.exit(1)
+        ctx.exit(ExitCode.FAILED)
 
 
 commands = [doctor]

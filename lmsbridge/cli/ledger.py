@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import click
 
 from lmsbridge import i18n
+from lmsbridge.errors import ExitCode
 from lmsbridge.ledger import Event, Ledger
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -96,7 +97,7 @@ def verify_command(ctx: click.Context, ledger_location: str | None, as_json: boo
         click.echo(i18n.t("ledger.cli.bad", problem=report.problem, seq=report.first_bad_seq))
         click.echo(i18n.t("ledger.cli.rows_unchecked"))
     if not report.ok:
-        ctx.exit(1)
+        ctx.exit(ExitCode.FAILED)
 
 
 @ledger_group.command(

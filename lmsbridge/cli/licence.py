@@ -7,7 +7,7 @@ import click
 from lmsbridge import i18n
 from lmsbridge.cli.context import app, echo_json
 from lmsbridge.domain import PlatformRole
-from lmsbridge.errors import InputError
+from lmsbridge.errors import ExitCode, InputError
 from lmsbridge.i18n import Message
 from lmsbridge.readers.live import course_info_from_course
 from lmsbridge.sharing.licence import may_resell
@@ -72,7 +72,7 @@ def licence_check(
         click.echo(i18n.t("licence.yes", reason=verdict.reason) if verdict.allowed
                    else i18n.t("licence.no", reason=verdict.reason))
     if not verdict.allowed:
-        ctx.exit(1)
+        ctx.exit(ExitCode.FAILED)
 
 
 commands = [licence_group]

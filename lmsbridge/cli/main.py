@@ -15,7 +15,7 @@ import click
 
 from lmsbridge import __version__, i18n
 from lmsbridge.cli.context import AppContext
-from lmsbridge.errors import LmsbridgeError
+from lmsbridge.errors import ExitCode, LmsbridgeError
 
 # Modules under lmsbridge.cli that contribute commands. Add one line per module.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -31,11 +31,6 @@ COMMAND_MODULES: tuple[str, ...] = (
     "lmsbridge.cli.demo",
 )
 
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
-
-
 class RootGroup(click.Group):
     """Turns every lmsbridge error into one readable line and an exit code (no tracebacks)."""
 
@@ -47,7 +42,7 @@ class RootGroup(click.Group):
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo(i18n.t("cli.interrupted"), err=True)
-            ctx.exit(130)
+            ctx.exit(ExitCode.INTERRUPTED)
 
 
 @click.group(

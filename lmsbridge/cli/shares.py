@@ -12,6 +12,7 @@ from lmsbridge import i18n
 from lmsbridge.adapters import MoodleClient, PlannedCall
 from lmsbridge.cli.context import AppContext, app, echo_json
 from lmsbridge.domain import ShareFlow
+from lmsbridge.errors import ExitCode
 from lmsbridge.ledger import Ledger, Share
 from lmsbridge.mail import Mailer
 from lmsbridge.workflows.shares import ShareService
@@ -231,7 +232,7 @@ def labels_audit(ctx: click.Context, platforms: tuple[str, ...], fix: bool, as_j
         for problem in audit.problems:
             click.echo(f"{audit.platform}:{audit.shortname} {problem.code}: {problem.reason}{suffix}")
     if audits and not fix:
-        ctx.exit(1)
+        ctx.exit(ExitCode.FAILED)
 
 
 commands.append(labels_group)

@@ -16,9 +16,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 
 from lmsbridge import i18n
 from lmsbridge.adapters import MoodleClient
-from lmsbridge.certificates import CertificatesRun, group_certificates
+from lmsbridge.certificates import CertificatesRun, group_after_sync
 from lmsbridge.cli.context import app, echo_json, is_terminal, table
 from lmsbridge.config import Config
+from lmsbridge.errors import ExitCode, combined_exit_code
 from lmsbridge.i18n import N_
 from lmsbridge.ledger import Ledger, LockedError
 from lmsbridge.sync import ShareOutcome, SyncOptions, SyncSummary, run_sync, sync_status
@@ -172,16 +173,9 @@ def counts_line(counts: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
-def _combined_exit(*codes: int) -> int:
-    for code in (2, 3, 4):
-        if code in codes:
-            return code
-    return max(codes, default=0)
-
-
 def print_summary(summary: SyncSummary, *, quiet: bool = False) -> None:
     out = console()
-    if quiet and summary.exit_code == 0 and not summary.warnings and not summary.dry_run:
+    if quiet and summary.exit_code == ExitCode.OK and not summary.warnings and not summary.dry_run:
         return
     if not summary.shares:
         click.echo(i18n.t("sync.no_shares"))
@@ -236,17 +230,16 @@ def _one_run(config: Config, ledger: Ledger, clients: dict[str, MoodleClient],
         summary = run_sync(config=config, clients=clients, ledger=ledger, options=options, progress=bar)
     cert_run: CertificatesRun | None = None
     if certificates and config.certificates:
-        cert_run = group_certificates(config, clients.__getitem__, today=_today(),
-                                      shares=ledger.list_shares(state="published"))
-    code = _combined_exit(summary.exit_code, cert_run.exit_code if cert_run else 0)
+        cert_run = group_after_sync(config, clients.__getitem__, summary, today=_today())
+    code = combined_exit_code(summary.exit_code, cert_run.exit_code if cert_run else ExitCode.OK)
     if as_json:
         data: dict[str, Any] = summary.as_dict()
         data["certificates"] = cert_run.as_dict() if cert_run else None
         data["exit_code"] = code
         echo_json(data)
     else:
-        print_summary(summary, quiet=quiet and code == 0)
-        if cert_run and not (quiet and code == 0):
+        print_summary(summary, quiet=quiet and code == ExitCode.OK)
+        if cert_run and not (quiet and code == ExitCode.OK):
             print_certificates(cert_run)
     return code
 
@@ -289,7 +282,7 @@ def sync_run(ctx: click.Context, full: bool, dry_run: bool, concurrency: int | N
     clients = {name: context.client(name, dry_run=dry_run) for name in config.platforms}
     with Ledger.open(config.ledger_url()) as ledger:
         runs = 0
-        code = 0
+        code: int = ExitCode.OK
         while True:
             runs += 1
             try:
@@ -299,7 +292,7 @@ def sync_run(ctx: click.Context, full: bool, dry_run: bool, concurrency: int | N
                 if interval is None:
                     raise
                 click.echo(i18n.t("sync.locked_wait", error=str(exc)), err=True)
-                code = 1
+                code = ExitCode.FAILED
             if interval is None or (max_runs and runs >= max_runs):
                 break
             if not quiet and not as_json:

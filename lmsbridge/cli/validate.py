@@ -19,6 +19,7 @@ from rich.text import Text
 
 from lmsbridge import i18n
 from lmsbridge.cli.context import app, echo_json
+from lmsbridge.errors import ExitCode
 from lmsbridge.i18n import N_
 from lmsbridge.readers import DEFAULT_MAPPING, FieldMapping, Source, live_sources, load_path, study_categories
 from lmsbridge.readers.coursefile import COURSE_FILE_SUFFIXES
@@ -189,7 +190,7 @@ def validate(
     else:
         _print(results)
     if not all(r.ok for r in results):
-        ctx.exit(1)
+        ctx.exit(ExitCode.FAILED)
 
 
 @click.command(
@@ -227,7 +228,7 @@ def schemas(ctx: click.Context, out: Path, check: bool) -> None:
         target.write_text(text, encoding="utf-8")
         click.echo(i18n.t("schemas.written", path=target))
     if stale:
-        ctx.exit(1)
+        ctx.exit(ExitCode.FAILED)
 
 
 commands = [validate, schemas]

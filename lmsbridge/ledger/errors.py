@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lmsbridge.errors import LedgerError, RuleViolation
+from lmsbridge.errors import ExitCode, LedgerError, RuleViolation
 from lmsbridge.i18n import Message
 
 
@@ -10,14 +10,14 @@ class LockedError(LedgerError):
     """Another process holds the lock (a sync run is already running): stop now, re-run later."""
 
     code = "locked"
-    exit_code = 1
+    exit_code = ExitCode.FAILED
 
 
 class ShareStateError(LedgerError, RuleViolation):
     """A share cannot move from its state to the one asked for (e.g. revoking a share never published)."""
 
     code = "share_state"
-    exit_code = 1
+    exit_code = ExitCode.FAILED
 
     def __init__(self, message: Message, *, share_id: str, current: str, target: str) -> None:
         self.share_id = share_id
@@ -30,11 +30,11 @@ class LedgerNotFoundError(LedgerError):
     """No such share (or run) in the ledger."""
 
     code = "ledger_not_found"
-    exit_code = 1
+    exit_code = ExitCode.FAILED
 
 
 class LedgerConstraintError(LedgerError):
     """A write broke one of the ledger's constraints (a duplicate key, a share that does not exist …)."""
 
     code = "ledger_constraint"
-    exit_code = 1
+    exit_code = ExitCode.FAILED

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from lmsbridge.adapters.models import EnrolledUser, User
 from lmsbridge.i18n import Message
 
 IdentityKey = Literal["idnumber", "email", "username"]
@@ -152,22 +153,17 @@ def learner_key(secret: bytes, platform: str, userid: int) -> str:
     return hmac.new(secret, message, hashlib.sha256).hexdigest()
 
 
-def person_from(fields: Mapping[str, object]) -> Person:
-    """A Person from any mapping with Moodle's user field names."""
-
-    def text(name: str) -> str:
-        value = fields.get(name)
-        return "" if value is None else str(value)
-
+def person_of(user: EnrolledUser | User) -> Person:
+    """A Person from a participant listing's or a user lookup's record (only a lookup says ``suspended``)."""
     return Person(
-        id=int(str(fields.get("id") or 0)),
-        username=text("username"),
-        idnumber=text("idnumber"),
-        email=text("email"),
-        firstname=text("firstname"),
-        lastname=text("lastname"),
-        fullname=text("fullname"),
-        suspended=bool(fields.get("suspended") or False),
+        id=user.id,
+        username=user.username,
+        idnumber=user.idnumber,
+        email=user.email,
+        firstname=user.firstname,
+        lastname=user.lastname,
+        fullname=user.fullname,
+        suspended=isinstance(user, User) and user.suspended,
     )
 
 
@@ -181,5 +177,5 @@ __all__ = [
     "lookup_values",
     "match",
     "normalise",
-    "person_from",
+    "person_of",
 ]

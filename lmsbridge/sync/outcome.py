@@ -1,4 +1,8 @@
-"""What a sync run did, per share and in total, and the exit code that says it to cron."""
+"""What a sync run did, per share and in total, and the exit code that says it to cron (``lmsbridge.errors.ExitCode``).
+
+The summary also carries what the run learned that the certificate groups after it need (``writes``): each
+owner course it read (id, activities) and the completions it wrote there, per owner user.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +12,10 @@ from datetime import datetime
 from typing import Any
 
 from lmsbridge.adapters import PlannedCall
+from lmsbridge.errors import ExitCode, exit_code_for
 from lmsbridge.i18n import Message
-from lmsbridge.sync.mapping import Unmapped
-
-EXIT_OK = 0
-EXIT_CONFIG = 2
-EXIT_UNREACHABLE = 3
-EXIT_SOME_FAILED = 4
+from lmsbridge.ledger import Share
+from lmsbridge.sync.mapping import Activity, Unmapped
 
 #: failed_items kinds. Learner and share failures make the run exit 4; "unmatched" (no owner account under
 #: the skip policy) and "activity" (no owner counterpart) are reported and retried, not failures of the run.
@@ -27,12 +28,35 @@ FAILING_KINDS = frozenset({KIND_LEARNER, KIND_SHARE})
 
 @dataclass(frozen=True)
 class Written:
-    """One completion brought back to the owner (pseudonymous learner key, activities as cmids)."""
+    """One completion brought back to the owner (pseudonymous learner key, activities as cmids).
+
+    ``owner_userid`` stays in memory for the certificate groups after the run; the ledger keeps the key only.
+    """
 
     learner_key: str
     owner_cmid: int
     borrower_cmid: int
     time_completed: datetime | None
+    owner_userid: int | None = None
+
+
+@dataclass(frozen=True)
+class OwnerCourse:
+    """An owner course as the run read it: where it is and its activities (``tracked`` = completion on)."""
+
+    platform: str
+    shortname: str
+    id: int
+    activities: tuple[Activity, ...]
+
+
+@dataclass(frozen=True)
+class CourseWrites:
+    """What one run knows of one owner course: the course, and the completions it wrote (owner user id →
+    owner cmids) — empty when it read the course and had nothing new for it."""
+
+    course: OwnerCourse
+    completions: dict[int, frozenset[int]]
 
 
 @dataclass(frozen=True)
@@ -72,6 +96,7 @@ class ShareOutcome:
     unmapped: list[Unmapped] = field(default_factory=list)
     mapped_borrower_cmids: frozenset[int] | None = None
     notes: list[Message] = field(default_factory=list)  # not kept in the ledger
+    owner_course: OwnerCourse | None = None  # once the run has read it
 
     @property
     def clean(self) -> bool:
@@ -84,6 +109,14 @@ class ShareOutcome:
         self.error = reason
         self.unreachable = platform
         self.config_error = config
+
+    def item_failed(self, key: str, reason: Message, *, kind: str = KIND_LEARNER) -> None:
+        """One item (a learner, most often) failed: kept in failed_items and retried next run."""
+        self.failures.append(Failure(kind, key, reason))
+
+    def clear(self, userid: int) -> None:
+        """Nothing is left to retry for this borrower learner: its failed items go, unless it failed again."""
+        self.cleared.update({(KIND_LEARNER, f"user:{userid}"), (KIND_UNMATCHED, f"user:{userid}")})
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -124,6 +157,21 @@ class SyncSummary:
     unreachable: dict[str, Message] = field(default_factory=dict)
     calls: dict[str, dict[str, int]] = field(default_factory=dict)
     planned: list[tuple[str, PlannedCall]] = field(default_factory=list)
+    published: tuple[Share, ...] = ()  # every published share the run found in the ledger (--share or not)
+
+    def writes(self) -> dict[tuple[str, str], CourseWrites]:
+        """Per owner course (platform, short name): the course as read and the completions the run wrote."""
+        out: dict[tuple[str, str], CourseWrites] = {}
+        for share in self.shares:
+            course = share.owner_course
+            if course is None:
+                continue
+            known = out.setdefault((course.platform, course.shortname), CourseWrites(course, {}))
+            for written in share.written:
+                if written.owner_userid is not None:
+                    done = known.completions.get(written.owner_userid, frozenset())
+                    known.completions[written.owner_userid] = done | {written.owner_cmid}
+        return out
 
     @property
     def written(self) -> int:
@@ -136,25 +184,23 @@ class SyncSummary:
         )
 
     @property
-    def exit_code(self) -> int:
-        if any(s.config_error for s in self.shares):
-            return EXIT_CONFIG
-        if self.unreachable or any(s.unreachable for s in self.shares):
-            return EXIT_UNREACHABLE
-        if self.failed_items:
-            return EXIT_SOME_FAILED
-        return EXIT_OK
+    def exit_code(self) -> ExitCode:
+        return exit_code_for(
+            config=any(s.config_error for s in self.shares),
+            unreachable=bool(self.unreachable) or any(s.unreachable for s in self.shares),
+            failed=bool(self.failed_items),
+        )
 
     @property
     def status(self) -> str:
-        return {EXIT_OK: "ok", EXIT_CONFIG: "config-error", EXIT_UNREACHABLE: "unreachable"}.get(
+        return {ExitCode.OK: "ok", ExitCode.CONFIG: "config-error", ExitCode.UNREACHABLE: "unreachable"}.get(
             self.exit_code, "some-failed"
         )
 
     @property
     def run_status(self) -> str:
         """sync_runs.status: ok, partial (some items failed) or failed (a platform or the config)."""
-        return {EXIT_OK: "ok", EXIT_SOME_FAILED: "partial"}.get(self.exit_code, "failed")
+        return {ExitCode.OK: "ok", ExitCode.PARTIAL: "partial"}.get(self.exit_code, "failed")
 
     def counts(self) -> dict[str, Any]:
         """The run's activity log (sync_runs.counts): numbers only, no learner data."""
@@ -198,16 +244,14 @@ class SyncSummary:
 
 
 __all__ = [
-    "EXIT_CONFIG",
-    "EXIT_OK",
-    "EXIT_SOME_FAILED",
-    "EXIT_UNREACHABLE",
     "FAILING_KINDS",
     "KIND_ACTIVITY",
     "KIND_LEARNER",
     "KIND_SHARE",
     "KIND_UNMATCHED",
+    "CourseWrites",
     "Failure",
+    "OwnerCourse",
     "ShareOutcome",
     "SyncSummary",
     "Written",

@@ -1,4 +1,4 @@
-"""Bounded concurrency per platform: a worker pool each, one HTTP session per worker (``client.clone()``).
+"""Bounded concurrency per platform: a worker pool each, one HTTP session per worker (``WorkerClients``).
 
 Every web-service call of a run goes through its platform's pool, so ``concurrency`` bounds the calls in
 flight on that platform whatever else is running. After a call gives up on transient failures (the
@@ -9,16 +9,17 @@ instead of each waiting out its own retries.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from lmsbridge.adapters import MoodleClient
-from lmsbridge.errors import RetriableError
+from lmsbridge.adapters import MoodleClient, WorkerClients
+from lmsbridge.errors import LmsbridgeError, RecordError, RetriableError
 from lmsbridge.i18n import Message
 from lmsbridge.sync.reason import cause
 
 T = TypeVar("T")
+K = TypeVar("K")
 
 #: The cause a run gives its pools when it is interrupted (Ctrl-C, an error): never shown as unreachable.
 INTERRUPTED = Message("sync.interrupted")
@@ -44,32 +45,22 @@ class PlatformUnreachable(RetriableError):
 class PlatformPool:
     """Workers for one platform; each worker thread holds its own client clone (its own session)."""
 
-    def __init__(self, client: MoodleClient, workers: int, on_down: Callable[[str, Message], None]) -> None:
-        self.client = client
+    def __init__(self, client: MoodleClient, workers: int, on_down: Callable[[str, Message], None], *,
+                 settings: Mapping[str, str] | None = None) -> None:
         self.name = client.name
         self.workers = max(1, workers)
         self._executor = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix=f"lmsbridge-{self.name}")
-        self._local = threading.local()
-        self._clones: list[MoodleClient] = []
+        self._clients = WorkerClients(client, settings=settings)
         self._lock = threading.Lock()
         self._on_down = on_down
         self.down: Message | None = None  # why the platform is taken to be down
-
-    def _worker_client(self) -> MoodleClient:
-        client: MoodleClient | None = getattr(self._local, "client", None)
-        if client is None:
-            client = self.client.clone()
-            self._local.client = client
-            with self._lock:
-                self._clones.append(client)
-        return client
 
     def _run(self, fn: Callable[[MoodleClient], T]) -> T:
         down = self.down
         if down is not None:
             raise PlatformUnreachable(self.name, down)
         try:
-            return fn(self._worker_client())
+            return fn(self._clients.get())
         except PlatformUnreachable:
             raise
         except RetriableError as exc:
@@ -91,17 +82,19 @@ class PlatformPool:
 
     def shutdown(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)
-        for clone in self._clones:
-            clone.transport.session.close()
+        self._clients.close()
 
 
 class Pools:
-    """One PlatformPool per platform, sized by ``concurrency`` (override) or each profile's own."""
+    """One PlatformPool per platform, sized by ``concurrency`` (override) or each profile's own; ``settings``
+    are session settings every worker's calls carry (unless the platform's client sets its own)."""
 
-    def __init__(self, clients: Mapping[str, MoodleClient], sizes: Mapping[str, int]) -> None:
+    def __init__(self, clients: Mapping[str, MoodleClient], sizes: Mapping[str, int], *,
+                 settings: Mapping[str, str] | None = None) -> None:
         self.unreachable: dict[str, Message] = {}
         self._lock = threading.Lock()
-        self.pools = {name: PlatformPool(client, sizes.get(name, 4), self._down) for name, client in clients.items()}
+        self.pools = {name: PlatformPool(client, sizes[name], self._down, settings=settings)
+                      for name, client in clients.items()}
 
     def _down(self, platform: str, cause: Message) -> None:
         with self._lock:
@@ -110,9 +103,33 @@ class Pools:
     def __getitem__(self, platform: str) -> PlatformPool:
         return self.pools[platform]
 
+    def __contains__(self, platform: object) -> bool:
+        return platform in self.pools
+
+    def interrupt(self) -> None:
+        """The run stops (Ctrl-C, an error): later calls on every platform fail at once."""
+        for pool in self.pools.values():
+            pool.mark_down(INTERRUPTED)
+
     def shutdown(self) -> None:
         for pool in self.pools.values():
             pool.shutdown()
+
+
+def results(jobs: Iterable[tuple[K, Future[T]]], record_failed: Callable[[K, RecordError], None],
+            errors: list[LmsbridgeError]) -> Iterator[tuple[K, T]]:
+    """Each job's result in order, as it comes. A ``RecordError`` (this item is bad) goes to ``record_failed``;
+    any other lmsbridge error is collected in ``errors`` (it stops the share once the rest is done)."""
+    for key, future in jobs:
+        try:
+            result = future.result()
+        except RecordError as exc:
+            record_failed(key, exc)
+            continue
+        except LmsbridgeError as exc:
+            errors.append(exc)
+            continue
+        yield key, result
 
 
 class Memo:
@@ -138,4 +155,4 @@ class Memo:
         return result
 
 
-__all__ = ["INTERRUPTED", "Memo", "PlatformPool", "PlatformUnreachable", "Pools", "down_reason"]
+__all__ = ["INTERRUPTED", "Memo", "PlatformPool", "PlatformUnreachable", "Pools", "down_reason", "results"]

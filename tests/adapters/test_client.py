@@ -172,6 +172,22 @@ def test_messages_per_item_failure_is_not_an_exception() -> None:
 
 
 @responses.activate
+def test_what_a_client_shows_of_itself_without_its_transport() -> None:
+    """Call counts, session settings, clones (defaults under the client's own settings), closing a clone."""
+    own = MoodleClient(MoodleTransport(URL, "t0k3n", retry=RetryPolicy.none(), settings={"lang": "nb"}))
+    serve("lp__core_course_get_courses_by_field__ok_nonexistent_id")
+    twin = own.clone(settings={"timezone": "UTC", "lang": "en"})
+    twin.course(999)
+    own.course(999)
+    assert own.call_counts() == {"core_course_get_courses_by_field": 2} == twin.call_counts()
+    assert dict(own.settings) == {"lang": "nb"} and dict(twin.settings) == {"timezone": "UTC", "lang": "nb"}
+    assert ("moodlewssettingtimezone", "UTC") in parse_qsl(str(responses.calls[0].request.body))
+    with pytest.raises(TypeError):
+        own.settings["lang"] = "en"  # type: ignore[index]
+    twin.close()
+
+
+@responses.activate
 def test_report_rows_are_positional_strings() -> None:
     serve("lp__core_reportbuilder_retrieve_report__ok_perpage5_tz_utc_lang_en")
     report = client().retrieve_report(1, page=0, perpage=5)

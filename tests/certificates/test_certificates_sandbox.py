@@ -13,11 +13,12 @@ from pathlib import Path
 import pytest
 
 from lmsbridge.adapters import MoodleClient
-from lmsbridge.certificates import certificate_list, group_certificates, notify_certificates
+from lmsbridge.certificates import certificate_list, group_after_sync, group_certificates, notify_certificates
 from lmsbridge.config import Config
 from lmsbridge.ledger import Ledger
 from lmsbridge.sandbox import Sandbox
-from tests.sync.helpers import SECRET, make_clients, make_config
+from lmsbridge.sync import run_sync
+from tests.sync.helpers import SECRET, make_clients, make_config, publish
 
 COMPLETE = {4, 5, 6, 7, 14}
 PARTIAL = {8, 9, 15}
@@ -77,6 +78,34 @@ def test_groups_match_the_participants_states_and_converge(sandbox: Sandbox, tmp
     assert {m.userid: m.add for m in moved.grouped[0].moves} == {10: "Fullført, ikke 100%", 8: "Fullført 100%"}
     assert members(sandbox) == {"Fullført 100%": COMPLETE | {8}, "Fullført, ikke 100%": (PARTIAL - {8}) | {10},
                                 "Inaktiv": NOTHING - {10}}
+
+
+def test_after_a_sync_the_groups_use_what_the_run_wrote(sandbox: Sandbox, tmp_path: Path) -> None:
+    """The sync brings u01 (4) and u07 (10) back complete and u09 (12) with one of two (ks course 3 → lp course 5):
+    the groups after it are what a fresh read gives, without reading again the course, its activities, or the
+    completion of the learners the run has just completed."""
+    config = config_for(sandbox, tmp_path)
+    clients = client_for(sandbox)
+    lp = sandbox.sites["lp"].state
+    with Ledger.open(tmp_path / "ledger.db") as ledger:
+        publish(ledger, owner="lp", owner_course=5, owner_shortname="HBHF-SMITTE-01", borrower="ks",
+                borrower_course=3, borrower_shortname="KSL-HBHF-SMITTE-01")
+        summary = run_sync(config=config, clients=clients, ledger=ledger)
+    assert summary.exit_code == 0
+    assert summary.writes()[("lp", "HBHF-SMITTE-01")].completions == {
+        4: frozenset({12, 13}), 10: frozenset({12, 13}), 12: frozenset({12})}
+    lp.reset_counters()
+    after = group_after_sync(config, clients.__getitem__, summary, today=date(2026, 11, 20))
+    assert after.exit_code == 0
+    assert members(sandbox) == {"Fullført 100%": COMPLETE | {10}, "Fullført, ikke 100%": PARTIAL | {12},
+                                "Inaktiv": NOTHING - {10, 12}}
+    calls = lp.calls_by_function
+    assert not {"core_course_get_courses_by_field", "core_course_get_contents", "core_course_get_course_module"} & set(
+        calls)
+    participants = len(COMPLETE | PARTIAL | NOTHING)
+    assert calls["core_completion_get_activities_completion_status"] == participants - 2  # not u01, u07
+    fresh = group_certificates(config, clients.__getitem__, today=date(2026, 11, 20))
+    assert fresh.grouped[0].changed == 0 and fresh.grouped[0].counts == after.grouped[0].counts
 
 
 def test_dry_run_changes_no_group(sandbox: Sandbox, tmp_path: Path) -> None:

@@ -64,7 +64,7 @@ def lifecycle(ledger: Ledger) -> None:
                                   borrower_course_shortname="KSL-HBHF-SMITTE-01")
         ledger.append_event(share_id=first.id, actor="Kari Nordmann", action="publish", at=NOW + 2 * HOUR,
                             details={"borrower_course_id": 42, "borrower_course": "KSL-HBHF-SMITTE-01"})
-    with ledger.transaction():  # one share's sync commit (lmsbridge.sync.engine.CompletionSync._commit)
+    with ledger.transaction():  # one share's sync commit (lmsbridge.sync.commit.commit)
         for learner, activity in ((LEARNER, "12"), (LEARNER, "13"), (OTHER_LEARNER, "12")):
             ledger.record_completion(share_id=first.id, learner_key=learner, owner_activity=activity,
                                      borrower_activity="b" + activity, time_completed=NOW, synced_at=NOW + 3 * HOUR)

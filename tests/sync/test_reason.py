@@ -10,7 +10,7 @@ from lmsbridge import i18n
 from lmsbridge.adapters import MoodleClient, MoodleTransport, RetryPolicy
 from lmsbridge.errors import MoodleError, NotFoundError, RetriableError, TransportError, moodle_error_from
 from lmsbridge.i18n import Message
-from lmsbridge.sync.engine import ShareProblem
+from lmsbridge.sync.context import ShareProblem
 from lmsbridge.sync.pools import PlatformUnreachable
 from lmsbridge.sync.reason import MAX_TEXT, cause
 

@@ -1,4 +1,8 @@
-"""Reading the completion report (report builder, "Course participants" datasource). Pure functions.
+"""The completion report (report builder, "Course participants" datasource) as typed rows. Pure functions.
+
+``MoodleClient.completion_report`` pages through ``core_reportbuilder_retrieve_report`` and gives a
+``CompletionReport``; ``MoodleClient.filter_report_completed_since`` sets the filter whose values
+``completed_since_filter`` builds. Nothing above the adapters reads a report cell.
 
 Facts this rests on (tests/fixtures/moodle/INDEX.md, ``*reportbuilder*`` files):
 
@@ -19,10 +23,11 @@ import html
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from lmsbridge.i18n import Message
+#: Rows asked for per ``core_reportbuilder_retrieve_report`` page.
+REPORT_PAGE_SIZE = 1000
 
 #: Column positions of the recorded report «lmsbridge course completions» (both sites).
 KNOWN_POSITIONS: dict[str, int] = {
@@ -168,18 +173,38 @@ def parse_completed(cell: str) -> bool | None:
     return None
 
 
-def parse_rows(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> tuple[list[CompletionRow], list[Message]]:
-    """Every row as a CompletionRow, plus problems met (unparseable dates), one line each in the user's language."""
+@dataclass(frozen=True)
+class UnreadableCell:
+    """A cell whose text is not what the report should hold (a date in another format, say)."""
+
+    row: int  # 0-based, across pages
+    column: str
+    text: str
+
+
+@dataclass(frozen=True)
+class CompletionReport:
+    """Every row of one read of the report, and the cells that could not be read."""
+
+    rows: list[CompletionRow] = field(default_factory=list)
+    problems: list[UnreadableCell] = field(default_factory=list)
+
+    def for_course(self, courseid: int | None, shortname: str | None) -> list[CompletionRow]:
+        """The rows of one course: by the id in the link when known, else by the short name column."""
+        return rows_for_course(self.rows, courseid, shortname)
+
+
+def parse_rows(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> tuple[list[CompletionRow], list[UnreadableCell]]:
+    """Every row as a CompletionRow, plus the cells met that could not be read (unparseable completion times)."""
     columns = locate_columns(headers, rows)
     out: list[CompletionRow] = []
-    problems: list[Message] = []
+    problems: list[UnreadableCell] = []
     for number, row in enumerate(rows):
         try:
             completed_at = parse_time(columns.get(row, "timecompleted"))
         except ValueError:
             completed_at = None
-            problems.append(Message("sync.report.bad_time", row=number,
-                                   text=text_of(columns.get(row, "timecompleted"))))
+            problems.append(UnreadableCell(number, "timecompleted", text_of(columns.get(row, "timecompleted"))))
         try:
             last_access = parse_time(columns.get(row, "lastaccess"))
         except ValueError:
@@ -230,21 +255,16 @@ def completed_since_filter(since: datetime) -> str:
     )
 
 
-def implied_done(progress: float | None, tracked: int) -> int | None:
-    """How many of ``tracked`` activities a progress percentage stands for ("66.7%" of 3 → 2)."""
-    if progress is None or tracked <= 0:
-        return None
-    return round(progress * tracked / 100.0)
-
-
 __all__ = [
     "DATE_FORMAT",
     "KNOWN_POSITIONS",
+    "REPORT_PAGE_SIZE",
     "Columns",
+    "CompletionReport",
     "CompletionRow",
+    "UnreadableCell",
     "completed_since_filter",
     "course_id",
-    "implied_done",
     "locate_columns",
     "parse_completed",
     "parse_progress",

@@ -1,4 +1,4 @@
-"""Report-builder parsing against the recorded ``*reportbuilder*`` fixtures (no network)."""
+"""The completion report read from the recorded ``*reportbuilder*`` fixtures (parsing: no network)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import pytest
 import responses
 
 from lmsbridge.adapters import MoodleClient, MoodleTransport, RetryPolicy
-from lmsbridge.sync.report import (
+from lmsbridge.adapters.reports import (
     KNOWN_POSITIONS,
+    UnreadableCell,
     completed_since_filter,
     course_id,
-    implied_done,
     locate_columns,
     parse_progress,
     parse_rows,
@@ -116,7 +116,6 @@ def test_links_and_progress() -> None:
     assert user_id("Kari Nordmann") is None
     assert course_id('<a href="http://127.0.0.1:8082/course/view.php?id=7">HBHF-BRANN-03</a>') == 7
     assert parse_progress("66.7%") == 66.7 and parse_progress("") is None
-    assert implied_done(66.7, 3) == 2 and implied_done(33.3, 3) == 1 and implied_done(None, 3) is None
 
 
 @responses.activate
@@ -126,3 +125,25 @@ def test_page_past_the_end_is_empty_not_an_error() -> None:
     client = MoodleClient(MoodleTransport("http://lp.test", "t", retry=RetryPolicy.none()))
     data = client.retrieve_report(1, page=5, perpage=1000)
     assert data.rows == [] and data.totalrowcount == 26 and len(data.headers) == 10
+
+
+@responses.activate
+def test_the_completion_report_is_read_page_by_page_into_rows() -> None:
+    """Pages until one comes back short or empty (``totalrowcount`` 26, 5 a page: page 1 is past this recording)."""
+    for name in ("lp__core_reportbuilder_retrieve_report__ok_perpage5_tz_utc_lang_en",
+                 "lp__core_reportbuilder_retrieve_report__ok_page_beyond_end"):
+        responses.post("http://lp.test/webservice/rest/server.php", json=fixture(name)["response"])
+    client = MoodleClient(MoodleTransport("http://lp.test", "t", retry=RetryPolicy.none()))
+    report = client.completion_report(1, page_size=5)
+    assert client.call_counts() == {"core_reportbuilder_retrieve_report": 2}
+    assert len(report.rows) == 5 and report.problems == []
+    assert [r.userid for r in report.for_course(5, None)] == [r.userid for r in report.rows if r.course_id == 5]
+
+
+def test_an_unreadable_completion_time_is_a_typed_problem_not_a_text() -> None:
+    headers, rows = report("lp__core_reportbuilder_retrieve_report__ok_perpage1000_tz_utc_lang_en")
+    broken = [list(row) for row in rows]
+    broken[3][KNOWN_POSITIONS["timecompleted"]] = "22.11.2026 18:01"
+    parsed, problems = parse_rows(headers, broken)
+    assert problems == [UnreadableCell(3, "timecompleted", "22.11.2026 18:01")]
+    assert parsed[3].time_completed is None and len(parsed) == len(rows)

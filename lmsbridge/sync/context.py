@@ -1,0 +1,126 @@
+"""What the stages of one run share, and the learner as it passes from one stage to the next.
+
+``RunContext``: the platforms' pools and profiles, the sync settings and the run's options, the pseudonym
+secret, the progress listener, and the memo of reads several shares need (each read once per run). A stage
+gets the context and a share's plan and outcome; it never reaches past them into the engine.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from lmsbridge.adapters import CompletionRow, PlatformProfile
+from lmsbridge.adapters.models import ActivityStatus
+from lmsbridge.config import SyncConfig
+from lmsbridge.errors import LmsbridgeError
+from lmsbridge.i18n import Message
+from lmsbridge.sync.identity import Match, Person
+from lmsbridge.sync.mapping import Activity
+from lmsbridge.sync.outcome import ShareOutcome
+from lmsbridge.sync.plan import SyncOptions
+from lmsbridge.sync.pools import Memo, Pools
+
+#: Session settings of every call a run makes: the report renders its dates in the caller's timezone and
+#: language (tests/fixtures/moodle/INDEX.md), and ``lmsbridge.adapters.reports`` reads them as UTC, in English.
+#: A client's own settings win.
+SESSION_SETTINGS: dict[str, str] = {"timezone": "UTC", "lang": "en"}
+
+
+class ShareProblem(LmsbridgeError):
+    """Something about one share stops its sync (course not found, nothing to map …)."""
+
+    code = "share"
+
+    def __init__(self, reason: Message) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+class ProgressListener(Protocol):
+    def shares(self, total: int) -> None: ...
+
+    def share_done(self, outcome: ShareOutcome) -> None: ...
+
+    def learner_read(self) -> None: ...
+
+
+class Quiet:
+    """No progress shown."""
+
+    def shares(self, total: int) -> None:
+        return None
+
+    def share_done(self, outcome: ShareOutcome) -> None:
+        return None
+
+    def learner_read(self) -> None:
+        return None
+
+
+@dataclass
+class RunContext:
+    pools: Pools
+    profiles: dict[str, PlatformProfile]
+    settings: SyncConfig
+    options: SyncOptions
+    secret: bytes
+    progress: ProgressListener = field(default_factory=Quiet)
+    memo: Memo = field(default_factory=Memo)
+    #: Guards the owner directories, which the workers of several shares of one owner course match against
+    #: and add enrolled learners to.
+    directory_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def student_role(self, platform: str) -> int:
+        return self.profiles[platform].student_role_id
+
+
+@dataclass(frozen=True)
+class Learner:
+    """A borrower-side learner who may have something new."""
+
+    person: Person
+    last_access: int = 0
+    progress: float | None = None
+    failed_before: bool = False
+
+    @classmethod
+    def from_row(cls, userid: int, row: CompletionRow, *, failed_before: bool) -> Learner:
+        """A learner as the completion report shows them (its identity columns may be empty)."""
+        person = Person(id=userid, username=row.username, idnumber=row.idnumber, email=row.email,
+                        fullname=row.fullname)
+        last = int(row.last_access.timestamp()) if row.last_access else 0
+        return cls(person, last, row.progress, failed_before)
+
+    @property
+    def item_key(self) -> str:
+        return f"user:{self.person.id}"
+
+    @property
+    def identified(self) -> bool:
+        """Does it carry a key to match by? (A report without the identity columns gives none.)"""
+        return bool(self.person.username or self.person.idnumber or self.person.email)
+
+
+@dataclass
+class NewCompletions:
+    """A learner with completions the owner does not have yet, on the way from the read to the write."""
+
+    learner: Learner
+    match: Match
+    new: list[tuple[ActivityStatus, Activity]]  # borrower status → owner activity
+    owner: Person | None = None  # the owner-side account, once known
+    key: str | None = None  # its pseudonym, once known
+    needs_enrol: bool = False
+
+
+__all__ = [
+    "SESSION_SETTINGS",
+    "Learner",
+    "NewCompletions",
+    "ProgressListener",
+    "Quiet",
+    "RunContext",
+    "ShareProblem",
+]
