@@ -33,7 +33,7 @@ class CertificatesRun:
     grouped: list[GroupingOutcome] = field(default_factory=list)
     notices: list[NoticeOutcome] = field(default_factory=list)
     rows: list[dict[str, Any]] = field(default_factory=list)
-    errors: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, Message] = field(default_factory=dict)
     unreachable: bool = False
     config_error: bool = False
 
@@ -47,7 +47,7 @@ class CertificatesRun:
             "exit_code": self.exit_code,
             "grouped": [g.as_dict() for g in self.grouped],
             "notices": [n.as_dict() for n in self.notices],
-            "errors": self.errors,
+            "errors": {key: error.render() for key, error in self.errors.items()},
         }
 
 
@@ -68,13 +68,13 @@ def _each(config: Config, client_for: ClientFor, shares: Sequence[Share], only: 
             platform = platform_for(config, key, shares)
             action(client_for(platform), platform, key)
         except ConfigError as exc:
-            run.errors[key] = str(exc)
+            run.errors[key] = exc.message
             run.config_error = True
         except RetriableError as exc:
-            run.errors[key] = str(exc)
+            run.errors[key] = exc.message
             run.unreachable = True
         except LmsbridgeError as exc:
-            run.errors[key] = str(exc)
+            run.errors[key] = exc.message
 
 
 def group_certificates(config: Config, client_for: ClientFor, *, today: date, shares: Sequence[Share] = (),

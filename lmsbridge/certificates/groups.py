@@ -18,7 +18,7 @@ from lmsbridge.adapters import MoodleClient, PlatformProfile
 from lmsbridge.certificates.course import CourseState, read_course
 from lmsbridge.certificates.rules import GROUP_NAMES, CertificateGroup, Move, moves
 from lmsbridge.config import CertificateCourse
-from lmsbridge.i18n import N_
+from lmsbridge.i18n import N_, Message
 from lmsbridge.sync.outcome import CourseWrites
 
 _DESCRIPTION = {
@@ -39,7 +39,7 @@ class GroupingOutcome:
     moves: list[Move] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
     unread: int = 0
-    notes: list[str] = field(default_factory=list)
+    notes: list[Message] = field(default_factory=list)
 
     @property
     def changed(self) -> int:
@@ -56,7 +56,7 @@ class GroupingOutcome:
             "moves": [{"userid": m.userid, "remove": list(m.remove), "add": m.add} for m in self.moves],
             "groups": self.counts,
             "unread": self.unread,
-            "notes": self.notes,
+            "notes": [note.render() for note in self.notes],
         }
 
 
@@ -92,7 +92,7 @@ def apply_groups(client: MoodleClient, state: CourseState) -> GroupingOutcome:
         client.delete_group_members(removals)
     additions = [(groups[m.add], m.userid) for m in outcome.moves if m.add and m.add in groups]
     if len(additions) < sum(1 for m in outcome.moves if m.add):
-        outcome.notes.append("dry run: the groups do not exist yet, so their members are not listed as calls")
+        outcome.notes.append(Message("certificates.note.dry_run_groups"))
     if additions:
         client.add_group_members(additions)
     for name in wanted.values():

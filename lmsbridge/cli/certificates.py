@@ -103,7 +103,7 @@ def certificates_list_command(ctx: click.Context, courses: tuple[str, ...], toda
         shares = ledger.list_shares(state="published")
     run = certificate_list(config, clients.__getitem__, today=_date(today), shares=shares, courses=courses)
     if as_json:
-        echo_json({"rows": run.rows, "errors": run.errors})
+        echo_json({"rows": run.rows, "errors": {key: str(error) for key, error in run.errors.items()}})
     elif as_csv:
         buffer = io.StringIO()
         fields = ["course", "platform", "due", "userid", "name", "email", "idnumber", "group", "done", "required",
