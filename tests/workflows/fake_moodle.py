@@ -8,6 +8,7 @@ import copy
 import json
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -36,14 +37,36 @@ def as_list(value: Any) -> list[Any]:
     return list(value or [])
 
 
+#: The receipt field (issue 12), made by each site's admin: in every course's custom fields.
+RECEIPT_FIELD = {"name": "lmsbridge-kvittering", "shortname": "lmsbridge_kvittering", "type": "text", "valueraw": "",
+                 "value": None}
+
+
+@dataclass
+class Person:
+    """Who holds a token on a fake site, and what the site lets them do."""
+
+    userid: int
+    username: str
+    fullname: str
+    update: bool = False
+    create: bool = False
+
+
 class FakeSite:
-    def __init__(self, url: str, courses: list[dict[str, Any]], options: dict[str, list[str]]) -> None:
+    def __init__(self, url: str, courses: list[dict[str, Any]], options: dict[str, list[str]],
+                 people: dict[str, Person] | None = None) -> None:
         self.url = url
         self.courses = {c["id"]: c for c in courses}
+        for course in self.courses.values():
+            if not any(f["shortname"] == RECEIPT_FIELD["shortname"] for f in course["customfields"]):
+                course["customfields"].append(dict(RECEIPT_FIELD))
         self.options = options
+        self.people = people or {}
         self.calls: list[str] = []
         self.next_id = max(self.courses) + 1 if self.courses else 2
         self.fail_on: str | None = None
+        self.caller = Person(3, "lmsbridge", "LMS Bridge", update=True, create=True)
 
     def field_template(self) -> list[dict[str, Any]]:
         sample = next(iter(self.courses.values()))
@@ -66,11 +89,23 @@ class FakeSite:
         pairs = parse_qsl(str(request.body), keep_blank_values=True)
         params = unflatten(pairs)
         fn = params.pop("wsfunction")
+        self.caller = self.people.get(str(params.get("wstoken")),
+                                      Person(3, "lmsbridge", "LMS Bridge", update=True, create=True))
         self.calls.append(fn)
         if self.fail_on == fn:
             raise ConnectionError("killed")
         result = getattr(self, fn)(params)
         return 200, {"Content-Type": "application/json"}, json.dumps(result)
+
+    def core_webservice_get_site_info(self, params: dict[str, Any]) -> Any:
+        person = self.caller
+        return {"sitename": self.url, "siteurl": self.url, "userid": person.userid, "username": person.username,
+                "fullname": person.fullname, "functions": []}
+
+    def core_course_get_user_administration_options(self, params: dict[str, Any]) -> Any:
+        ids = [int(v) for v in as_list(params.get("courseids"))]
+        return {"courses": [{"id": i, "options": [{"name": "update", "available": self.caller.update}]}
+                            for i in ids if i in self.courses], "warnings": []}
 
     def core_course_get_courses_by_field(self, params: dict[str, Any]) -> Any:
         field, value = params.get("field", ""), params.get("value", "")
@@ -78,6 +113,9 @@ class FakeSite:
         return {"courses": copy.deepcopy(found), "warnings": []}
 
     def core_course_create_courses(self, params: dict[str, Any]) -> Any:
+        if not self.caller.create:
+            return {"exception": "core\\exception\\required_capability_exception", "errorcode": "nopermissions",
+                    "message": "Sorry, but you do not currently have permissions to do that (Create courses)."}
         out = []
         for spec in as_list(params["courses"]):
             course_id = self.next_id
@@ -98,6 +136,10 @@ class FakeSite:
             if course is None:
                 warnings.append({"item": "course", "itemid": int(spec["id"]), "warningcode": "invalidrecord",
                                  "message": "Can't find data record in database table course."})
+                continue
+            if not self.caller.update:
+                warnings.append({"item": "course", "itemid": course["id"], "warningcode": "nopermissions",
+                                 "message": "Sorry, but you do not currently have permissions to do that."})
                 continue
             for key in ("summary", "fullname", "shortname"):
                 if key in spec:

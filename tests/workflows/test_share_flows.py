@@ -16,7 +16,7 @@ from click.testing import CliRunner, Result
 from lmsbridge.adapters.profile import DEFAULT_SELECT_OPTIONS
 from lmsbridge.cli.main import cli
 from lmsbridge.ledger import Ledger
-from tests.workflows.fake_moodle import FakeSite, install, recorded_course
+from tests.workflows.fake_moodle import FakeSite, Person, install, recorded_course
 
 CONFIG = """
 ledger = "ledger.db"
@@ -27,6 +27,9 @@ renewals = [{renewals}]
 [operator]
 name = "Ola Hansen"
 organisation = "{org}"
+[login]
+store = "file"
+file = "keys.json"
 [platforms.ks]
 title = "KS Læring"
 url = "http://ks.test"
@@ -47,6 +50,13 @@ contact_point = "elaring@helse-bergen.no"
 retry_attempts = 1
 """
 RENEWALS = ", ".join(f"{year}-07-01" for year in range(2017, 2027))
+#: personal tokens on the fake sites: each site's e-læringsansvarlig (may update and create courses) and a learner
+PEOPLE = {
+    "lp": {"lp-owner": Person(7, "ingrid.hauge", "Ingrid Hauge", update=True, create=True),
+           "lp-learner": Person(4, "hb10001", "Kari Nordmann")},
+    "ks": {"ks-owner": Person(8, "kari.as@ks.no", "Kari Ås", update=True, create=True),
+           "ks-learner": Person(4, "kari.nordmann@helse-bergen.no", "Kari Nordmann")},
+}
 
 
 @pytest.fixture
@@ -58,8 +68,8 @@ def sites() -> Iterator[tuple[FakeSite, FakeSite]]:
             custom["valueraw"], custom["value"] = 0, None
     ks1 = recorded_course("ks__core_course_get_courses_by_field__ok_after_create")
     ks1.update({"id": 2, "shortname": "KSL-VELFERD-01", "idnumber": ""})
-    lp = FakeSite("http://lp.test", [lp1, lp2], DEFAULT_SELECT_OPTIONS)
-    ks = FakeSite("http://ks.test", [copy.deepcopy(ks1)], DEFAULT_SELECT_OPTIONS)
+    lp = FakeSite("http://lp.test", [lp1, lp2], DEFAULT_SELECT_OPTIONS, PEOPLE["lp"])
+    ks = FakeSite("http://ks.test", [copy.deepcopy(ks1)], DEFAULT_SELECT_OPTIONS, PEOPLE["ks"])
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
         install(mock, lp, ks)
         yield lp, ks
@@ -71,7 +81,16 @@ def setup_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, org: str = "He
     path.write_text(CONFIG.format(org=org, renewals=renewals), encoding="utf-8")
     monkeypatch.setenv("KS_TOKEN", "ks-token")
     monkeypatch.setenv("LP_TOKEN", "lp-token")
+    login(path, "lp", "lp-owner")
+    login(path, "ks", "ks-owner")
     return path
+
+
+def login(config: Path, platform: str, token: str) -> None:
+    """Log in to ``platform`` with a personal token of ``PEOPLE``: the owner's acts are made with it."""
+    result = CliRunner().invoke(cli, ["--config", str(config), "login", "--platform", platform, "--token-stdin"],
+                                input=token + "\n")
+    assert result.exit_code == 0, result.output
 
 
 def run(config: Path, *args: str, org: str | None = None) -> Result:
@@ -125,10 +144,12 @@ def test_hospital_to_ks_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert run(config, "share", "publish", share_id).exit_code == 0
     assert sum(c["shortname"] == "KSL-HBHF-SMITTE-01" for c in ks.courses.values()) == 1
 
-    # Only the owner ends a share.
-    refused = run(config, "share", "revoke", share_id, "--reason", "test", org="KS")
+    # Only the owner ends a share: the platform says who may update the owner's course.
+    login(config, "lp", "lp-learner")
+    refused = run(config, "share", "revoke", share_id, "--reason", "test")
     assert refused.exit_code == 1 and "Traceback" not in refused.output
-    revoked = run(config, "share", "revoke", share_id, "--reason", "Erstattet", org="Helse Bergen HF")
+    login(config, "lp", "lp-owner")
+    revoked = run(config, "share", "revoke", share_id, "--reason", "Erstattet")
     assert revoked.exit_code == 0, revoked.output
     assert shell["visible"] == 0 and field(shell, "delingsstatus") == 0
     assert "lmsbridge-label" not in shell["summary"]
@@ -166,14 +187,16 @@ def test_ks_orders_from_hospital_goes_to_the_owning_hf(tmp_path: Path, monkeypat
     eml = email.message_from_bytes(Path(json.loads(result.output)["email"]).read_bytes())
     assert eml["To"] == "elaring@helse-bergen.no" and eml["Cc"] == "kslaring@ks.no"
     share_id = json.loads(result.output)["share"]["id"]
-    refused = run(config, "share", "approve", share_id, org="Bergen kommune")
+    login(config, "lp", "lp-learner")
+    refused = run(config, "share", "approve", share_id)
     assert refused.exit_code == 1  # approval is the owner's act
+    assert "Kari Nordmann (hb10001)" in refused.output and "«update»" in refused.output
 
 
 def test_hospital_shares_ks_course_links_it_with_label_from_ks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                                sites: tuple[FakeSite, FakeSite]) -> None:
     lp, _ks = sites
-    config = setup_config(tmp_path, monkeypatch, org="KS")
+    config = setup_config(tmp_path, monkeypatch)
     result = run(config, "share", "request", "--flow", "hospital-shares-ks-course", "--course", "KSL-VELFERD-01",
                  "--json")
     assert result.exit_code == 0, result.output
