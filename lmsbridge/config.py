@@ -78,11 +78,22 @@ class AgreementConfig(_Section):
 
 
 class OperatorConfig(_Section):
-    """Who runs lmsbridge: recorded as the actor of every ledger event."""
+    """Who signs the e-mails lmsbridge writes. Never who acted: the platforms say that (``lmsbridge login``)."""
 
-    name: str = Field(default="", description="Operator's name (or set LMSBRIDGE_OPERATOR__NAME).")
+    name: str = Field(default="", description="Name under the e-mails (or set LMSBRIDGE_OPERATOR__NAME).")
     email: str = ""
-    organisation: str = Field(default="", description="Operator's organisation: must own a course to approve/revoke.")
+    organisation: str = Field(default="", description="Organisation under the e-mails.")
+
+
+class LoginConfig(_Section):
+    """Where ``lmsbridge login`` keeps each person's own key (personal token) to a platform."""
+
+    store: Literal["auto", "keyring", "file"] = Field(
+        default="auto",
+        description="auto: the OS keyring when there is one, else the file; keyring or file: only that.")
+    file: Path | None = Field(
+        default=None,
+        description="The file (mode 0600) used without a keyring. Default: <user config dir>/lmsbridge/personal-tokens.json.")
 
 
 class SmtpConfig(_Section):
@@ -129,6 +140,7 @@ class Config(BaseSettings):
 
     agreement: AgreementConfig = Field(default_factory=AgreementConfig)
     operator: OperatorConfig = Field(default_factory=OperatorConfig)
+    login: LoginConfig = Field(default_factory=LoginConfig)
     ledger: str = Field(default="lmsbridge.db", description="SQLite path or postgresql:// URL.")
     outbox: Path = Field(default=Path("outbox"), description="Folder for .eml files of requests and notices.")
     smtp: SmtpConfig | None = None

@@ -84,5 +84,7 @@ def check_platform(profile: PlatformProfile, client: MoodleClient) -> PlatformHe
     present = {custom.shortname for course in courses[:1] for custom in course.customfields}
     if courses:
         health.fields_checked = True
-        health.missing_fields = sorted(set(profile.fields.values()) - present)
+        # the receipt field too: without it the share acts are not witnessed (ledger verify --witnesses)
+        wanted = set(profile.fields.values()) | ({profile.receipt_field} if profile.receipt_field else set())
+        health.missing_fields = sorted(wanted - present)
     return health

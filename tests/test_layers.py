@@ -25,7 +25,8 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"sharing", "adapters", "ledger", "sandbox"}),  # rules (pure), Moodle's wire, the local state,
     # and the Moodle stand-in (it answers as Moodle does and must not borrow lmsbridge's own understanding)
     frozenset({"config", "readers"}),  # the configuration (platform profiles); readers of course information
-    frozenset({"mail", "health", "sync", "schemas"}),  # e-mail, doctor, the completion sync, JSON Schemas
+    frozenset({"mail", "health", "sync", "schemas", "keystore"}),  # e-mail, doctor, the completion sync, JSON
+    # Schemas, and where each person's own key to a platform is kept
     frozenset({"certificates", "workflows"}),  # certificate groups (after a sync); the share workflows
     frozenset({"cli"}),  # the command line, thin
     frozenset({"__main__"}),
@@ -38,6 +39,7 @@ ONLY_IN: dict[str, frozenset[str]] = {
     "tenacity": frozenset({"adapters"}),
     "sqlite3": frozenset({"ledger", "sandbox"}),
     "psycopg": frozenset({"ledger"}),
+    "keyring": frozenset({"keystore"}),
 }
 
 RANK = {unit: rank for rank, units in enumerate(LAYERS) for unit in units}

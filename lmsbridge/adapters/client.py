@@ -19,6 +19,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from lmsbridge.adapters.models import (
     ActivityStatus,
+    AdministrationOptions,
     Category,
     CategoryRef,
     Course,
@@ -75,6 +76,9 @@ REQUIRED_FUNCTIONS: frozenset[str] = frozenset(
 #: Needed by one feature each; ``doctor`` names what is missing without failing.
 FEATURE_FUNCTIONS: dict[str, frozenset[str]] = {
     "certificates": frozenset({"core_group_delete_group_members", "core_message_send_instant_messages"}),
+    # approve, reject, withdraw, publish, revoke and labels audit --fix ask the platform what the person holding
+    # the key may do on the course (not in the lab's lmsbridge service: the site admin adds it)
+    "owner-acts": frozenset({"core_course_get_user_administration_options"}),
 }
 #: Used only when a profile names a completion report.
 REPORT_FUNCTIONS: frozenset[str] = frozenset(
@@ -130,13 +134,17 @@ def warnings_of(data: Any) -> list[MoodleWarning]:
 class MoodleClient:
     """Typed web-service calls for one platform."""
 
-    def __init__(self, transport: MoodleTransport, *, dry_run: bool = False) -> None:
+    def __init__(self, transport: MoodleTransport, *, dry_run: bool = False,
+                 writer: MoodleTransport | None = None) -> None:
+        """``writer``: another key for the write calls (a person's own), reads staying on ``transport``."""
         self.transport = transport
+        self.writer = writer
         self.dry_run = dry_run
         self.planned: list[PlannedCall] = []
 
     def __repr__(self) -> str:
-        return f"MoodleClient({self.transport!r}, dry_run={self.dry_run})"
+        writer = f", writer={self.writer!r}" if self.writer is not None else ""
+        return f"MoodleClient({self.transport!r}, dry_run={self.dry_run}{writer})"
 
     @property
     def name(self) -> str:
@@ -156,13 +164,20 @@ class MoodleClient:
 
         ``settings`` are session settings the clone sends where this client has none of its own.
         """
-        twin = MoodleClient(self.transport.clone(settings=settings), dry_run=self.dry_run)
+        twin = MoodleClient(self.transport.clone(settings=settings), dry_run=self.dry_run,
+                            writer=self.writer.clone(settings=settings) if self.writer is not None else None)
         twin.planned = self.planned
         return twin
 
+    def writing_with(self, person: MoodleClient) -> MoodleClient:
+        """This client's reads, with the writes made with ``person``'s key (a person's own token)."""
+        return MoodleClient(self.transport, dry_run=self.dry_run, writer=person.transport)
+
     def close(self) -> None:
-        """Close this client's HTTP session (a clone's, once its worker is done)."""
+        """Close this client's HTTP sessions (a clone's, once its worker is done)."""
         self.transport.session.close()
+        if self.writer is not None:
+            self.writer.session.close()
 
     # -- plumbing ---------------------------------------------------------------------------------
 
@@ -178,6 +193,8 @@ class MoodleClient:
         if self.dry_run:
             self.planned.append(PlannedCall(wsfunction, params))
             return False, None
+        if self.writer is not None:
+            return True, self.writer.call(wsfunction, **params)
         return True, self.call(wsfunction, **params)
 
     def _raise_warnings(self, wsfunction: str, data: Any, allow: Iterable[str] = ()) -> None:
@@ -191,6 +208,11 @@ class MoodleClient:
     def site_info(self) -> SiteInfo:
         fn = "core_webservice_get_site_info"
         return _parse(SiteInfo, self.call(fn), self._at(fn))
+
+    def administration_options(self, courseids: Sequence[int]) -> AdministrationOptions:
+        """What the token's user may do on each course (``update`` = moodle/course:update there)."""
+        fn = "core_course_get_user_administration_options"
+        return _parse(AdministrationOptions, self.call(fn, courseids=list(courseids)), self._at(fn))
 
     # -- courses --------------------------------------------------------------------------------------
 

@@ -57,6 +57,7 @@ class SiteInfo(Wire):
     fullname: Str = ""
     userid: Int0 = 0
     siteurl: Str = ""
+    userissiteadmin: Bool = False
     lang: Str = ""
     release: Str = ""
     version: Str = ""
@@ -167,6 +168,39 @@ class Warning_(Wire):
     itemid: int | None = None
     warningcode: Str = ""
     message: Str = ""
+
+
+class AdminOption(Wire):
+    """One administration option of a course and whether the caller has it (``update`` is
+    ``moodle/course:update`` in the course's context: course/lib.php ``course_get_user_administration_options``)."""
+
+    name: Str = ""
+    available: Bool = False
+
+
+class CourseAdminOptions(Wire):
+    id: int
+    options: list[AdminOption] = Field(default_factory=list)
+
+    def has(self, name: str) -> bool:
+        return any(option.name == name and option.available for option in self.options)
+
+
+class AdministrationOptions(Wire):
+    """``core_course_get_user_administration_options``: ``{courses[{id, options[{name, available}]}], warnings}``.
+
+    A course the caller cannot enter is not in ``courses``; it is a warning instead
+    (``{item: course, itemid, warningcode: '1', message: 'No access rights in course context'}``,
+    lib/external/classes/util.php ``validate_courses``)."""
+
+    courses: list[CourseAdminOptions] = Field(default_factory=list)
+    warnings: list[Warning_] = Field(default_factory=list)
+
+    def course(self, courseid: int) -> CourseAdminOptions | None:
+        return next((c for c in self.courses if c.id == courseid), None)
+
+    def warning(self, courseid: int) -> Warning_ | None:
+        return next((w for w in self.warnings if w.itemid == courseid), None)
 
 
 class CoursesResult(Wire):

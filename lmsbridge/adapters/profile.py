@@ -70,6 +70,9 @@ class PlatformProfile(BaseModel):
     completion_report_id: int | None = Field(
         default=None, description="Custom report (participants datasource) for bulk completion reads."
     )
+    receipt_field: str = Field(
+        default="lmsbridge_kvittering",
+        description="Course custom field (text, visible to teachers, locked) where lmsbridge writes its receipts.")
     student_role_id: int = 5
     concurrency: int = Field(default=4, ge=1, le=32)
 

@@ -8,12 +8,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import click
+from pydantic import SecretStr
 from rich.table import Table
 
 from lmsbridge import i18n
 from lmsbridge.adapters import MoodleClient, MoodleTransport, RetryPolicy
 from lmsbridge.config import Config, load_config, platform_token
 from lmsbridge.i18n import N_
+from lmsbridge.keystore import KeyStore, open_store
+from lmsbridge.workflows.acting import Keys
 
 
 @dataclass
@@ -33,18 +36,35 @@ class AppContext:
     def ledger_url(self) -> str:
         return self.config().ledger_url()
 
-    def client(self, platform: str, *, dry_run: bool = False, retry: RetryPolicy | None = None) -> MoodleClient:
+    def client(self, platform: str, *, dry_run: bool = False, retry: RetryPolicy | None = None,
+               token: SecretStr | None = None) -> MoodleClient:
+        """The platform's client with the lmsbridge service's token (or ``token``: a person's own)."""
         config = self.config()
         profile = config.platform(platform)
         transport = MoodleTransport(
             profile.url,
-            platform_token(config, profile),
+            token or platform_token(config, profile),
             fmt=profile.format,
             timeout=(min(10.0, profile.timeout_seconds), profile.timeout_seconds),
             retry=retry or RetryPolicy(attempts=profile.retry_attempts, max_time=profile.retry_max_seconds),
             name=profile.name,
         )
         return MoodleClient(transport, dry_run=dry_run)
+
+    def key_store(self) -> KeyStore:
+        return open_store(self.config())
+
+    def keys(self, service: dict[str, MoodleClient] | None = None) -> Keys:
+        """The acting person's keys (``lmsbridge login``), checked against the service's ``service`` clients."""
+        cache = service if service is not None else {}
+
+        def service_client(name: str) -> MoodleClient:
+            if name not in cache:
+                cache[name] = self.client(name)
+            return cache[name]
+
+        return Keys(store=self.key_store(), personal=lambda name, token: self.client(name, token=token),
+                    service=service_client, profiles=dict(self.config().platforms))
 
     def clients(self, *, dry_run: bool = False) -> dict[str, MoodleClient]:
         return {name: self.client(name, dry_run=dry_run) for name in self.config().platforms}

@@ -34,6 +34,7 @@ from lmsbridge.errors import ExitCode, InputError, LmsbridgeError
 from lmsbridge.i18n import N_, Message
 from lmsbridge.ledger import Ledger
 from lmsbridge.sandbox import Sandbox, SiteHandle
+from lmsbridge.sandbox.seed import add_receipt_field
 from lmsbridge.sharing.labels import labels_in
 from lmsbridge.workflows.shares import field_label
 
@@ -42,8 +43,13 @@ KS_COURSE = "KSL-VELFERD-01"  # ks: a KS Læring course a hospital links in its 
 OWNER_COURSE = "HBHF-SMITTE-01"  # lp: complete course information, the course that is shared
 INCOMPLETE_COURSE = "HBHF-LEGEMID-02"  # lp: course information missing (refused)
 BORROWER_COURSE = "KSL-HBHF-SMITTE-01"  # ks: the course KS Læring filled with the content
-# KS Læring's e-learning coordinator, for the acts only the owner of a KS course may do.
-KS_COORDINATOR = {"LMSBRIDGE_OPERATOR__NAME": "Kari Ås", "LMSBRIDGE_OPERATOR__ORGANISATION": "KS"}
+# The people who act, each with their own key (sandbox seed «staff», and the recorded learner u01): the
+# e-læringsansvarlige of Helse Bergen HF (manager of its course category on lp) and of KS Læring (manager of
+# «Helse og velferd» on ks), and a learner on lp who has no rights on the course.
+KEY_FILES = {"lp": ("ingrid.hauge", "ingrid-hauge.token"), "ks": ("kari.as@ks.no", "kari-as.token")}
+LEARNER_KEY_FILE = "kari-nordmann.token"
+#: The ledger as it was before the revoke: a backup someone puts back (the witnesses catch it).
+BACKUP = "ledger-backup.db"
 # (ks username, activity name): learners who act in the borrowed course during the demo. Ola Hansen does
 # everything; Hilde Berg has no idnumber on KS Læring (matched by e-mail); Nils Kristiansen's e-mail
 # differs in case between the sites; Eva Rønning is a municipal employee without a hospital account.
@@ -90,13 +96,16 @@ class Story:
         if story_code:
             self.say(i18n.t(story_code))
 
-    def run(self, *args: str, expect: int = 0, env: Mapping[str, str] | None = None) -> CommandRun:
-        """Run ``lmsbridge ARGS`` (with ``env`` set for it, as a user would prefix the command)."""
+    def run(self, *args: str, expect: int = 0, env: Mapping[str, str] | None = None,
+            stdin: Path | None = None) -> CommandRun:
+        """Run ``lmsbridge ARGS`` (with ``env`` set for it, as a user would prefix the command; ``stdin`` read
+        from a file, as ``< FILE``)."""
         prefix = "".join(f"{name}={_quote(value)} " for name, value in (env or {}).items())
+        suffix = f" < {stdin.name}" if stdin is not None else ""
         self.say("")
-        self.say(click.style(f"$ {prefix}lmsbridge {' '.join(_quote(a) for a in args)}", fg="cyan"))
+        self.say(click.style(f"$ {prefix}lmsbridge {' '.join(_quote(a) for a in args)}{suffix}", fg="cyan"))
         full = ["--config", str(self.config_path), "--lang", self.lang, *args]
-        with _environment(env or {}):
+        with _environment(env or {}), _stdin(stdin):
             if self.capture:
                 buffer = io.StringIO()
                 with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer):
@@ -134,6 +143,20 @@ def _environment(values: Mapping[str, str]) -> Iterator[None]:
                 os.environ[name] = value
 
 
+@contextlib.contextmanager
+def _stdin(path: Path | None) -> Iterator[None]:
+    if path is None:
+        yield
+        return
+    saved = sys.stdin
+    with path.open(encoding="utf-8") as handle:
+        sys.stdin = handle
+        try:
+            yield
+        finally:
+            sys.stdin = saved
+
+
 def _quote(arg: str) -> str:
     return f'"{arg}"' if " " in arg else arg
 
@@ -162,6 +185,10 @@ def write_demo_config(folder: Path, sandbox: Sandbox, *, today: date) -> Path:
     """The demo's configuration, token files and pseudonym secret in ``folder``; the config's path."""
     for name, site in sandbox.sites.items():
         _write_secret(folder / f"{name}.token", site.token)
+        username, key_file = KEY_FILES[name]
+        person = site.state.user_by_username(username)
+        _write_secret(folder / key_file, (site.state.token_of(person.id) if person else None) or "")
+    _write_secret(folder / LEARNER_KEY_FILE, sandbox.sites["lp"].learner_token)
     _write_secret(folder / "pseudonym.secret", secrets.token_hex(32))
     template = resources.files("lmsbridge").joinpath("data/demo.toml").read_text(encoding="utf-8")
     text = template.format(
@@ -244,10 +271,15 @@ def tell(story: Story, sandbox: Sandbox, context: AppContext, today: date) -> No
         story.say(line)
 
     share_id = _requested_share(context, OWNER_COURSE)
+    folder = story.config_path.parent
     story.step(N_("demo.approve.title"), N_("demo.approve.story"))
+    story.run("login", "--platform", "lp", "--token-stdin", stdin=folder / LEARNER_KEY_FILE)
+    story.run("share", "approve", share_id, expect=1)  # the platform says she may not update the course
+    story.run("login", "--platform", "lp", "--token-stdin", stdin=folder / KEY_FILES["lp"][1])
     story.run("share", "approve", share_id)
 
     story.step(N_("demo.publish.title"), N_("demo.publish.story"))
+    story.run("login", "--platform", "ks", "--token-stdin", stdin=folder / KEY_FILES["ks"][1])
     story.run("share", "publish", share_id, "--borrower-course", BORROWER_COURSE, "--dry-run")
     story.run("share", "publish", share_id, "--borrower-course", BORROWER_COURSE)
     _show_labels(story, context, [("lp", OWNER_COURSE), ("ks", BORROWER_COURSE)])
@@ -255,9 +287,8 @@ def tell(story: Story, sandbox: Sandbox, context: AppContext, today: date) -> No
     story.step(N_("demo.link.title"), N_("demo.link.story"))
     story.run("share", "request", "--flow", "hospital-shares-ks-course", "--course", KS_COURSE)
     link_id = _requested_share(context, KS_COURSE)
-    story.run("share", "approve", link_id, expect=1)
-    story.run("share", "approve", link_id, env=KS_COORDINATOR)
-    story.run("share", "publish", link_id)
+    story.run("share", "approve", link_id)  # with Kari Ås's key to KS Læring: KS owns the course
+    story.run("share", "publish", link_id)  # with Ingrid Hauge's key to the Læringsportal
     _show_labels(story, context, [("ks", KS_COURSE), ("lp", f"KS-{KS_COURSE}")])
     story.run("labels", "audit")
 
@@ -281,12 +312,18 @@ def tell(story: Story, sandbox: Sandbox, context: AppContext, today: date) -> No
     story.run("certificates", "list")
 
     story.step(N_("demo.revoke.title"), N_("demo.revoke.story"))
+    with Ledger.open(context.ledger_url()) as ledger:
+        ledger.backup_to(folder / BACKUP)  # the ledger as it was before the revoke (see the last step)
     story.run("share", "revoke", share_id, "--reason", "Kurset erstattes av ny versjon")
     _show_labels(story, context, [("lp", OWNER_COURSE), ("ks", BORROWER_COURSE)])
 
     story.step(N_("demo.ledger.title"), N_("demo.ledger.story"))
-    story.run("ledger", "verify")
+    story.run("ledger", "verify", "--witnesses")
     story.run("share", "show", share_id)
+    story.say("")
+    story.say(i18n.t("demo.rollback.story", backup=BACKUP))
+    story.run("ledger", "verify", "--ledger", BACKUP)  # consistent with itself: the chain alone cannot tell
+    story.run("ledger", "verify", "--witnesses", "--ledger", BACKUP, expect=1)  # the platforms remember the revoke
 
 
 def _requested_share(context: AppContext, owner_course: str) -> str:
@@ -324,13 +361,16 @@ def run_demo(root: click.Command, *, keep: Path | None = None, capture: bool = F
             raise InputError(Message("demo.cannot_start", error=exc)) from exc
         with sandbox:
             day = today()
+            for site in sandbox.sites.values():
+                add_receipt_field(site.state)  # made by each site's admin, as README says
             config_path = write_demo_config(folder, sandbox, today=day)
             story = Story(root=root, config_path=config_path, lang=i18n.language(), capture=capture)
             story.say(i18n.t("demo.intro", ks=sandbox.sites["ks"].url, lp=sandbox.sites["lp"].url,
                              folder=folder, temporary="" if keep else i18n.t("demo.temporary")))
             context = AppContext(config_path=str(config_path))
             try:
-                tell(story, sandbox, context, day)
+                with contextlib.chdir(folder):  # the story's commands name the demo's files as a user in it would
+                    tell(story, sandbox, context, day)
             except _Surprise as surprise:
                 click.echo(i18n.t("demo.unexpected", command=" ".join(surprise.run.args),
                                   got=surprise.run.exit_code, expected=surprise.run.expected), err=True)

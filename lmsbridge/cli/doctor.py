@@ -10,7 +10,7 @@ from lmsbridge.errors import ExitCode
 from lmsbridge.health import PlatformHealth, check_platform
 
 
-def _print(health: PlatformHealth) -> None:
+def _print(health: PlatformHealth, receipt_field: str = "") -> None:
     if not health.reachable:
         # The error names the platform itself ("ks: core_…: …"): say it once.
         error = health.error.unplaced() if health.error else ""
@@ -38,6 +38,8 @@ def _print(health: PlatformHealth) -> None:
         click.echo(i18n.t("doctor.fields_unknown"))
     elif health.missing_fields:
         click.echo(i18n.t("doctor.fields_missing", fields=", ".join(health.missing_fields)))
+        if receipt_field in health.missing_fields:
+            click.echo(i18n.t("doctor.receipt_field_missing", field=receipt_field))
     else:
         click.echo(i18n.t("doctor.fields_ok"))
     if health.error:
@@ -69,7 +71,7 @@ def doctor(ctx: click.Context, platforms: tuple[str, ...], as_json: bool) -> Non
         echo_json({"ok": all(r.ok for r in results), "platforms": [r.as_dict() for r in results]})
     else:
         for health in results:
-            _print(health)
+            _print(health, config.platform(health.platform).receipt_field)
         click.echo(i18n.t("doctor.summary_ok") if all(r.ok for r in results) else i18n.t("doctor.summary_bad"))
     if any(not r.reachable for r in results):
         ctx.exit(ExitCode.UNREACHABLE)

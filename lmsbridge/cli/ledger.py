@@ -10,8 +10,12 @@ from typing import Any, TypeVar
 import click
 
 from lmsbridge import i18n
+from lmsbridge.cli.context import app
+from lmsbridge.cli.witness import echo_undelivered
 from lmsbridge.errors import ExitCode
-from lmsbridge.ledger import Event, Ledger
+from lmsbridge.ledger import Event, Ledger, VerifyReport
+from lmsbridge.ledger.witnesses import WitnessReport
+from lmsbridge.workflows.witnesses import Witnesses
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -64,24 +68,51 @@ def ledger_group() -> None:
     epilog="""\b
 Examples:
   lmsbridge ledger verify
+  lmsbridge ledger verify --witnesses      # and the receipts the platforms keep
   lmsbridge ledger verify --json
   LMSBRIDGE_LEDGER=postgresql://lmsbridge@db/lmsbridge lmsbridge ledger verify
 
 Exit status: 0 when the chain is intact and every share, completion and message sent matches its last
-event; 1 when an event was changed, deleted or inserted, or such a row was (each row is named).""",
+event (and, with --witnesses, every receipt on the platforms matches the ledger); 1 when an event was
+changed, deleted or inserted, or such a row was, or a platform's receipt disagrees (each is named); 3 when
+a platform could not be reached.""",
 )
 @ledger_option
+@click.option("--witnesses", is_flag=True, help="Also read the receipts on both platforms (the configuration's) and "
+              "name each share and platform whose receipt disagrees with the ledger: a rewritten history, a "
+              "rollback, a deleted share, a replaced or empty ledger.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_context
-def verify_command(ctx: click.Context, ledger_location: str | None, as_json: bool) -> None:
+def verify_command(ctx: click.Context, ledger_location: str | None, witnesses: bool, as_json: bool) -> None:
     """Walk the event chain from the first event and name the first one that is not as it was written; then
     name every share, completion or message row that differs from the last event vouching for it, that no
-    event vouches for, or that is gone."""
+    event vouches for, or that is gone. With --witnesses, compare the ledger with the platforms' receipts.
+
+    Without witnesses this proves the ledger consistent with itself only: whoever can write the file can write
+    a consistent one. The receipts are kept by the platforms, out of the file's reach."""
+    witness_report: WitnessReport | None = None
     with Ledger.open(resolve_ledger(ctx, ledger_location), create=False) as ledger:
         report = ledger.verify()
+        if witnesses:
+            context = app(ctx)
+            witness_report = Witnesses(context.config(), ledger, lambda name: context.client(name)).verify()
+    ok = report.ok and (witness_report is None or witness_report.ok)
     if as_json:
-        click.echo(json.dumps(report.model_dump(mode="json"), ensure_ascii=False, indent=2))
-    elif report.ok:
+        data = report.model_dump(mode="json")
+        if witness_report is not None:
+            data["witnesses"] = witness_report.model_dump(mode="json")
+        data["ok"] = ok
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    else:
+        _echo_chain(report)
+        if witness_report is not None:
+            _echo_witnesses(witness_report)
+    if not ok:
+        ctx.exit(ExitCode.FAILED)
+
+
+def _echo_chain(report: VerifyReport) -> None:
+    if report.ok:
         click.echo(i18n.t("ledger.cli.ok", events=report.events))
         click.echo(i18n.t("ledger.cli.rows.one") if report.rows == 1 else i18n.t("ledger.cli.rows", rows=report.rows))
         if report.head_hash:
@@ -96,7 +127,46 @@ def verify_command(ctx: click.Context, ledger_location: str | None, as_json: boo
     else:
         click.echo(i18n.t("ledger.cli.bad", problem=report.problem, seq=report.first_bad_seq))
         click.echo(i18n.t("ledger.cli.rows_unchecked"))
-    if not report.ok:
+
+
+def _echo_witnesses(report: WitnessReport) -> None:
+    platforms = ", ".join(report.platforms)
+    if report.ok:
+        click.echo(i18n.t("witness.cli.ok", receipts=report.receipts, platforms=platforms, seq=report.witnessed_seq,
+                          last=report.last_seq))
+    else:
+        click.echo(i18n.t("witness.cli.bad", count=len(report.problems), platforms=platforms))
+        for problem in report.problems:
+            click.echo(f"  {problem.problem}  [{problem.code}]")
+    for note in report.notes:
+        click.echo(f"  {note.problem}  [{note.code}]")
+
+
+@ledger_group.command(
+    name="witness",
+    epilog="""\b
+Examples:
+  lmsbridge ledger witness               # after an upgrade, or when a platform was down during an act
+  lmsbridge ledger witness --share S-0001""",
+)
+@ledger_option
+@click.option("--share", "share_ids", multiple=True, metavar="ID", help="Only this share (repeatable).")
+@click.pass_context
+def witness_command(ctx: click.Context, ledger_location: str | None, share_ids: tuple[str, ...]) -> None:
+    """Write each share's latest receipt onto its courses where it is missing or behind.
+
+    Never backwards: a receipt on a platform that names a later event, or an event the ledger has otherwise,
+    is left alone and reported (exit 1). Exit 0 when every receipt is in place, 3 when a platform could not
+    be reached, 1 when one was not written."""
+    context = app(ctx)
+    with Ledger.open(resolve_ledger(ctx, ledger_location), create=False) as ledger:
+        delivered = Witnesses(context.config(), ledger, lambda name: context.client(name)).write(
+            share_ids or [s.id for s in ledger.list_shares()])
+    for holder, receipt in delivered.written:
+        click.echo(i18n.t("witness.cli.written", course=holder.name, receipt=receipt.text))
+    echo_undelivered(delivered)
+    click.echo(i18n.t("witness.cli.done", shares=len(delivered.receipts), written=len(delivered.written)))
+    if delivered.failed:
         ctx.exit(ExitCode.FAILED)
 
 

@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "lmsbridge.cli.validate",
     "lmsbridge.cli.licence",
     "lmsbridge.cli.notify",
+    "lmsbridge.cli.keys",
     "lmsbridge.cli.shares",
     "lmsbridge.cli.ledger",
     "lmsbridge.cli.sync",

@@ -11,11 +11,14 @@ import click
 from lmsbridge import i18n
 from lmsbridge.adapters import MoodleClient, PlannedCall
 from lmsbridge.cli.context import AppContext, app, echo_json
+from lmsbridge.cli.witness import echo_act, echo_undelivered
 from lmsbridge.domain import ShareFlow
 from lmsbridge.errors import ExitCode
+from lmsbridge.i18n import N_
 from lmsbridge.ledger import Ledger, Share
 from lmsbridge.mail import Mailer
-from lmsbridge.workflows.shares import ShareService
+from lmsbridge.workflows.shares import ActResult, ShareService
+from lmsbridge.workflows.witnesses import Delivered
 
 
 @contextmanager
@@ -32,7 +35,8 @@ def service(ctx: click.Context) -> Iterator[ShareService]:
 
     try:
         yield ShareService(config=config, ledger=ledger, client_for=client_for,
-                           mailer=Mailer(config.outbox_dir(), config.smtp))
+                           mailer=Mailer(config.outbox_dir(), config.smtp),
+                           keys=context.keys({name: client for (name, dry), client in cache.items() if not dry}))
     finally:
         ledger.close()
 
@@ -50,6 +54,7 @@ def _print_planned(planned: list[PlannedCall]) -> None:
 EXAMPLES = """\b
 Examples:
   lmsbridge share request --flow hospital-to-ks --course HBHF-SMITTE-01
+  lmsbridge login --platform lp                 # the owner's acts are made with your own key
   lmsbridge share approve S-0001
   lmsbridge share publish S-0001 --dry-run
   lmsbridge share publish S-0001
@@ -80,34 +85,65 @@ def share_request(ctx: click.Context, flow: str, course: str, owner_platform: st
         result = svc.request(flow=ShareFlow(flow), course=course, owner_platform=owner_platform,
                              borrower_platform=borrower_platform, reason=reason)
     if as_json:
-        echo_json({"share": _share_dict(result.share), "created": result.created, "email": result.email_path,
-                   "findings": [f.as_dict() for f in result.findings]})
-    elif result.created:
+        echo_json({"share": _share_dict(result.share), "created": result.created, "reopened": result.reopened,
+                   "email": result.email_path, "findings": [f.as_dict() for f in result.findings],
+                   "receipt": _receipt(result.witnessed, result.share.id)})
+        echo_undelivered(result.witnessed)
+        return
+    if result.created:
         click.echo(i18n.t("share.requested", id=result.share.id, flow=flow, path=result.email_path))
+    elif result.reopened:
+        click.echo(i18n.t("share.reopened", id=result.share.id, path=result.email_path))
     else:
         click.echo(i18n.t("share.already", id=result.share.id, state=result.share.state))
+    echo_undelivered(result.witnessed)
 
 
-@share_group.command(name="approve", epilog=EXAMPLES)
-@click.argument("share_id")
-@click.option("--reason", default="")
-@click.pass_context
-def share_approve(ctx: click.Context, share_id: str, reason: str) -> None:
-    """Approve a requested share: the owner's act (the operator's organisation must own the course)."""
-    with service(ctx) as svc:
-        share = svc.approve(share_id, reason=reason)
-    click.echo(i18n.t("share.approved", id=share.id))
+def _receipt(witnessed: Delivered | None, share_id: str) -> str | None:
+    receipt = witnessed.receipts.get(share_id) if witnessed else None
+    return receipt.text if receipt else None
 
 
-@share_group.command(name="reject", epilog=EXAMPLES)
-@click.argument("share_id")
-@click.option("--reason", required=True)
-@click.pass_context
-def share_reject(ctx: click.Context, share_id: str, reason: str) -> None:
-    """Reject a requested share (the owner's act)."""
-    with service(ctx) as svc:
-        share = svc.reject(share_id, reason=reason)
-    click.echo(i18n.t("share.rejected", id=share.id))
+def _act_json(result: ActResult) -> dict[str, Any]:
+    return {"share": _share_dict(result.share), "by": result.actor.as_data(),
+            "event": result.event.seq if result.event else None, "email": result.email_path,
+            "receipt": _receipt(result.witnessed, result.share.id)}
+
+
+def _done(result: ActResult, code: str, as_json: bool) -> None:
+    if as_json:
+        echo_json(_act_json(result))
+        echo_undelivered(result.witnessed)
+        return
+    click.echo(i18n.t(code, id=result.share.id))
+    echo_act(result)
+
+
+def _decision(name: str, done: str, doc: str, *, reason_required: bool) -> click.Command:
+    """``share approve|reject|withdraw ID``: one act on a request, with the acting person's own key."""
+
+    @share_group.command(name=name, epilog=EXAMPLES, help=doc)
+    @click.argument("share_id")
+    @click.option("--reason", required=reason_required, default=None if reason_required else "",
+                  help="Why (goes into the ledger and the e-mail to the contact point).")
+    @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+    @click.pass_context
+    def command(ctx: click.Context, share_id: str, reason: str, as_json: bool) -> None:
+        with service(ctx) as svc:
+            result: ActResult = getattr(svc, name)(share_id, reason=reason)
+        _done(result, done, as_json)
+
+    return command
+
+
+share_approve = _decision("approve", N_("share.approved"), reason_required=False, doc=(
+    "Approve a requested share: the owner's act, with your own key to the owner platform (it must say you may "
+    "update the owner's course)."))
+share_reject = _decision("reject", N_("share.rejected"), reason_required=True, doc=(
+    "Reject a requested share: the owner's act, with your own key to the owner platform."))
+share_withdraw = _decision("withdraw", N_("share.withdrawn"), reason_required=True, doc=(
+    "Withdraw the borrower's own request, with your own key to the borrower platform (you asked, or you may update "
+    "the borrower course)."))
 
 
 @share_group.command(name="publish", epilog=EXAMPLES)
@@ -125,7 +161,10 @@ def share_publish(ctx: click.Context, share_id: str, borrower_course: str | None
     if as_json:
         echo_json({"share": _share_dict(result.share), "borrower_course_id": result.borrower_course_id,
                    "created_course": result.created_course, "manual_steps": [step.render() for step in result.manual_steps],
-                   "planned": [{"wsfunction": p.wsfunction, "params": p.params} for p in result.planned]})
+                   "planned": [{"wsfunction": p.wsfunction, "params": p.params} for p in result.planned],
+                   **({"by": result.act.actor.as_data(), "receipt": _receipt(result.act.witnessed, result.share.id)}
+                      if result.act else {})})
+        echo_undelivered(result.act.witnessed if result.act else None)
         return
     if dry_run:
         _print_planned(result.planned)
@@ -136,6 +175,7 @@ def share_publish(ctx: click.Context, share_id: str, borrower_course: str | None
         click.echo(i18n.t("share.manual"))
         for step in result.manual_steps:
             click.echo(f"  - {step}")
+    echo_act(result.act)
 
 
 @share_group.command(name="revoke", epilog=EXAMPLES)
@@ -144,13 +184,15 @@ def share_publish(ctx: click.Context, share_id: str, borrower_course: str | None
 @click.option("--dry-run", is_flag=True, help="Print the web-service calls that would be made; change nothing.")
 @click.pass_context
 def share_revoke(ctx: click.Context, share_id: str, reason: str, dry_run: bool) -> None:
-    """End a share: only the owner may. The borrowed course is hidden and unlabelled; history is kept."""
+    """End a share: only the owner may, with your own key to the owner platform (it must say you may update
+    the owner's course). The borrowed course is hidden and unlabelled; history is kept."""
     with service(ctx) as svc:
         result = svc.revoke(share_id, reason=reason, dry_run=dry_run)
     if dry_run:
         _print_planned(result.planned)
     else:
         click.echo(i18n.t("share.revoked", id=result.share.id))
+        echo_act(result.act)
 
 
 @share_group.command(name="list", epilog=EXAMPLES)
@@ -206,7 +248,8 @@ def labels_group() -> None:
 
 @labels_group.command(name="audit", epilog="\b\nExamples:\n  lmsbridge labels audit --json\n  lmsbridge labels audit --fix")
 @click.option("--platform", "platforms", multiple=True, help="Only this platform (repeatable).")
-@click.option("--fix", is_flag=True, help="Repair every disagreement (apply or remove the label).")
+@click.option("--fix", is_flag=True, help="Repair every disagreement (apply or remove the label), with your own key "
+              "to each platform (lmsbridge login): the platform must say you may update the course.")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def labels_audit(ctx: click.Context, platforms: tuple[str, ...], fix: bool, as_json: bool) -> None:
@@ -217,12 +260,20 @@ def labels_audit(ctx: click.Context, platforms: tuple[str, ...], fix: bool, as_j
 
     context = app(ctx)
     config = context.config()
+    service_clients: dict[str, MoodleClient] = {}
+
+    def client_for(name: str) -> MoodleClient:
+        if name not in service_clients:
+            service_clients[name] = context.client(name)
+        return service_clients[name]
+
     with Ledger.open(config.ledger_url()) as ledger:
-        audits = audit_labels(config, ledger, lambda name: context.client(name), platforms=list(platforms) or None,
-                              fix=fix)
+        audits = audit_labels(config, ledger, client_for, platforms=list(platforms) or None, fix=fix,
+                              keys=context.keys(service_clients) if fix else None)
     if as_json:
         echo_json([{"platform": a.platform, "course_id": a.course_id, "shortname": a.shortname,
                     "expected": a.expected.value if a.expected else None, "fixed": a.fixed,
+                    "refused": a.refused.render() if a.refused else None,
                     "problems": [{"code": p.code, "place": p.place, "reason": p.reason} for p in a.problems]}
                    for a in audits])
     elif not audits:
@@ -231,7 +282,9 @@ def labels_audit(ctx: click.Context, platforms: tuple[str, ...], fix: bool, as_j
         suffix = " [" + i18n.t("labels.fixed") + "]" if audit.fixed else ""
         for problem in audit.problems:
             click.echo(f"{audit.platform}:{audit.shortname} {problem.code}: {problem.reason}{suffix}")
-    if audits and not fix:
+        if audit.refused is not None:
+            click.echo(f"  {audit.refused}")
+    if audits and (not fix or any(not a.fixed for a in audits)):
         ctx.exit(ExitCode.FAILED)
 
 

@@ -18,12 +18,14 @@ from lmsbridge import i18n
 from lmsbridge.adapters import MoodleClient
 from lmsbridge.certificates import CertificatesRun, group_after_sync
 from lmsbridge.cli.context import app, echo_json, is_terminal, table
+from lmsbridge.cli.witness import echo_undelivered
 from lmsbridge.config import Config
 from lmsbridge.errors import ExitCode, combined_exit_code
 from lmsbridge.i18n import N_
 from lmsbridge.ledger import Ledger, LockedError
 from lmsbridge.sync import ShareOutcome, SyncOptions, SyncSummary, run_sync, sync_status
 from lmsbridge.sync.outcome import FAILING_KINDS
+from lmsbridge.workflows.witnesses import Witnesses
 
 EXAMPLES = """\b
 Examples:
@@ -226,8 +228,14 @@ def print_certificates(run: CertificatesRun) -> None:
 
 def _one_run(config: Config, ledger: Ledger, clients: dict[str, MoodleClient],
              options: SyncOptions, *, as_json: bool, quiet: bool, certificates: bool) -> int:
+    before = max(ledger.event_refs(), default=0)
     with _progress(is_terminal() and not as_json and not quiet) as bar:
         summary = run_sync(config=config, clients=clients, ledger=ledger, options=options, progress=bar)
+    delivered = None
+    if not options.dry_run:
+        # the shares that got completions: their receipts on the platforms move on (issue 12)
+        synced = [e.share_id for seq, e in ledger.event_refs().items() if seq > before and e.share_id]
+        delivered = Witnesses(config, ledger, clients.__getitem__).write(synced)
     cert_run: CertificatesRun | None = None
     if certificates and config.certificates:
         cert_run = group_after_sync(config, clients.__getitem__, summary, today=_today())
@@ -235,12 +243,17 @@ def _one_run(config: Config, ledger: Ledger, clients: dict[str, MoodleClient],
     if as_json:
         data: dict[str, Any] = summary.as_dict()
         data["certificates"] = cert_run.as_dict() if cert_run else None
+        data["receipts"] = {"written": len(delivered.written) if delivered else 0,
+                            "failed": [{"course": h.name, "reason": m.render()} for h, m in delivered.failed]
+                            if delivered else []}
         data["exit_code"] = code
         echo_json(data)
     else:
         print_summary(summary, quiet=quiet and code == ExitCode.OK)
         if cert_run and not (quiet and code == ExitCode.OK):
             print_certificates(cert_run)
+        if not quiet:  # doctor and ledger verify --witnesses report a missing receipt field as well
+            echo_undelivered(delivered)
     return code
 
 

@@ -74,10 +74,16 @@ def _value(value: object) -> object:
 
 
 class ShareChanges(TypedDict, total=False):
-    """What may change on a share besides its state: the borrower's course, once it exists."""
+    """What may change on a share besides its state: the borrower's course, once it exists; and, when a
+    revoked or rejected share is requested again, what that request says (its flow, who asked, where the
+    request went, the course's licence then)."""
 
     borrower_course_id: int | None
     borrower_course_shortname: str | None
+    flow: str
+    initiator: str
+    contact_point: str
+    licence_at_share: str
 
 
 _SHARE_CHANGES = frozenset(ShareChanges.__annotations__)
@@ -99,7 +105,6 @@ class RunLock:
 
 
 class LedgerBase:
-    """One ledger database. Safe to share between threads of one process (writes are serialised)."""
     """One ledger database. Safe to share between threads of one process (writes are serialised)."""
 
     def __init__(self, database: Database, *, clock: Callable[[], datetime] = _utcnow, migrate: bool = True) -> None:
@@ -241,6 +246,15 @@ class LedgerBase:
             if self._depth:
                 raise LedgerError("migrations cannot run inside a transaction")
             return migrations.migrate(self._db, _ts(self.now()))
+
+    def backup_to(self, path: str | os.PathLike[str]) -> None:
+        """A consistent copy of a SQLite ledger as it is now (``VACUUM INTO``); PostgreSQL has pg_dump."""
+        if self.dialect != "sqlite":
+            raise LedgerError(Message("ledger.backup_sqlite_only"))
+        with self._lock:
+            if self._depth:
+                raise LedgerError("a backup cannot be taken inside a transaction")
+            self._db.execute("VACUUM INTO ?", (os.fspath(path),))
 
     def applied_migrations(self) -> list[str]:
         with self._lock:

@@ -155,6 +155,12 @@ def m0006_row_digests(db: Database) -> None:
     audit.stamp_existing_rows(db, at=str(row["applied_at"]), migration=name)
 
 
+def m0007_shares_by_course(db: Database) -> None:
+    # One share per course and pair (issue 12): a request finds the share of its owner course and borrower
+    # platform, whatever its flow or state, and asks again on it.
+    _run(db, "CREATE INDEX shares_by_course ON shares (owner_platform, owner_course_id, borrower_platform)")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("0001_shares_and_events", m0001_shares_and_events),
     Migration("0002_sync", m0002_sync),
@@ -162,6 +168,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration("0004_run_locks", m0004_run_locks),
     Migration("0005_indexes", m0005_indexes),
     Migration("0006_row_digests", m0006_row_digests),
+    Migration("0007_shares_by_course", m0007_shares_by_course),
 )
 
 

@@ -19,13 +19,14 @@ ShareState = Literal["requested", "approved", "published", "revoked", "rejected"
 SHARE_STATES: tuple[ShareState, ...] = ("requested", "approved", "published", "revoked", "rejected")
 
 #: Allowed next states (the same table as ``lmsbridge.sharing.ownership.TRANSITIONS``; a test keeps them
-#: equal). Revoked and rejected are final: the history is kept, and a new share is a new request.
+#: equal). A revoked or rejected share is requested again on its own line (one share per course and pair):
+#: its history is kept and goes on.
 SHARE_TRANSITIONS: Mapping[ShareState, frozenset[ShareState]] = {
     "requested": frozenset({"approved", "rejected"}),
     "approved": frozenset({"published"}),
     "published": frozenset({"revoked"}),
-    "revoked": frozenset(),
-    "rejected": frozenset(),
+    "revoked": frozenset({"requested"}),
+    "rejected": frozenset({"requested"}),
 }
 
 FailureKind = Literal["learner", "activity", "share", "unmatched"]

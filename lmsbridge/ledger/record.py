@@ -32,7 +32,10 @@ from lmsbridge.ledger.rows import (
     SHARES,
     UNREADABLE,
     check_rows,
+    parse_stamps,
+    stamp,
 )
+from lmsbridge.ledger.witnesses import EventRef
 
 
 class AgreementRecord(LedgerBase):
@@ -122,6 +125,14 @@ class AgreementRecord(LedgerBase):
         rows = self._execute("SELECT * FROM shares WHERE request_key = ?", (request_key,))
         return self._share(rows[0]) if rows else None
 
+    def find_share_for_course(self, owner_platform: str, owner_course_id: int, borrower_platform: str) -> Share | None:
+        """The share of this owner course with this borrower platform (one per course and pair; of the several
+        an older lmsbridge made after a revoke, the latest)."""
+        rows = self._execute(
+            "SELECT * FROM shares WHERE owner_platform = ? AND owner_course_id = ? AND borrower_platform = ? "
+            "ORDER BY LENGTH(id) DESC, id DESC LIMIT 1", (owner_platform, owner_course_id, borrower_platform))
+        return self._share(rows[0]) if rows else None
+
     def list_shares(self, state: str | None = None, platform: str | None = None) -> list[Share]:
         """Shares in id order; ``state`` filters by state, ``platform`` by owner or borrower platform."""
         sql = "SELECT * FROM shares WHERE 1 = 1"
@@ -193,6 +204,45 @@ class AgreementRecord(LedgerBase):
         return report.model_copy(update={"ok": False, "rows": check.rows, "row_problems": check.problems,
                                          "first_bad_seq": first.seq, "problem_code": first.code,
                                          "problem": first.problem})
+
+    # -- what the witnesses are checked against -------------------------------------------------------------
+
+    def event_refs(self) -> dict[int, EventRef]:
+        """Every event's share, action and hash, by seq (as stored: verify says whether the chain holds)."""
+        return {int(r["seq"]): EventRef(int(r["seq"]), r["share_id"], str(r["action"]), str(r["hash"]))
+                for r in self._execute("SELECT seq, share_id, action, hash FROM events ORDER BY seq")}
+
+    def share_heads(self) -> dict[str, EventRef]:
+        """Each share's latest event: the last that names it, or that vouches for one of its rows as they are
+        (its share row, its completions) — so an event that vouches for a share's rows counts for the share
+        whatever share it names."""
+        with self.transaction():
+            stored = audit.stored_events(self._db)
+            rows = {name: audit.audited_rows(self._db, table) for name, table in AUDITED.items() if table.share_column}
+        vouching: dict[tuple[str, str], int] = {}
+        heads: dict[str, EventRef] = {}
+        by_seq = {e.seq: EventRef(e.seq, e.share_id, e.action, e.hash) for e in stored}
+
+        def bump(share_id: str, seq: int) -> None:
+            if share_id not in heads or heads[share_id].seq < seq:
+                heads[share_id] = by_seq[seq]
+
+        for event in stored:
+            try:
+                for item in parse_stamps(event.row_digests):
+                    vouching[(item.table, item.ref)] = event.seq
+            except ValueError:
+                continue  # verify names an unreadable event
+            if event.share_id is not None:
+                bump(event.share_id, event.seq)
+        for name, found in rows.items():
+            table = AUDITED[name]
+            for row in found:
+                seq = vouching.get((name, stamp(table, row).ref))
+                share_id = row.get(table.share_column or "")
+                if seq is not None and share_id is not None:
+                    bump(str(share_id), seq)
+        return heads
 
     # -- messages ------------------------------------------------------------------------------------------
 

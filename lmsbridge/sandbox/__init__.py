@@ -64,6 +64,15 @@ Hooks for tests (``lmsbridge.sandbox.hooks``), on either kind of sandbox::
     ks.pin_clock(datetime(2026, 11, 23, 12, tzinfo=UTC))
     ks.calls_by_function; ks.faults_by_function; ks.calls_to("core_user_create_users")  # params, oldest first
 
+People with their own keys (issue 12): each site has an e-læringsansvarlig with a personal token for the
+lmsbridge service (seed «staff»: lp ``ingrid.hauge``, manager of category 3 «Helse Bergen HF»; ks
+``kari.as@ks.no``, manager of category 2 «Helse og velferd»), found with
+``state.token_of(state.user_by_username(name).id)``; the learner token (u01) has no rights on any course.
+``core_course_get_user_administration_options`` answers what a token's user may do on a course, and course
+creation and updates check the same capabilities (``functions/access.py``: Moodle's role archetypes). The
+receipt field of the owner's acts is not on the recorded sites: ``seed.add_receipt_field(state)`` makes it,
+as a site admin would.
+
 ``SERVED_FUNCTIONS`` names every web-service function served. From the command line:
 ``lmsbridge sandbox serve``.
 """

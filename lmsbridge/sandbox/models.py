@@ -63,6 +63,9 @@ class User:
     #: has moodle/webservice:createtoken (the recorded learner u01 does; plain students do not)
     can_create_token: bool = False
     key: str = ""
+    #: role assignments in category contexts: [categoryid, role shortname] pairs (an e-læringsansvarlig is
+    #: ``manager`` in the category of the organisation's courses); course roles come from the enrolment
+    category_roles: list[list[Any]] = field(default_factory=list)
 
     @property
     def fullname(self) -> str:

@@ -35,7 +35,7 @@ from lmsbridge.sandbox.models import (
 )
 from lmsbridge.sandbox.state import Clock, SiteState
 
-__all__ = ["SITE_NAMES", "SeedSpec", "build_site", "seed_document"]
+__all__ = ["RECEIPT_FIELD", "SITE_NAMES", "SeedSpec", "add_receipt_field", "build_site", "seed_document"]
 
 #: The sites of the default seed: KS Læring (municipal) and a hospital Læringsportal.
 SITE_NAMES: tuple[str, ...] = ("ks", "lp")
@@ -139,7 +139,35 @@ def build_site(name: str, *, clock: Clock | None = None, base: str = "default") 
     _raise_floor(state, "tag", max(state.tags, default=0))
     for modname in {m.modname for m in state.modules.values()}:
         _raise_floor(state, f"instance_{modname}", max(m.instance for m in state.modules.values() if m.modname == modname))
+    _seed_staff(state, site, shift)
     return state
+
+
+def _seed_staff(state: SiteState, site: Mapping[str, Any], shift: int) -> None:
+    """The e-læringsansvarlige and their personal tokens: added after the next ids are set, with ids far above
+    them (as the lab's scale rows), so the ids of objects created later stay those of the recordings."""
+    for raw in site.get("staff", []):
+        fields = {k: v for k, v in raw.items() if k in User.__dataclass_fields__}
+        fields["timecreated"] = _shifted(int(fields.get("timecreated", 0)), shift)
+        user = User(**fields)
+        state.users[user.id] = user
+        state.tokens[raw["token"]] = Token(raw["token"], user.id, site["service"])
+
+
+#: The witness field of issue 12 (a course custom field for lmsbridge's receipts): not on the recorded
+#: sites; a site admin creates it (type text, visible to teachers, locked), and so do tests and the demo.
+RECEIPT_FIELD = {"shortname": "lmsbridge_kvittering", "name": "lmsbridge-kvittering", "type": "text"}
+
+
+def add_receipt_field(state: SiteState, shortname: str = RECEIPT_FIELD["shortname"]) -> CustomField:
+    """Create the receipt field on a site, as its admin would (idempotent)."""
+    with state.changing():
+        found = state.field(shortname)
+        if found is None:
+            found = CustomField(max((f.id for f in state.custom_fields), default=0) + 1, shortname,
+                                RECEIPT_FIELD["name"], RECEIPT_FIELD["type"])
+            state.custom_fields.append(found)
+        return found
 
 
 def _raise_floor(state: SiteState, table: str, used: int) -> None:

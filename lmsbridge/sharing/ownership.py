@@ -1,4 +1,4 @@
-"""Ownership, the three share flows, who may approve and end a share, support and the contact point.
+"""Ownership, the three share flows, support and the contact point (who may act: ``sharing.rights``).
 
 Source: the agreement (seed 002, «Eierskap til kurs og samarbeidsløsninger», «Brukerstøtte»,
 «Bestiller-rutiner/kontaktpunkter»):
@@ -22,7 +22,7 @@ from typing import NamedTuple
 from lmsbridge.domain import Label, PlatformRole, ShareFlow
 from lmsbridge.errors import RuleViolation
 from lmsbridge.i18n import N_, Message
-from lmsbridge.sharing.verdict import Verdict, organisation_key, same_organisation, verdict
+from lmsbridge.sharing.verdict import Verdict, organisation_key, verdict
 
 #: «All kontakt mot KS Læring skjer via kslaring@ks.no» (seed 002).
 DEFAULT_CONTACT_POINT = "kslaring@ks.no"
@@ -44,13 +44,14 @@ class ShareState(StrEnum):
     REJECTED = "rejected"
 
 
-#: The allowed next states. Revoked and rejected are final: the history is kept, a new share is a new request.
+#: The allowed next states. A revoked or rejected share may be requested again: on the same share (one per
+#: course and pair), its history kept.
 TRANSITIONS: dict[ShareState, tuple[ShareState, ...]] = {
     ShareState.REQUESTED: (ShareState.APPROVED, ShareState.REJECTED),
     ShareState.APPROVED: (ShareState.PUBLISHED,),
     ShareState.PUBLISHED: (ShareState.REVOKED,),
-    ShareState.REVOKED: (),
-    ShareState.REJECTED: (),
+    ShareState.REVOKED: (ShareState.REQUESTED,),
+    ShareState.REJECTED: (ShareState.REQUESTED,),
 }
 
 _STATE_VALUES = frozenset(s.value for s in ShareState)
@@ -116,28 +117,6 @@ _FLOW_TITLES = {
 def flow_title(flow: ShareFlow) -> Message:
     """One line naming the flow for people."""
     return Message(_FLOW_TITLES[flow])
-
-
-def may_approve(flow: ShareFlow, owner_org: str, operator_org: str | None) -> Verdict:
-    """Approval is the owner's act. In every flow the owner grants the share: the HF for its own courses
-    (also when a municipality orders one: «Foretaket ordner delingstillatelser»), the municipal owner
-    for a KS course."""
-    details = {"flow": flow.value, "owner_org": owner_org.strip(), "operator_org": (operator_org or "").strip()}
-    if not organisation_key(operator_org):
-        return verdict(False, "approve.no_operator_org", **details)
-    if same_organisation(owner_org, operator_org):
-        return verdict(True, "approve.owner", **details)
-    return verdict(False, "approve.not_owner", **details)
-
-
-def may_revoke(owner_org: str, operator_org: str | None) -> Verdict:
-    """«Eier av kurset kan velge å avslutte delingen av et kurs»: only the owner ends a share."""
-    details = {"owner_org": owner_org.strip(), "operator_org": (operator_org or "").strip()}
-    if not organisation_key(operator_org):
-        return verdict(False, "revoke.no_operator_org", **details)
-    if same_organisation(owner_org, operator_org):
-        return verdict(True, "revoke.owner", **details)
-    return verdict(False, "revoke.not_owner", **details)
 
 
 def check_transition(current: str, target: str) -> Verdict:

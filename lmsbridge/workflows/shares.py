@@ -1,9 +1,17 @@
-"""The share workflows of the agreement: request, approve, publish, revoke.
+"""The share workflows of the agreement: request, approve, reject, withdraw, publish, revoke.
 
-Each act checks the agreement's rules (pure functions in ``lmsbridge.sharing``), does its platform
-steps (idempotent: see ``workflows.courses``), and records the outcome in the ledger in ONE
-transaction with a hash-chained event. Platform steps come before the ledger commit, so an interrupted
-run leaves the previous ledger state and a re-run completes the share.
+Each act is made with the acting person's own key (``lmsbridge login``): the platform says who holds it and
+what they may do on the course (``workflows.acting``), and the rules of ``lmsbridge.sharing.rights`` read that
+answer. The act checks the agreement's rules (pure functions in ``lmsbridge.sharing``), does its platform steps
+(idempotent: see ``workflows.courses``; on the acting person's platform with their key, on the other with the
+lmsbridge service's), and records the outcome in the ledger in ONE transaction with a hash-chained event that
+carries the platform's answers. Platform steps come before the ledger commit, so an interrupted run leaves the
+previous ledger state and a re-run completes the share. Then the act's receipt goes onto the share's courses on
+both platforms and into an e-mail to the contact point (``workflows.witnesses``); a re-run of an act already
+done writes a receipt that could not be written before.
+
+One share per course and pair: a request for a course whose share was revoked or rejected asks again on that
+share (a new ``request`` event on its line), never a new share.
 """
 
 from __future__ import annotations
@@ -18,11 +26,12 @@ from lmsbridge.adapters import MoodleClient, PlannedCall, PlatformProfile
 from lmsbridge.adapters.models import Course
 from lmsbridge.config import Config
 from lmsbridge.domain import PlatformRole, ShareFlow
-from lmsbridge.errors import ConfigError, RecordError, RuleViolation
+from lmsbridge.errors import AccessDeniedError, ConfigError, RecordError, RuleViolation
 from lmsbridge.i18n import Message
-from lmsbridge.ledger import Ledger, Share
+from lmsbridge.ledger import Event, Ledger, Share
 from lmsbridge.mail import Mailer
 from lmsbridge.readers.live import course_info_from_course
+from lmsbridge.sharing import rights
 from lmsbridge.sharing.courseinfo import CourseInfo
 from lmsbridge.sharing.labels import label_from_field
 from lmsbridge.sharing.notices import share_request_message
@@ -31,14 +40,14 @@ from lmsbridge.sharing.ownership import (
     check_transition,
     contact_point_for,
     label_for,
-    may_approve,
-    may_revoke,
     share_parties,
     support_routing,
 )
+from lmsbridge.sharing.receipts import act_notice, receipt_block
 from lmsbridge.sharing.requirements import Finding, check_course_info
 from lmsbridge.sharing.term import may_publish, may_request
 from lmsbridge.sharing.verdict import Verdict
+from lmsbridge.workflows.acting import Actor, Keys, right_data, who_holds
 from lmsbridge.workflows.courses import (
     CourseShell,
     borrower_idnumber,
@@ -49,6 +58,7 @@ from lmsbridge.workflows.courses import (
     link_paragraph,
     set_label,
 )
+from lmsbridge.workflows.witnesses import Delivered, Witnesses
 
 
 @dataclass(frozen=True)
@@ -57,6 +67,21 @@ class RequestResult:
     created: bool
     findings: list[Finding]
     email_path: str | None
+    planned: list[PlannedCall] = field(default_factory=list)
+    #: A revoked or rejected share asked for again (on its own line).
+    reopened: bool = False
+    witnessed: Delivered | None = None
+
+
+@dataclass(frozen=True)
+class ActResult:
+    """An act done (``event``), or found done already (``event`` None: its receipt was written again)."""
+
+    share: Share
+    actor: Actor
+    event: Event | None = None
+    witnessed: Delivered | None = None
+    email_path: str | None = None
     planned: list[PlannedCall] = field(default_factory=list)
 
 
@@ -67,12 +92,14 @@ class PublishResult:
     created_course: bool
     manual_steps: list[Message]
     planned: list[PlannedCall] = field(default_factory=list)
+    act: ActResult | None = None
 
 
 @dataclass(frozen=True)
 class RevokeResult:
     share: Share
     planned: list[PlannedCall] = field(default_factory=list)
+    act: ActResult | None = None
 
 
 def _refuse(verdict: Verdict) -> None:
@@ -93,20 +120,27 @@ class ShareService:
     client_for: Callable[[str, bool], MoodleClient]
     mailer: Mailer
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    #: The acting person's keys (``lmsbridge login``); every act but a request needs one.
+    keys: Keys | None = None
 
     # -- helpers ------------------------------------------------------------------------------------
 
     @property
-    def actor(self) -> str:
-        op = self.config.operator
-        who = op.name or op.email or "unknown"
-        return f"{who} ({op.organisation})" if op.organisation else who
+    def witnesses(self) -> Witnesses:
+        return Witnesses(self.config, self.ledger, lambda name: self.client_for(name, False))
 
-    def _operator_org(self) -> str:
-        org = self.config.operator.organisation
-        if not org:
-            raise ConfigError(Message("share.operator_missing"), key="operator.organisation")
-        return org
+    def _keys(self) -> Keys:
+        if self.keys is None:
+            raise ConfigError(Message("keys.none"))
+        return self.keys
+
+    def _acting(self, person: MoodleClient, platform: str, dry_run: bool) -> MoodleClient:
+        """Reads with the service's key, writes with the person's: the platform checks each write against them."""
+        return self.client_for(platform, dry_run).writing_with(person)
+
+    def _signature(self) -> str:
+        op = self.config.operator
+        return ", ".join(part for part in (op.name, op.organisation, op.email) if part)
 
     def _today(self) -> date:
         return self.now().date()
@@ -162,7 +196,11 @@ class ShareService:
         reason: str = "",
         initiator: str | None = None,
     ) -> RequestResult:
-        """Validate the owner's course and send the share request to the contact point (idempotent)."""
+        """Validate the owner's course and send the share request to the contact point (idempotent).
+
+        The request is the requesting side's (the owner's in hospital-to-ks, the borrower's otherwise): made with
+        the key of the person logged in there when there is one (they may withdraw it), else recorded as the
+        lmsbridge service's on that platform."""
         _refuse(may_request(self._today(), **self._term()))
         owner_role = OWNER_ROLE[flow]
         owner = self.platform_for(owner_role, owner_platform, "owner")
@@ -188,11 +226,22 @@ class ShareService:
             to, cc = owner.contact_point, (contact,)
         routing = support_routing(owner_support=owner.support_contact, borrower_support=borrower.support_contact,
                                   owner_role=owner.role, borrower_role=borrower.role)
+        asking = owner if flow is ShareFlow.HOSPITAL_TO_KS else borrower
+        actor = self._requester(asking.name)
+        who = initiator or actor.label
+        existing = (self.ledger.find_share_for_course(owner.name, source.id, borrower.name)
+                    or self.ledger.find_share_by_request_key(request_key))
+        if existing is not None and existing.state in ("revoked", "rejected"):
+            self.witnesses.check(existing)
         now = self.now()
+        details = {"flow": flow.value, "course": source.shortname, "reason": reason,
+                   "findings": [f.code for f in findings], "by": actor.as_data()}
         with self.ledger.transaction():
-            existing = self.ledger.find_share_by_request_key(request_key)
-            created = existing is None or existing.state in ("revoked", "rejected")
-            if created:
+            current = (self.ledger.find_share_for_course(owner.name, source.id, borrower.name)
+                       or self.ledger.find_share_by_request_key(request_key))
+            created = current is None
+            reopened = current is not None and current.state in ("revoked", "rejected")
+            if current is None:
                 share = self.ledger.create_share(
                     flow=flow,
                     owner_platform=owner.name,
@@ -203,76 +252,155 @@ class ShareService:
                     borrower_course_id=None,
                     borrower_course_shortname=None,
                     borrower_org=parties.borrower_org,
-                    initiator=initiator or self.actor,
+                    initiator=who,
                     licence_at_share=info.licence or "",
                     label=label.value,
                     owner_support=routing.owner_support,
                     borrower_support=routing.borrower_support,
                     contact_point=to,
-                    request_key=request_key if existing is None else f"{request_key}:{now.isoformat()}",
+                    request_key=request_key,
                     now=now,
                 )
-                self.ledger.append_event(
-                    share_id=share.id, actor=self.actor, action="request", at=now,
-                    details={"flow": flow.value, "course": source.shortname, "reason": reason,
-                             "findings": [f.code for f in findings]},
-                )
+            elif reopened:
+                share = self.ledger.update_share_state(current.id, "requested", now=now, flow=flow.value, initiator=who,
+                                                       contact_point=to, licence_at_share=info.licence or "")
+                details["reopened_from"] = current.state
             else:
-                assert existing is not None
-                share = existing
+                share = current
+            if created or reopened:
+                self.ledger.append_event(share_id=share.id, actor=actor.label, action="request", at=now,
+                                         details=details)
+        witnessed = self.witnesses.write([share.id])
         notice = share_request_message(share=share, fullname=source.fullname, findings=findings, lang=i18n.language())
-        delivery = self.mailer.deliver(
-            to=to, cc=cc, subject=notice.subject, body=notice.body, key=f"{share.id}-request", when=now
-        )
+        body = notice.body
+        receipt = witnessed.receipts.get(share.id)
+        if receipt is not None:
+            body += "\n" + receipt_block(receipt.text) + "\n"
+        asked = [e for e in self.ledger.events(share.id) if e.action == "request"]
+        key = f"{share.id}-request" if len(asked) <= 1 else f"{share.id}-request-{asked[-1].seq}"
+        delivery = self.mailer.deliver(to=to, cc=cc, subject=notice.subject, body=body, key=key, when=now)
+        self._record_sent(delivery, key, "share-request", to, notice.subject, now)
+        return RequestResult(share=share, created=created, findings=findings, email_path=str(delivery.path),
+                             reopened=reopened, witnessed=witnessed)
+
+    def _requester(self, platform: str) -> Actor:
+        """Who asks: the person logged in on ``platform``, else the lmsbridge service there (as the platform says)."""
+        keys = self.keys
+        if keys is not None and keys.store.get(self.config.platform(platform).url) is not None:
+            return keys.actor(platform)[0]
+        return who_holds(self.client_for(platform, False), platform)
+
+    def _record_sent(self, delivery: Any, key: str, kind: str, to: str, subject: str, now: datetime) -> None:
         if delivery.sent:
             with self.ledger.transaction():
-                if self.ledger.find_message(f"{share.id}-request") is None:
-                    self.ledger.record_message(
-                        key=f"{share.id}-request", kind="share-request", to=to, subject=notice.subject,
-                        message_id=delivery.message_id, path=str(delivery.path), now=now,
-                    )
-        return RequestResult(share=share, created=created, findings=findings, email_path=str(delivery.path))
+                if self.ledger.find_message(key) is None:
+                    self.ledger.record_message(key=key, kind=kind, to=to, subject=subject,
+                                               message_id=delivery.message_id, path=str(delivery.path), now=now)
 
-    # -- approve -------------------------------------------------------------------------------------
+    def _after(self, share: Share, actor: Actor, act: str, reason: str, event: Event | None,
+               planned: list[PlannedCall] | None = None) -> ActResult:
+        """The act's receipt onto the courses and, for a new event, into an e-mail to the contact point."""
+        witnessed = self.witnesses.write([share.id])
+        receipt = witnessed.receipts.get(share.id)
+        path = None
+        if event is not None and receipt is not None and share.contact_point:
+            notice = act_notice(
+                to=share.contact_point, share_id=share.id, act=act, course=share.owner_course_shortname,
+                owner_org=share.owner_org, borrower_org=share.borrower_org, who=actor.label,
+                platform=self.config.platform(actor.platform).title, reason=reason, receipt=receipt.text,
+                signature=self._signature(), lang=i18n.language())
+            key = f"{share.id}-{act}-{event.seq}"
+            delivery = self.mailer.deliver(to=notice.to, subject=notice.subject, body=notice.body, key=key,
+                                           when=event.at)
+            self._record_sent(delivery, key, f"share-{act}", notice.to, notice.subject, event.at)
+            path = str(delivery.path)
+        return ActResult(share, actor, event, witnessed, path, planned or [])
 
-    def approve(self, share_id: str, *, reason: str = "") -> Share:
-        """The owner's act: the operator's organisation must own the course."""
-        share = self.get(share_id)
-        _refuse(may_approve(ShareFlow(share.flow), share.owner_org, self._operator_org()))
-        if share.state == "approved":
-            return share
-        _refuse(check_transition(share.state, "approved"))
+    def _owner_check(self, share: Share, act: str) -> tuple[Actor, MoodleClient, dict[str, Any]]:
+        """The owner platform's answer for ``act``: who holds the key, and ``update`` on the owner's course."""
+        actor, person = self._keys().actor(share.owner_platform)
+        course_id = share.owner_course_id or find_course(self.client_for(share.owner_platform, False),
+                                                         share.owner_course_shortname).id
+        answer = self._keys().answers(person, actor, [(course_id, share.owner_course_shortname)])[course_id]
+        rights.owner_act(act, share_id=share.id, owner_platform=share.owner_platform, actor_platform=actor.platform,
+                         answer=answer).require()
+        return actor, person, {"by": actor.as_data(), "right": right_data(answer)}
+
+    def _record(self, share: Share, state: str, actor: Actor, act: str, details: dict[str, Any],
+                **changes: Any) -> tuple[Share, Event]:
         now = self.now()
         with self.ledger.transaction():
-            updated = self.ledger.update_share_state(share.id, "approved", now=now)
-            self.ledger.append_event(share_id=share.id, actor=self.actor, action="approve", at=now,
-                                     details={"reason": reason})
-        return updated
+            updated = self.ledger.update_share_state(share.id, state, now=now, **changes)
+            event = self.ledger.append_event(share_id=share.id, actor=actor.label, action=act, at=now, details=details)
+        return updated, event
 
-    def reject(self, share_id: str, *, reason: str) -> Share:
+    # -- approve, reject, withdraw -------------------------------------------------------------------
+
+    def approve(self, share_id: str, *, reason: str = "") -> ActResult:
+        """The owner's act: the owner platform must say the key holder may update the owner's course."""
+        return self._decide(share_id, "approve", "approved", reason)
+
+    def reject(self, share_id: str, *, reason: str) -> ActResult:
+        """The owner's act: refuse a requested share (it may be asked for again, on the same line)."""
+        return self._decide(share_id, "reject", "rejected", reason)
+
+    def _decide(self, share_id: str, act: str, state: str, reason: str) -> ActResult:
         share = self.get(share_id)
-        _refuse(may_approve(ShareFlow(share.flow), share.owner_org, self._operator_org()))
-        _refuse(check_transition(share.state, "rejected"))
-        now = self.now()
-        with self.ledger.transaction():
-            updated = self.ledger.update_share_state(share.id, "rejected", now=now)
-            self.ledger.append_event(share_id=share.id, actor=self.actor, action="reject", at=now,
-                                     details={"reason": reason})
-        return updated
+        actor, _person, details = self._owner_check(share, act)
+        if share.state == state:
+            return self._after(share, actor, act, reason, None)
+        _refuse(check_transition(share.state, state))
+        self.witnesses.check(share)
+        updated, event = self._record(share, state, actor, act, {"reason": reason, **details})
+        return self._after(updated, actor, act, reason, event)
+
+    def withdraw(self, share_id: str, *, reason: str) -> ActResult:
+        """The borrower takes back its own request: the person who asked, or one who may update the borrower
+        course, with the borrower platform's key."""
+        share = self.get(share_id)
+        actor, person = self._keys().actor(share.borrower_platform)
+        asked = [e for e in self.ledger.events(share.id) if e.action == "request"]
+        asked_by_them = bool(asked) and actor.same_person(asked[-1].details.get("by"))
+        answer = None
+        if share.borrower_course_id:
+            answer = self._keys().answers(person, actor, [(share.borrower_course_id, share.borrower_course_shortname or "")]
+                                    )[share.borrower_course_id]
+        if share.state == "rejected" and asked_by_them:
+            return self._after(share, actor, "withdraw", reason, None)
+        rights.withdraw(share_id=share.id, state=share.state, borrower_platform=share.borrower_platform,
+                        actor_platform=actor.platform, who=actor.label, asked_by_them=asked_by_them,
+                        answer=answer).require()
+        self.witnesses.check(share)
+        details = {"reason": reason, "by": actor.as_data(),
+                   "right": right_data(answer) if answer else {"right": "asked", "request_seq": asked[-1].seq}}
+        updated, event = self._record(share, "rejected", actor, "withdraw", details)
+        return self._after(updated, actor, "withdraw", reason, event)
 
     # -- publish ---------------------------------------------------------------------------------------
 
     def publish(self, share_id: str, *, borrower_course: str | None = None, dry_run: bool = False) -> PublishResult:
-        """Make the share real on the platforms, then record it. Safe to re-run after an interruption."""
+        """Make an approved share real on the platforms, then record it. Safe to re-run after an interruption.
+
+        The borrower's act, with the borrower platform's key: the borrower course is created or labelled with it
+        (the platform refuses what the person may not do); the owner's course is labelled with the service's."""
         share = self.get(share_id)
         _refuse(may_publish(self._today(), **self._term()))
-        if share.state != "published":
-            _refuse(check_transition(share.state, "published"))
+        actor, person = self._keys().actor(share.borrower_platform)
         flow = ShareFlow(share.flow)
         owner = self.config.platform(share.owner_platform)
         borrower = self.config.platform(share.borrower_platform)
         owner_client = self.client_for(owner.name, dry_run)
-        borrower_client = self.client_for(borrower.name, dry_run)
+        borrower_client = self._acting(person, borrower.name, dry_run)
+        target = None
+        if borrower_course or share.borrower_course_id:
+            target = find_course(borrower_client, borrower_course or share.borrower_course_id or "")
+        answer = self._keys().answers(person, actor, [(target.id, target.shortname)])[target.id] if target else None
+        rights.publish(share_id=share.id, state=share.state, borrower_platform=borrower.name,
+                       actor_platform=actor.platform, answer=answer).require()
+        if share.state != "published":
+            _refuse(check_transition(share.state, "published"))
+        if not dry_run:
+            self.witnesses.check(share)
         source = find_course(owner_client, share.owner_course_id or share.owner_course_shortname)
         label = label_for(flow)
         manual: list[Message] = []
@@ -281,19 +409,25 @@ class ShareService:
         # published share leaves its visibility to the borrower platform's administrators.
         show = True if share.state != "published" else None
 
-        if borrower_course or share.borrower_course_id:
-            target = find_course(borrower_client, borrower_course or share.borrower_course_id or "")
+        if target is not None:
             set_label(borrower_client, borrower, target, label, owner=share.owner_org, visible=show)
             course_id: int | None = target.id
             shortname = target.shortname
+            right = right_data(answer)
         else:
             shell = self._shell(share, flow, owner, borrower, source)
-            course_id, created = ensure_course(borrower_client, shell)
+            try:
+                course_id, created = ensure_course(borrower_client, shell)
+            except AccessDeniedError as exc:
+                raise RuleViolation(Message("rights.create_refused", platform=borrower.title, who=actor.label,
+                                            category=shell.categoryid, moodle=exc.moodle_message)) from exc
             shortname = shell.shortname
             if course_id is not None and not created:
                 # Found from an interrupted run: make sure its label and owner are right.
                 set_label(borrower_client, borrower, find_course(borrower_client, course_id), label,
                           owner=share.owner_org, visible=show)
+            right = {"right": "moodle/course:create", "function": "core_course_create_courses", "platform": borrower.name,
+                     "category": shell.categoryid, "course_id": course_id, "created": created}
             if flow is not ShareFlow.HOSPITAL_SHARES_KS_COURSE:
                 manual.append(Message("share.manual.upload", shortname=shortname, platform=borrower.title))
                 manual.append(Message("share.manual.completion", shortname=shortname))
@@ -305,18 +439,14 @@ class ShareService:
         planned = list(owner_client.planned) + [p for p in borrower_client.planned if p not in owner_client.planned]
         if dry_run:
             return PublishResult(share, course_id, created, manual, planned)
-        now = self.now()
-        with self.ledger.transaction():
-            updated = self.ledger.update_share_state(
-                share.id, "published", now=now, borrower_course_id=course_id, borrower_course_shortname=shortname
-            ) if share.state != "published" else share
-            if share.state != "published":
-                self.ledger.append_event(
-                    share_id=share.id, actor=self.actor, action="publish", at=now,
-                    details={"borrower_course_id": course_id, "borrower_course": shortname, "created": created,
-                             "label": label.value, "manual_steps": [step.as_data() for step in manual]},
-                )
-        return PublishResult(updated, course_id, created, manual, [])
+        if share.state == "published":
+            return PublishResult(share, course_id, created, manual, [], self._after(share, actor, "publish", "", None))
+        details = {"borrower_course_id": course_id, "borrower_course": shortname, "created": created,
+                   "label": label.value, "manual_steps": [step.as_data() for step in manual],
+                   "by": actor.as_data(), "right": right}
+        updated, event = self._record(share, "published", actor, "publish", details, borrower_course_id=course_id,
+                                      borrower_course_shortname=shortname)
+        return PublishResult(updated, course_id, created, manual, [], self._after(updated, actor, "publish", "", event))
 
     def _shell(self, share: Share, flow: ShareFlow, owner: PlatformProfile, borrower: PlatformProfile,
                source: Course) -> CourseShell:
@@ -352,16 +482,19 @@ class ShareService:
     def revoke(self, share_id: str, *, reason: str, dry_run: bool = False) -> RevokeResult:
         """Only the owner ends a share; the borrower course is hidden and unlabelled, history kept.
 
-        Allowed whatever the agreement's term (a revoke is always allowed)."""
+        Allowed whatever the agreement's term (a revoke is always allowed). The owner's course is unlabelled with
+        the owner's key; the borrower course is withdrawn with the service's (the agreement has the borrower do it)."""
         share = self.get(share_id)
-        _refuse(may_revoke(share.owner_org, self._operator_org()))
+        actor, person, details = self._owner_check(share, "revoke")
         if share.state == "revoked":
-            return RevokeResult(share)
+            return RevokeResult(share, act=None if dry_run else self._after(share, actor, "revoke", reason, None))
         _refuse(check_transition(share.state, "revoked"))
+        if not dry_run:
+            self.witnesses.check(share)
         flow = ShareFlow(share.flow)
         owner = self.config.platform(share.owner_platform)
         borrower = self.config.platform(share.borrower_platform)
-        owner_client = self.client_for(owner.name, dry_run)
+        owner_client = self._acting(person, owner.name, dry_run)
         borrower_client = self.client_for(borrower.name, dry_run)
         if share.borrower_course_id:
             target = borrower_client.course(share.borrower_course_id)
@@ -389,12 +522,8 @@ class ShareService:
         planned = list(owner_client.planned) + [p for p in borrower_client.planned if p not in owner_client.planned]
         if dry_run:
             return RevokeResult(share, planned)
-        now = self.now()
-        with self.ledger.transaction():
-            updated = self.ledger.update_share_state(share.id, "revoked", now=now)
-            self.ledger.append_event(share_id=share.id, actor=self.actor, action="revoke", at=now,
-                                     details={"reason": reason})
-        return RevokeResult(updated)
+        updated, event = self._record(share, "revoked", actor, "revoke", {"reason": reason, **details})
+        return RevokeResult(updated, act=self._after(updated, actor, "revoke", reason, event))
 
 
 def field_label(profile: PlatformProfile, course: Course) -> str | None:

@@ -39,11 +39,12 @@ def test_the_story_runs_every_step_with_the_expected_outcome() -> None:
     assert "missing.course_coordinator" in commands["validate --platform lp --course HBHF-LEGEMID-02"]["output"]
     refused = commands["share request --flow hospital-to-ks --course HBHF-LEGEMID-02"]
     assert refused["exit"] == 1 and "missing.content" in refused["output"]
-    assert commands["share approve S-0001"]["exit"] == 0
-    # only the owner approves: the hospital is refused for KS's course, KS's coordinator is not
-    approvals = [c for c in report["commands"] if c["command"][1:] == ["share", "approve", "S-0002"]]
+    # only the owner approves, on the platform's word: a learner's key is refused, the coordinator's is not
+    approvals = [c for c in report["commands"] if c["command"][1:] == ["share", "approve", "S-0001"]]
     assert [c["exit"] for c in approvals] == [1, 0]
-    assert "KS" in approvals[0]["output"] and "Helse Bergen HF" in approvals[0]["output"]
+    assert "Kari Nordmann (hb10001)" in approvals[0]["output"] and "moodle/course:update" in approvals[0]["output"]
+    assert "Ingrid Hauge (ingrid.hauge, lp)" in approvals[1]["output"]
+    assert "Kari Ås (kari.as@ks.no, ks)" in commands["share approve S-0002"]["output"]  # KS owns its course
     assert "delt fra KS" in commands["share publish S-0002"]["output"]
     assert "delt til KS Læring" in commands["share publish S-0001 --borrower-course KSL-HBHF-SMITTE-01"]["output"]
     # three sync runs: the recorded completions, then only the new ones, then nothing
@@ -57,7 +58,12 @@ def test_the_story_runs_every_step_with_the_expected_outcome() -> None:
     assert commands["licence check --platform lp --course HBHF-SMITTE-01 --seller KS"]["exit"] == 1
     assert commands["licence check --platform ks --course KSL-VELFERD-01 --seller Helse Bergen HF"]["exit"] == 0
     assert "revoked" in commands["share show S-0001"]["output"]
-    assert "kjeden er hel" in commands["ledger verify"]["output"]
+    verified = commands["ledger verify --witnesses"]
+    assert verified["exit"] == 0 and "kjeden er hel" in verified["output"] and "Vitner OK" in verified["output"]
+    # a ledger put back from before the revoke: consistent with itself, caught by the platforms' receipts
+    assert commands["ledger verify --ledger ledger-backup.db"]["exit"] == 0
+    rolled_back = commands["ledger verify --witnesses --ledger ledger-backup.db"]
+    assert rolled_back["exit"] == 1 and rolled_back["output"].count("[witness.beyond]") == 2
 
 
 def test_partial_completions_reach_the_owner_for_the_certificate() -> None:
@@ -78,7 +84,7 @@ def test_labels_are_shown_on_both_sides_and_removed_by_the_revoke() -> None:
     assert "KS Læring KSL-HBHF-SMITTE-01: skjult; kursfelt (ingen); i sammendraget (ingen)" in revoked
     assert "Læringsportal Helse Bergen KS-KSL-VELFERD-01: synlig; kursfelt «delt fra KS»; i sammendraget «delt fra KS»" \
         in published
-    assert "LMSBRIDGE_OPERATOR__ORGANISATION=KS lmsbridge share approve S-0002" in published
+    assert "$ lmsbridge login --platform lp --token-stdin < ingrid-hauge.token" in published
     assert "Demoen er ferdig" in out
 
 
@@ -96,13 +102,18 @@ def test_keep_leaves_the_ledger_and_outbox_and_never_prints_a_token(tmp_path: Pa
     assert result.exit_code == 0, result.output
     assert (folder / "ledger.db").is_file()
     emails = sorted(p.name for p in (folder / "outbox").glob("*.eml"))
-    assert emails[:2] == ["S-0001-request.eml", "S-0002-request.eml"]
-    assert len(emails) == 3 and emails[2].startswith("notice-upgrade-lp-")
-    assert "kslaring@ks.no" in (folder / "outbox" / emails[0]).read_text(encoding="utf-8")
-    for name in ("ks", "lp"):
-        token = (folder / f"{name}.token").read_text(encoding="utf-8").strip()
+    assert emails[:2] == ["S-0001-approve-2.eml", "S-0001-publish-3.eml"]
+    assert "S-0001-request.eml" in emails and "S-0002-request.eml" in emails and "S-0001-revoke-9.eml" in emails
+    assert any(name.startswith("notice-upgrade-lp-") for name in emails)
+    assert "kslaring@ks.no" in (folder / "outbox" / "S-0001-request.eml").read_text(encoding="utf-8")
+    # each act's e-mail carries its receipt, the same the platforms keep
+    assert "S-0001 approve #2 " in (folder / "outbox" / "S-0001-approve-2.eml").read_text(encoding="utf-8")
+    keys = folder / "personal-tokens.json"
+    assert keys.stat().st_mode & 0o077 == 0
+    for name in ("ks.token", "lp.token", "ingrid-hauge.token", "kari-as.token", "kari-nordmann.token"):
+        token = (folder / name).read_text(encoding="utf-8").strip()
         assert token and token not in result.output
-        assert (folder / f"{name}.token").stat().st_mode & 0o077 == 0
+        assert (folder / name).stat().st_mode & 0o077 == 0
 
 
 def test_keep_refuses_a_folder_with_files_in_it(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -39,10 +40,23 @@ def serve(name: str) -> None:
     responses.post(REST, json=fixture(name)["response"])
 
 
+RECEIPT_FIELD = {"name": "lmsbridge-kvittering", "shortname": "lmsbridge_kvittering", "type": "text", "valueraw": "",
+                 "value": None}
+
+
+def listing(*, receipt_field: bool = True) -> dict[str, Any]:
+    """The recorded course listing; with the receipt field the site admin made for issue 12 (the lab has none)."""
+    found: dict[str, Any] = fixture("lp__core_course_get_courses_by_field__ok_category")["response"]
+    if receipt_field:
+        for course in found["courses"]:
+            course["customfields"].append(dict(RECEIPT_FIELD))
+    return found
+
+
 @responses.activate
 def test_doctor_all_good(config: Path) -> None:
     serve("lp__core_webservice_get_site_info__ok")
-    serve("lp__core_course_get_courses_by_field__ok_category")
+    responses.post(REST, json=listing())
     result = CliRunner().invoke(cli, ["--config", str(config), "doctor"])
     assert result.exit_code == 0, result.output
     assert "Læringsportal Helse Bergen (lab)" in result.output
@@ -57,10 +71,10 @@ def test_doctor_reports_missing_functions_and_fields(config: Path) -> None:
         f for f in info["functions"] if f["name"] != "core_completion_override_activity_completion_status"
     ]
     responses.post(REST, json=info)
-    listing = fixture("lp__core_course_get_courses_by_field__ok_category")["response"]
-    for course in listing["courses"]:
+    courses = listing()
+    for course in courses["courses"]:
         course["customfields"] = [f for f in course["customfields"] if f["shortname"] != "tidsbruk"]
-    responses.post(REST, json=listing)
+    responses.post(REST, json=courses)
     result = CliRunner().invoke(cli, ["--config", str(config), "--lang", "en", "doctor", "--json"])
     assert result.exit_code == 1
     report = json.loads(result.output)
@@ -68,6 +82,18 @@ def test_doctor_reports_missing_functions_and_fields(config: Path) -> None:
     assert platform["missing_functions"] == ["core_completion_override_activity_completion_status"]
     assert platform["missing_fields"] == ["tidsbruk"]
     assert report["ok"] is False
+
+
+@responses.activate
+def test_doctor_names_what_the_owners_acts_and_their_witnesses_need(config: Path) -> None:
+    """The recorded lab: its service lacks core_course_get_user_administration_options (the owner's acts ask the
+    platform with it) and its sites lack the receipt field; the site admin adds both (README)."""
+    serve("lp__core_webservice_get_site_info__ok")
+    responses.post(REST, json=listing(receipt_field=False))
+    result = CliRunner().invoke(cli, ["--config", str(config), "--lang", "en", "doctor"])
+    assert result.exit_code == 1
+    assert "«owner-acts» also needs core_course_get_user_administration_options" in result.output
+    assert "lmsbridge_kvittering" in result.output and "the site admin creates it" in result.output
 
 
 @responses.activate

@@ -23,6 +23,7 @@ from lmsbridge.cli.main import cli
 from lmsbridge.ledger import Ledger
 from lmsbridge.sandbox import Fault, Sandbox
 from lmsbridge.sandbox.models import Course
+from lmsbridge.sandbox.seed import add_receipt_field
 from lmsbridge.sandbox.state import SiteState
 
 CONFIG = """
@@ -34,6 +35,9 @@ renewals = [{renewals}]
 [operator]
 name = "Ola Hansen"
 organisation = "{org}"
+[login]
+store = "file"
+file = "keys.json"
 [platforms.ks]
 title = "KS Læring"
 url = "{ks_url}"
@@ -57,6 +61,9 @@ RENEWALS = ", ".join(f"{year}-07-01" for year in range(2017, 2027))
 LABEL_FIELD = "delingsstatus"
 #: KS Læring's hand-made copy of HBHF-SMITTE-01 on the recorded ks site
 MANUAL_COPY = 3
+#: the e-læringsansvarlige of the sandbox seed (sites.json «staff»), each the manager of their organisation's
+#: course category; the owner's acts are made with their own keys
+COORDINATORS = {"lp": "ingrid.hauge", "ks": "kari.as@ks.no"}
 
 
 @pytest.fixture
@@ -67,6 +74,8 @@ def sandbox() -> Iterator[Sandbox]:
             lp.courses[5].customfields[LABEL_FIELD] = 0  # start unlabelled
         assert ks.courses[MANUAL_COPY].shortname == "KSL-HBHF-SMITTE-01"
         ks.delete_course(MANUAL_COPY)
+        for site in sb.sites.values():
+            add_receipt_field(site.state)  # the receipts of the owner's acts, as each site's admin would add it
         yield sb
 
 
@@ -82,7 +91,23 @@ def setup_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sandbox: Sandb
                                   lp_url=sandbox.sites["lp"].url), encoding="utf-8")
     monkeypatch.setenv("KS_TOKEN", sandbox.sites["ks"].token)
     monkeypatch.setenv("LP_TOKEN", sandbox.sites["lp"].token)
+    for platform in ("lp", "ks"):
+        login(path, sandbox, platform)
     return path
+
+
+def login(config: Path, sandbox: Sandbox, platform: str, who: str = "coordinator") -> None:
+    """Log in to ``platform`` with a person's own key: its e-læringsansvarlig's, or the learner u01's."""
+    site = sandbox.sites[platform]
+    if who == "learner":
+        token = site.learner_token
+    else:
+        person = site.state.user_by_username(COORDINATORS[platform])
+        assert person is not None
+        token = site.state.token_of(person.id) or ""
+    result = CliRunner().invoke(cli, ["--config", str(config), "login", "--platform", platform, "--token-stdin"],
+                                input=token + "\n")
+    assert result.exit_code == 0, result.output
 
 
 def run(config: Path, *args: str, org: str | None = None) -> Result:
@@ -144,9 +169,12 @@ def test_hospital_to_ks_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert len(by_shortname(ks, "KSL-HBHF-SMITTE-01")) == 1
 
     # Only the owner ends a share.
-    refused = run(config, "share", "revoke", share_id, "--reason", "test", org="KS")
+    # Only the owner ends a share: the platform says who may update the owner's course.
+    login(config, sandbox, "lp", "learner")
+    refused = run(config, "share", "revoke", share_id, "--reason", "test")
     assert refused.exit_code == 1 and "Traceback" not in refused.output
-    revoked = run(config, "share", "revoke", share_id, "--reason", "Erstattet", org="Helse Bergen HF")
+    login(config, sandbox, "lp")
+    revoked = run(config, "share", "revoke", share_id, "--reason", "Erstattet")
     assert revoked.exit_code == 0, revoked.output
     shell = ks.courses[shell.id]
     assert shell.visible == 0 and field(shell, "delingsstatus") == 0
@@ -185,7 +213,8 @@ def test_ks_orders_from_hospital_goes_to_the_owning_hf(tmp_path: Path, monkeypat
     eml = email.message_from_bytes(Path(json.loads(result.output)["email"]).read_bytes())
     assert eml["To"] == "elaring@helse-bergen.no" and eml["Cc"] == "kslaring@ks.no"
     share_id = json.loads(result.output)["share"]["id"]
-    refused = run(config, "share", "approve", share_id, org="Bergen kommune")
+    login(config, sandbox, "lp", "learner")
+    refused = run(config, "share", "approve", share_id)
     assert refused.exit_code == 1  # approval is the owner's act
 
 
@@ -193,7 +222,7 @@ def test_hospital_shares_ks_course_links_it_with_label_from_ks(tmp_path: Path, m
                                                                sandbox: Sandbox,
                                                                sites: tuple[SiteState, SiteState]) -> None:
     lp, _ks = sites
-    config = setup_config(tmp_path, monkeypatch, sandbox, org="KS")
+    config = setup_config(tmp_path, monkeypatch, sandbox)
     result = run(config, "share", "request", "--flow", "hospital-shares-ks-course", "--course", "KSL-VELFERD-01",
                  "--json")
     assert result.exit_code == 0, result.output

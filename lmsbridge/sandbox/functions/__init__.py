@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from lmsbridge.sandbox.functions import (  # noqa: F401 - imported for their @ws registrations
+    access,
     completion,
     courses,
     enrol,

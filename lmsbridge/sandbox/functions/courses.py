@@ -19,6 +19,7 @@ from lmsbridge.sandbox.exceptions import (
     moodle_error,
     no_permission,
 )
+from lmsbridge.sandbox.functions.access import has_capability
 from lmsbridge.sandbox.functions.common import (
     course_public,
     course_record,
@@ -260,7 +261,7 @@ def create_courses(call: Call) -> list[dict[str, Any]]:
     for item in batch:
         if item["categoryid"] not in state.categories:
             raise _category_context_error(item["categoryid"])
-        if not call.can_manage():
+        if not has_capability(state, call.caller, "moodle/course:create", categoryid=item["categoryid"]):
             raise no_permission("Create courses", "moodle/course:create")
         taken = _shortname_taken(call, item["shortname"]) or _idnumber_taken(call, item.get("idnumber", ""))
         if taken is not None or item["shortname"] in seen_shortnames:
@@ -296,7 +297,7 @@ def update_courses(call: Call) -> dict[str, Any]:
         if course is None:
             warnings.append(warning(item["id"], "invalidrecord", "Can't find data record in database table course."))
             continue
-        if not call.can_manage():
+        if not has_capability(state, call.caller, "moodle/course:update", course=course):
             warnings.append(warning(course.id, "nopermissions",
                                     "Sorry, but you do not currently have permissions to do that (Update course settings)."))
             continue
