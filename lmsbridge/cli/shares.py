@@ -85,6 +85,8 @@ def share_request(ctx: click.Context, flow: str, course: str, owner_platform: st
         click.echo(i18n.t("share.requested", id=result.share.id, flow=flow, path=result.email_path))
     else:
         click.echo(i18n.t("share.already", id=result.share.id, state=result.share.state))
+    for finding in [] if as_json else [f for f in result.findings if f.severity == "warning"]:
+        click.echo(i18n.t("share.warning", message=finding.message.render()), err=True)
 
 
 @share_group.command(name="approve", epilog=EXAMPLES)
