@@ -27,6 +27,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"config", "readers"}),  # the configuration (platform profiles); readers of course information
     frozenset({"mail", "health", "sync", "schemas"}),  # e-mail, doctor, the completion sync, JSON Schemas
     frozenset({"certificates", "workflows"}),  # certificate groups (after a sync); the share workflows
+    frozenset({"report"}),  # the partners' quarterly report: reads the ledger, the sync's status, certificates
     frozenset({"cli"}),  # the command line, thin
     frozenset({"__main__"}),
 )

@@ -24,14 +24,15 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
-    with Sandbox.start() as sb:
-        yield sb
+def sites(tmp_path: Path) -> Iterator[tuple[Sandbox, Path]]:
+    """The sandbox's two sites and the demo's configuration for them."""
+    with Sandbox.start() as sandbox:
+        yield sandbox, write_demo_config(tmp_path, sandbox, today=date.today())
 
 
 @pytest.fixture
-def config(tmp_path: Path, sandbox: Sandbox) -> Path:
-    return write_demo_config(tmp_path, sandbox, today=date.today())
+def config(sites: tuple[Sandbox, Path]) -> Path:
+    return sites[1]
 
 
 def edit(config: Path, section: str, *lines: str) -> None:
@@ -167,7 +168,8 @@ def test_the_coordinator_is_checked_against_the_owners_list(config: Path) -> Non
     assert run(config, "validate", "--platform", "lp", "--course", "HBHF-SMITTE-01").exit_code == 0
 
 
-def test_a_ks_course_offered_without_its_licence_is_refused(config: Path, sandbox: Sandbox) -> None:
+def test_a_ks_course_offered_without_its_licence_is_refused(sites: tuple[Sandbox, Path]) -> None:
+    sandbox, config = sites
     state = sandbox.sites["ks"].state
     course = state.course_by_shortname("KSL-VELFERD-01")
     assert course is not None
