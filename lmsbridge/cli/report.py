@@ -16,7 +16,6 @@ from lmsbridge.errors import InputError
 from lmsbridge.i18n import Message
 from lmsbridge.ledger import Ledger
 from lmsbridge.report import Period, collect, day_of
-from lmsbridge.report.render import render_csv, render_html, render_json
 
 
 def _date(value: str | None, option: str) -> date | None:
@@ -82,6 +81,8 @@ def report(ctx: click.Context, quarter: str | None, start: str | None, end: str 
     learner names or e-mail addresses. Each figure says where it comes from (the ledger, the configuration,
     or the platforms with --live).
     """
+    from lmsbridge.report.render import render_csv, render_html, render_json  # Jinja2: only when reporting
+
     context = app(ctx)
     config = context.config()
     now = datetime.now(UTC)

@@ -300,8 +300,8 @@ def collect(ledger: Ledger, config: Config, period: Period, *, now: datetime, la
         share = shares[share_id]
         mine = [c for c in completions if c.share_id == share_id]
         recent = [c for c in mine if c.synced_at in period]
-        if not mine and state in ("requested", "rejected"):
-            continue  # never shared: not a shared course
+        if not mine and state not in ("published", "revoked"):
+            continue  # not shared (yet): a request waiting or refused is not a shared course
         rows.append(ShareFigures(
             share_id=share_id, flow=share.flow, state=state, course=share.owner_course_shortname,
             borrower_course=share.borrower_course_shortname or "", owner_org=share.owner_org,
