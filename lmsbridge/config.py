@@ -75,6 +75,8 @@ class AgreementConfig(_Section):
     start: date = Field(default=date(2016, 7, 1), description="The agreement took effect on this date.")
     term_months: int = Field(default=12, ge=1, le=120, description="Length of one term («ett år»).")
     renewals: list[date] = Field(default_factory=list, description="Dates on which the agreement was renewed.")
+    warn_days: int = Field(default=60, ge=0, le=366,
+                           description="Warn (doctor, share request) when fewer days than this remain of the term.")
 
 
 class OperatorConfig(_Section):

@@ -28,6 +28,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"mail", "health", "sync", "schemas", "keystore"}),  # e-mail, doctor, the completion sync, JSON
     # Schemas, and where each person's own key to a platform is kept
     frozenset({"certificates", "workflows"}),  # certificate groups (after a sync); the share workflows
+    frozenset({"report"}),  # the partners' quarterly report: reads the ledger, the sync's status, certificates
     frozenset({"cli"}),  # the command line, thin
     frozenset({"__main__"}),
 )

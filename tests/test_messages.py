@@ -258,6 +258,8 @@ INTERNAL: dict[tuple[str, str, str], str] = {
     ("ledger/syncstate.py", "SyncState.record_failure", "LedgerError"): "an unknown failure kind from the code",
     ("ledger/syncstate.py", "SyncState.finish_run", "LedgerError"): "an unknown run status from the code",
     ("sharing/term.py", "terms_of", "ValueError"): "term_months comes from the config, validated there (ge=1)",
+    ("report/render.py", "Texts.__call__", "LmsbridgeError"):
+        "a template's text code missing from TEXTS: a programming error the report's tests catch",
 }
 
 EXCEPTION_SUFFIXES = ("Error", "Exception", "Violation", "Warning")

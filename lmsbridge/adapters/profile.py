@@ -73,6 +73,15 @@ class PlatformProfile(BaseModel):
     receipt_field: str = Field(
         default="lmsbridge_kvittering",
         description="Course custom field (text, visible to teachers, locked) where lmsbridge writes its receipts.")
+    coordinators: list[str] = Field(
+        default_factory=list,
+        description="The organisation's e-learning coordinators («e-læringsansvarlige»): names, e-mail addresses or "
+        "«Name <address>». When given, a course's «Kurskoordinator» must be one of them.",
+    )
+    max_minutes: int | None = Field(
+        default=None, ge=1, le=100_000,
+        description="Warn when a course's «Tidsbruk» is longer than this (e.g. 30: «Max 30 min lengde»).",
+    )
     student_role_id: int = 5
     concurrency: int = Field(default=4, ge=1, le=32)
 

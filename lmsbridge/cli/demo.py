@@ -253,7 +253,7 @@ def _learners_act(story: Story, site: SiteHandle) -> None:
         story.say(i18n.t("demo.learn.done", name=f"{user.firstname} {user.lastname}", activity=activity))
 
 
-def tell(story: Story, sandbox: Sandbox, context: AppContext, today: date) -> None:
+def tell(story: Story, sandbox: Sandbox, context: AppContext, today: date, report: Path) -> None:
     """The story itself: one coordinator's day with lmsbridge."""
     story.step(N_("demo.doctor.title"), N_("demo.doctor.story"))
     story.run("doctor")
@@ -325,6 +325,9 @@ def tell(story: Story, sandbox: Sandbox, context: AppContext, today: date) -> No
     story.run("ledger", "verify", "--ledger", BACKUP)  # consistent with itself: the chain alone cannot tell
     story.run("ledger", "verify", "--witnesses", "--ledger", BACKUP, expect=1)  # the platforms remember the revoke
 
+    story.step(N_("demo.report.title"), N_("demo.report.story"))
+    story.run("report", "--live", "--out", str(report))
+
 
 def _requested_share(context: AppContext, owner_course: str) -> str:
     """The id of the share just requested for ``owner_course`` (from the demo's ledger)."""
@@ -350,9 +353,18 @@ def _folder(keep: Path | None) -> Iterator[Path]:
     yield keep
 
 
+def report_path(keep: Path | None) -> Path:
+    """Where the demo writes its quarterly report: in the kept folder, else in a folder of its own that
+    outlives the demo's temporary one (the report is the demo's last word: it must still be there)."""
+    folder = keep if keep is not None else Path(tempfile.mkdtemp(prefix="lmsbridge-demo-report-"))
+    return folder / "report.html"
+
+
 def run_demo(root: click.Command, *, keep: Path | None = None, capture: bool = False,
-             today: Callable[[], date] = date.today) -> tuple[bool, list[CommandRun], float]:
-    """Tell the story; (every command as expected, the commands run, seconds)."""
+             today: Callable[[], date] = date.today,
+             report: Path | None = None) -> tuple[bool, list[CommandRun], float]:
+    """Tell the story; (every command as expected, the commands run, seconds). The story ends by writing
+    the quarterly report to ``report`` (default: ``report_path(keep)``)."""
     begin = time.monotonic()
     with _folder(keep) as folder:
         try:
@@ -370,7 +382,7 @@ def run_demo(root: click.Command, *, keep: Path | None = None, capture: bool = F
             context = AppContext(config_path=str(config_path))
             try:
                 with contextlib.chdir(folder):  # the story's commands name the demo's files as a user in it would
-                    tell(story, sandbox, context, day)
+                    tell(story, sandbox, context, day, report or report_path(keep))
             except _Surprise as surprise:
                 click.echo(i18n.t("demo.unexpected", command=" ".join(surprise.run.args),
                                   got=surprise.run.exit_code, expected=surprise.run.expected), err=True)
@@ -384,28 +396,35 @@ def run_demo(root: click.Command, *, keep: Path | None = None, capture: bool = F
 Examples:
   lmsbridge demo                        # the whole story, in Norwegian bokmål
   lmsbridge --lang en demo              # in English
-  lmsbridge demo --keep demo-files      # keep the ledger and the e-mails afterwards
+  lmsbridge demo --keep demo-files      # keep the ledger, the e-mails and the report afterwards
+  lmsbridge demo --report rapport.html  # write the closing quarterly report here
   lmsbridge demo --json                 # each command's exit code and output as JSON
 """,
 )
 @click.option("--keep", type=click.Path(file_okay=False, path_type=Path), metavar="FOLDER",
               help="Write the config, ledger and outbox into FOLDER and keep them (default: a temporary folder).")
+@click.option("--report", "report", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+              help="Write the closing quarterly report here (default: report.html in the kept folder, else in a "
+              "new temporary folder that is left in place).")
 @click.option("--json", "as_json", is_flag=True, help="Print each command, its exit code and output as JSON.")
 @click.pass_context
-def demo(ctx: click.Context, keep: Path | None, as_json: bool) -> None:
+def demo(ctx: click.Context, keep: Path | None, report: Path | None, as_json: bool) -> None:
     """See lmsbridge work on two built-in sandbox sites, with no platform, network or token.
 
     Starts a KS Læring and a Læringsportal that answer like Moodle 4.5 on 127.0.0.1 and runs, as a
     coordinator would: doctor, validate a good and a bad course, request, approve and publish a share
     (labels on both sides), a KS course linked in the Læringsportal, the resale rule, a notice of an
-    upgrade, learners completing activities, sync run, certificate groups, revoke and ledger verify.
-    Exit 0 when every command gave the expected outcome, 1 otherwise.
+    upgrade, learners completing activities, sync run, certificate groups, revoke and ledger verify, and
+    ends by writing the partners' quarterly report (HTML) and printing its path. Exit 0 when every command
+    gave the expected outcome, 1 otherwise.
     """
-    ok, runs, seconds = run_demo(ctx.find_root().command, keep=keep, capture=as_json)
+    target = (report or report_path(keep)).resolve()
+    ok, runs, seconds = run_demo(ctx.find_root().command, keep=keep, capture=as_json, report=target)
     if as_json:
         data: dict[str, Any] = {
             "ok": ok,
             "seconds": round(seconds, 2),
+            "report": str(target) if ok else None,
             "commands": [{"command": ["lmsbridge", *r.args], "expected_exit": r.expected, "exit": r.exit_code,
                           "output": r.output} for r in runs],
         }
@@ -414,6 +433,7 @@ def demo(ctx: click.Context, keep: Path | None, as_json: bool) -> None:
         click.echo("")
         if ok:
             click.echo(click.style(i18n.t("demo.done", commands=len(runs), seconds=seconds), bold=True))
+            click.echo(i18n.t("demo.report.path", path=target))
         if keep is not None:
             click.echo(i18n.t("demo.kept", folder=keep))
     ctx.exit(ExitCode.OK if ok else ExitCode.FAILED)

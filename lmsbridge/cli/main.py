@@ -28,6 +28,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "lmsbridge.cli.ledger",
     "lmsbridge.cli.sync",
     "lmsbridge.cli.certificates",
+    "lmsbridge.cli.report",
     "lmsbridge.cli.sandbox",
     "lmsbridge.cli.demo",
 )

@@ -97,6 +97,8 @@ def share_request(ctx: click.Context, flow: str, course: str, owner_platform: st
     else:
         click.echo(i18n.t("share.already", id=result.share.id, state=result.share.state))
     echo_undelivered(result.witnessed)
+    for finding in [] if as_json else [f for f in result.findings if f.severity == "warning"]:
+        click.echo(i18n.t("share.warning", message=finding.message.render()), err=True)
 
 
 def _receipt(witnessed: Delivered | None, share_id: str) -> str | None:

@@ -25,6 +25,7 @@ from lmsbridge.readers import DEFAULT_MAPPING, FieldMapping, Source, live_source
 from lmsbridge.readers.coursefile import COURSE_FILE_SUFFIXES
 from lmsbridge.readers.mapping import OSLO
 from lmsbridge.sharing.requirements import Finding, check_course_info, errors, passes, warnings
+from lmsbridge.workflows.coursechecks import course_findings, offered_for_sharing
 
 
 @dataclass(frozen=True)
@@ -136,8 +137,9 @@ Exit status: 0 every course meets the requirements, 1 some course has errors, 2 
 """
 )
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--platform", metavar="NAME", help="Configured platform: read live courses from it and check study "
-              "categories against its own.")
+@click.option("--platform", metavar="NAME", help="Configured platform: read live courses from it and check them as "
+              "`share request` does (KS Læring's study categories, the platform's course length, coordinators and "
+              "Creative Commons marking).")
 @click.option("--course", "courses", multiple=True, metavar="ID|SHORTNAME", help="A course on --platform (repeatable).")
 @click.option("--category", type=int, metavar="ID", help="Every course of this course category on --platform.")
 @click.option("--all", "everything", is_flag=True, help="Every course on --platform.")
@@ -180,10 +182,19 @@ def validate(
     if not sources:
         raise click.UsageError(i18n.t("validate.nothing"))
 
-    categories = study_categories(mapping)
     today = datetime.now(OSLO).date()
-    results = [Checked(source, check_course_info(source.info, categories=categories, today=today))
-               for source in sources]
+    if platform:
+        # The same check as ``share request`` (workflows.coursechecks): KS Læring's study categories, and
+        # the platform's own rules (course length, coordinators, Creative Commons marking).
+        config = app(ctx).config()
+        profile = config.platform(platform)
+        results = [Checked(source, course_findings(source.info, config=config, profile=profile, today=today,
+                                                   offered_for_sharing=offered_for_sharing(source.info)))
+                   for source in sources]
+    else:
+        categories = study_categories(mapping)
+        results = [Checked(source, check_course_info(source.info, categories=categories, today=today))
+                   for source in sources]
     if as_json:
         echo_json({"ok": all(r.ok for r in results), "summary": _summary(results),
                    "courses": [r.as_dict() for r in results]})

@@ -297,13 +297,18 @@ class LedgerBase:
                                    "actor": stored.actor, "action": stored.action, "details": details,
                                    "prev_hash": stored.prev_hash, "hash": stored.hash, "rows": rows})
 
-    def events(self, share_id: str | None = None, *, after_seq: int = 0, limit: int | None = None) -> list[Event]:
-        """Events in seq order: all, or one share's; ``after_seq``/``limit`` page through a long log."""
+    def events(self, share_id: str | None = None, *, after_seq: int = 0, limit: int | None = None,
+               actions: Sequence[str] | None = None) -> list[Event]:
+        """Events in seq order: all, or one share's, or those of ``actions``; ``after_seq``/``limit`` page
+        through a long log."""
         sql = "SELECT * FROM events WHERE seq > ?"
         params: list[object] = [after_seq]
         if share_id is not None:
             sql += " AND share_id = ?"
             params.append(share_id)
+        if actions is not None:
+            sql += " AND action IN (" + ", ".join("?" for _ in actions) + ")" if actions else " AND 1 = 0"
+            params.extend(actions)
         sql += " ORDER BY seq"
         if limit is not None:
             sql += " LIMIT ?"

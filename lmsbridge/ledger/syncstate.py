@@ -206,9 +206,18 @@ class SyncState(LedgerBase):
         rows = self._execute(sql + " ORDER BY started_at DESC, id DESC LIMIT 1", params)
         return self._run(rows[0]) if rows else None
 
-    def runs(self, limit: int = 20) -> list[SyncRun]:
-        rows = self._execute("SELECT * FROM sync_runs ORDER BY started_at DESC, id DESC LIMIT ?", (limit,))
-        return [self._run(row) for row in rows]
+    def runs(self, limit: int | None = 20, *, since: datetime | None = None,
+             until: datetime | None = None) -> list[SyncRun]:
+        """Runs, latest first: the last ``limit`` (None: all), started at or after ``since`` and before ``until``."""
+        sql, params = "SELECT * FROM sync_runs WHERE 1 = 1", list[object]()
+        if since is not None:
+            sql, params = sql + " AND started_at >= ?", [*params, _ts(since)]
+        if until is not None:
+            sql, params = sql + " AND started_at < ?", [*params, _ts(until)]
+        sql += " ORDER BY started_at DESC, id DESC"
+        if limit is not None:
+            sql, params = sql + " LIMIT ?", [*params, limit]
+        return [self._run(row) for row in self._execute(sql, params)]
 
     # -- certificate notices ------------------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ says English.
 * «Nede-tid eller oppgraderinger som kan berøre kursaktivitet hos den andre parten skal varsles den andre
   parten ved systemansvarlig/kontaktpunkter (Sykehuspartner og KS) uten ugrunnet opphold» (seed 002).
 * «Helseforetaket sender henvendelse om deling til kslaring@ks.no» (seed 002): the share request.
+* «Varighet: ett år, må deretter fornyes» (seed 002): the reminder to renew the agreement.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from lmsbridge.errors import InputError
 from lmsbridge.i18n import N_, Message
 from lmsbridge.sharing.licence import normalise_licence
 from lmsbridge.sharing.ownership import DEFAULT_CONTACT_POINT, flow_title, label_for
+from lmsbridge.sharing.term import TermStatus
 
 NoticeKind = Literal["downtime", "upgrade"]
 
@@ -205,3 +207,25 @@ def share_request_message(
     parts.append(i18n.t("request.footer", lang, sender=sender.strip() or requester(flow, share)))
     subject = i18n.t("request.subject", lang, fullname=fullname or shortname, shortname=shortname)
     return Notice(to=to, subject=subject, body="\n\n".join(parts) + "\n")
+
+
+# --- renewal of the agreement --------------------------------------------------------------------------
+
+
+def renewal_notice(*, to_contact_point: str, from_party: str, status: TermStatus, lang: str | None = None) -> Notice:
+    """The reminder that the agreement must be renewed: «Varighet: ett år, må deretter fornyes» (seed 002).
+
+    Says when the term ends and how many days are left (or that it has lapsed), and what renewing means for
+    lmsbridge (the date goes into ``[agreement] renewals``)."""
+    lang = i18n.normalise_language(lang) if lang else None
+    to = to_contact_point.strip()
+    if not to:
+        raise InputError(Message("notice.error.no_recipient"))
+    values = {"to": to, "from_party": from_party.strip(), "start": status.current_term_start.isoformat(),
+              "end": status.current_term_end.isoformat(), "days_left": status.days_left,
+              "state": status.message.render(lang)}
+    return Notice(
+        to=to,
+        subject=i18n.t("notice.renewal.subject", lang, **values),
+        body=i18n.t("notice.renewal.body", lang, **values),
+    )

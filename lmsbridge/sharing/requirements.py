@@ -79,6 +79,14 @@ FINDING_CODES: dict[str, Severity] = {
     N_("licence.missing"): WARNING,
     N_("owner.missing"): WARNING,
     N_("label.unknown"): WARNING,
+    # Rules a platform's profile adds (``sharing.courserules``) and the agreement's term at a request.
+    N_("time_needed.too_long"): WARNING,
+    N_("course_coordinator.not_listed"): ERROR,
+    N_("cc_marking.unmarked"): ERROR,
+    N_("cc_marking.unknown_licence"): ERROR,
+    N_("cc_marking.conflict"): ERROR,
+    N_("cc_marking.summary_only"): WARNING,
+    N_("term.expiring"): WARNING,
 }
 
 #: How the agreement names each item (a message: nb «Mål (kursbeskrivelse)», en «Goals (description)»).

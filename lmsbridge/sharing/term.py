@@ -29,8 +29,8 @@ from lmsbridge.sharing.verdict import Verdict, verdict
 AGREEMENT_START = date(2016, 7, 1)
 #: «Varighet: ett år».
 TERM_MONTHS = 12
-#: Warn (``term.expiring``) when fewer days than this remain of the term.
-WARN_DAYS = 30
+#: Warn (``term.expiring``) when fewer days than this remain of the term (``[agreement] warn_days``).
+WARN_DAYS = 60
 
 
 @dataclass(frozen=True)
@@ -147,18 +147,20 @@ def _term_verdict(act: str, status: TermStatus) -> Verdict:
 
 
 def may_request(
-    today: date, *, start: date = AGREEMENT_START, term_months: int = TERM_MONTHS, renewals: Iterable[date] = ()
+    today: date, *, start: date = AGREEMENT_START, term_months: int = TERM_MONTHS, renewals: Iterable[date] = (),
+    warn_days: int = WARN_DAYS,
 ) -> Verdict:
     """A share may be requested only within a valid term (allowed with ``term.expiring`` near its end)."""
-    status = term_status(today, start=start, term_months=term_months, renewals=renewals)
+    status = term_status(today, start=start, term_months=term_months, renewals=renewals, warn_days=warn_days)
     return _term_verdict("request", status)
 
 
 def may_publish(
-    today: date, *, start: date = AGREEMENT_START, term_months: int = TERM_MONTHS, renewals: Iterable[date] = ()
+    today: date, *, start: date = AGREEMENT_START, term_months: int = TERM_MONTHS, renewals: Iterable[date] = (),
+    warn_days: int = WARN_DAYS,
 ) -> Verdict:
     """A share may be published only within a valid term (allowed with ``term.expiring`` near its end)."""
-    status = term_status(today, start=start, term_months=term_months, renewals=renewals)
+    status = term_status(today, start=start, term_months=term_months, renewals=renewals, warn_days=warn_days)
     return _term_verdict("publish", status)
 
 

@@ -44,10 +44,11 @@ from lmsbridge.sharing.ownership import (
     support_routing,
 )
 from lmsbridge.sharing.receipts import act_notice, receipt_block
-from lmsbridge.sharing.requirements import Finding, check_course_info
+from lmsbridge.sharing.requirements import Finding
 from lmsbridge.sharing.term import may_publish, may_request
 from lmsbridge.sharing.verdict import Verdict
 from lmsbridge.workflows.acting import Actor, Keys, right_data, who_holds
+from lmsbridge.workflows.coursechecks import request_findings, sharing_categories
 from lmsbridge.workflows.courses import (
     CourseShell,
     borrower_idnumber,
@@ -173,13 +174,7 @@ class ShareService:
 
     def categories_for_checks(self) -> list[str]:
         """Required course information is «i KS Læring»: its study categories decide (rule 7)."""
-        municipal = self.config.platforms_by_role(PlatformRole.MUNICIPAL)
-        if municipal:
-            profile = municipal[0]
-            if profile.categories:
-                return list(profile.categories)
-            return [o for o in (profile.options("study_category") or []) if o]
-        return []
+        return sharing_categories(self.config)
 
     def course_info(self, profile: PlatformProfile, course: Course) -> CourseInfo:
         return course_info_from_course(course, profile)
@@ -208,7 +203,7 @@ class ShareService:
         client = self.client_for(owner.name, False)
         source = find_course(client, course)
         info = self.course_info(owner, source)
-        findings = check_course_info(info, categories=self.categories_for_checks())
+        findings = request_findings(info, config=self.config, owner=owner, today=self._today())
         errors = [f for f in findings if f.severity == "error"]
         if errors:
             raise RuleViolation(

@@ -103,7 +103,8 @@ def test_keep_leaves_the_ledger_and_outbox_and_never_prints_a_token(tmp_path: Pa
     assert (folder / "ledger.db").is_file()
     emails = sorted(p.name for p in (folder / "outbox").glob("*.eml"))
     assert emails[:2] == ["S-0001-approve-2.eml", "S-0001-publish-3.eml"]
-    assert "S-0001-request.eml" in emails and "S-0002-request.eml" in emails and "S-0001-revoke-9.eml" in emails
+    assert "S-0001-request.eml" in emails and "S-0002-request.eml" in emails
+    assert any(name.startswith("S-0001-revoke-") for name in emails)  # the revoke, named by its event
     assert any(name.startswith("notice-upgrade-lp-") for name in emails)
     assert "kslaring@ks.no" in (folder / "outbox" / "S-0001-request.eml").read_text(encoding="utf-8")
     # each act's e-mail carries its receipt, the same the platforms keep

@@ -29,7 +29,7 @@ url = "http://ks.test"
 role = "municipal"
 organisation = "KS"
 token_env = "KS_TOKEN"
-categories = { "Skolesektor" = 4 }
+categories = { "Helse og velferd" = 2, "Skolesektor" = 4 }
 """
 
 
@@ -114,9 +114,15 @@ def test_many_files_get_a_summary_line_and_json_for_machines(tmp_path: Path) -> 
                                         "message": "Kurssammendrag mangler"} in failing["findings"]
 
 
-def test_a_course_file_checked_against_a_named_platforms_categories(config: Path) -> None:
-    result = invoke("validate", "--platform", "ks", str(EXAMPLES / "course.toml"), "--json", config=config)
-    assert result.exit_code == 1  # KS is configured with «Skolesektor» only
+@pytest.mark.parametrize("platform", ["ks", "lp"])
+def test_a_course_file_checked_against_ks_laerings_categories(config: Path, tmp_path: Path, platform: str) -> None:
+    """«Krav til kursinfo i KS Læring»: KS Læring's study categories, whichever platform is named (the same
+    rule as ``share request``); lp's own «studiekategori» options, which list «Annet», do not count."""
+    other = tmp_path / "annet.toml"
+    other.write_text((EXAMPLES / "course.toml").read_text(encoding="utf-8").replace(
+        'study_category = "Helse og velferd"', 'study_category = "Annet"'), encoding="utf-8")
+    result = invoke("validate", "--platform", platform, str(other), "--json", config=config)
+    assert result.exit_code == 1  # KS is configured with «Helse og velferd» and «Skolesektor» only
     codes = [f["code"] for f in json.loads(result.output)["courses"][0]["findings"]]
     assert codes == ["category.unknown"]
 
@@ -150,7 +156,9 @@ def test_a_category_in_one_call(config: Path) -> None:
     assert result.exit_code == 1
     assert len(responses.calls) == 1
     assert "✔ lp:HBHF-SMITTE-01" in result.output and "✘ lp:HBHF-LEGEMID-02" in result.output
-    assert result.output.splitlines()[-1].startswith("3 kurs kontrollert: 2 oppfyller kravene, 1 har feil")
+    # HBHF-BRANN-03 is in «Annet», not one of KS Læring's categories: refused here as by ``share request``
+    assert "✘ lp:HBHF-BRANN-03" in result.output and "category.unknown" in result.output
+    assert result.output.splitlines()[-1].startswith("3 kurs kontrollert: 1 oppfyller kravene, 2 har feil")
 
 
 @responses.activate

@@ -25,9 +25,9 @@ STATUS = [
     # the first term: 2016-07-01 … 2017-06-30
     (D(2016, 6, 30), [], False, "term.not_started", (D(2016, 7, 1), D(2017, 6, 30)), 365),
     (D(2016, 7, 1), [], True, "term.valid", (D(2016, 7, 1), D(2017, 6, 30)), 364),
-    # warned when fewer than 30 days remain after today
-    (D(2017, 5, 31), [], True, "term.valid", (D(2016, 7, 1), D(2017, 6, 30)), 30),
-    (D(2017, 6, 1), [], True, "term.expiring", (D(2016, 7, 1), D(2017, 6, 30)), 29),
+    # warned when fewer than 60 days remain after today
+    (D(2017, 5, 1), [], True, "term.valid", (D(2016, 7, 1), D(2017, 6, 30)), 60),
+    (D(2017, 5, 2), [], True, "term.expiring", (D(2016, 7, 1), D(2017, 6, 30)), 59),
     (D(2017, 6, 30), [], True, "term.expiring", (D(2016, 7, 1), D(2017, 6, 30)), 0),
     # «må deretter fornyes»: without a renewal it lapses
     (D(2017, 7, 1), [], False, "term.expired", (D(2016, 7, 1), D(2017, 6, 30)), -1),

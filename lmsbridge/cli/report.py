@@ -1,0 +1,110 @@
+"""``lmsbridge report``: the partners' quarterly picture, from the ledger (and the platforms with --live)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import replace
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import click
+
+from lmsbridge import i18n
+from lmsbridge.cli.context import app
+from lmsbridge.errors import InputError
+from lmsbridge.i18n import Message
+from lmsbridge.ledger import Ledger
+from lmsbridge.report import Period, collect, day_of
+
+
+def _date(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(i18n.t("report.bad_date", value=value), param_hint=option) from None
+
+
+def _period(quarter: str | None, start: str | None, end: str | None, today: date) -> Period:
+    if quarter and (start or end):
+        raise click.UsageError(i18n.t("report.quarter_or_dates"))
+    if quarter or not (start or end):
+        chosen = Period.quarter(quarter) if quarter else Period.of(today)
+        # a quarter not over yet is shown so far: weeks to come would only repeat today's figures
+        return chosen if chosen.end <= today or chosen.start > today else replace(chosen, end=today)
+    first, last = _date(start, "--from"), _date(end, "--to")
+    current = Period.of(today)
+    return Period.between(first or current.start, last or today)
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """The whole report or nothing: a half-written page never replaces a good one."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise InputError(Message("report.write_failed", path=path, reason=i18n.os_reason(exc))) from None
+
+
+@click.command(
+    epilog="""\b
+Examples:
+  lmsbridge report                                  # this quarter so far, as report-<quarter>.html
+  lmsbridge report --quarter 2026Q4 --out rapport.html
+  lmsbridge report --quarter 2026Q4 --live          # with learners and certificate groups read from the platforms
+  lmsbridge --lang en report --from 2026-10-01 --to 2026-11-15
+  lmsbridge report --quarter 2026Q4 -o csv > tall.csv
+""",
+)
+@click.option("--quarter", metavar="YYYYQn", help="The quarter, e.g. 2026Q4 (default: the current one, so far).")
+@click.option("--from", "start", metavar="DATE", help="First day (YYYY-MM-DD) instead of a quarter.")
+@click.option("--to", "end", metavar="DATE", help="Last day (YYYY-MM-DD), inclusive (default: today).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+              help="Where to write it (HTML default: report-<period>.html; JSON and CSV default: standard output).")
+@click.option("-o", "--output", "fmt", type=click.Choice(["html", "json", "csv"]), default="html", show_default=True,
+              help="One self-contained HTML page (prints to A4), or the figures as JSON or CSV.")
+@click.option("--live", is_flag=True, help="Also read the platforms now: learners on each borrower course and the "
+              "certificate groups with points (counts only).")
+@click.pass_context
+def report(ctx: click.Context, quarter: str | None, start: str | None, end: str | None, out: Path | None, fmt: str,
+           live: bool) -> None:
+    """The quarterly picture for the partners' meeting: shares by flow and state over time, learners and
+    completions per shared course, certificate groups, sync health, notices, requests waiting, and the
+    agreement's term and renewal.
+
+    «Partene møtes hvert kvartal for å … følge opp og videreutvikle delingssamarbeidet.» Counts only: no
+    learner names or e-mail addresses. Each figure says where it comes from (the ledger, the configuration,
+    or the platforms with --live).
+    """
+    from lmsbridge.report.render import render_csv, render_html, render_json  # Jinja2: only when reporting
+
+    context = app(ctx)
+    config = context.config()
+    now = datetime.now(UTC)
+    period = _period(quarter, start, end, day_of(now))
+    with Ledger.open(config.ledger_url(), create=False) as ledger:
+        figures = collect(ledger, config, period, now=now, lang=i18n.language())
+        if live:
+            from lmsbridge.report.live import add_live_figures
+
+            figures = add_live_figures(figures, config, context.client, ledger.list_shares(), today=day_of(now),
+                                       now=now)
+    if fmt == "html":
+        target = out or Path(f"report-{period.label}.html")
+        write_atomically(target, render_html(figures))
+        click.echo(i18n.t("report.written", path=target.resolve()))
+        return
+    text = render_json(figures) if fmt == "json" else render_csv(figures)
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        write_atomically(out, text)
+        click.echo(i18n.t("report.written", path=out.resolve()))
+
+
+commands = [report]
