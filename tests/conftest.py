@@ -1,10 +1,13 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from lmsbridge.sandbox import Sandbox
 
 FIXTURES = Path(__file__).parent / "fixtures" / "moodle"
 
@@ -24,3 +27,11 @@ def _isolate_env(monkeypatch: pytest.MonkeyPatch) -> None:
     from lmsbridge import i18n
 
     i18n.set_language(None)
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Sandbox]:
+    """The sandbox's two sites (``ks``, ``lp``), freshly seeded, in process: no sockets. A module that needs
+    them served over HTTP, or seeded otherwise, defines its own ``sandbox``."""
+    with Sandbox.in_process() as sb:
+        yield sb

@@ -8,6 +8,8 @@ the pure functions in :mod:`lmsbridge.adapters.wire`.
 
 The token lives in a ``SecretStr``: it is sent in the POST body only, never in a URL, a log line,
 an exception message or a repr.
+
+An answer larger than ``MAX_ANSWER_BYTES`` (as declared, or as read) is refused while it is read.
 """
 
 from __future__ import annotations
@@ -27,13 +29,45 @@ from tenacity import RetryCallState, Retrying, retry_if_exception_type
 
 from lmsbridge import __version__
 from lmsbridge.adapters.wire import decode_response, decode_token_response, encode_params, where_of
-from lmsbridge.errors import TransportError
+from lmsbridge.errors import ProtocolError, TransportError
 from lmsbridge.i18n import Message
 
 log = logging.getLogger("lmsbridge.adapters")
 
 REST_PATH = "/webservice/rest/server.php"
 TOKEN_PATH = "/login/token.php"  # noqa: S105 - a URL path, not a secret
+#: The largest answer read: a listing of every course of a big site is tens of MB.
+MAX_ANSWER_BYTES = 128 * 1024 * 1024
+_CHUNK = 1024 * 1024
+
+
+def read_body(response: requests.Response, where: str, limit: int | None = None) -> bytes:
+    """The body of a streamed response, refused past ``limit`` bytes (declared or read; default
+    ``MAX_ANSWER_BYTES``); always closed."""
+    limit = MAX_ANSWER_BYTES if limit is None else limit
+    try:
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and len(declared) < 20 and int(declared) > limit:
+            raise ProtocolError(Message("wire.too_large", where=where, limit=f"{limit // (1024 * 1024)} MB"))
+        if response.raw is None:  # a response built in memory (tests, benchmarks): nothing to stream
+            body = response.content or b""
+        else:
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in response.iter_content(_CHUNK):
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > limit:
+                    break
+            body = b"".join(chunks)
+        if len(body) > limit:
+            raise ProtocolError(Message("wire.too_large", where=where, limit=f"{limit // (1024 * 1024)} MB"))
+        return body
+    except requests.RequestException as exc:
+        raise TransportError(Message("transport.cut_off", where=where)) from exc
+    finally:
+        if response.raw is not None:
+            response.close()
 
 
 def _unreachable_reason(exc: requests.RequestException, connect_timeout: float) -> Message:
@@ -207,7 +241,7 @@ class MoodleTransport:
         where = where_of(self.name, wsfunction)
         try:
             response = self.session.post(
-                self.base_url + REST_PATH, data=self.form(wsfunction, params), timeout=self.timeout
+                self.base_url + REST_PATH, data=self.form(wsfunction, params), timeout=self.timeout, stream=True
             )
         except requests.exceptions.ConnectTimeout as exc:
             raise _unreachable(where, self.base_url, exc, self.timeout[0]) from exc
@@ -215,12 +249,13 @@ class MoodleTransport:
             raise TransportError(Message("transport.timeout", where=where, seconds=self.timeout[1])) from exc
         except requests.RequestException as exc:
             raise _unreachable(where, self.base_url, exc, self.timeout[0]) from exc
+        body = read_body(response, where)
         log.debug("%s %s -> HTTP %s in %.0f ms", self.name, wsfunction, response.status_code,
                   (time.perf_counter() - started) * 1000)
         return decode_response(
             response.status_code,
             response.headers,
-            response.content,
+            body,
             fmt=self.fmt,
             wsfunction=wsfunction,
             site=self.name,
@@ -244,6 +279,7 @@ class MoodleTransport:
                 base_url.rstrip("/") + TOKEN_PATH,
                 data={"username": username, "password": secret, "service": service},
                 timeout=timeout,
+                stream=True,
             )
         except requests.exceptions.ConnectTimeout as exc:
             raise _unreachable("", base_url, exc, timeout[0]) from exc
@@ -251,4 +287,5 @@ class MoodleTransport:
             raise TransportError(Message("transport.timeout", where=f"{base_url}: ", seconds=timeout[1])) from exc
         except requests.RequestException as exc:
             raise _unreachable("", base_url, exc, timeout[0]) from exc
-        return SecretStr(decode_token_response(response.status_code, response.headers, response.content, site=base_url))
+        body = read_body(response, f"{base_url}: ")
+        return SecretStr(decode_token_response(response.status_code, response.headers, body, site=base_url))
