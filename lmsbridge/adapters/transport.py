@@ -7,7 +7,11 @@ bounded in attempts AND total time, jittered, never for a Moodle exception — a
 the pure functions in :mod:`lmsbridge.adapters.wire`.
 
 The token lives in a ``SecretStr``: it is sent in the POST body only, never in a URL, a log line,
-an exception message or a repr.
+an exception message or a repr. Whatever the platform answers passes a ``Redactor`` that knows the token
+and every other secret the caller names (``secrets=``): a server that echoes the request in an error
+cannot make lmsbridge show, log or store a secret. A user and password in the base URL
+(``https://user:pw@host``, for a proxy in front of the site) are sent as HTTP basic auth and appear
+nowhere else: ``base_url`` is the URL without them.
 
 An answer larger than ``MAX_ANSWER_BYTES`` (as declared, or as read) is refused while it is read.
 """
@@ -19,7 +23,7 @@ import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,8 +32,9 @@ from pydantic import SecretStr
 from tenacity import RetryCallState, Retrying, retry_if_exception_type
 
 from lmsbridge import __version__
+from lmsbridge.adapters.redact import Credentials, Redactor, split_credentials
 from lmsbridge.adapters.wire import decode_response, decode_token_response, encode_params, where_of
-from lmsbridge.errors import ProtocolError, TransportError
+from lmsbridge.errors import LmsbridgeError, ProtocolError, TransportError
 from lmsbridge.i18n import Message
 
 log = logging.getLogger("lmsbridge.adapters")
@@ -165,9 +170,15 @@ class MoodleTransport:
         settings: Mapping[str, str] | None = None,
         session: requests.Session | None = None,
         name: str = "",
+        secrets: Iterable[SecretStr | str] = (),
+        credentials: Credentials | None = None,
     ) -> None:
-        self.base_url = base_url.rstrip("/")
+        url, in_url = split_credentials(base_url)
+        credentials = credentials or in_url
+        self.base_url = url.rstrip("/")
         self._token = token if isinstance(token, SecretStr) else SecretStr(token)
+        #: Removes the token, the URL's password and ``secrets`` from all the platform says.
+        self.redactor = Redactor([self._token, *secrets, *(credentials[1:] if credentials else ())])
         self.fmt = fmt
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
@@ -175,6 +186,9 @@ class MoodleTransport:
         self.settings = dict(settings or {})
         self.session = session or requests.Session()
         self.session.headers.setdefault("User-Agent", f"lmsbridge/{__version__}")
+        self._credentials = credentials
+        if credentials is not None:
+            self.session.auth = (credentials[0], credentials[1].get_secret_value())
         self.name = name or self.base_url
         self.calls: Counter[str] = Counter()
         self._lock = threading.Lock()
@@ -192,7 +206,9 @@ class MoodleTransport:
             retry=self.retry,
             settings=self.settings,
             name=self.name,
+            credentials=self._credentials,
         )
+        twin.redactor = self.redactor
         twin.calls = self.calls
         twin._lock = self._lock
         return twin
@@ -252,14 +268,19 @@ class MoodleTransport:
         body = read_body(response, where)
         log.debug("%s %s -> HTTP %s in %.0f ms", self.name, wsfunction, response.status_code,
                   (time.perf_counter() - started) * 1000)
-        return decode_response(
-            response.status_code,
-            response.headers,
-            body,
-            fmt=self.fmt,
-            wsfunction=wsfunction,
-            site=self.name,
-        )
+        try:
+            return decode_response(
+                response.status_code,
+                response.headers,
+                body,
+                fmt=self.fmt,
+                wsfunction=wsfunction,
+                site=self.name,
+                redactor=self.redactor,
+            )
+        except LmsbridgeError as exc:
+            self.redactor.error(exc)
+            raise
 
     @staticmethod
     def login(
@@ -273,19 +294,28 @@ class MoodleTransport:
     ) -> SecretStr:
         """``/login/token.php``: username + password → the service token (its own error shape)."""
         secret = password.get_secret_value() if isinstance(password, SecretStr) else password
+        url, credentials = split_credentials(base_url)
+        redactor = Redactor([secret, *(credentials[1:] if credentials else ())])
         http = session or requests.Session()
+        if credentials is not None:
+            http.auth = (credentials[0], credentials[1].get_secret_value())
         try:
             response = http.post(
-                base_url.rstrip("/") + TOKEN_PATH,
+                url.rstrip("/") + TOKEN_PATH,
                 data={"username": username, "password": secret, "service": service},
                 timeout=timeout,
                 stream=True,
             )
         except requests.exceptions.ConnectTimeout as exc:
-            raise _unreachable("", base_url, exc, timeout[0]) from exc
+            raise _unreachable("", url, exc, timeout[0]) from exc
         except requests.Timeout as exc:
-            raise TransportError(Message("transport.timeout", where=f"{base_url}: ", seconds=timeout[1])) from exc
+            raise TransportError(Message("transport.timeout", where=f"{url}: ", seconds=timeout[1])) from exc
         except requests.RequestException as exc:
-            raise _unreachable("", base_url, exc, timeout[0]) from exc
-        body = read_body(response, f"{base_url}: ")
-        return SecretStr(decode_token_response(response.status_code, response.headers, body, site=base_url))
+            raise _unreachable("", url, exc, timeout[0]) from exc
+        body = read_body(response, f"{url}: ")
+        try:
+            token = decode_token_response(response.status_code, response.headers, body, site=url)
+        except LmsbridgeError as exc:
+            redactor.error(exc)
+            raise
+        return SecretStr(token)

@@ -25,6 +25,7 @@ from typing import Any
 from lxml import etree
 
 from lmsbridge.adapters.bounds import MAX_NUMBER_TEXT
+from lmsbridge.adapters.redact import Redactor
 from lmsbridge.errors import (
     LmsbridgeError,
     LoginError,
@@ -252,13 +253,17 @@ def decode_response(
     fmt: str = "json",
     wsfunction: str | None = None,
     site: str | None = None,
+    redactor: Redactor | None = None,
 ) -> Any:
     """The pure heart of the client: (status, headers, body) → data, or raise a typed error.
 
-    ``site`` (the platform's name) and ``wsfunction`` only go into the messages of the errors."""
+    ``site`` (the platform's name) and ``wsfunction`` only go into the messages of the errors. With a
+    ``redactor``, its secrets are taken out of the data before anything (an error included) is built on it."""
     where = where_of(site, wsfunction)
     check_status(status, headers, where=where)
     data = decode_body(body, fmt, where=where)
+    if redactor is not None:
+        data = redactor.answer(body, data)
     # Errors come back with HTTP 200: check for the ``exception`` key, never the status code.
     if is_error_body(data):
         raise moodle_error_from(data, wsfunction=wsfunction, site=site)
