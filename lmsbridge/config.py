@@ -9,6 +9,7 @@ A broken config gives one message naming the file, the key and what is wrong.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import tomllib
@@ -16,6 +17,7 @@ from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import unquote, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -306,3 +308,30 @@ def platform_token(config: Config, profile: PlatformProfile) -> SecretStr:
     base = config.source.parent if config.source else None
     what = Message("secret.what.token", platform=profile.name)
     return read_secret(env=profile.token_env, file=profile.token_file, what=what, base=base)
+
+
+def known_secrets(config: Config) -> list[SecretStr]:
+    """Every secret the configuration names that can be read now, for the transports' redactor: each
+    platform's token, the password of each platform URL, the SMTP password, the pseudonym secret and the
+    ledger URL's password. Never raises: a secret that cannot be read cannot be echoed either."""
+    base = config.source.parent if config.source else None
+    found: list[SecretStr] = []
+    for profile in config.platforms.values():
+        with contextlib.suppress(SecretError):
+            found.append(platform_token(config, profile))
+        if profile.credentials is not None:
+            found.append(profile.credentials[1])
+    sources: list[tuple[str | None, Path | None]] = [
+        (config.smtp.password_env if config.smtp else None, None),
+        (None if config.sync.pseudonym_secret_file else config.sync.pseudonym_secret_env,
+         config.sync.pseudonym_secret_file),
+    ]
+    for env, file in sources:
+        if env or file:
+            with contextlib.suppress(SecretError):
+                found.append(read_secret(env=env, file=file, what="secret", base=base))
+    ledger = urlsplit(config.ledger) if "://" in config.ledger else None
+    with contextlib.suppress(ValueError):
+        if ledger is not None and ledger.password:
+            found.append(SecretStr(unquote(ledger.password)))
+    return found

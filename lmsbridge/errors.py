@@ -173,6 +173,24 @@ class ProtocolError(FatalError):
     code = "protocol"
 
 
+class BadValueError(RecordError):
+    """A value in a platform's answer is outside any sane range (an id of 5,000 digits, a time in year
+    318857, a progress of 10^400 %): this record cannot be used; the others can."""
+
+    code = "bad_value"
+
+    def __init__(self, value: str | Message, *, allowed: str, site: str | None = None,
+                 wsfunction: str | None = None, field: str = "") -> None:
+        self.value = value
+        self.allowed = allowed
+        self.site = site
+        self.wsfunction = wsfunction
+        self.field = field
+        # The site is the place (a frame that names the platform drops it); the function stays in the text.
+        super().__init__(Message("wire.bad_value", where=f"{site}: " if site else "", function=wsfunction or "-",
+                                 field=field, value=value, allowed=allowed))
+
+
 # --- Moodle web-service errors ---------------------------------------------------------------
 
 

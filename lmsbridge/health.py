@@ -27,7 +27,8 @@ class PlatformHealth:
 
     @property
     def ok(self) -> bool:
-        return self.reachable and not self.missing_functions and not self.missing_fields
+        # An error after the site answered (the course listing could not be read) is not «all is well».
+        return self.reachable and not self.missing_functions and not self.missing_fields and self.error is None
 
     def as_dict(self) -> dict[str, object]:
         return {

@@ -26,6 +26,10 @@ from lmsbridge import i18n
 from lmsbridge.config import SmtpConfig
 from lmsbridge.errors import InputError, RetriableError, TransportError
 from lmsbridge.i18n import Message
+from lmsbridge.sharing.notices import header_text
+
+#: Addresses (and the key header) are cleaned like a subject, but not cut as short.
+MAX_ADDRESS_TEXT = 900
 
 
 @dataclass(frozen=True)
@@ -43,15 +47,17 @@ def message_id_for(key: str) -> str:
 def build_message(
     *, sender: str, to: str, subject: str, body: str, key: str, when: datetime, cc: tuple[str, ...] = ()
 ) -> EmailMessage:
+    """The message, every header cleaned (``header_text``): a line break in a course's name or in a notice's
+    text never stops a message from being written, nor adds a header to it."""
     message = EmailMessage()
-    message["From"] = sender
-    message["To"] = to
+    message["From"] = header_text(sender, MAX_ADDRESS_TEXT)
+    message["To"] = header_text(to, MAX_ADDRESS_TEXT)
     if cc:
-        message["Cc"] = ", ".join(cc)
-    message["Subject"] = subject
+        message["Cc"] = header_text(", ".join(cc), MAX_ADDRESS_TEXT)
+    message["Subject"] = header_text(subject)
     message["Date"] = format_datetime(when)
     message["Message-ID"] = message_id_for(key)
-    message["X-Lmsbridge-Key"] = key
+    message["X-Lmsbridge-Key"] = header_text(key, MAX_ADDRESS_TEXT)
     message.set_content(body, charset="utf-8")
     return message
 

@@ -1,10 +1,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from lmsbridge.sandbox import Sandbox
+from lmsbridge.sandbox.seed import add_receipt_field
 
 FIXTURES = Path(__file__).parent / "fixtures" / "moodle"
 
@@ -24,3 +28,14 @@ def _isolate_env(monkeypatch: pytest.MonkeyPatch) -> None:
     from lmsbridge import i18n
 
     i18n.set_language(None)
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Sandbox]:
+    """The sandbox's two sites (``ks``, ``lp``), freshly seeded, in process: no sockets, with the receipt field
+    their admins add for the owner's acts (so ``doctor`` finds all it needs). A module that needs them served
+    over HTTP, or seeded otherwise, defines its own ``sandbox``."""
+    with Sandbox.in_process() as sb:
+        for site in sb.sites.values():
+            add_receipt_field(site.state)
+        yield sb

@@ -243,6 +243,9 @@ INTERNAL: dict[tuple[str, str, str], str] = {
         "a Moodle answer's shape; the user sees client.bad_shape (only the count of problems)",
     ("adapters/models.py", "_custom_fields", "ValueError"):
         "a Moodle answer's shape; the user sees client.bad_shape (only the count of problems)",
+    **dict.fromkeys([("adapters/bounds.py", "bounded_int", "TypeError"), ("adapters/bounds.py", "bounded_int", "ValueError"),
+                     ("adapters/bounds.py", "percent_value", "TypeError")],
+                    "not a number at all: the models leave it to pydantic, the user sees client.bad_shape"),
     ("ledger/chain.py", "_plain", "TypeError"): "json.dumps hook; caught and re-raised by details_text",
     ("ledger/chain.py", "details_text", "LedgerError"):
         "event details are built by lmsbridge's code, never from user input: a programming error",

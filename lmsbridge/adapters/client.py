@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from lmsbridge.adapters.bounds import OutOfRange, bad_value, ref_value
 from lmsbridge.adapters.models import (
     ActivityStatus,
     AdministrationOptions,
@@ -43,7 +44,7 @@ from lmsbridge.adapters.models import (
 from lmsbridge.adapters.reports import REPORT_PAGE_SIZE, CompletionReport, completed_since_filter, parse_rows
 from lmsbridge.adapters.transport import MoodleTransport
 from lmsbridge.adapters.wire import iter_warnings, where_of
-from lmsbridge.errors import MoodleWarning, MoodleWarningsError, ProtocolError
+from lmsbridge.errors import BadValueError, MoodleWarning, MoodleWarningsError, ProtocolError
 from lmsbridge.i18n import Message
 
 M = TypeVar("M", bound=BaseModel)
@@ -95,20 +96,38 @@ class PlannedCall:
     params: Mapping[str, Any]
 
 
-def _parse(model: type[M], data: Any, where: str) -> M:
+def _invalid(exc: ValidationError, site: str, wsfunction: str) -> ProtocolError | BadValueError:
+    """A value out of range is a ``BadValueError`` naming its field (this record is unusable); any other
+    validation failure means the answer is not what the function returns (``ProtocolError``)."""
+    for error in exc.errors(include_url=False):
+        found = (error.get("ctx") or {}).get("error")
+        if isinstance(found, OutOfRange):
+            return bad_value(found, site=site, wsfunction=wsfunction, field=field_path(error.get("loc", ())))
+    return ProtocolError(Message("client.bad_shape", where=where_of(site, wsfunction), count=exc.error_count()))
+
+
+def field_path(loc: Sequence[int | str]) -> str:
+    """pydantic's location ``("courses", 0, "startdate")`` as people write it: ``courses[0].startdate``."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _parse(model: type[M], data: Any, site: str, wsfunction: str) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise ProtocolError(Message("client.bad_shape", where=where, count=exc.error_count())) from exc
+        raise _invalid(exc, site, wsfunction) from exc
 
 
-def _parse_list(model: type[M], data: Any, where: str) -> list[M]:
+def _parse_list(model: type[M], data: Any, site: str, wsfunction: str) -> list[M]:
     if data is None:
         return []
     try:
         return TypeAdapter(list[model]).validate_python(data)  # type: ignore[valid-type]
     except ValidationError as exc:
-        raise ProtocolError(Message("client.bad_shape", where=where, count=exc.error_count())) from exc
+        raise _invalid(exc, site, wsfunction) from exc
 
 
 def _batches(items: Sequence[Any], size: int = MAX_ITEMS_PER_WRITE) -> Iterator[Sequence[Any]]:
@@ -116,14 +135,20 @@ def _batches(items: Sequence[Any], size: int = MAX_ITEMS_PER_WRITE) -> Iterator[
         yield items[start : start + size]
 
 
-def warnings_of(data: Any) -> list[MoodleWarning]:
+def warnings_of(data: Any, *, site: str | None = None, wsfunction: str | None = None) -> list[MoodleWarning]:
     out = []
-    for w in iter_warnings(data):
+    for index, w in enumerate(iter_warnings(data)):
         itemid = w.get("itemid")
+        try:
+            item = ref_value(itemid) if itemid not in (None, "") else None
+        except OutOfRange as exc:
+            raise bad_value(exc, site=site, wsfunction=wsfunction, field=f"warnings[{index}].itemid") from None
+        except (TypeError, ValueError):
+            item = None  # not a number at all: the warning still counts, without its item
         out.append(
             MoodleWarning(
                 str(w.get("item") or ""),
-                int(itemid) if itemid not in (None, "") else None,
+                item,
                 str(w.get("warningcode") or ""),
                 str(w.get("message") or ""),
             )
@@ -199,7 +224,8 @@ class MoodleClient:
 
     def _raise_warnings(self, wsfunction: str, data: Any, allow: Iterable[str] = ()) -> None:
         allowed = set(allow)
-        warnings = [w for w in warnings_of(data) if w.warningcode not in allowed]
+        warnings = [w for w in warnings_of(data, site=self.name, wsfunction=wsfunction)
+                    if w.warningcode not in allowed]
         if warnings:
             raise MoodleWarningsError(warnings, wsfunction=wsfunction, site=self.name)
 
@@ -207,12 +233,12 @@ class MoodleClient:
 
     def site_info(self) -> SiteInfo:
         fn = "core_webservice_get_site_info"
-        return _parse(SiteInfo, self.call(fn), self._at(fn))
+        return _parse(SiteInfo, self.call(fn), self.name, fn)
 
     def administration_options(self, courseids: Sequence[int]) -> AdministrationOptions:
         """What the token's user may do on each course (``update`` = moodle/course:update there)."""
         fn = "core_course_get_user_administration_options"
-        return _parse(AdministrationOptions, self.call(fn, courseids=list(courseids)), self._at(fn))
+        return _parse(AdministrationOptions, self.call(fn, courseids=list(courseids)), self.name, fn)
 
     # -- courses --------------------------------------------------------------------------------------
 
@@ -222,7 +248,7 @@ class MoodleClient:
         params: dict[str, Any] = {}
         if field:
             params = {"field": field, "value": value}
-        return _parse(CoursesResult, self.call(fn, **params), self._at(fn)).courses
+        return _parse(CoursesResult, self.call(fn, **params), self.name, fn).courses
 
     def course(self, key: int | str) -> Course | None:
         """One course by id (int or digits) or shortname."""
@@ -245,7 +271,7 @@ class MoodleClient:
         for batch in _batches(courses):
             sent, data = self._write(fn, courses=list(batch))
             if sent:
-                created.extend(_parse_list(CourseRef, data, self._at(fn)))
+                created.extend(_parse_list(CourseRef, data, self.name, fn))
         return created
 
     def update_courses(self, courses: Sequence[Mapping[str, Any]]) -> list[MoodleWarning]:
@@ -262,23 +288,23 @@ class MoodleClient:
         params: dict[str, Any] = {}
         if criteria:
             params["criteria"] = [{"key": k, "value": v} for k, v in criteria.items()]
-        return _parse_list(Category, self.call(fn, **params), self._at(fn))
+        return _parse_list(Category, self.call(fn, **params), self.name, fn)
 
     def create_categories(self, categories: Sequence[Mapping[str, Any]]) -> list[CategoryRef]:
         fn = "core_course_create_categories"
         sent, data = self._write(fn, categories=list(categories))
-        return _parse_list(CategoryRef, data, self._at(fn)) if sent else []
+        return _parse_list(CategoryRef, data, self.name, fn) if sent else []
 
     def contents(self, courseid: int) -> list[Section]:
         fn = "core_course_get_contents"
-        return _parse_list(Section, self.call(fn, courseid=courseid), self._at(fn))
+        return _parse_list(Section, self.call(fn, courseid=courseid), self.name, fn)
 
     def course_module(self, cmid: int) -> CourseModule:
         fn = "core_course_get_course_module"
         data = self.call(fn, cmid=cmid)
         if not isinstance(data, Mapping) or "cm" not in data:
             raise ProtocolError(Message("client.lacks", where=self._at(fn), part="cm"))
-        return _parse(CourseModule, data["cm"], self._at(fn))
+        return _parse(CourseModule, data["cm"], self.name, fn)
 
     # -- users and enrolment ------------------------------------------------------------------------
 
@@ -304,7 +330,7 @@ class MoodleClient:
         if onlyactive:
             base.append({"name": "onlyactive", "value": 1})
         if page_size <= 0:
-            return _parse_list(EnrolledUser, self.call(fn, courseid=courseid, options=base), self._at(fn))
+            return _parse_list(EnrolledUser, self.call(fn, courseid=courseid, options=base), self.name, fn)
         users: list[EnrolledUser] = []
         offset = 0
         while True:
@@ -314,7 +340,7 @@ class MoodleClient:
                 {"name": "limitfrom", "value": offset},
                 {"name": "limitnumber", "value": page_size},
             ]
-            page = _parse_list(EnrolledUser, self.call(fn, courseid=courseid, options=options), self._at(fn))
+            page = _parse_list(EnrolledUser, self.call(fn, courseid=courseid, options=options), self.name, fn)
             users.extend(page)
             if len(page) < page_size:
                 return users
@@ -328,13 +354,13 @@ class MoodleClient:
             return []
         out: list[User] = []
         for batch in _batches(list(values), 100):
-            out.extend(_parse_list(User, self.call(fn, field=field, values=list(batch)), self._at(fn)))
+            out.extend(_parse_list(User, self.call(fn, field=field, values=list(batch)), self.name, fn))
         return out
 
     def create_users(self, users: Sequence[Mapping[str, Any]]) -> list[UserRef]:
         fn = "core_user_create_users"
         sent, data = self._write(fn, users=list(users))
-        return _parse_list(UserRef, data, self._at(fn)) if sent else []
+        return _parse_list(UserRef, data, self.name, fn) if sent else []
 
     def enrol(self, enrolments: Sequence[Mapping[str, Any]]) -> None:
         """Manual enrolment (``{roleid, userid, courseid}``); Moodle returns null."""
@@ -343,7 +369,7 @@ class MoodleClient:
 
     def users_courses(self, userid: int) -> list[UserCourse]:
         fn = "core_enrol_get_users_courses"
-        return _parse_list(UserCourse, self.call(fn, userid=userid, returnusercount=0), self._at(fn))
+        return _parse_list(UserCourse, self.call(fn, userid=userid, returnusercount=0), self.name, fn)
 
     # -- completion -------------------------------------------------------------------------------------
 
@@ -352,30 +378,30 @@ class MoodleClient:
         data = self.call(fn, courseid=courseid, userid=userid)
         if not isinstance(data, Mapping):
             raise ProtocolError(Message("client.unexpected", where=self._at(fn)))
-        return _parse(CourseCompletion, data.get("completionstatus"), self._at(fn))
+        return _parse(CourseCompletion, data.get("completionstatus"), self.name, fn)
 
     def activities_completion(self, courseid: int, userid: int) -> list[ActivityStatus]:
         fn = "core_completion_get_activities_completion_status"
         data = self.call(fn, courseid=courseid, userid=userid)
         if not isinstance(data, Mapping):
             raise ProtocolError(Message("client.unexpected", where=self._at(fn)))
-        return _parse_list(ActivityStatus, data.get("statuses"), self._at(fn))
+        return _parse_list(ActivityStatus, data.get("statuses"), self.name, fn)
 
     def override_activity_completion(self, userid: int, cmid: int, complete: bool = True) -> OverrideResult | None:
         fn = "core_completion_override_activity_completion_status"
         sent, data = self._write(fn, userid=userid, cmid=cmid, newstate=1 if complete else 0)
-        return _parse(OverrideResult, data, self._at(fn)) if sent else None
+        return _parse(OverrideResult, data, self.name, fn) if sent else None
 
     # -- groups -------------------------------------------------------------------------------------------
 
     def course_groups(self, courseid: int) -> list[Group]:
         fn = "core_group_get_course_groups"
-        return _parse_list(Group, self.call(fn, courseid=courseid), self._at(fn))
+        return _parse_list(Group, self.call(fn, courseid=courseid), self.name, fn)
 
     def create_groups(self, groups: Sequence[Mapping[str, Any]]) -> list[Group]:
         fn = "core_group_create_groups"
         sent, data = self._write(fn, groups=list(groups))
-        return _parse_list(Group, data, self._at(fn)) if sent else []
+        return _parse_list(Group, data, self.name, fn) if sent else []
 
     def add_group_members(self, members: Sequence[tuple[int, int]]) -> None:
         """``members``: (groupid, userid) pairs; Moodle returns null."""
@@ -396,7 +422,7 @@ class MoodleClient:
         fn = "core_group_get_group_members"
         if not groupids:
             return []
-        return _parse_list(GroupMembers, self.call(fn, groupids=list(groupids)), self._at(fn))
+        return _parse_list(GroupMembers, self.call(fn, groupids=list(groupids)), self.name, fn)
 
     # -- messages -----------------------------------------------------------------------------------------
 
@@ -410,7 +436,7 @@ class MoodleClient:
                 messages=[{"touserid": uid, "text": text, "textformat": 2} for uid, text in batch],
             )
             if sent:
-                results.extend(_parse_list(MessageResult, data, self._at(fn)))
+                results.extend(_parse_list(MessageResult, data, self.name, fn))
         return results
 
     # -- report builder (bulk completion reads) -----------------------------------------------------------
@@ -418,7 +444,7 @@ class MoodleClient:
     def list_reports(self) -> list[ReportInfo]:
         fn = "core_reportbuilder_list_reports"
         data = self.call(fn)
-        return _parse_list(ReportInfo, data.get("reports") if isinstance(data, Mapping) else None, self._at(fn))
+        return _parse_list(ReportInfo, data.get("reports") if isinstance(data, Mapping) else None, self.name, fn)
 
     def retrieve_report(self, reportid: int, page: int = 0, perpage: int = 1000) -> ReportData:
         fn = "core_reportbuilder_retrieve_report"
@@ -427,7 +453,8 @@ class MoodleClient:
             raise ProtocolError(Message("client.lacks", where=self._at(fn), part="data"))
         raw = data["data"]
         rows = [list(map(str, (r.get("columns") or []))) for r in raw.get("rows") or [] if isinstance(r, Mapping)]
-        return ReportData(headers=list(raw.get("headers") or []), rows=rows, totalrowcount=raw.get("totalrowcount"))
+        shaped = {"headers": list(raw.get("headers") or []), "rows": rows, "totalrowcount": raw.get("totalrowcount")}
+        return _parse(ReportData, shaped, self.name, fn)
 
     def completion_report(self, reportid: int, *, page_size: int = REPORT_PAGE_SIZE) -> CompletionReport:
         """Every page of a completion report (``reports.py``), until the rows run out or ``totalrowcount`` is

@@ -4,18 +4,53 @@ Moodle is inconsistent (tests/fixtures/moodle/INDEX.md): ``enablecompletion`` is
 and bool in another, XML renders every scalar as a string and booleans as 1/0, optional keys come and
 go, nulls appear where a value is expected. So every model ignores extra keys, coerces 0/1/"1"/true,
 and defaults what may be missing. Domain models elsewhere are strict; these are not.
+
+Tolerant of shape, strict on range: every id, time, count and percentage goes through
+``lmsbridge.adapters.bounds`` (``Id``, ``Ref``, ``Time``, ``Int0``, ``Percent``), so a value no Moodle can
+hold fails validation here, naming its field, instead of crashing whatever computes with it later.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainValidator
 
+from lmsbridge.adapters.bounds import (
+    OutOfRange,
+    datetime_from_unix,
+    id_value,
+    int64_value,
+    percent_value,
+    ref_value,
+    timestamp_value,
+)
 
-def _none_to_zero(value: Any) -> Any:
-    return 0 if value in (None, "") else value
+
+def _within(check: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """A before-validator: the checked value, ``OutOfRange`` for a number out of range, and anything that is
+    not a number at all left as it is for pydantic to report as a shape problem."""
+
+    def validate(value: Any) -> Any:
+        try:
+            return check(value)
+        except OutOfRange:
+            raise
+        except (TypeError, ValueError):
+            return value
+
+    return validate
+
+
+def _optional(check: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    within = _within(check)
+
+    def validate(value: Any) -> Any:
+        return None if value is None or value == "" else within(value)
+
+    return validate
 
 
 def _none_to_empty(value: Any) -> Any:
@@ -32,14 +67,25 @@ def _bool(value: Any) -> Any:
     return value
 
 
-Int0 = Annotated[int, BeforeValidator(_none_to_zero)]
+#: A whole number (count, state, sort order): signed 64-bit; null and "" are 0.
+Int0 = Annotated[int, BeforeValidator(_within(int64_value))]
+#: A record's own id: 1 … 2**63-1.
+Id = Annotated[int, BeforeValidator(_within(id_value))]
+#: An id that may be unset (categoryid, courseid …): 0 … 2**63-1; null and "" are 0.
+Ref = Annotated[int, BeforeValidator(_within(ref_value))]
+#: An id that may be null (``overrideby``, a warning's ``itemid``).
+OptRef = Annotated[int | None, BeforeValidator(_optional(ref_value))]
+#: Unix seconds, 0 meaning never: up to the end of year 9999.
+Time = Annotated[int, BeforeValidator(_within(timestamp_value))]
+#: A percentage, 0 … 100, or null.
+Percent = Annotated[float | None, BeforeValidator(_optional(percent_value))]
 Str = Annotated[str, BeforeValidator(_none_to_empty)]
 Bool = Annotated[bool, BeforeValidator(_bool)]
 
 
-def from_unix(ts: int | None) -> datetime | None:
-    """Moodle sends Unix seconds; 0 or null means 'never'."""
-    return datetime.fromtimestamp(ts, tz=UTC) if ts else None
+def from_unix(ts: object) -> datetime | None:
+    """Moodle sends Unix seconds; 0 or null means 'never'. Never raises: out of range is None too."""
+    return datetime_from_unix(ts)
 
 
 class Wire(BaseModel):
@@ -55,7 +101,7 @@ class SiteInfo(Wire):
     sitename: Str = ""
     username: Str = ""
     fullname: Str = ""
-    userid: Int0 = 0
+    userid: Ref = 0
     siteurl: Str = ""
     userissiteadmin: Bool = False
     lang: Str = ""
@@ -125,7 +171,7 @@ class CustomField:
         """Select fields: the 1-based option index (0 = unset); date fields: Unix seconds."""
         try:
             return int(float(self.valueraw)) if self.valueraw not in (None, "") else 0
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             return 0
 
 
@@ -140,19 +186,19 @@ def _custom_fields(value: Any) -> list[CustomField]:
 class Course(Wire):
     model_config = ConfigDict(extra="ignore", frozen=True, arbitrary_types_allowed=True)
 
-    id: int
+    id: Id
     shortname: Str = ""
     fullname: Str = ""
     displayname: Str = ""
-    categoryid: Int0 = 0
+    categoryid: Ref = 0
     categoryname: Str = ""
     summary: Str = ""
     summaryformat: Int0 = 1
     idnumber: Str = ""
     format: Str = ""
     visible: Bool = True
-    startdate: Int0 = 0
-    enddate: Int0 = 0
+    startdate: Time = 0
+    enddate: Time = 0
     enablecompletion: Bool = False
     customfields: Annotated[list[CustomField], PlainValidator(_custom_fields)] = Field(default_factory=list)
 
@@ -165,7 +211,7 @@ class Course(Wire):
 
 class Warning_(Wire):
     item: Str = ""
-    itemid: int | None = None
+    itemid: OptRef = None
     warningcode: Str = ""
     message: Str = ""
 
@@ -209,16 +255,16 @@ class CoursesResult(Wire):
 
 
 class CourseRef(Wire):
-    id: int
+    id: Id
     shortname: Str = ""
 
 
 class Category(Wire):
-    id: int
+    id: Id
     name: Str = ""
     idnumber: Str = ""
     description: Str = ""
-    parent: Int0 = 0
+    parent: Ref = 0
     coursecount: Int0 = 0
     depth: Int0 = 0
     path: Str = ""
@@ -226,31 +272,31 @@ class Category(Wire):
 
 
 class CategoryRef(Wire):
-    id: int
+    id: Id
     name: Str = ""
 
 
 class Role(Wire):
-    roleid: Int0 = 0
+    roleid: Ref = 0
     shortname: Str = ""
     name: Str = ""
 
 
 class GroupRef(Wire):
-    id: int
+    id: Id
     name: Str = ""
 
 
 class EnrolledUser(Wire):
-    id: int
+    id: Id
     fullname: Str = ""
     username: Str = ""
     firstname: Str = ""
     lastname: Str = ""
     email: Str = ""
     idnumber: Str = ""
-    lastaccess: Int0 = 0
-    lastcourseaccess: Int0 = 0
+    lastaccess: Time = 0
+    lastcourseaccess: Time = 0
     roles: list[Role] = Field(default_factory=list)
     groups: list[GroupRef] = Field(default_factory=list)
 
@@ -260,7 +306,7 @@ class EnrolledUser(Wire):
 
 
 class User(Wire):
-    id: int
+    id: Id
     fullname: Str = ""
     username: Str = ""
     firstname: Str = ""
@@ -271,7 +317,7 @@ class User(Wire):
 
 
 class UserRef(Wire):
-    id: int
+    id: Id
     username: Str = ""
 
 
@@ -287,7 +333,7 @@ class Criterion(Wire):
     title: Str = ""
     status: Str = ""
     complete: Bool = False
-    timecompleted: Int0 = 0
+    timecompleted: Time = 0
     details: CriterionDetails | None = None
 
 
@@ -300,13 +346,13 @@ class CourseCompletion(Wire):
 
 
 class ActivityStatus(Wire):
-    cmid: int
+    cmid: Id
     modname: Str = ""
-    instance: Int0 = 0
+    instance: Ref = 0
     state: Int0 = 0
-    timecompleted: Int0 = 0
+    timecompleted: Time = 0
     tracking: Int0 = 0
-    overrideby: int | None = None
+    overrideby: OptRef = None
     hascompletion: Bool = True
     isautomatic: Bool = False
 
@@ -317,44 +363,44 @@ class ActivityStatus(Wire):
 
 
 class OverrideResult(Wire):
-    cmid: int
-    userid: int
+    cmid: Id
+    userid: Id
     state: Int0 = 0
-    timecompleted: Int0 = 0
-    overrideby: int | None = None
+    timecompleted: Time = 0
+    overrideby: OptRef = None
     tracking: Int0 = 0
 
 
 class Group(Wire):
-    id: int
-    courseid: Int0 = 0
+    id: Id
+    courseid: Ref = 0
     name: Str = ""
     description: Str = ""
     idnumber: Str = ""
 
 
 class GroupMembers(Wire):
-    groupid: int
-    userids: list[int] = Field(default_factory=list)
+    groupid: Id
+    userids: list[Id] = Field(default_factory=list)
 
 
 class ModuleCompletionData(Wire):
     state: Int0 = 0
-    timecompleted: Int0 = 0
+    timecompleted: Time = 0
 
 
 class Module(Wire):
-    id: int
+    id: Id
     name: Str = ""
     modname: Str = ""
-    instance: Int0 = 0
+    instance: Ref = 0
     url: Str = ""
     visible: Bool = True
     completion: Int0 = 0  # 0 none, 1 manual, 2 automatic
 
 
 class Section(Wire):
-    id: int
+    id: Id
     name: Str = ""
     section: Int0 = 0
     visible: Bool = True
@@ -365,18 +411,18 @@ class Section(Wire):
 class CourseModule(Wire):
     """``core_course_get_course_module``'s ``cm``: the only place activity ``idnumber`` is given."""
 
-    id: int
-    course: Int0 = 0
+    id: Id
+    course: Ref = 0
     name: Str = ""
     modname: Str = ""
-    instance: Int0 = 0
+    instance: Ref = 0
     idnumber: Str = ""
     completion: Int0 = 0
     visible: Bool = True
 
 
 class MessageResult(Wire):
-    msgid: int
+    msgid: Int0
     clientmsgid: Str = ""
     errormessage: Str = ""
 
@@ -386,12 +432,12 @@ class MessageResult(Wire):
 
 
 class UserCourse(Wire):
-    id: int
+    id: Id
     shortname: Str = ""
     fullname: Str = ""
-    progress: float | None = None
+    progress: Percent = None
     completed: bool | None = None
-    lastaccess: Int0 = 0
+    lastaccess: Time = 0
 
 
 class ReportData(Wire):
@@ -401,6 +447,6 @@ class ReportData(Wire):
 
 
 class ReportInfo(Wire):
-    id: int
+    id: Id
     name: Str = ""
     source: Str = ""

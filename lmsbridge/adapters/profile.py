@@ -8,9 +8,19 @@ lists of select fields (Moodle stores the 1-based option index, 0 = unset; seed_
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ModelWrapValidatorHandler,
+    PrivateAttr,
+    field_validator,
+    model_validator,
+)
 
+from lmsbridge.adapters.redact import Credentials, split_credentials
 from lmsbridge.domain import PlatformRole
 from lmsbridge.i18n import Message
 
@@ -84,6 +94,26 @@ class PlatformProfile(BaseModel):
     )
     student_role_id: int = 5
     concurrency: int = Field(default=4, ge=1, le=32)
+    #: A user and password written in ``url`` (for a proxy in front of the site): never shown, sent only
+    #: as HTTP basic auth. ``url`` itself is the address without them, safe to print.
+    _credentials: Credentials | None = PrivateAttr(default=None)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _url_credentials(cls, data: Any, handler: ModelWrapValidatorHandler[PlatformProfile]) -> PlatformProfile:
+        credentials = None
+        if isinstance(data, dict) and isinstance(data.get("url"), str):
+            url, credentials = split_credentials(data["url"])
+            data = {**data, "url": url}
+        profile = handler(data)
+        if credentials is not None:
+            profile._credentials = credentials
+        return profile
+
+    @property
+    def credentials(self) -> Credentials | None:
+        """The user and password of ``url`` as configured, if any (HTTP basic auth)."""
+        return self._credentials
 
     @field_validator("url")
     @classmethod

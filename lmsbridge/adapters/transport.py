@@ -7,7 +7,13 @@ bounded in attempts AND total time, jittered, never for a Moodle exception — a
 the pure functions in :mod:`lmsbridge.adapters.wire`.
 
 The token lives in a ``SecretStr``: it is sent in the POST body only, never in a URL, a log line,
-an exception message or a repr.
+an exception message or a repr. Whatever the platform answers passes a ``Redactor`` that knows the token
+and every other secret the caller names (``secrets=``): a server that echoes the request in an error
+cannot make lmsbridge show, log or store a secret. A user and password in the base URL
+(``https://user:pw@host``, for a proxy in front of the site) are sent as HTTP basic auth and appear
+nowhere else: ``base_url`` is the URL without them.
+
+An answer larger than ``MAX_ANSWER_BYTES`` (as declared, or as read) is refused while it is read.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,14 +32,47 @@ from pydantic import SecretStr
 from tenacity import RetryCallState, Retrying, retry_if_exception_type
 
 from lmsbridge import __version__
+from lmsbridge.adapters.redact import Credentials, Redactor, split_credentials
 from lmsbridge.adapters.wire import decode_response, decode_token_response, encode_params, where_of
-from lmsbridge.errors import TransportError
+from lmsbridge.errors import LmsbridgeError, ProtocolError, TransportError
 from lmsbridge.i18n import Message
 
 log = logging.getLogger("lmsbridge.adapters")
 
 REST_PATH = "/webservice/rest/server.php"
 TOKEN_PATH = "/login/token.php"  # noqa: S105 - a URL path, not a secret
+#: The largest answer read: a listing of every course of a big site is tens of MB.
+MAX_ANSWER_BYTES = 128 * 1024 * 1024
+_CHUNK = 1024 * 1024
+
+
+def read_body(response: requests.Response, where: str, limit: int | None = None) -> bytes:
+    """The body of a streamed response, refused past ``limit`` bytes (declared or read; default
+    ``MAX_ANSWER_BYTES``); always closed."""
+    limit = MAX_ANSWER_BYTES if limit is None else limit
+    try:
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and len(declared) < 20 and int(declared) > limit:
+            raise ProtocolError(Message("wire.too_large", where=where, limit=f"{limit // (1024 * 1024)} MB"))
+        if response.raw is None:  # a response built in memory (tests, benchmarks): nothing to stream
+            body = response.content or b""
+        else:
+            chunks: list[bytes] = []
+            size = 0
+            for chunk in response.iter_content(_CHUNK):
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > limit:
+                    break
+            body = b"".join(chunks)
+        if len(body) > limit:
+            raise ProtocolError(Message("wire.too_large", where=where, limit=f"{limit // (1024 * 1024)} MB"))
+        return body
+    except requests.RequestException as exc:
+        raise TransportError(Message("transport.cut_off", where=where)) from exc
+    finally:
+        if response.raw is not None:
+            response.close()
 
 
 def _unreachable_reason(exc: requests.RequestException, connect_timeout: float) -> Message:
@@ -131,9 +170,15 @@ class MoodleTransport:
         settings: Mapping[str, str] | None = None,
         session: requests.Session | None = None,
         name: str = "",
+        secrets: Iterable[SecretStr | str] = (),
+        credentials: Credentials | None = None,
     ) -> None:
-        self.base_url = base_url.rstrip("/")
+        url, in_url = split_credentials(base_url)
+        credentials = credentials or in_url
+        self.base_url = url.rstrip("/")
         self._token = token if isinstance(token, SecretStr) else SecretStr(token)
+        #: Removes the token, the URL's password and ``secrets`` from all the platform says.
+        self.redactor = Redactor([self._token, *secrets, *(credentials[1:] if credentials else ())])
         self.fmt = fmt
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
@@ -141,6 +186,9 @@ class MoodleTransport:
         self.settings = dict(settings or {})
         self.session = session or requests.Session()
         self.session.headers.setdefault("User-Agent", f"lmsbridge/{__version__}")
+        self._credentials = credentials
+        if credentials is not None:
+            self.session.auth = (credentials[0], credentials[1].get_secret_value())
         self.name = name or self.base_url
         self.calls: Counter[str] = Counter()
         self._lock = threading.Lock()
@@ -161,7 +209,9 @@ class MoodleTransport:
             retry=self.retry,
             settings={**(settings or {}), **self.settings},
             name=self.name,
+            credentials=self._credentials,
         )
+        twin.redactor = self.redactor
         twin.calls = self.calls
         twin._lock = self._lock
         return twin
@@ -215,7 +265,7 @@ class MoodleTransport:
         where = where_of(self.name, wsfunction)
         try:
             response = self.session.post(
-                self.base_url + REST_PATH, data=self.form(wsfunction, params), timeout=self.timeout
+                self.base_url + REST_PATH, data=self.form(wsfunction, params), timeout=self.timeout, stream=True
             )
         except requests.exceptions.ConnectTimeout as exc:
             raise _unreachable(where, self.base_url, exc, self.timeout[0]) from exc
@@ -223,16 +273,22 @@ class MoodleTransport:
             raise TransportError(Message("transport.timeout", where=where, seconds=self.timeout[1])) from exc
         except requests.RequestException as exc:
             raise _unreachable(where, self.base_url, exc, self.timeout[0]) from exc
+        body = read_body(response, where)
         log.debug("%s %s -> HTTP %s in %.0f ms", self.name, wsfunction, response.status_code,
                   (time.perf_counter() - started) * 1000)
-        return decode_response(
-            response.status_code,
-            response.headers,
-            response.content,
-            fmt=self.fmt,
-            wsfunction=wsfunction,
-            site=self.name,
-        )
+        try:
+            return decode_response(
+                response.status_code,
+                response.headers,
+                body,
+                fmt=self.fmt,
+                wsfunction=wsfunction,
+                site=self.name,
+                redactor=self.redactor,
+            )
+        except LmsbridgeError as exc:
+            self.redactor.error(exc)
+            raise
 
     @staticmethod
     def login(
@@ -246,17 +302,28 @@ class MoodleTransport:
     ) -> SecretStr:
         """``/login/token.php``: username + password → the service token (its own error shape)."""
         secret = password.get_secret_value() if isinstance(password, SecretStr) else password
+        url, credentials = split_credentials(base_url)
+        redactor = Redactor([secret, *(credentials[1:] if credentials else ())])
         http = session or requests.Session()
+        if credentials is not None:
+            http.auth = (credentials[0], credentials[1].get_secret_value())
         try:
             response = http.post(
-                base_url.rstrip("/") + TOKEN_PATH,
+                url.rstrip("/") + TOKEN_PATH,
                 data={"username": username, "password": secret, "service": service},
                 timeout=timeout,
+                stream=True,
             )
         except requests.exceptions.ConnectTimeout as exc:
-            raise _unreachable("", base_url, exc, timeout[0]) from exc
+            raise _unreachable("", url, exc, timeout[0]) from exc
         except requests.Timeout as exc:
-            raise TransportError(Message("transport.timeout", where=f"{base_url}: ", seconds=timeout[1])) from exc
+            raise TransportError(Message("transport.timeout", where=f"{url}: ", seconds=timeout[1])) from exc
         except requests.RequestException as exc:
-            raise _unreachable("", base_url, exc, timeout[0]) from exc
-        return SecretStr(decode_token_response(response.status_code, response.headers, response.content, site=base_url))
+            raise _unreachable("", url, exc, timeout[0]) from exc
+        body = read_body(response, f"{url}: ")
+        try:
+            token = decode_token_response(response.status_code, response.headers, body, site=url)
+        except LmsbridgeError as exc:
+            redactor.error(exc)
+            raise
+        return SecretStr(token)

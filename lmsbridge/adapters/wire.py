@@ -7,6 +7,13 @@
   (tests/fixtures/moodle/INDEX.md); both decode to the same structures.
 * ``parse_xml_response`` reads Moodle's RESPONSE/SINGLE/MULTIPLE/KEY/VALUE layout with a parser that
   refuses DTDs and entity expansion and never touches the network.
+
+Decoding is bounded: Python's ``json`` recurses once per level of nesting, so a body nested deeper than
+``MAX_DEPTH`` is refused before it is parsed (``nesting_exceeds``: a scan of the bytes at C speed, no
+recursion); a whole number too long to be any id or time is kept as its text, for the wire models to
+refuse with the field's name (``int()`` of 5,000 digits raises); lxml's own limits (no ``huge_tree``)
+bound the XML's depth (256) and text nodes. Whatever still goes wrong while decoding is a
+``ProtocolError``, never a ``RecursionError`` or ``ValueError``.
 """
 
 from __future__ import annotations
@@ -17,6 +24,8 @@ from typing import Any
 
 from lxml import etree
 
+from lmsbridge.adapters.bounds import MAX_NUMBER_TEXT
+from lmsbridge.adapters.redact import Redactor
 from lmsbridge.errors import (
     LmsbridgeError,
     LoginError,
@@ -184,11 +193,52 @@ def decode_body(body: bytes, fmt: str, *, where: str = "") -> Any:
             if text.startswith(b"<?xml") or text.startswith(b"<RESPONSE") or text.startswith(b"<EXCEPTION"):
                 return parse_xml_response(text, where=where)
             raise ProtocolError(Message("wire.html", where=where))
+        if nesting_exceeds(text, MAX_DEPTH):
+            raise ProtocolError(Message("wire.too_deep", where=where, limit=MAX_DEPTH))
         try:
-            return json.loads(text)
+            return json.loads(text, parse_int=_json_int)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise ProtocolError(Message("wire.json_malformed", where=where, detail=exc.__class__.__name__)) from exc
+        except (RecursionError, ValueError) as exc:
+            # Nesting the scan did not see (it reads malformed JSON leniently), a number Python refuses.
+            raise ProtocolError(Message("wire.json_malformed", where=where, detail=exc.__class__.__name__)) from None
     return parse_xml_response(body.strip(), where=where)
+
+
+#: Deepest nesting of a platform answer (Moodle's deepest, ``core_course_get_contents``, is about 6).
+MAX_DEPTH = 64
+
+_KEEP_STRUCTURE = bytes(b for b in range(256) if b not in b'"[]{}')
+_BRACES_AS_BRACKETS = bytes.maketrans(b"{}", b"[]")
+
+
+def nesting_exceeds(body: bytes, limit: int = MAX_DEPTH) -> bool:
+    """Is this JSON nested more than ``limit`` levels deep? Strings are skipped; no recursion, no parsing.
+
+    Escapes go first (an escaped backslash, then an escaped quote; any other backslash is inside a string
+    and harmless), then everything but quotes and brackets; of what is left, the quoted runs are string
+    content. Each round of removing ``[]`` pairs takes away one level, so a body deeper than ``limit`` still
+    has pairs after ``limit`` rounds. Malformed JSON (an odd number of quotes) is left to the decoder."""
+    if body.count(b"[") + body.count(b"{") <= limit:
+        return False
+    compact = body.replace(b"\\\\", b"").replace(b'\\"', b"").translate(_BRACES_AS_BRACKETS, _KEEP_STRUCTURE)
+    # Empty (bracket-free) strings vanish at once; the few strings holding brackets are cut out by split.
+    parts = compact.replace(b'""', b"").split(b'"')
+    if len(parts) % 2 == 0:
+        return False
+    structure = b"".join(parts[::2])
+    for _ in range(limit):
+        shorter = structure.replace(b"[]", b"")
+        if len(shorter) == len(structure):
+            return False
+        structure = shorter
+    return b"[]" in structure
+
+
+def _json_int(text: str) -> int | str:
+    # A number longer than any id or time could be stays text: the models refuse it naming the field,
+    # where int() would raise ValueError past 4,300 digits (and allocate on the way).
+    return int(text) if len(text) <= MAX_NUMBER_TEXT else text
 
 
 def is_error_body(data: Any) -> bool:
@@ -203,13 +253,17 @@ def decode_response(
     fmt: str = "json",
     wsfunction: str | None = None,
     site: str | None = None,
+    redactor: Redactor | None = None,
 ) -> Any:
     """The pure heart of the client: (status, headers, body) → data, or raise a typed error.
 
-    ``site`` (the platform's name) and ``wsfunction`` only go into the messages of the errors."""
+    ``site`` (the platform's name) and ``wsfunction`` only go into the messages of the errors. With a
+    ``redactor``, its secrets are taken out of the data before anything (an error included) is built on it."""
     where = where_of(site, wsfunction)
     check_status(status, headers, where=where)
     data = decode_body(body, fmt, where=where)
+    if redactor is not None:
+        data = redactor.answer(body, data)
     # Errors come back with HTTP 200: check for the ``exception`` key, never the status code.
     if is_error_body(data):
         raise moodle_error_from(data, wsfunction=wsfunction, site=site)
@@ -246,6 +300,7 @@ def iter_warnings(data: Any) -> Iterable[Mapping[str, Any]]:
 
 
 __all__ = [
+    "MAX_DEPTH",
     "FormPairs",
     "LmsbridgeError",
     "check_status",
@@ -255,6 +310,7 @@ __all__ = [
     "encode_params",
     "is_error_body",
     "iter_warnings",
+    "nesting_exceeds",
     "parse_xml_document",
     "parse_xml_response",
     "safe_xml_parser",

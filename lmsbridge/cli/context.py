@@ -13,7 +13,7 @@ from rich.table import Table
 
 from lmsbridge import i18n
 from lmsbridge.adapters import MoodleClient, MoodleTransport, RetryPolicy
-from lmsbridge.config import Config, load_config, platform_token
+from lmsbridge.config import Config, known_secrets, load_config, platform_token
 from lmsbridge.i18n import N_
 from lmsbridge.keystore import KeyStore, open_store
 from lmsbridge.workflows.acting import Keys
@@ -23,6 +23,7 @@ from lmsbridge.workflows.acting import Keys
 class AppContext:
     config_path: str | None = None
     _config: Config | None = field(default=None, repr=False)
+    _secrets: list[SecretStr] | None = field(default=None, repr=False)
 
     def config(self) -> Config:
         if self._config is None:
@@ -36,6 +37,12 @@ class AppContext:
     def ledger_url(self) -> str:
         return self.config().ledger_url()
 
+    def secrets(self) -> list[SecretStr]:
+        """Every secret the configuration names (read once): no platform's answer may show one."""
+        if self._secrets is None:
+            self._secrets = known_secrets(self.config())
+        return self._secrets
+
     def client(self, platform: str, *, dry_run: bool = False, retry: RetryPolicy | None = None,
                token: SecretStr | None = None) -> MoodleClient:
         """The platform's client with the lmsbridge service's token (or ``token``: a person's own)."""
@@ -48,6 +55,8 @@ class AppContext:
             timeout=(min(10.0, profile.timeout_seconds), profile.timeout_seconds),
             retry=retry or RetryPolicy(attempts=profile.retry_attempts, max_time=profile.retry_max_seconds),
             name=profile.name,
+            secrets=self.secrets(),
+            credentials=profile.credentials,
         )
         return MoodleClient(transport, dry_run=dry_run)
 

@@ -7,6 +7,7 @@ once with ``?`` placeholders. Every driver exception leaves here as a ``LedgerEr
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -98,6 +99,21 @@ def redact(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
 
 
+#: The ledger holds pseudonyms, course histories and who did what: its files are the owner's alone.
+PRIVATE_FILE_MODE = 0o600
+
+
+def create_private(path: str | Path) -> None:
+    """Create ``path`` empty with mode 0600 unless it exists (an existing file keeps the mode it was given).
+
+    SQLite gives the ``-wal`` and ``-shm`` files the mode of the database file, so they follow."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, PRIVATE_FILE_MODE)
+    except FileExistsError:
+        return
+    os.close(fd)
+
+
 def connect(location: Location, *, busy_timeout: float = 30.0) -> Database:
     if location.dialect == "postgresql":
         return PostgresDatabase(location.target, busy_timeout=busy_timeout)
@@ -114,6 +130,7 @@ class SqliteDatabase:
         try:
             if path != MEMORY:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
+                create_private(path)
             # isolation_level=None: no implicit transactions; the ledger says BEGIN/COMMIT itself.
             self._conn = sqlite3.connect(path, isolation_level=None, timeout=busy_timeout, check_same_thread=False)
             self._conn.row_factory = sqlite3.Row

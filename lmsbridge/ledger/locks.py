@@ -22,6 +22,7 @@ from typing import IO
 from lmsbridge import i18n
 from lmsbridge.errors import LedgerError
 from lmsbridge.i18n import Message
+from lmsbridge.ledger.database import PRIVATE_FILE_MODE
 from lmsbridge.ledger.errors import LockedError
 
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -73,7 +74,9 @@ class FileLock:
 
     def acquire(self) -> None:
         try:
-            handle = open(self.path, "a+", encoding="utf-8")  # noqa: SIM115 - held until release()
+            # 0600 like the ledger itself (``os.open``: ``open`` would create it with the umask's mode).
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, PRIVATE_FILE_MODE)
+            handle = os.fdopen(fd, "a+", encoding="utf-8")
         except OSError as exc:
             raise LedgerError(Message("ledger.lock_open_failed", path=self.path, reason=i18n.os_reason(exc))) from exc
         try:

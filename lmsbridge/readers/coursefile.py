@@ -16,6 +16,11 @@ The format follows the extension (.toml, .yaml/.yml, .json); any other name is t
 then YAML. A JSON/YAML file may carry a ``$schema`` key for editors. A file that is not valid for the
 schema (unknown item, a list where a text belongs) is an ``InputError``; a value that is present but
 wrong (unreadable time, unknown category) is left for the checks to report.
+
+Bounded before parsing: a course file is a few kB, and the TOML and YAML parsers are pure Python (a 5 MB
+YAML list took a minute and 1.5 GB), so a file over ``MAX_COURSE_FILE`` is refused unread, and a YAML file
+is first walked as a stream of events (libyaml's parser when PyYAML has it) that stops at an anchor or alias
+or past ``MAX_YAML_NODES`` values, before anything is built from it.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ from pydantic import ValidationError
 
 from lmsbridge.errors import InputError
 from lmsbridge.i18n import N_, Message
-from lmsbridge.readers.untrusted import MAX_TEXT_FILE, input_error, read_file
+from lmsbridge.readers.untrusted import input_error, read_file, size_text
 from lmsbridge.sharing.courseinfo import DESCRIPTION_PARTS, CourseDescription, CourseInfo, ProducedBy
 
 FORMATS = {".toml": "TOML", ".yaml": "YAML", ".yml": "YAML", ".json": "JSON"}
@@ -66,6 +71,16 @@ class _AliasRefused(Exception):
     pass
 
 
+class _TooManyNodes(Exception):
+    pass
+
+
+#: A course file is a few kB; this keeps the pure-Python TOML and YAML parsers to a second or two.
+MAX_COURSE_FILE = 256 * 1024
+#: Values (scalars, lists, tables) in a YAML course file: a course file has a few dozen.
+MAX_YAML_NODES = 5_000
+
+
 # YAML 1.2-style scalars: dates stay text (a wrong date becomes a finding, not a crash), only
 # true/false are booleans («NO» stays a short name, «ja» a yes) and «1:30» is not base 60.
 _NoAliasLoader.yaml_implicit_resolvers = {
@@ -78,6 +93,17 @@ _NoAliasLoader.add_implicit_resolver(
 )
 _NoAliasLoader.add_implicit_resolver("tag:yaml.org,2002:int", re.compile(r"^[-+]?[0-9]+$"), list("-+0123456789"))
 
+_CLoader: Any = getattr(yaml, "CSafeLoader", None)
+if _CLoader is not None:
+
+    class _FastLoader(_CLoader):  # type: ignore[misc]
+        """libyaml's parser (C) with the same scalar rules; used after the event walk has refused anchors."""
+
+    _FastLoader.yaml_implicit_resolvers = _NoAliasLoader.yaml_implicit_resolvers
+    _YAML_LOADER: Any = _FastLoader
+else:  # PyYAML built without libyaml: the pure-Python loader, bounded all the same
+    _YAML_LOADER = _NoAliasLoader
+
 
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
@@ -89,7 +115,15 @@ def _load_toml(text: str) -> Any:
 
 
 def _load_yaml(text: str) -> Any:
-    return yaml.load(text, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
+    nodes = 0
+    for event in yaml.parse(text, Loader=_YAML_LOADER):
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            raise _AliasRefused
+        if isinstance(event, yaml.NodeEvent):
+            nodes += 1
+            if nodes > MAX_YAML_NODES:
+                raise _TooManyNodes
+    return yaml.load(text, Loader=_YAML_LOADER)  # noqa: S506 - a SafeLoader subclass (C or Python)
 
 
 def _load_json(text: str) -> Any:
@@ -102,6 +136,8 @@ _PARSE_ERRORS = (tomllib.TOMLDecodeError, yaml.YAMLError, json.JSONDecodeError, 
 
 def parse_course_data(data: bytes, name: str) -> dict[str, Any]:
     """The bytes of a course file → its items as a mapping (format by extension, else tried in turn)."""
+    if len(data) > MAX_COURSE_FILE:
+        raise input_error("input.too_large", path=name, size=size_text(len(data)), limit=size_text(MAX_COURSE_FILE))
     if b"\x00" in data:
         raise input_error("input.not_text", path=name)
     try:
@@ -119,6 +155,8 @@ def parse_course_data(data: bytes, name: str) -> dict[str, Any]:
             loaded = _sniff(text, name)
     except _AliasRefused:
         raise input_error("input.yaml_alias", path=name) from None
+    except _TooManyNodes:
+        raise input_error("input.yaml_too_many_nodes", path=name, limit=MAX_YAML_NODES) from None
     if not isinstance(loaded, dict) or not all(isinstance(key, str) for key in loaded):
         raise input_error("input.not_a_table", path=name)
     return loaded
@@ -184,11 +222,13 @@ def parse_course_file(data: bytes, name: str) -> CourseInfo:
 
 def load_course_file(path: Path) -> CourseInfo:
     """Source 1: a course file (TOML, YAML or JSON) → CourseInfo."""
-    return parse_course_file(read_file(path, MAX_TEXT_FILE), str(path))
+    return parse_course_file(read_file(path, MAX_COURSE_FILE), str(path))
 
 
 __all__ = [
     "COURSE_FILE_SUFFIXES",
+    "MAX_COURSE_FILE",
+    "MAX_YAML_NODES",
     "course_info_from_mapping",
     "load_course_file",
     "parse_course_data",

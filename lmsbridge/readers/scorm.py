@@ -25,7 +25,7 @@ from pathlib import Path, PurePosixPath
 
 from lxml import etree
 
-from lmsbridge.readers.coursefile import COURSE_FILE_SUFFIXES, load_course_file, parse_course_file
+from lmsbridge.readers.coursefile import COURSE_FILE_SUFFIXES, MAX_COURSE_FILE, load_course_file, parse_course_file
 from lmsbridge.readers.untrusted import (
     ZipArchive,
     child,
@@ -158,7 +158,7 @@ def _course_file_inside(archive: ZipArchive, folder: str) -> CourseInfo | None:
         raise input_error("input.ambiguous_course_file", path=archive.path, files=", ".join(found))
     if not found:
         return None
-    return parse_course_file(archive.read(found[0]), f"{archive.path}:{found[0]}")
+    return parse_course_file(archive.read(found[0], MAX_COURSE_FILE), f"{archive.path}:{found[0]}")
 
 
 def course_file_beside(path: Path) -> Path | None:

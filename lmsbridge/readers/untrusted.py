@@ -1,13 +1,19 @@
 """Reading files a user hands us, which may be broken or hostile: bounded, in memory, never extracted.
 
 * Files are size-checked before they are read (``MAX_TEXT_FILE`` for course files and XML,
-  ``MAX_ARCHIVE`` for archives).
+  ``MAX_ARCHIVE`` for archives), and only regular files are opened: a FIFO, a device or a folder is
+  refused by what ``fstat`` says of the opened descriptor (opened non-blocking, so a FIFO with no
+  writer cannot hang the read).
 * Archives are read member by member into memory; nothing is ever written to disk, so a member named
   ``../../etc/passwd`` cannot write anywhere. Such names are refused all the same: no real SCORM
   package or Moodle backup has them.
 * Zip bombs: the member count, the declared sizes (each and in total), the declared AND the actual
-  decompressed size of every member read, and the compression ratio are all bounded. A gzip'd tar is
-  read as a stream through a counter that stops after ``scan_limit`` decompressed bytes.
+  decompressed size of every member read, and the compression ratio are all bounded. The member count
+  is read from the end-of-central-directory record (and the central directory's entry signatures)
+  BEFORE ``zipfile`` builds an object per entry. A gzip'd tar is read as a stream through a counter
+  that stops after ``scan_limit`` decompressed bytes; a PAX header or GNU long name is refused by its
+  declared size before ``tarfile`` reads it into memory, and GNU sparse members (whose maps grow without
+  bound) are refused outright.
 * XML is parsed with the adapters' safe parser options (no DTD loading, no entity expansion, no network)
   and a document declaring a DOCTYPE or entities is refused outright (billion laughs, external entities).
 
@@ -18,12 +24,15 @@ from __future__ import annotations
 
 import gzip
 import io
+import os
+import stat
+import struct
 import tarfile
 import zipfile
 import zlib
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import IO, Any
 
 from lxml import etree
 
@@ -60,29 +69,56 @@ def input_error(code: str, **values: object) -> InputError:
     return InputError(Message(code, **values))
 
 
-def check_file(path: Path, limit: int) -> int:
-    """The file's size, after checking that it is a readable file within ``limit``."""
-    try:
-        stat = path.stat()
-    except FileNotFoundError:
-        raise input_error("input.not_found", path=path) from None
-    except OSError as exc:
-        raise input_error("input.unreadable", path=path, reason=exc.strerror or exc.__class__.__name__) from None
-    if path.is_dir():
+def _unreadable(path: Path, exc: OSError) -> InputError:
+    if isinstance(exc, FileNotFoundError):
+        return input_error("input.not_found", path=path)
+    return input_error("input.unreadable", path=path, reason=exc.strerror or exc.__class__.__name__)
+
+
+def _check_kind(path: Path, mode: int) -> None:
+    if stat.S_ISDIR(mode):
         raise input_error("input.is_folder", path=path)
-    if stat.st_size > limit:
-        raise input_error("input.too_large", path=path, size=size_text(stat.st_size), limit=size_text(limit))
-    return stat.st_size
+    if not stat.S_ISREG(mode):
+        raise input_error("input.not_regular", path=path)
+
+
+def check_file(path: Path, limit: int) -> int:
+    """The file's size, after checking that it is a regular, readable file within ``limit``."""
+    try:
+        found = path.stat()
+    except OSError as exc:
+        raise _unreadable(path, exc) from None
+    _check_kind(path, found.st_mode)
+    if found.st_size > limit:
+        raise input_error("input.too_large", path=path, size=size_text(found.st_size), limit=size_text(limit))
+    return found.st_size
+
+
+def open_regular(path: Path) -> IO[bytes]:
+    """``path`` opened for reading, refused unless the opened file IS a regular file.
+
+    Non-blocking, so opening a FIFO returns at once (a blocking open waits for a writer forever); the check
+    is on the descriptor itself, so a file swapped for a FIFO after ``check_file`` is refused too."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    except OSError as exc:
+        raise _unreadable(path, exc) from None
+    try:
+        _check_kind(path, os.fstat(fd).st_mode)
+    except BaseException:
+        os.close(fd)
+        raise
+    return os.fdopen(fd, "rb")
 
 
 def read_file(path: Path, limit: int = MAX_TEXT_FILE) -> bytes:
     """The whole file, refused when it is larger than ``limit`` (also if it grew while being read)."""
     check_file(path, limit)
     try:
-        with path.open("rb") as handle:
+        with open_regular(path) as handle:
             data = handle.read(limit + 1)
     except OSError as exc:
-        raise input_error("input.unreadable", path=path, reason=exc.strerror or exc.__class__.__name__) from None
+        raise _unreadable(path, exc) from None
     if len(data) > limit:
         raise input_error("input.too_large", path=path, size=f"> {size_text(limit)}", limit=size_text(limit))
     return data
@@ -91,10 +127,10 @@ def read_file(path: Path, limit: int = MAX_TEXT_FILE) -> bytes:
 def read_head(path: Path, size: int = 512) -> bytes:
     check_file(path, MAX_ARCHIVE)
     try:
-        with path.open("rb") as handle:
+        with open_regular(path) as handle:
             return handle.read(size)
     except OSError as exc:
-        raise input_error("input.unreadable", path=path, reason=exc.strerror or exc.__class__.__name__) from None
+        raise _unreadable(path, exc) from None
 
 
 def is_safe_member_name(name: str) -> bool:
@@ -127,6 +163,10 @@ class ZipArchive:
     def __init__(self, data: bytes, path: Path, kind: str) -> None:
         self.path = path
         self.kind = kind
+        # Before zipfile: it builds an object for every entry of the central directory (2 million entries
+        # took 1.2 GB) and only then could the count be checked.
+        if zip_member_bound(data) > MAX_MEMBERS:
+            raise input_error("input.too_many_members", path=path, limit=MAX_MEMBERS)
         try:
             self._zip = zipfile.ZipFile(io.BytesIO(data))
             infos = self._zip.infolist()
@@ -176,6 +216,30 @@ class ZipArchive:
         return data
 
 
+_EOCD = struct.Struct("<4s4H2LH")  # end of central directory: signature … entries here, entries, size, offset
+_ZIP64_LOCATOR = struct.Struct("<4sLQL")
+_ZIP64_EOCD = struct.Struct("<4sQ2H2L4Q")  # … entries here, entries, size, offset
+_CENTRAL_ENTRY = b"PK\x01\x02"
+
+
+def zip_member_bound(data: bytes) -> int:
+    """At least as many members as ``zipfile`` would read from this zip, without reading them: the largest of
+    the counts the end records declare and the entry signatures in the central directory they point at
+    (``zipfile`` reads entries until the directory's declared size is used up, whatever the count says,
+    and every entry starts with a signature). 0 when there is no end record (zipfile will say it is broken)."""
+    at = data.rfind(b"PK\x05\x06", max(0, len(data) - _EOCD.size - 0xFFFF))
+    if at < 0 or len(data) - at < _EOCD.size:
+        return 0
+    _, _, _, here, total, size, _, _ = _EOCD.unpack_from(data, at)
+    count, end = max(here, total), at
+    locator = at - _ZIP64_LOCATOR.size
+    record = locator - _ZIP64_EOCD.size
+    if record >= 0 and data[locator:locator + 4] == b"PK\x06\x07" and data[record:record + 4] == b"PK\x06\x06":
+        fields = _ZIP64_EOCD.unpack_from(data, record)
+        count, size, end = max(count, int(fields[6]), int(fields[7])), int(fields[8]), record
+    return max(int(count), data.count(_CENTRAL_ENTRY, max(0, end - int(size)), end))
+
+
 def _check_ratio(path: Path, member: str, size: int, compressed: int) -> None:
     if size > RATIO_FLOOR and size > MAX_RATIO * max(compressed, 1):
         raise input_error("input.bomb", path=path, member=member,
@@ -208,6 +272,41 @@ class _Budget(io.RawIOBase):
         return len(chunk)
 
 
+#: The data of a PAX extended header or a GNU long name: one member's name and attributes, never megabytes.
+MAX_TAR_HEADER = 64 * 1024
+_TAR_BUFFER = 1024 * 1024
+_HEADER_EXTENSIONS = (tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK, tarfile.XHDTYPE, tarfile.XGLTYPE,
+                      tarfile.SOLARIS_XHDTYPE)
+
+
+class _RefusedHeader(Exception):
+    """A tar header ``tarfile`` would act on without bound; ``kind`` says which (for the message)."""
+
+    def __init__(self, kind: str, size: int = 0) -> None:
+        super().__init__(kind)
+        self.kind = kind
+        self.size = size
+
+
+class _BoundedTarInfo(tarfile.TarInfo):
+    """tarfile's member header, refusing what it would otherwise read without bound: a PAX header or GNU long
+    name is read whole into memory by its declared size (a 23 MB backup declaring gigabytes took 4-6 GB),
+    and a GNU sparse map grows entry by entry for as long as the stream goes on. No Moodle backup has either
+    beyond a few hundred bytes."""
+
+    def _proc_member(self, tarfile_: tarfile.TarFile) -> tarfile.TarInfo:
+        if self.type in _HEADER_EXTENSIONS and self.size > MAX_TAR_HEADER:
+            raise _RefusedHeader("header", self.size)
+        if self.type == tarfile.GNUTYPE_SPARSE:
+            raise _RefusedHeader("sparse")
+        member: tarfile.TarInfo = tarfile.TarInfo._proc_member(self, tarfile_)  # type: ignore[attr-defined]
+        return member
+
+    def _proc_gnusparse_10(self, next_: tarfile.TarInfo, pax_headers: dict[str, str],
+                           tarfile_: tarfile.TarFile) -> None:
+        raise _RefusedHeader("sparse")
+
+
 def tar_members(data: bytes, path: Path, wanted: Callable[[str], bool], *, kind: str) -> dict[str, bytes]:
     """The members ``wanted`` picks (by normalised name) of a tar or gzip'd tar, read as a stream."""
     raw = io.BytesIO(data)
@@ -220,7 +319,9 @@ def tar_members(data: bytes, path: Path, wanted: Callable[[str], bool], *, kind:
     budget = _Budget(read, scan_limit, exceeded)
     found: dict[str, bytes] = {}
     try:
-        with tarfile.open(fileobj=io.BufferedReader(budget), mode="r|") as archive:
+        # A large buffer: members skipped are read through in 1 MB steps, not tarfile's 10 kB records.
+        with tarfile.open(fileobj=io.BufferedReader(budget, _TAR_BUFFER), mode="r|", bufsize=_TAR_BUFFER,
+                          tarinfo=_BoundedTarInfo) as archive:
             for count, member in enumerate(archive, start=1):
                 if count > MAX_MEMBERS:
                     raise input_error("input.too_many_members", path=path, limit=MAX_MEMBERS)
@@ -241,9 +342,16 @@ def tar_members(data: bytes, path: Path, wanted: Callable[[str], bool], *, kind:
                 found[key] = content
     except InputError:
         raise
-    except (tarfile.TarError, OSError, EOFError, ValueError, zlib.error, OverflowError, UnicodeError) as exc:
+    except _RefusedHeader as exc:
+        if exc.kind == "sparse":
+            raise input_error("input.tar_sparse", path=path) from None
+        raise input_error("input.tar_header", path=path, size=size_text(exc.size),
+                          limit=size_text(MAX_TAR_HEADER)) from None
+    except (tarfile.TarError, OSError, EOFError, ValueError, zlib.error, OverflowError, UnicodeError,
+            RecursionError) as exc:  # RecursionError: a chain of thousands of PAX headers
         raise input_error("input.broken_archive", path=path, kind=kind, detail=_detail(exc)) from None
     return found
+
 
 
 def _detail(exc: BaseException) -> str:
@@ -321,6 +429,7 @@ __all__ = [
     "MAX_ARCHIVE",
     "MAX_MEMBERS",
     "MAX_RATIO",
+    "MAX_TAR_HEADER",
     "MAX_TEXT_FILE",
     "ZipArchive",
     "check_file",
@@ -329,9 +438,11 @@ __all__ = [
     "input_error",
     "is_safe_member_name",
     "local_name",
+    "open_regular",
     "parse_xml",
     "read_file",
     "read_head",
     "tar_members",
     "text_of",
+    "zip_member_bound",
 ]

@@ -11,6 +11,7 @@ says English.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,6 +35,20 @@ class Notice:
     to: str
     subject: str
     body: str
+
+
+#: The longest header text written (RFC 5322 allows 998 characters a line; a subject is read in a list).
+MAX_HEADER_TEXT = 200
+_LINE_BREAKS = {0x2028, 0x2029}  # LINE SEPARATOR and PARAGRAPH SEPARATOR: breaks lines, not Cc
+
+
+def header_text(value: str, limit: int = MAX_HEADER_TEXT) -> str:
+    """Text that is safe in an e-mail header (a subject, a name): every control character (CR and LF
+    included: a course's full name may hold one) becomes a space, runs of spaces become one, and the text is
+    cut to ``limit`` characters with «…». Never fails, so a notice is written whatever the name holds."""
+    cleaned = "".join(" " if unicodedata.category(ch) == "Cc" or ord(ch) in _LINE_BREAKS else ch for ch in value)
+    cleaned = " ".join(cleaned.split())
+    return cleaned if len(cleaned) <= limit else cleaned[: limit - 1].rstrip() + "…"
 
 
 # --- downtime and upgrades -------------------------------------------------------------------------
@@ -77,7 +92,7 @@ def downtime_notice(
     }
     return Notice(
         to=to,
-        subject=i18n.t("notice.downtime.subject", lang, **values),
+        subject=header_text(i18n.t("notice.downtime.subject", lang, **values)),
         body=i18n.t("notice.downtime.body", lang, **values),
     )
 
@@ -205,7 +220,7 @@ def share_request_message(
     else:
         parts.append(i18n.t("request.findings_none", lang))
     parts.append(i18n.t("request.footer", lang, sender=sender.strip() or requester(flow, share)))
-    subject = i18n.t("request.subject", lang, fullname=fullname or shortname, shortname=shortname)
+    subject = header_text(i18n.t("request.subject", lang, fullname=fullname or shortname, shortname=shortname))
     return Notice(to=to, subject=subject, body="\n\n".join(parts) + "\n")
 
 

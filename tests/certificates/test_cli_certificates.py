@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,30 +12,16 @@ from click.testing import CliRunner, Result
 
 from lmsbridge.cli.main import cli
 from lmsbridge.sandbox import Sandbox
-from tests.sync.helpers import SECRET
-
-
-@pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
-    with Sandbox.in_process() as sb:  # the CLI's sessions reach it through the process-wide routing
-        yield sb
+from tests.sandbox_cli import write_config
 
 
 @pytest.fixture
 def config_file(sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("TEST_PSEUDONYM", SECRET)
-    lines = [f'ledger = "{tmp_path / "ledger.db"}"', "", "[sync]", 'pseudonym_secret_env = "TEST_PSEUDONYM"', "",
-             "[certificates.HBHF-SMITTE-01]", 'platform = "lp"', "due = 2026-11-01", "grace_days = 10",
-             "points = 2.0", 'activity_points = { "Håndhygiene" = 1.0, "Smittemåter og barrierer" = 1.0 }', ""]
-    for name, site in sandbox.sites.items():
-        monkeypatch.setenv(f"TOKEN_{name.upper()}", site.token)
-        lines += [f"[platforms.{name}]", f'title = "{name}"', f'url = "{site.url}"',
-                  f'role = "{"municipal" if name == "ks" else "hospital"}"',
-                  f'organisation = "{"KS" if name == "ks" else "Helse Bergen HF"}"',
-                  f'token_env = "TOKEN_{name.upper()}"', "retry_attempts = 1", ""]
-    path = tmp_path / "lmsbridge.toml"
-    path.write_text("\n".join(lines), encoding="utf-8")
-    return path
+    """Both sites in process (tests/conftest.py: the CLI's sessions reach them through the process-wide routing)."""
+    certificates = "\n".join([
+        "[certificates.HBHF-SMITTE-01]", 'platform = "lp"', "due = 2026-11-01", "grace_days = 10", "points = 2.0",
+        'activity_points = { "Håndhygiene" = 1.0, "Smittemåter og barrierer" = 1.0 }'])
+    return write_config(sandbox, tmp_path, monkeypatch, extra=certificates)
 
 
 def invoke(config: Path, *args: str) -> Result:
