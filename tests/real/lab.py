@@ -50,9 +50,11 @@ SELECT_OPTIONS: dict[str, list[str]] = {
     "lisens": ["", "Alle rettigheter reservert", "CC BY-SA", "CC BY", "CC BY-NC-SA"],
     "delingsstatus": ["", "delt til KS Læring", "delt fra KS"],
 }
-#: where lmsbridge marks the label in a course summary (lmsbridge/sharing/labels.py: the data attribute)
-LABEL_MARKER = re.compile(r'data-lmsbridge-label="([a-z-]+)"')
-LABEL_SLUGS = {"delt-til-ks-laring": "delt til KS Læring", "delt-fra-ks": "delt fra KS"}
+#: lmsbridge's label paragraph in a course summary (lmsbridge/sharing/labels.py). Moodle's HTML cleaning
+#: drops its data attribute on the way in and keeps the class, so the paragraph is found by its class and
+#: read by its visible text.
+LABEL_PARAGRAPH = re.compile(r'<p\b[^>]*\bclass="[^"]*\blmsbridge-label\b[^"]*"[^>]*>(.*?)</p>', re.S)
+LABEL_TEXTS = {"delt til ks læring": "delt til KS Læring", "delt fra ks": "delt fra KS"}
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -145,6 +147,10 @@ class Moodle:
     def courses_in_category(self, category: int) -> list[dict[str, Any]]:
         return list(self.call("core_course_get_courses_by_field", field="category", value=category)["courses"])
 
+    def all_courses(self) -> list[dict[str, Any]]:
+        """Every course but the site's front page (``core_course_get_courses`` without ids)."""
+        return [c for c in self.call("core_course_get_courses") if int(c["id"]) != 1]
+
     def enrolled(self, courseid: int) -> list[dict[str, Any]]:
         """Participants with id, username, idnumber and email."""
         options = [{"name": "userfields", "value": "id, username, idnumber, email"}]
@@ -209,8 +215,9 @@ def label_field(course: Mapping[str, Any]) -> str | None:
 
 
 def summary_labels(course: Mapping[str, Any]) -> list[str]:
-    """Labels marked in the course summary (lmsbridge's label paragraph, by its data attribute)."""
-    return [LABEL_SLUGS.get(slug, slug) for slug in LABEL_MARKER.findall(str(course.get("summary", "")))]
+    """Labels in the course summary (lmsbridge's label paragraphs, by their visible text)."""
+    found = LABEL_PARAGRAPH.findall(str(course.get("summary", "")))
+    return [LABEL_TEXTS.get(re.sub(r"<[^>]*>", "", text).strip().casefold(), text) for text in found]
 
 
 def parallel(function: Callable[[T], R], items: Iterable[T], *, workers: int = 8) -> list[R]:
