@@ -16,8 +16,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+from lmsbridge.ledger import Ledger
 from tests.real.lab import Moodle, parallel
 
 IDENTITY_KEYS = ("idnumber", "email", "username")
@@ -71,36 +74,52 @@ class Learner:
 
 def borrower_learners(moodle: Moodle, pair: CoursePair, *, progress: Mapping[str, float] | None = None,
                       workers: int = 8) -> list[Learner]:
-    """Participants of the borrowed course with activity completions. ``progress`` (username → percent, from
-    the completion report) spares the reads of learners the report shows with nothing done."""
+    """Participants of the borrowed course with activity completions. ``progress`` (username → percent of
+    the activities complete, from the completion report) spares the reads of learners with none or all."""
     people = moodle.enrolled(pair.borrower_id)
+    every = frozenset(pair.activities)
+    known: dict[int, frozenset[int]] = {}
     if progress is not None:
-        people = [p for p in people if progress.get(fold(p["username"]), 100.0) > 0]
-    states = parallel(lambda p: moodle.completed_activities(pair.borrower_id, int(p["id"])), people, workers=workers)
-    return [Learner(p, done) for p, done in zip(people, states, strict=True) if done]
+        for person in people:
+            percent = progress.get(fold(person["username"]))
+            if percent in (0.0, 100.0):
+                known[int(person["id"])] = every if percent == 100.0 else frozenset()
+    unknown = [p for p in people if int(p["id"]) not in known]
+    states = parallel(lambda p: moodle.completed_activities(pair.borrower_id, int(p["id"])), unknown, workers=workers)
+    known.update((int(p["id"]), s) for p, s in zip(unknown, states, strict=True))
+    return [Learner(p, known[int(p["id"])]) for p in people if known[int(p["id"])]]
 
 
-def find_owner_accounts(owner: Moodle, learners: Sequence[Learner], *, keys: Sequence[str] = IDENTITY_KEYS) -> None:
-    """Fill in ``owner_user`` / ``matched_by`` by the first key that names exactly one owner account."""
-    for key in keys:
-        left = [learner for learner in learners if learner.owner_user is None and fold(learner.user.get(key))]
-        if not left:
-            continue
-        found = _accounts_by(owner, key, {str(learner.user[key]).strip() for learner in left})
-        for learner in left:
-            hits = found.get(fold(learner.user[key]), [])
-            if len({h["id"] for h in hits}) == 1:
-                learner.owner_user, learner.matched_by = hits[0], key
+def find_owner_accounts(owner: Moodle, learners: Sequence[Learner], *, keys: Sequence[str] = IDENTITY_KEYS,
+                        candidates: Sequence[Mapping[str, Any]] = ()) -> None:
+    """Fill in ``owner_user`` / ``matched_by`` by the first key that names exactly one owner account: among
+    ``candidates`` (the owner course's participants: one listing) first, then on the whole owner site."""
+    for pool in (candidates, None):
+        for key in keys:
+            left = [learner for learner in learners if learner.owner_user is None and fold(learner.user.get(key))]
+            if not left:
+                continue
+            if pool is None:
+                found = _accounts_by(owner, key, {str(learner.user[key]).strip() for learner in left})
+            else:
+                found = {}
+                for user in pool:
+                    found.setdefault(fold(user.get(key)), []).append(dict(user))
+                found.pop("", None)
+            for learner in left:
+                hits = found.get(fold(learner.user[key]), [])
+                if len({h["id"] for h in hits}) == 1:
+                    learner.owner_user, learner.matched_by = hits[0], key
 
 
 def _accounts_by(owner: Moodle, key: str, values: Iterable[str], chunk: int = 100) -> dict[str, list[dict[str, Any]]]:
-    """Owner accounts by folded key value. Moodle's e-mail and username lookups are exact, so each value is
-    also asked in lower case (the sites store usernames in lower case)."""
+    """Owner accounts by folded key value. Moodle's lookups are exact, so each value is also asked in lower
+    case (the sites store usernames in lower case). One call at a time: Moodle may create a user's context
+    while answering, and two calls naming the same user at once can collide (``dml_write_exception``)."""
     asked = sorted({v for value in values for v in (value, value.lower())})
     found: dict[str, dict[int, dict[str, Any]]] = {}
-    batches = [asked[n:n + chunk] for n in range(0, len(asked), chunk)]
-    for batch in parallel(lambda b: owner.users_by(key, b), batches, workers=4):
-        for user in batch:
+    for n in range(0, len(asked), chunk):
+        for user in owner.users_by(key, asked[n:n + chunk]):
             found.setdefault(fold(user.get(key)), {})[int(user["id"])] = user
     return {value: list(users.values()) for value, users in found.items()}
 
@@ -133,17 +152,29 @@ class OwnerCheck:
 
 
 def check_owner(owner: Moodle, pair: CoursePair, learners: Sequence[Learner], *, before: Mapping[str, frozenset[int]],
-                completed_courses: set[str] | None = None, workers: int = 8) -> OwnerCheck:
+                completed_courses: set[str] | None = None, progress: Mapping[str, float] | None = None,
+                workers: int = 8) -> OwnerCheck:
     """Compare the owner's course with the borrowed one. ``before``: owner username → owner cmids complete
     before the sync (for the learners concerned); ``completed_courses``: owner usernames whose owner course
-    is complete now (from the completion report), else asked learner by learner."""
+    is complete now and ``progress`` their percent of activities complete (both from the completion
+    report), else asked learner by learner."""
     result = OwnerCheck()
     participants = {int(u["id"]) for u in owner.enrolled(pair.owner_id)}
     matched = [learner for learner in learners if learner.owner_user is not None]
     result.unmatched = len(learners) - len(matched)
-    now = parallel(lambda lr: owner.completed_activities(pair.owner_id, int(lr.owner_user["id"])),  # type: ignore[index]
-                   matched, workers=workers)
-    for learner, have in zip(matched, now, strict=True):
+
+    def have(learner: Learner) -> frozenset[int]:
+        account = learner.owner_user
+        assert account is not None
+        percent = (progress or {}).get(fold(account["username"]))
+        if percent == 100.0:
+            return pair.owner_activities
+        if percent == 0.0:
+            return frozenset()
+        return owner.completed_activities(pair.owner_id, int(account["id"]))
+
+    now = parallel(have, matched, workers=workers)
+    for learner, have_now in zip(matched, now, strict=True):
         account = learner.owner_user
         assert account is not None
         username = str(account["username"])
@@ -153,8 +184,8 @@ def check_owner(owner: Moodle, pair: CoursePair, learners: Sequence[Learner], *,
         result.activities_expected += len(wanted - had)
         if int(account["id"]) not in participants:
             result.not_enrolled.append(username)
-        result.activities_missing.extend((username, cmid) for cmid in sorted(wanted - have))
-        result.activities_extra.extend((username, cmid) for cmid in sorted(have - wanted - had))
+        result.activities_missing.extend((username, cmid) for cmid in sorted(wanted - have_now))
+        result.activities_extra.extend((username, cmid) for cmid in sorted(have_now - wanted - had))
         if pair.owner_activities <= wanted | had:
             result.courses_expected += 1
             complete = (fold(username) in completed_courses if completed_courses is not None
@@ -197,3 +228,63 @@ def completed_in(rows: Iterable[ReportRow], course: str) -> set[str]:
 
 def progress_in(rows: Iterable[ReportRow], course: str) -> dict[str, float]:
     return {r.username: r.progress for r in rows if r.course == course}
+
+
+# -- the scale dataset --------------------------------------------------------------------------------------
+
+
+def publish_scale_shares(ledger_path: Path, pairs: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Published shares lp SKALA-LP-NN → ks SKALA-KS-NN in a new ledger, as an installation that has been
+    sharing them holds (their course information is not complete enough for ``share request``)."""
+    stamp = datetime.now(UTC)
+    ids = []
+    with Ledger.open(str(ledger_path)) as ledger:
+        for pair in pairs:
+            share = ledger.create_share(
+                flow="hospital-to-ks", owner_platform="lp", owner_course_id=int(pair["lp"]["courseid"]),
+                owner_course_shortname=str(pair["lp"]["shortname"]), owner_org="Helse Bergen HF",
+                borrower_platform="ks", borrower_org="KS", initiator="real-site suite", licence_at_share="",
+                label="delt til KS Læring", owner_support="Sykehuspartner brukerstøtte",
+                borrower_support="KS Læring brukerstøtte", contact_point="kslaring@ks.no",
+                request_key=f"scale-{pair['pair']}", now=stamp)
+            ledger.update_share_state(share.id, "approved", now=stamp)
+            ledger.update_share_state(share.id, "published", now=stamp, borrower_course_id=int(pair["ks"]["courseid"]),
+                                      borrower_course_shortname=str(pair["ks"]["shortname"]))
+            ids.append(share.id)
+    return ids
+
+
+@dataclass
+class ScaleExpectation:
+    """Per course pair: the borrower's learners with something done, who they are on lp, and what lp had."""
+
+    pairs: list[CoursePair]
+    learners: dict[int, list[Learner]]  # owner course id → learners
+    before: dict[int, dict[str, frozenset[int]]]  # owner course id → owner username → cmids complete before
+    owner_progress_before: dict[str, dict[str, float]]  # owner shortname → username → progress (report)
+
+
+def expect_scale(ks: Moodle, lp: Moodle, facts: Sequence[Mapping[str, Any]], *,
+                 use_report: bool = True) -> ScaleExpectation:
+    """Read what a correct sync of these scale pairs must bring to lp (before the sync runs). The completion
+    reports (about 7 ms a row on the lab: every pair's rows) pay off for many pairs; for one or two,
+    reading each learner is quicker."""
+    pairs = [pair_from_scale(p) for p in facts]
+    ks_rows, lp_rows = (report(ks), report(lp)) if use_report else ([], [])
+    learners: dict[int, list[Learner]] = {}
+    for facts_pair, pair in zip(facts, pairs, strict=True):
+        shown = progress_in(ks_rows, facts_pair["ks"]["shortname"]) if use_report else None
+        learners[pair.owner_id] = borrower_learners(ks, pair, progress=shown)
+    participants = [user for pair in pairs for user in lp.enrolled(pair.owner_id)]
+    find_owner_accounts(lp, [learner for group in learners.values() for learner in group], candidates=participants)
+    before: dict[int, dict[str, frozenset[int]]] = {}
+    progress = {pair.owner_shortname: progress_in(lp_rows, pair.owner_shortname) for pair in pairs}
+    for pair in pairs:
+        shown_lp = progress[pair.owner_shortname] if use_report else None
+        owners = [lr.owner_user for lr in learners[pair.owner_id] if lr.owner_user]
+        full = [u for u in owners if shown_lp is not None and shown_lp.get(fold(u["username"])) == 100.0]
+        some = [u for u in owners if shown_lp is None or 0.0 < shown_lp.get(fold(u["username"]), 0.0) < 100.0]
+        states = parallel(lambda u: lp.completed_activities(pair.owner_id, int(u["id"])), some)  # noqa: B023
+        before[pair.owner_id] = {fold(u["username"]): s for u, s in zip(some, states, strict=True)}
+        before[pair.owner_id].update((fold(u["username"]), pair.owner_activities) for u in full)
+    return ScaleExpectation(pairs, learners, before, progress)
