@@ -41,11 +41,13 @@ COURSE_USER = Single({"courseid": Value("int"), "userid": Value("int")})
 
 #: per site: (userid, courseid) → when the last override for them finished (time.monotonic)
 _OVERRIDES_FINISHED: weakref.WeakKeyDictionary[SiteState, dict[tuple[int, int], float]] = weakref.WeakKeyDictionary()
-#: the SQL error Moodle's debuginfo carries for the colliding insert (PostgreSQL, unique index on userid+criteriaid)
+#: the SQL error Moodle's debuginfo carries for the colliding insert (PostgreSQL; the unique index on userid, course,
+#: criteriaid of lib/db/install.xml, as the lab's database names it)
 _CRITERION_COLLISION = (
-    'ERROR:  duplicate key value violates unique constraint "m_courcompcritcomp_useco_uix"\n'
-    "DETAIL:  Key (userid, criteriaid)=({userid}, {criterionid}) already exists.\n"
-    "INSERT INTO m_course_completion_crit_compl (userid,course,criteriaid,timecompleted) VALUES($1,$2,$3,$4) RETURNING id"
+    'ERROR:  duplicate key value violates unique constraint "mdl_courcompcritcomp_useco_uix"\n'
+    "DETAIL:  Key (userid, course, criteriaid)=({userid}, {courseid}, {criterionid}) already exists.\n"
+    "INSERT INTO mdl_course_completion_crit_compl (userid,course,criteriaid,timecompleted) VALUES($1,$2,$3,$4) "
+    "RETURNING id"
 )
 
 
@@ -72,7 +74,8 @@ def _override(call: Call, course: Course, user: User, module: Module, newstate: 
             if record is not None and record.timecompleted and not was_complete:
                 record.timecompleted = None
             criterion = 1 + next((n for n, m in enumerate(state.tracked_modules(course)) if m.id == module.id), 0)
-            raise dml_write_error(_CRITERION_COLLISION.format(userid=user.id, criterionid=criterion))
+            raise dml_write_error(_CRITERION_COLLISION.format(userid=user.id, courseid=course.id,
+                                                              criterionid=criterion))
     finally:
         _OVERRIDES_FINISHED.setdefault(state, {})[key] = time.monotonic()
 
