@@ -188,15 +188,17 @@ def check_owner(owner: Moodle, pair: CoursePair, learners: Sequence[Learner], *,
         result.activities_extra.extend((username, cmid) for cmid in sorted(have_now - wanted - had))
         if pair.owner_activities <= wanted | had:
             result.courses_expected += 1
-            complete = (fold(username) in completed_courses if completed_courses is not None
-                        else owner.course_completed(pair.owner_id, int(account["id"])))
+            if completed_courses is not None:
+                complete = fold(username) in completed_courses
+            else:  # (Moodle refuses to tell for someone not enrolled: usernotenroled)
+                complete = int(account["id"]) in participants and owner.course_completed(pair.owner_id,
+                                                                                          int(account["id"]))
             if not complete:
                 result.courses_missing.append(username)
     # a learner nobody matched has no account by that e-mail on the owner site, before or after ("skip")
-    for learner in learners:
-        email = str(learner.user.get("email") or "")
-        if learner.owner_user is None and email and owner.users_by("email", [email]):
-            result.unmatched_on_owner.append(email)
+    emails = sorted({str(lr.user.get("email") or "") for lr in learners if lr.owner_user is None} - {""})
+    for n in range(0, len(emails), 100):
+        result.unmatched_on_owner.extend(str(u["email"]) for u in owner.users_by("email", emails[n:n + 100]))
     return result
 
 
@@ -266,17 +268,40 @@ class ScaleExpectation:
 
 def expect_scale(ks: Moodle, lp: Moodle, facts: Sequence[Mapping[str, Any]], *,
                  use_report: bool = True) -> ScaleExpectation:
-    """Read what a correct sync of these scale pairs must bring to lp (before the sync runs). The completion
-    reports (about 7 ms a row on the lab: every pair's rows) pay off for many pairs; for one or two,
-    reading each learner is quicker."""
+    """Read what a correct sync of these scale pairs must bring to lp (before the sync runs).
+
+    With ``use_report`` the completion reports say who has nothing (0 %) or everything (100 %) done, and only
+    the others are read learner by learner; learners are matched first, so that those with no owner account
+    (never synced) are not read at all. The reports cost about 7 ms a row on the lab (every course's rows):
+    for one or two pairs reading each learner is quicker."""
     pairs = [pair_from_scale(p) for p in facts]
     ks_rows, lp_rows = (report(ks), report(lp)) if use_report else ([], [])
+    shown_ks = {pair.borrower_id: progress_in(ks_rows, str(f["ks"]["shortname"])) for f, pair in zip(facts, pairs,
+                                                                                                      strict=True)}
     learners: dict[int, list[Learner]] = {}
-    for facts_pair, pair in zip(facts, pairs, strict=True):
-        shown = progress_in(ks_rows, facts_pair["ks"]["shortname"]) if use_report else None
-        learners[pair.owner_id] = borrower_learners(ks, pair, progress=shown)
+    for pair in pairs:
+        people = ks.enrolled(pair.borrower_id)
+        shown = shown_ks[pair.borrower_id]
+        learners[pair.owner_id] = [Learner(p, frozenset()) for p in people
+                                   if not use_report or shown.get(fold(p["username"]), 0.0) > 0]
     participants = [user for pair in pairs for user in lp.enrolled(pair.owner_id)]
     find_owner_accounts(lp, [learner for group in learners.values() for learner in group], candidates=participants)
+    # what each matched learner has done on ks: 100 % is everything; the others are read
+    unread: list[tuple[CoursePair, Learner]] = []
+    for pair in pairs:
+        for learner in learners[pair.owner_id]:
+            if learner.owner_user is None:
+                continue
+            if use_report and shown_ks[pair.borrower_id].get(fold(learner.user["username"])) == 100.0:
+                learner.done = frozenset(pair.activities)
+            else:
+                unread.append((pair, learner))
+    states = parallel(lambda item: ks.completed_activities(item[0].borrower_id, int(item[1].user["id"])), unread)
+    for (_, learner), done in zip(unread, states, strict=True):
+        learner.done = done
+    for pair in pairs:
+        learners[pair.owner_id] = [lr for lr in learners[pair.owner_id] if lr.done or lr.owner_user is None]
+    # what lp has for them before the sync: 0 % is nothing, 100 % everything; the others are read
     before: dict[int, dict[str, frozenset[int]]] = {}
     progress = {pair.owner_shortname: progress_in(lp_rows, pair.owner_shortname) for pair in pairs}
     for pair in pairs:
@@ -284,7 +309,7 @@ def expect_scale(ks: Moodle, lp: Moodle, facts: Sequence[Mapping[str, Any]], *,
         owners = [lr.owner_user for lr in learners[pair.owner_id] if lr.owner_user]
         full = [u for u in owners if shown_lp is not None and shown_lp.get(fold(u["username"])) == 100.0]
         some = [u for u in owners if shown_lp is None or 0.0 < shown_lp.get(fold(u["username"]), 0.0) < 100.0]
-        states = parallel(lambda u: lp.completed_activities(pair.owner_id, int(u["id"])), some)  # noqa: B023
-        before[pair.owner_id] = {fold(u["username"]): s for u, s in zip(some, states, strict=True)}
+        states_lp = parallel(lambda u: lp.completed_activities(pair.owner_id, int(u["id"])), some)  # noqa: B023
+        before[pair.owner_id] = {fold(u["username"]): s for u, s in zip(some, states_lp, strict=True)}
         before[pair.owner_id].update((fold(u["username"]), pair.owner_activities) for u in full)
     return ScaleExpectation(pairs, learners, before, progress)

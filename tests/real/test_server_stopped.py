@@ -1,13 +1,22 @@
 """The owner's Moodle stops in the middle of a sync: the run gives up cleanly, and the next run, with the
 server back, loses nothing.
 
-One scale pair (SKALA-LP-01 borrowed as SKALA-KS-01) is synced at ``--concurrency 1`` (so that the write race
-of test_sync_race.py is not what this test sees) and ``--no-report`` (for one course, reading each learner is
-quicker on the lab than KS Læring's completion report of every course). As soon as lp shows the run's first writes
-(a sample of learners who must get something is watched over the web services), lp's PHP server is
-stopped. lmsbridge's retries are short here (2 tries, 2 s), so the run ends with exit 3 («a platform could
-not be reached»). With lp started again (same data), lp holds part of the completions; a second run
-brings the rest, and everything is read back on lp.
+The seeded share (HBHF-SMITTE-01 on lp, borrowed as KSL-HBHF-SMITTE-01 on KS Læring) is published with
+lmsbridge's commands; 40 more hospital learners of the lab's scale set (same idnumber on both sites) join the
+borrowed course and finish it there, 30 of them already participants of the owner course. That makes some 90
+completions to bring back. The sync runs at ``--concurrency 1`` (at the default concurrency lmsbridge's writes
+for one learner race inside Moodle: test_sync_race.py) and ``--no-report`` (for one small course reading each
+learner is quicker on the lab than KS Læring's completion report of every course), with short retries (2 tries,
+2 s). As soon as lp shows the run's first writes (a sample of learners who must get something is watched over
+the web services), lp's PHP server is stopped: the run ends with exit 3 («a platform could not be reached»).
+With lp started again on the same data, lp holds part of the completions; a second run brings the rest, and
+every activity and course completion is read back on lp.
+
+One course completion may wait for Moodle's cron: the request in flight when the server stopped may have
+stored its activity completion but not yet aggregated the course (lib/completionlib.php: internal_set_data
+commits the activity first), and overriding an activity to the state it already has aggregates nothing
+(update_state), so the second run cannot bring it about. Cron (``completion_regular_task``, which a production
+site runs) does; the test runs it, after holding the rest exactly.
 """
 
 from __future__ import annotations
@@ -20,19 +29,23 @@ from collections.abc import Iterator
 import pytest
 
 from tests.real.completions import (
-    ScaleExpectation,
+    CoursePair,
+    Learner,
+    borrower_learners,
     check_owner,
-    expect_scale,
+    find_owner_accounts,
     fold,
-    publish_scale_shares,
+    pair_by_name,
 )
 from tests.real.lab import Bridge, Lab, Moodle, parallel
 
 pytestmark = pytest.mark.real
 
-PAIRS = ("01",)
-WAIT_FOR_WRITES = 300.0  # seconds
+BORROWER, OWNER = "KSL-HBHF-SMITTE-01", "HBHF-SMITTE-01"
+JOINING = [f"HB2{n:04d}" for n in range(1, 41)]  # scale learners (scale.json: HB20001..HB21500 on both sites)
+ALREADY_ON_LP = 30  # of them participants of the owner course before the sync
 RUN = ("--concurrency", "1", "--no-report", "--no-certificates")
+WAIT_FOR_WRITES = 180.0  # seconds
 
 
 @pytest.fixture(scope="module")
@@ -42,25 +55,37 @@ def lab_restarted(fresh_lab: Lab) -> Iterator[Lab]:
         fresh_lab.start_sites()
 
 
-def missing_total(lp: Moodle, expected: ScaleExpectation) -> tuple[int, int, list[str]]:
+def join_and_finish(ks: Moodle, lp: Moodle, pair: CoursePair) -> None:
+    """The scale learners enrol in the borrowed course and complete every activity of it (a teacher marks
+    them, one learner's activities one after the other); most are participants of the owner course too."""
+    on_ks = {u["idnumber"]: int(u["id"]) for u in ks.users_by("idnumber", JOINING)}
+    on_lp = {u["idnumber"]: int(u["id"]) for u in lp.users_by("idnumber", JOINING[:ALREADY_ON_LP])}
+    assert len(on_ks) == len(JOINING) and len(on_lp) == ALREADY_ON_LP, "the lab's scale learners"
+    ks.call("enrol_manual_enrol_users", enrolments=[{"roleid": 5, "userid": uid, "courseid": pair.borrower_id}
+                                                   for uid in on_ks.values()])
+    lp.call("enrol_manual_enrol_users", enrolments=[{"roleid": 5, "userid": uid, "courseid": pair.owner_id}
+                                                   for uid in on_lp.values()])
+
+    def finish(userid: int) -> None:
+        for cmid in sorted(pair.activities):
+            ks.set_activity(userid, cmid)
+
+    parallel(finish, list(on_ks.values()))
+
+
+def missing(lp: Moodle, pair: CoursePair, learners: list[Learner],
+            before: dict[str, frozenset[int]]) -> tuple[int, int, list[str]]:
     """(activity completions missing, course completions missing, problems) on lp, read now."""
-    activities = courses = 0
-    problems: list[str] = []
-    for pair in expected.pairs:
-        check = check_owner(lp, pair, expected.learners[pair.owner_id], before=expected.before[pair.owner_id])
-        activities += len(check.activities_missing)
-        courses += len(check.courses_missing)
-        problems += [f"{pair.owner_shortname}: {p}" for p in check.problems]
-    return activities, courses, problems
+    check = check_owner(lp, pair, learners, before=before)
+    return len(check.activities_missing), len(check.courses_missing), check.problems
 
 
-def wait_for_first_writes(lp: Moodle, expected: ScaleExpectation, process: subprocess.Popen[str]) -> None:
+def wait_for_first_writes(lp: Moodle, pair: CoursePair, learners: list[Learner], before: dict[str, frozenset[int]],
+                          process: subprocess.Popen[str]) -> None:
     """Until lp shows a new completion for one of a sample of learners who must get one."""
-    pair = expected.pairs[0]
-    before = expected.before[pair.owner_id]
-    due = [lr for lr in expected.learners[pair.owner_id] if lr.owner_user
+    due = [lr for lr in learners if lr.owner_user
            and {pair.activities[c] for c in lr.done} - before.get(fold(lr.owner_user["username"]), frozenset())]
-    sample = random.Random(15).sample(due, min(12, len(due)))
+    sample = random.Random(15).sample(due, min(8, len(due)))
     deadline = time.monotonic() + WAIT_FOR_WRITES
     while time.monotonic() < deadline:
         assert process.poll() is None, "the sync ended before lp showed any write: nothing to interrupt"
@@ -69,28 +94,33 @@ def wait_for_first_writes(lp: Moodle, expected: ScaleExpectation, process: subpr
         if any(state - before.get(fold(lr.owner_user["username"]), frozenset())  # type: ignore[index]
                for lr, state in zip(sample, states, strict=True)):
             return
-        time.sleep(0.5)
+        time.sleep(0.2)
     raise AssertionError(f"no write on lp within {WAIT_FOR_WRITES:.0f} s")
 
 
 def test_sync_with_the_owner_server_stopped_midway_loses_nothing(lab_restarted: Lab,
                                                                  tmp_path_factory: pytest.TempPathFactory) -> None:
     lab = lab_restarted
-    facts = [p for p in lab.scale()["pairs"] if p["pair"] in PAIRS]
     bridge = Bridge(lab, tmp_path_factory.mktemp("server-stopped"),
                     platform_options={"retry_attempts": 2, "retry_max_seconds": 2.0, "timeout_seconds": 30.0})
-    shares = publish_scale_shares(bridge.ledger, facts)
+    share = bridge.json("share", "request", "--flow", "hospital-to-ks", "--course", OWNER)["share"]["id"]
+    bridge.run("share", "approve", share).expect(0)
+    bridge.run("share", "publish", share, "--borrower-course", BORROWER).expect(0)
     ks, lp = lab.moodle("ks"), lab.moodle("lp")
-    started = time.monotonic()
-    expected = expect_scale(ks, lp, facts, use_report=False)
-    print(f"\nexpectation read in {time.monotonic() - started:.0f} s")
-    only = [arg for share in shares for arg in ("--share", share)]
+    borrower, owner = ks.course(BORROWER), lp.course(OWNER)
+    assert borrower is not None and owner is not None
+    pair = pair_by_name(ks, lp, int(borrower["id"]), int(owner["id"]), OWNER)
+    join_and_finish(ks, lp, pair)
+    learners = borrower_learners(ks, pair)
+    find_owner_accounts(lp, learners, candidates=lp.enrolled(pair.owner_id))
+    before = {fold(lr.owner_user["username"]): lp.completed_activities(pair.owner_id, int(lr.owner_user["id"]))
+              for lr in learners if lr.owner_user}
+    to_come, _, _ = missing(lp, pair, learners, before)
+    assert to_come >= 80
 
-    started = time.monotonic()
-    process = bridge.start("sync", "run", *RUN, *only)
+    process = bridge.start("sync", "run", *RUN)
     try:
-        wait_for_first_writes(lp, expected, process)
-        print(f"first writes seen after {time.monotonic() - started:.0f} s: stopping lp")
+        wait_for_first_writes(lp, pair, learners, before, process)
         lab.stop_site("lp")
         _, stderr = process.communicate(timeout=300)
     finally:
@@ -100,12 +130,14 @@ def test_sync_with_the_owner_server_stopped_midway_loses_nothing(lab_restarted: 
     assert process.returncode == 3, f"exit {process.returncode}: {stderr[-2000:]}"
 
     lab.start_sites()
-    activities_missing, _, _ = missing_total(lp, expected)
-    assert activities_missing > 0, "the server was stopped after the sync had written everything"
-    print(f"lp back, {activities_missing} activity completions still to come")
+    left, _, _ = missing(lp, pair, learners, before)
+    assert 0 < left < to_come, f"{left} of {to_come} completions missing: the server was not stopped mid-sync"
+    print(f"\nlp stopped after {to_come - left} of {to_come} activity completions")
 
-    rerun = bridge.run("sync", "run", *RUN, *only).expect(0)
-    print(f"second run in {rerun.seconds:.0f} s")
-    activities_missing, courses_missing, problems = missing_total(lp, expected)
-    assert (activities_missing, courses_missing) == (0, 0), problems
+    bridge.run("sync", "run", *RUN).expect(0)
+    activities_left, courses_left, problems = missing(lp, pair, learners, before)
+    assert activities_left == 0, problems
+    assert courses_left <= 1, problems  # at most the learner whose write the stop cut short
+    lab.aggregate("lp")
+    _, _, problems = missing(lp, pair, learners, before)
     assert not problems, problems
