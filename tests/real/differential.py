@@ -241,16 +241,22 @@ class Function:
     params: Mapping[str, Any]
     label: str = ""
     int_param: str | None = None  # a parameter of type int, for the wrong-type variant
+    tokens: tuple[str, ...] = ("ws", "admin", "learner")
 
 
 READS: tuple[Function, ...] = (
     Function("lp", "core_webservice_get_site_info", {}),
-    Function("lp", "core_course_get_courses", {"options": {"ids": [5, 6]}}, "ids"),
-    Function("ks", "core_course_get_courses", {}, "all"),
+    # a learner's answer depends on the first course Moodle checks, in the database's row order (incidental:
+    # updated rows move), so the learner asks for one course at a time
+    Function("lp", "core_course_get_courses", {"options": {"ids": [5, 6]}}, "ids", tokens=("ws", "admin")),
+    Function("lp", "core_course_get_courses", {"options": {"ids": [7]}}, "LP3"),
+    Function("lp", "core_course_get_courses", {"options": {"ids": [6]}}, "LP2"),
+    Function("ks", "core_course_get_courses", {}, "all", tokens=("ws", "admin")),
     Function("lp", "core_course_get_courses_by_field", {"field": "shortname", "value": "HBHF-SMITTE-01"}, "shortname"),
     Function("lp", "core_course_get_courses_by_field", {"field": "id", "value": "999999"}, "missing id"),
     Function("ks", "core_course_get_courses_by_field", {"field": "category", "value": "2"}, "category"),
-    Function("ks", "core_course_get_courses_by_field", {}, "no field"),
+    # (on lp: the lab's ks holds scale courses a learner sees only the public part of, the sandbox none)
+    Function("lp", "core_course_get_courses_by_field", {}, "no field"),
     Function("lp", "core_course_search_courses", {"criterianame": "search", "criteriavalue": "smitte"}),
     Function("lp", "core_course_get_categories", {"criteria": [{"key": "id", "value": "3"}]}),
     Function("lp", "core_course_get_contents", {"courseid": 5}, "", "courseid"),
@@ -306,7 +312,7 @@ def variants() -> Iterator[Probe]:
     then functions outside the service, an unknown function, no function and a wrong token."""
     for fn in READS:
         base = f"{fn.site}:{fn.name}" + (f"[{fn.label}]" if fn.label else "")
-        for token in ("ws", "admin", "learner"):
+        for token in fn.tokens:
             for fmt in ("json", "xml", None):
                 yield Probe(f"{base}:{token}:{fmt or 'noformat'}", fn.site, _call(fn.name, fn.params, fmt), token)
         if not fn.label or fn.int_param:

@@ -49,6 +49,10 @@ class Sites:
 @pytest.fixture(scope="module")
 def sites(fresh_lab: Lab) -> Iterator[Sites]:
     with Sandbox.start() as sandbox, requests.Session() as session:
+        # the sandbox's service offers every function it serves; the lab's service is what is configured on it
+        for name in ("ks", "lp"):
+            offered = [f["name"] for f in fresh_lab.moodle(name).site_info()["functions"]]
+            sandbox.sites[name].state.set_service_functions(offered)
         yield Sites(fresh_lab, sandbox, session)
     target = os.environ.get("LMSBRIDGE_DIFFERENTIAL_TABLE")
     if target:
