@@ -3,10 +3,12 @@
 lp owns SKALA-LP-01..10 and KS Læring borrows them as SKALA-KS-01..10 (activities paired by idnumber). The
 shares are published in a fresh ledger; then one ``lmsbridge sync run --concurrency 4``, as the issue ran it.
 Before it, this module reads from the two sites what a correct sync must bring to lp (tests/real/completions.py:
-KS Læring's completion report to skip the learners with nothing done, one completion read per other
-learner, the owner accounts by idnumber/e-mail/username); after it, every activity completion of every
-matched learner and every course completion that implies are read back on lp, and the totals are held
-against the lab's own facts (``$LAB_SCALE_JSON`` totals, read from the databases when the lab was built).
+the owner accounts by idnumber/e-mail/username, then what each matched learner has done on KS Læring and had
+on lp: the completion reports tell 0 % and 100 % apart, everyone in between is read activity by activity);
+after it, every activity completion of every matched learner and every course completion that implies are
+read back on lp the same way, and the totals are held against the lab's own facts (``$LAB_SCALE_JSON``
+totals, read from the databases when the lab was built). «Student progress» is the share of the course's
+tracked activities complete (INDEX.md), so with three activities 100 % names all three.
 """
 
 from __future__ import annotations
