@@ -272,7 +272,8 @@ def sync_run(ctx: click.Context, full: bool, dry_run: bool, concurrency: int | N
     changed, and writes each new completion to the owner's course (enrolling the learner there first when
     allowed). Every completion brought back is logged in the ledger under a pseudonym. Exit 0 when all went
     through, 4 when some items failed (they are retried next run), 3 when a platform could not be reached,
-    2 for configuration errors. A second run while one is running stops at once.
+    2 for configuration errors. A second run while one is running stops at once with exit 75 (with --quiet:
+    exit 0 and no output).
     """
     interval = parse_every(every) if every else None
     context = app(ctx)
@@ -289,10 +290,14 @@ def sync_run(ctx: click.Context, full: bool, dry_run: bool, concurrency: int | N
                 code = _one_run(config, ledger, clients, options, as_json=as_json, quiet=quiet,
                                 certificates=not no_certificates)
             except LockedError as exc:
+                # Another run holds the ledger: not an error to mail from cron (--quiet: exit 0, say nothing).
                 if interval is None:
+                    if quiet:
+                        ctx.exit(ExitCode.OK)
                     raise
-                click.echo(i18n.t("sync.locked_wait", error=str(exc)), err=True)
-                code = ExitCode.FAILED
+                if not quiet:
+                    click.echo(i18n.t("sync.locked_wait", error=str(exc)), err=True)
+                code = ExitCode.LOCKED
             if interval is None or (max_runs and runs >= max_runs):
                 break
             if not quiet and not as_json:
