@@ -247,6 +247,8 @@ INTERNAL: dict[tuple[str, str, str], str] = {
     ("ledger/chain.py", "details_text", "LedgerError"):
         "event details are built by lmsbridge's code, never from user input: a programming error",
     ("ledger/locks.py", "check_lock_name", "LedgerError"): "lock names are constants in the code",
+    ("ledger/lockstate.py", "LockState.acquire_lock", "LedgerError"):
+        "a shared lock asked of SQLite: the sync asks for one only where the ledger supports it",
     ("ledger/migrations.py", "m0006_row_digests", "LedgerError"): "a migration called outside migrate()",
     ("ledger/rows.py", "parse_stamps", "ValueError"): "caught by the ledger: the user sees ledger.unreadable_event",
     ("ledger/base.py", "_ts", "LedgerError"): "a naive datetime passed by lmsbridge's code",

@@ -144,8 +144,10 @@ LABELS: dict[str, dict[str, str]] = {
     },
     "run_status": {
         "failed": N_("sync.run_status.failed"),
+        "interrupted": N_("sync.run_status.interrupted"),
         "ok": N_("sync.run_status.ok"),
         "partial": N_("sync.run_status.partial"),
+        "running": N_("sync.run_status.running"),
     },
     "share_status": {
         "failed": N_("sync.share_status.failed"),

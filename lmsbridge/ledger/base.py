@@ -100,7 +100,6 @@ class RunLock:
 
 class LedgerBase:
     """One ledger database. Safe to share between threads of one process (writes are serialised)."""
-    """One ledger database. Safe to share between threads of one process (writes are serialised)."""
 
     def __init__(self, database: Database, *, clock: Callable[[], datetime] = _utcnow, migrate: bool = True) -> None:
         self._db = database
@@ -112,6 +111,8 @@ class LedgerBase:
         #: appended to or replaced (by ``append_event``), so a savepoint's mark is (the list, its length).
         self._stamps: list[RowStamp] = []
         self._memory_locks: set[str] = set()
+        #: PostgreSQL: the schema advisory-lock keys are made in (``LockState.advisory_key``), once asked.
+        self._advisory_scope: str | None = None
         if migrate:
             self.migrate()
 

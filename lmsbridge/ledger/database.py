@@ -17,6 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 from lmsbridge.errors import LedgerError
 from lmsbridge.i18n import Message
 from lmsbridge.ledger.errors import LedgerConstraintError
+from lmsbridge.ledger.locks import create_private
 
 Dialect = Literal["sqlite", "postgresql"]
 MEMORY = ":memory:"
@@ -24,6 +25,14 @@ MEMORY = ":memory:"
 #: Key of the PostgreSQL advisory lock that serialises the ledger's write transactions (as SQLite's
 #: ``BEGIN IMMEDIATE`` does): the event chain needs one writer at a time. Arbitrary, stable.
 PG_WRITE_LOCK_KEY = 0x4C4D5342  # "LMSB"
+
+
+#: libpq keepalives: this side notices a server that went silent.
+CLIENT_KEEPALIVES: dict[str, Any] = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10,
+                                     "keepalives_count": 3}
+#: The server's keepalives for this session (settable by any user): it notices a client that went silent.
+SERVER_KEEPALIVES: dict[str, int] = {"tcp_keepalives_idle": 60, "tcp_keepalives_interval": 10,
+                                     "tcp_keepalives_count": 6}
 
 
 @dataclass(frozen=True)
@@ -114,6 +123,9 @@ class SqliteDatabase:
         try:
             if path != MEMORY:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
+                # Owner-only from the start (pseudonyms, the audit trail): SQLite gives its -wal and -shm files
+                # the database file's mode.
+                create_private(path)
             # isolation_level=None: no implicit transactions; the ledger says BEGIN/COMMIT itself.
             self._conn = sqlite3.connect(path, isolation_level=None, timeout=busy_timeout, check_same_thread=False)
             self._conn.row_factory = sqlite3.Row
@@ -170,9 +182,13 @@ class PostgresDatabase:
         try:
             # autocommit: no implicit transactions; the ledger says BEGIN/COMMIT itself, as with SQLite.
             self._conn: Any = psycopg.connect(url, autocommit=True, row_factory=dict_row,
-                                              connect_timeout=max(1, int(busy_timeout)))
+                                              connect_timeout=max(1, int(busy_timeout)), **CLIENT_KEEPALIVES)
             self._conn.execute(f"SET lock_timeout = '{int(busy_timeout * 1000)}ms'")
             self._conn.execute("SET TIME ZONE 'UTC'")
+            # The server drops a dead client's session, and with it its advisory locks (run locks, share
+            # claims), about two minutes after the client's host went silent (the default is hours).
+            for setting, value in SERVER_KEEPALIVES.items():
+                self._conn.execute(f"SET {setting} = {value}")
         except psycopg.Error as exc:
             raise LedgerError(Message("ledger.open_failed", where=self.location, reason=_first_line(exc))) from exc
 

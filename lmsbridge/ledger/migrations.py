@@ -116,7 +116,8 @@ def m0003_chain_head(db: Database) -> None:
 
 
 def m0004_run_locks(db: Database) -> None:
-    # PostgreSQL's run lock (SQLite uses an OS file lock beside the database and leaves this table empty).
+    # PostgreSQL's run lock (SQLite used an OS file lock beside the database and left this table empty; since
+    # 0007 both write it: lmsbridge.ledger.locks).
     _run(
         db,
         """CREATE TABLE run_locks (
@@ -155,6 +156,19 @@ def m0006_row_digests(db: Database) -> None:
     audit.stamp_existing_rows(db, at=str(row["applied_at"]), migration=name)
 
 
+def m0007_run_holders(db: Database) -> None:
+    """Who holds a run lock and who runs a sync, so a dead one is told from a live one (issue 11 item 6): the
+    process's start beside a lock's pid (a reused pid is not the holder), and each run's pid, host and start
+    (a run killed without a word is marked ``interrupted`` by the next). SQLite now writes ``run_locks`` too."""
+    _run(
+        db,
+        "ALTER TABLE run_locks ADD COLUMN process TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE sync_runs ADD COLUMN pid INTEGER",
+        "ALTER TABLE sync_runs ADD COLUMN host TEXT",
+        "ALTER TABLE sync_runs ADD COLUMN process TEXT",
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("0001_shares_and_events", m0001_shares_and_events),
     Migration("0002_sync", m0002_sync),
@@ -162,6 +176,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration("0004_run_locks", m0004_run_locks),
     Migration("0005_indexes", m0005_indexes),
     Migration("0006_row_digests", m0006_row_digests),
+    Migration("0007_run_holders", m0007_run_holders),
 )
 
 

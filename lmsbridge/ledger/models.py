@@ -31,8 +31,9 @@ SHARE_TRANSITIONS: Mapping[ShareState, frozenset[ShareState]] = {
 FailureKind = Literal["learner", "activity", "share", "unmatched"]
 FAILURE_KINDS: tuple[FailureKind, ...] = ("learner", "activity", "share", "unmatched")
 
-RunStatus = Literal["running", "ok", "partial", "failed"]
-RUN_STATUSES: tuple[RunStatus, ...] = ("running", "ok", "partial", "failed")
+#: ``interrupted``: the run's process went away without a word (killed); the next run marks it so.
+RunStatus = Literal["running", "ok", "partial", "failed", "interrupted"]
+RUN_STATUSES: tuple[RunStatus, ...] = ("running", "ok", "partial", "failed", "interrupted")
 
 # A learner key is a pseudonym (an HMAC of the platform user id), never a name or an e-mail: at least
 # 16 characters from a digest alphabet, with a digit in it. "kari.nordmann@hf.no" or "Kari Nordmann" fail.
@@ -200,6 +201,9 @@ class SyncRun(LedgerModel):
     status: RunStatus
     #: What the run did, in numbers (no learner data).
     counts: dict[str, Any]
+    #: The process that ran it (None for runs from before runs named theirs).
+    pid: int | None = None
+    host: str | None = None
 
 
 class SentMessage(LedgerModel):

@@ -6,20 +6,20 @@ failed items, sync runs and run locks are operational state, outside the audit t
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import socket
-from collections.abc import Collection, Iterator, Mapping, Sequence
-from datetime import date, datetime, timedelta
+from collections.abc import Collection, Mapping
+from datetime import date, datetime
 from typing import Any
 
 from lmsbridge.errors import LedgerError
 from lmsbridge.i18n import Message
-from lmsbridge.ledger.base import LedgerBase, RunLock, _dt, _dt_or_none, _ts
+from lmsbridge.ledger.base import _dt, _dt_or_none, _ts
 from lmsbridge.ledger.chain import details_text
-from lmsbridge.ledger.errors import LedgerNotFoundError, LockedError
-from lmsbridge.ledger.locks import FileLock, LockHolder, check_lock_name, pid_alive
+from lmsbridge.ledger.errors import LedgerNotFoundError
+from lmsbridge.ledger.locks import process_start
+from lmsbridge.ledger.lockstate import LockState
 from lmsbridge.ledger.models import (
     FAILURE_KINDS,
     RUN_STATUSES,
@@ -38,8 +38,8 @@ from lmsbridge.ledger.rows import (
 )
 
 
-class SyncState(LedgerBase):
-    """Cursors, completions, failed items, runs, certificate notices and the run lock."""
+class SyncState(LockState):
+    """Cursors, completions, failed items, runs and certificate notices (and, from ``LockState``, run locks)."""
 
     # -- sync cursors -----------------------------------------------------------------------------------
 
@@ -170,24 +170,29 @@ class SyncState(LedgerBase):
 
     def _run(self, row: Mapping[str, Any]) -> SyncRun:
         data = dict(row)
+        data.pop("process", None)
         data["started_at"] = _dt(data["started_at"])
         data["finished_at"] = _dt_or_none(data["finished_at"])
         data["counts"] = json.loads(data["counts"])
         return self._model(SyncRun, data)
 
     def start_run(self, started_at: datetime | None = None) -> SyncRun:
-        rows = self._insert_returning("INSERT INTO sync_runs (started_at, status, counts) VALUES (?, 'running', '{}') "
-                                      "RETURNING *", (_ts(started_at or self.now()),))
-        return self._run(rows[0])
-
-    def _insert_returning(self, sql: str, params: Sequence[object]) -> list[dict[str, Any]]:
+        """A run begins, naming its process (pid, host, start). On PostgreSQL the run also holds an advisory lock
+        of its own until ``finish_run``, taken before its row is seen, so others can tell it lives."""
+        pid = os.getpid()
         with self.transaction():
-            return self._execute(sql, params)
+            rows = self._execute("INSERT INTO sync_runs (started_at, status, counts, pid, host, process) "
+                                 "VALUES (?, 'running', '{}', ?, ?, ?) RETURNING *",
+                                 (_ts(started_at or self.now()), pid, socket.gethostname(), process_start(pid)))
+            run = self._run(rows[0])
+            if self.dialect == "postgresql":
+                self._try_advisory(self.advisory_key(_run_lock_name(run.id)))  # a new id: free
+        return run
 
     def finish_run(self, run_id: int, *, status: RunStatus | str, counts: Mapping[str, Any],
                    finished_at: datetime | None = None) -> SyncRun:
         """Close a running run with its outcome (ok, partial, failed) and its counts."""
-        if status not in RUN_STATUSES or status == "running":
+        if status not in RUN_STATUSES or status in ("running", "interrupted"):
             raise LedgerError(f"a run finishes as ok, partial or failed, not {status!r}")
         body = details_text(counts)
         with self.transaction():
@@ -196,7 +201,33 @@ class SyncState(LedgerBase):
                                   (status, body, _ts(finished_at or self.now()), run_id))
             if changed != 1:
                 raise LedgerNotFoundError(Message("ledger.no_run", id=run_id))
-            return self._run(self._execute("SELECT * FROM sync_runs WHERE id = ?", (run_id,))[0])
+            finished = self._run(self._execute("SELECT * FROM sync_runs WHERE id = ?", (run_id,))[0])
+        if self.dialect == "postgresql":
+            self._advisory_unlock(self.advisory_key(_run_lock_name(run_id)))
+        return finished
+
+    def run_alive(self, run: SyncRun) -> bool:
+        """Does the process of a ``running`` run still live? (PostgreSQL: it holds its run's advisory lock;
+        SQLite: its pid lives and is the same process.) A run from before runs named their process: no."""
+        if run.status != "running":
+            return False
+        rows = self._execute("SELECT pid, host, process FROM sync_runs WHERE id = ?", (run.id,))
+        if not rows:
+            return False
+        return self.holder_alive(_run_lock_name(run.id), pid=rows[0]["pid"], host=rows[0]["host"],
+                                 process=rows[0]["process"])
+
+    def mark_interrupted_runs(self, now: datetime | None = None) -> list[int]:
+        """Runs left ``running`` by a process that is gone (killed, its host lost) become ``interrupted``.
+        Returns their ids. The next run calls this, holding the run lock."""
+        stamp = _ts(now or self.now())
+        running = [self._run(row) for row in self._execute("SELECT * FROM sync_runs WHERE status = 'running'")]
+        gone = [run.id for run in running if not self.run_alive(run)]
+        with self.transaction():
+            for run_id in gone:
+                self._write("UPDATE sync_runs SET status = 'interrupted', finished_at = ? "
+                            "WHERE id = ? AND status = 'running'", (stamp, run_id))
+        return gone
 
     def last_run(self, status: RunStatus | None = None) -> SyncRun | None:
         """The latest run (by start), or the latest with ``status``."""
@@ -238,74 +269,6 @@ class SyncState(LedgerBase):
             for row in self._execute(sql + " ORDER BY course_key, due_date, learner_key", params)
         ]
 
-    # -- run lock ---------------------------------------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def acquire_lock(self, name: str, *, stale_after: timedelta = timedelta(minutes=10)) -> Iterator[RunLock]:
-        """Hold the run lock ``name`` for the block, or fail at once with ``LockedError`` when another
-        process holds it. A dead holder's lock is taken over (``stale_after``: PostgreSQL, other hosts)."""
-        check_lock_name(name)
-        if self._depth:
-            raise LedgerError(Message("ledger.lock_in_transaction"))
-        holder = LockHolder.me(name, self.now())
-        if self._db.dialect == "postgresql":
-            with self._row_lock(holder, stale_after) as lock:
-                yield lock
-        elif self._file_path is None:
-            with self._memory_lock(holder) as lock:
-                yield lock
-        else:
-            file_lock = FileLock(f"{self._file_path}.{name}.lock", holder)
-            file_lock.acquire()
-            try:
-                yield RunLock(holder, lambda: None)
-            finally:
-                file_lock.release()
-
-    @contextlib.contextmanager
-    def _memory_lock(self, holder: LockHolder) -> Iterator[RunLock]:
-        # A :memory: ledger lives in this process only, so the lock does too.
-        with self._lock:
-            if holder.name in self._memory_locks:
-                raise holder.locked_error()
-            self._memory_locks.add(holder.name)
-        try:
-            yield RunLock(holder, lambda: None)
-        finally:
-            self._memory_locks.discard(holder.name)
-
-    @contextlib.contextmanager
-    def _row_lock(self, holder: LockHolder, stale_after: timedelta) -> Iterator[RunLock]:
-        with self.transaction():
-            rows = self._execute("SELECT * FROM run_locks WHERE name = ?", (holder.name,))
-            if rows:
-                current = LockHolder(holder.name, int(rows[0]["pid"]), str(rows[0]["host"]),
-                                     str(rows[0]["acquired_at"]))
-                if not self._stale(current, _dt(rows[0]["heartbeat_at"]), stale_after):
-                    raise current.locked_error()
-                self._write("DELETE FROM run_locks WHERE name = ?", (holder.name,))
-            stamp = _ts(self.now())
-            self._write("INSERT INTO run_locks (name, pid, host, acquired_at, heartbeat_at) VALUES (?, ?, ?, ?, ?)",
-                        (holder.name, holder.pid, holder.host, stamp, stamp))
-
-        def beat() -> None:
-            changed = self._write("UPDATE run_locks SET heartbeat_at = ? WHERE name = ? AND pid = ? AND host = ?",
-                                  (_ts(self.now()), holder.name, holder.pid, holder.host))
-            if changed != 1:
-                rows = self._execute("SELECT pid, host FROM run_locks WHERE name = ?", (holder.name,))
-                pid, host = (rows[0]["pid"], rows[0]["host"]) if rows else ("?", "?")
-                raise LockedError(Message("ledger.lock_lost", name=holder.name, pid=pid, host=host))
-
-        try:
-            yield RunLock(holder, beat)
-        finally:
-            with contextlib.suppress(LedgerError):
-                self._write("DELETE FROM run_locks WHERE name = ? AND pid = ? AND host = ?",
-                            (holder.name, holder.pid, holder.host))
-
-    def _stale(self, current: LockHolder, heartbeat_at: datetime, stale_after: timedelta) -> bool:
-        """On this host a holder is gone when its pid is; another host's, when its heartbeat is old."""
-        if current.host == socket.gethostname():
-            return current.pid != os.getpid() and not pid_alive(current.pid)
-        return self.now() - heartbeat_at > stale_after
-
+def _run_lock_name(run_id: int) -> str:
+    return f"run-{run_id}"

@@ -177,11 +177,13 @@ def run_sync(
     progress: ProgressListener | None = None,
 ) -> SyncSummary:
     """One ``sync run``: the secret is checked first, then the run lock is taken (``LockedError`` at once
-    when another run holds it), the run is logged in sync_runs, and every published share is synced."""
+    when another run holds it), runs left ``running`` by a killed process are marked ``interrupted``, the run
+    is logged in sync_runs, and every published share is synced."""
     options = options or SyncOptions()
     now = clock or (lambda: datetime.now(UTC))
     secret = pseudonym_secret(config.sync, config.source.parent if config.source else None)
     with ledger.acquire_lock("sync") as lock:
+        ledger.mark_interrupted_runs(now())
         engine = CompletionSync(
             ledger=ledger, clients=clients, profiles=config.platforms, settings=config.sync, secret=secret,
             options=options, clock=now, progress=progress, heartbeat=lock.heartbeat,

@@ -69,8 +69,11 @@ def sync_status(ledger: Ledger) -> SyncStatus:
     for row in ledger.completions():
         counts[row.share_id] = counts.get(row.share_id, 0) + 1
     last = ledger.last_run()
+    last_run = last.model_dump(mode="json") if last else None
+    if last is not None and last_run is not None and last.status == "running" and not ledger.run_alive(last):
+        last_run["status"] = "interrupted"  # its process is gone; the next run marks it so in the ledger
     return SyncStatus(
-        last_run=last.model_dump(mode="json") if last else None,
+        last_run=last_run,
         shares=[
             ShareCursor(
                 s.id,

@@ -386,7 +386,7 @@ def old(ledger_url: str) -> str:
 def test_a_ledger_of_the_previous_head_upgrades_with_a_baseline_and_verifies(old: str) -> None:
     before = fixture_tables()
     with Ledger.open(old, clock=lambda: NOW + 9 * HOUR) as ledger:
-        assert ledger.applied_migrations()[-1] == "0006_row_digests"
+        assert "0006_row_digests" in ledger.applied_migrations()
         events = ledger.events()
         # The old events as written (their hashes unchanged) …
         assert [e.hash for e in events[:-1]] == [e["hash"] for e in before["events"]]
@@ -492,7 +492,7 @@ def test_sigkill_during_the_upgrade_leaves_the_previous_ledger(old: str) -> None
     finally:
         raw.close()
     with Ledger.open(old) as ledger:  # and the upgrade goes through on the next open
-        assert ledger.applied_migrations()[-1] == "0006_row_digests"
+        assert "0006_row_digests" in ledger.applied_migrations()
         assert ledger.verify().ok and ledger.events()[-1].action == "ledger.baseline"
 
 

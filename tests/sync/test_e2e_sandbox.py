@@ -7,6 +7,7 @@ u09's email differs in case, u10 has no idnumber on ks (tests/fixtures/moodle/se
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -193,6 +194,12 @@ def test_killed_mid_run_then_rerun_loses_nothing_and_duplicates_nothing(
     lp.set_latency(0.0)
     written_before = len(ledger.completions())
     assert written_before < len(expected)  # the kill landed before the share's transaction
+    # the killed run does not stay "running": status sees its process gone, the next run marks it
+    status = subprocess.run([sys.executable, "-m", "lmsbridge", "--config", str(config_path), "sync", "status",
+                             "--json"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    assert json.loads(status.stdout)["last_run"]["status"] == "interrupted", status.stdout + status.stderr
+    (killed,) = ledger.runs()
+    assert killed.status == "running" and killed.pid == process.pid
 
     rerun = subprocess.run([sys.executable, "-m", "lmsbridge", "--config", str(config_path), "sync", "run", "--json"],
                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
@@ -203,6 +210,8 @@ def test_killed_mid_run_then_rerun_loses_nothing_and_duplicates_nothing(
     assert owner_done(lp, {4, 10, 11, 12, 13}) >= expected
     third = run(sandbox, make_config(urls(sandbox), tmp=tmp_path), ledger)
     assert third.written == 0
+    assert [r.status for r in ledger.runs()] == ["ok", "ok", "interrupted"]
+    assert ledger.runs()[-1].finished_at is not None
 
 
 def test_incremental_run_with_the_report_reads_the_listing_too(ledger: Ledger, tmp_path: Path) -> None:
