@@ -254,7 +254,8 @@ def sync_group() -> None:
 @sync_group.command(name="run", epilog=EXAMPLES)
 @click.option("--full", is_flag=True, help="Read every learner, not only those who visited since the last run "
               "(catches completions set by cron or a teacher without a visit).")
-@click.option("--dry-run", is_flag=True, help="Print the web-service writes that would be made; change nothing.")
+@click.option("--dry-run", is_flag=True, help="Print the web-service writes that would be made; change nothing, "
+              "on the platforms or in the ledger (no report filter is set: it reads learner by learner).")
 @click.option("--concurrency", type=click.IntRange(1, 32), help="Calls in flight per platform "
               "(default: each platform profile's concurrency, 4).")
 @click.option("--share", "share_ids", multiple=True, help="Sync only this share (repeatable).")
@@ -283,7 +284,7 @@ def sync_run(ctx: click.Context, full: bool, dry_run: bool, concurrency: int | N
     options = SyncOptions(full=full, dry_run=dry_run, concurrency=concurrency, share_ids=share_ids,
                           use_report=not no_report)
     clients = {name: context.client(name, dry_run=dry_run) for name in config.platforms}
-    with Ledger.open(config.ledger_url()) as ledger:
+    with Ledger.open(config.ledger_url(), read_only=dry_run) as ledger:
         runs = 0
         code: int = ExitCode.OK
         while True:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from lmsbridge.adapters import MoodleClient, PlatformProfile
@@ -182,6 +183,9 @@ def run_sync(
     options = options or SyncOptions()
     now = clock or (lambda: datetime.now(UTC))
     secret = pseudonym_secret(config.sync, config.source.parent if config.source else None)
+    if options.dry_run:
+        return _dry_run(config=config, clients=clients, ledger=ledger, options=options, clock=now, progress=progress,
+                        secret=secret)
     with ledger.acquire_lock("sync") as lock:
         ledger.mark_interrupted_runs(now())
         engine = CompletionSync(
@@ -201,6 +205,21 @@ def run_sync(
             ledger.finish_run(run_id, status=summary.run_status, counts=summary.counts(),
                               finished_at=summary.finished_at or now())
         return summary
+
+
+def _dry_run(*, config: Config, clients: Mapping[str, MoodleClient], ledger: Ledger, options: SyncOptions,
+             clock: Callable[[], datetime], progress: ProgressListener | None, secret: bytes) -> SyncSummary:
+    """``--dry-run`` changes nothing anywhere (issue 11 item 9): no lock row, no run row, nothing committed to
+    the ledger, no write on a platform (the clients only plan them), and no completion report: reading one
+    means setting or resetting its filters on the site, which are state there. It reads learner by learner."""
+    reports = sorted(name for name, profile in config.platforms.items() if profile.completion_report_id)
+    engine = CompletionSync(ledger=ledger, clients=clients, profiles=config.platforms, settings=config.sync,
+                            secret=secret, options=replace(options, use_report=False), clock=clock,
+                            progress=progress)
+    summary = engine.run(clock())
+    if options.use_report and reports:
+        summary.warnings.append(Message("sync.warning.dry_run_no_report", platforms=", ".join(reports)))
+    return summary
 
 
 __all__ = ["CompletionSync", "ProgressListener", "SyncOptions", "pseudonym_secret", "run_sync"]

@@ -88,11 +88,17 @@ def test_certificate_groups_after_the_sync(config_file: Path, sandbox: Sandbox) 
 
 
 def test_dry_run_prints_the_writes_and_changes_nothing(config_file: Path, tmp_path: Path) -> None:
-    result = invoke(config_file, "sync", "run", "--dry-run", "--no-certificates")
+    with Ledger.open(tmp_path / "ledger.db") as ledger, ledger.acquire_lock("sync"):
+        # a dry run writes nothing to the ledger, so it takes no lock either: it runs beside a real run
+        result = invoke(config_file, "sync", "run", "--dry-run", "--no-certificates")
     assert result.exit_code == 0, result.output
     assert "core_completion_override_activity_completion_status" in result.output
     with Ledger.open(tmp_path / "ledger.db") as ledger:
-        assert ledger.completions() == [] and ledger.last_run() is None
+        assert ledger.completions() == [] and ledger.last_run() is None and ledger.list_failures() == []
+    (tmp_path / "ledger.db").rename(tmp_path / "elsewhere.db")
+    missing = invoke(config_file, "sync", "run", "--dry-run")
+    assert missing.exit_code == 1 and "Fant ingen hovedbok" in missing.output
+    assert not (tmp_path / "ledger.db").exists()
 
 
 def test_missing_secret_exits_2(config_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -9,15 +9,16 @@ the test's ``Clock``, so the seeded completions are minutes old at T0 and every 
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from lmsbridge.config import Config
-from lmsbridge.errors import ConfigError
+from lmsbridge.errors import ConfigError, LedgerError
 from lmsbridge.i18n import Message
-from lmsbridge.ledger import Ledger, is_pseudonym
+from lmsbridge.ledger import MIGRATIONS, Ledger, is_pseudonym
 from lmsbridge.sandbox import Fault, Sandbox
 from lmsbridge.sandbox.models import TRACKING_MANUAL
 from lmsbridge.sandbox.state import SiteState
@@ -262,6 +263,51 @@ def test_dry_run_plans_writes_and_changes_nothing(tmp_path: Path, sandbox: Sandb
     assert [c.wsfunction for _, c in summary.planned].count(OVERRIDE) == 5
     assert OVERRIDE not in lp.calls_by_function
     assert ledger.completions() == [] and ledger.last_run() is None and ledger.get_cursor("S-0001") is None
+
+
+def dump(ledger: Ledger) -> list[str]:
+    assert ledger.path is not None
+    with sqlite3.connect(ledger.path) as raw:
+        return list(raw.iterdump())
+
+
+def test_dry_run_sets_no_report_filter_and_writes_nothing_to_the_ledger(
+    tmp_path: Path, sandbox: Sandbox, ks: SiteState, lp: SiteState, ledger: Ledger, clock: Clock
+) -> None:
+    """Issue 11 item 9: ``--dry-run`` called core_reportbuilder_filters_reset, which is state on the site."""
+    config = config_for(sandbox, tmp_path, report={"ks": 1})
+    sync(config, ledger, sandbox, clock)
+    clock.tick(minutes=15)
+    visit_and_complete(ks, 11, 5, 3)
+    ks.reset_counters()
+    before, sites_before = dump(ledger), {name: s.state.snapshot() for name, s in sandbox.sites.items()}
+    read_only = Ledger.open(ledger.path or "", read_only=True)
+    try:
+        summary = sync(config, read_only, sandbox, clock, dry_run=True)
+    finally:
+        read_only.close()
+    assert summary.exit_code == 0 and summary.shares[0].planned_writes == 1
+    assert not {"core_reportbuilder_set_filters", "core_reportbuilder_filters_reset",
+                "core_reportbuilder_retrieve_report"} & set(ks.calls_by_function)
+    assert [w.code for w in summary.warnings] == ["sync.warning.dry_run_no_report"]
+    assert dump(ledger) == before
+    assert {name: s.state.snapshot() for name, s in sandbox.sites.items()} == sites_before
+
+
+def test_a_read_only_ledger_refuses_every_write_and_an_old_one(tmp_path: Path, ledger: Ledger) -> None:
+    with Ledger.open(tmp_path / "ledger.db", read_only=True) as read_only:
+        assert [s.id for s in read_only.list_shares()] == ["S-0001"]
+        with pytest.raises(LedgerError, match="bare for lesing"):
+            read_only.start_run()
+        with pytest.raises(LedgerError, match="bare for lesing"), read_only.acquire_lock("sync"):
+            pass
+    with pytest.raises(LedgerError, match="Fant ingen hovedbok"):
+        Ledger.open(tmp_path / "nowhere.db", read_only=True)
+    assert not (tmp_path / "nowhere.db").exists()
+    with sqlite3.connect(tmp_path / "ledger.db") as raw:
+        raw.execute("DELETE FROM migrations WHERE name = ?", (MIGRATIONS[-1].name,))
+    with pytest.raises(LedgerError, match=MIGRATIONS[-1].name):
+        Ledger.open(tmp_path / "ledger.db", read_only=True)
 
 
 def test_unmapped_activity_is_reported_not_guessed(tmp_path: Path, sandbox: Sandbox, ks: SiteState, ledger: Ledger,
