@@ -22,6 +22,7 @@ that platform. The summary carries what the run wrote, for the certificate group
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import replace
@@ -38,9 +39,11 @@ from lmsbridge.sync.context import SESSION_SETTINGS, Learner, ProgressListener, 
 from lmsbridge.sync.outcome import ShareOutcome, SyncSummary
 from lmsbridge.sync.plan import SharePlan, SyncOptions, plan_share, published_shares
 from lmsbridge.sync.pools import INTERRUPTED, PlatformUnreachable, Pools
-from lmsbridge.sync.reason import cause
+from lmsbridge.sync.reason import UnexpectedError, cause
 from lmsbridge.sync.secret import pseudonym_secret
 from lmsbridge.sync.write import write_completions
+
+logger = logging.getLogger(__name__)
 
 
 class CompletionSync:
@@ -84,7 +87,7 @@ class CompletionSync:
         try:
             overlap = timedelta(minutes=self.settings.overlap_minutes)
             plans = [plan_share(self.ledger, share, overlap=overlap, full=self.options.full) for share in shares]
-            read.read_reports(ctx, plans, summary.warnings)
+            self._read_reports(ctx, plans, summary)
             self.progress.shares(len(plans))
             workers = max(1, min(len(plans), max(4, 2 * max(sizes.values(), default=1))))
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lmsbridge-share") as executor:
@@ -115,6 +118,18 @@ class CompletionSync:
         summary.finished_at = self.clock()
         return summary
 
+    @staticmethod
+    def _read_reports(ctx: RunContext, plans: list[SharePlan], summary: SyncSummary) -> None:
+        """The completion reports; one that fails in a way nobody foresaw is not used (a warning): the shares
+        are read learner by learner instead."""
+        try:
+            read.read_reports(ctx, plans, summary.warnings)
+        except Exception as exc:  # the listing path needs no report
+            logger.warning("unexpected error reading the completion reports", exc_info=exc)
+            summary.warnings.append(Message("sync.warning.reports_failed", cause=cause(UnexpectedError(exc))))
+            for plan in plans:
+                plan.report_rows = None
+
     def _sync_share(self, ctx: RunContext, plan: SharePlan) -> ShareOutcome:
         share = plan.share
         out = ShareOutcome(share.id, owner=share.owner_platform, borrower=share.borrower_platform,
@@ -138,6 +153,9 @@ class CompletionSync:
             out.fail(cause(exc), config=True)
         except LmsbridgeError as exc:
             out.fail(cause(exc))
+        except Exception as exc:  # one share's surprise fails that share; the others finish
+            logger.warning("unexpected error in share %s", share.id, exc_info=exc)
+            out.fail(cause(UnexpectedError(exc)))
         return out
 
     @staticmethod

@@ -337,3 +337,21 @@ def test_configuration_errors_of_the_sync_in_the_users_language(config_file: Pat
         "en": "Error: the pseudonym secret in $TEST_PSEUDONYM is shorter than 16 characters",
     }[lang]
     assert "short" not in short.stderr.replace("shorter", "")  # never the value
+
+
+def test_a_poisoned_record_exits_4_without_a_traceback_and_shows_in_status(config_file: Path,
+                                                                            sandbox: Sandbox) -> None:
+    def poison(answer: dict[str, object]) -> dict[str, object]:
+        for status in answer["statuses"]:  # type: ignore[attr-defined]
+            status["timecompleted"] = 10 ** 13
+        return answer
+
+    sandbox.sites["ks"].state.rewrite("core_completion_get_activities_completion_status", poison,
+                                      when=lambda call: call.params["userid"] == 10)
+    result = CliRunner().invoke(cli, ["--config", str(config_file), "--lang", "en", "sync", "run",
+                                      "--no-certificates"])
+    assert result.exit_code == 4, result.output
+    assert isinstance(result.exception, SystemExit) and "Traceback" not in result.output
+    status = json.loads(invoke(config_file, "sync", "status", "--json").output)
+    codes = {f["reason_code"] for f in status["failures"] if f["item_kind"] == "learner"}
+    assert codes <= {"sync.failure.bad_time", "sync.failure.reading"} and codes
