@@ -133,6 +133,7 @@ LABELS: dict[str, dict[str, str]] = {
     },
     "kind": {
         "activity": N_("sync.kind.activity"),
+        "conflict": N_("sync.kind.conflict"),
         "learner": N_("sync.kind.learner"),
         "share": N_("sync.kind.share"),
         "unmatched": N_("sync.kind.unmatched"),

@@ -28,8 +28,8 @@ SHARE_TRANSITIONS: Mapping[ShareState, frozenset[ShareState]] = {
     "rejected": frozenset(),
 }
 
-FailureKind = Literal["learner", "activity", "share", "unmatched"]
-FAILURE_KINDS: tuple[FailureKind, ...] = ("learner", "activity", "share", "unmatched")
+FailureKind = Literal["learner", "activity", "share", "unmatched", "conflict"]
+FAILURE_KINDS: tuple[FailureKind, ...] = ("learner", "activity", "share", "unmatched", "conflict")
 
 #: ``interrupted``: the run's process went away without a word (killed); the next run marks it so.
 RunStatus = Literal["running", "ok", "partial", "failed", "interrupted"]

@@ -17,13 +17,18 @@ from lmsbridge.i18n import Message
 from lmsbridge.ledger import Share
 from lmsbridge.sync.mapping import Activity, Unmapped
 
-#: failed_items kinds. Learner and share failures make the run exit 4; "unmatched" (no owner account under
-#: the skip policy) and "activity" (no owner counterpart) are reported and retried, not failures of the run.
+#: failed_items kinds. Learner, identity-conflict and share failures make the run exit 4; "unmatched" (no owner
+#: account under the skip policy) and "activity" (no owner counterpart) are reported and retried, not failures
+#: of the run. A "conflict" (keys that disagree: issue 11 item 5) waits for a person and is looked at again on
+#: every run.
 KIND_LEARNER = "learner"
 KIND_UNMATCHED = "unmatched"
+KIND_CONFLICT = "conflict"
 KIND_ACTIVITY = "activity"
 KIND_SHARE = "share"
-FAILING_KINDS = frozenset({KIND_LEARNER, KIND_SHARE})
+FAILING_KINDS = frozenset({KIND_LEARNER, KIND_CONFLICT, KIND_SHARE})
+#: The kinds of failed item that are a borrower learner (retried by reading the learner again).
+LEARNER_KINDS = (KIND_LEARNER, KIND_UNMATCHED, KIND_CONFLICT)
 
 
 @dataclass(frozen=True)
@@ -111,12 +116,15 @@ class ShareOutcome:
         self.config_error = config
 
     def item_failed(self, key: str, reason: Message, *, kind: str = KIND_LEARNER) -> None:
-        """One item (a learner, most often) failed: kept in failed_items and retried next run."""
+        """One item (a learner, most often) failed: kept in failed_items and retried next run. A learner's
+        failure of another kind from before goes (unmatched then, an identity conflict now)."""
         self.failures.append(Failure(kind, key, reason))
+        if kind in LEARNER_KINDS:
+            self.cleared.update((other, key) for other in LEARNER_KINDS if other != kind)
 
     def clear(self, userid: int) -> None:
         """Nothing is left to retry for this borrower learner: its failed items go, unless it failed again."""
-        self.cleared.update({(KIND_LEARNER, f"user:{userid}"), (KIND_UNMATCHED, f"user:{userid}")})
+        self.cleared.update((kind, f"user:{userid}") for kind in LEARNER_KINDS)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -246,9 +254,11 @@ class SyncSummary:
 __all__ = [
     "FAILING_KINDS",
     "KIND_ACTIVITY",
+    "KIND_CONFLICT",
     "KIND_LEARNER",
     "KIND_SHARE",
     "KIND_UNMATCHED",
+    "LEARNER_KINDS",
     "CourseWrites",
     "Failure",
     "OwnerCourse",

@@ -17,7 +17,7 @@ from lmsbridge.errors import ConfigError
 from lmsbridge.i18n import Message
 from lmsbridge.ledger import Ledger, Share
 from lmsbridge.sync import cursor as cursor_rules
-from lmsbridge.sync.outcome import KIND_LEARNER, KIND_UNMATCHED
+from lmsbridge.sync.outcome import LEARNER_KINDS
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ class SharePlan:
     share: Share
     since: datetime | None
     recorded: dict[str, set[str]]  # learner pseudonym → owner cmids already brought back
-    failed_learners: set[int]  # borrower user ids of learner and unmatched failures
+    failed_learners: set[int]  # borrower user ids of learner, unmatched and identity-conflict failures
     failure_keys: set[tuple[str, str]]  # (kind, key) of every failed item
     report_rows: list[CompletionRow] | None = None
 
@@ -64,7 +64,7 @@ def plan_share(ledger: Ledger, share: Share, *, overlap: timedelta, full: bool) 
     for failure in ledger.list_failures(share.id):
         kind, key = str(failure.item_kind), failure.item_key
         failure_keys.add((kind, key))
-        if kind in (KIND_LEARNER, KIND_UNMATCHED) and key.startswith("user:") and key[5:].isdigit():
+        if kind in LEARNER_KINDS and key.startswith("user:") and key[5:].isdigit():
             failed_learners.add(int(key[5:]))
     return SharePlan(share, since_at, recorded, failed_learners, failure_keys)
 

@@ -61,7 +61,7 @@ def test_run_then_status(config_file: Path, sandbox: Sandbox) -> None:
     assert data["totals"]["written"] == 5 and data["status"] == "ok" and data["shares"][0]["unmatched"] == 2
     # --json keeps English keys and language-neutral codes; the reason itself is in the user's language
     assert data["shares"][0]["failed"][0] == {
-        "kind": "unmatched", "key": "user:18", "reason": "ingen konto hos eier med samme idnumber/email/username",
+        "kind": "unmatched", "key": "user:18", "reason": "ingen konto hos eier med samme idnumber/email",
         "reason_code": "sync.match.none"}
     table = invoke(config_file, "sync", "run", "--no-certificates")
     assert table.exit_code == 0 and "S-0001" in table.output and "0 fullføringer" in table.output
@@ -170,8 +170,8 @@ SUMMARY = {
     "en": "{written} completions brought back to the owner, {failed} failed items, {unmatched} without an owner "
     "account",
 }
-UNMATCHED = {"nb": "ingen konto hos eier med samme idnumber/email/username",
-             "en": "no owner account with the same idnumber/email/username"}
+UNMATCHED = {"nb": "ingen konto hos eier med samme idnumber/email",
+             "en": "no owner account with the same idnumber/email"}
 #: A sync run's own words that must not show in the other language.
 OTHER = {"nb": ("no owner account", "reading completion", "could not reach", "Last run", "failed items", "learner "),
          "en": ("ingen konto", "lesing av", "kan ikke nå", "Siste kjøring", "feilede elementer", "deltaker")}
@@ -306,7 +306,7 @@ def test_a_stored_reason_is_shown_in_the_readers_language(config_file: Path, mon
     assert reasons["user:10"][1] == "sync.failure.reading"
     with Ledger.open(tmp_path / "ledger.db") as ledger:
         stored = {f.item_key: f.reason for f in ledger.list_failures()}
-    assert json.loads(stored["user:18"]) == {"code": "sync.match.none", "values": {"keys": "idnumber/email/username"}}
+    assert json.loads(stored["user:18"]) == {"code": "sync.match.none", "values": {"keys": "idnumber/email"}}
 
 
 def test_a_reason_stored_as_text_by_an_earlier_version_is_shown_as_it_is(config_file: Path, tmp_path: Path) -> None:

@@ -121,7 +121,12 @@ def test_email_differing_only_in_case_matches_through_the_owner_course(
 
 
 def test_different_usernames_do_not_match_by_username(sandbox: Sandbox, ledger: Ledger, tmp_path: Path) -> None:
-    config = make_config(urls(sandbox), tmp=tmp_path, sync={"identity_keys": ["username"]})
+    # usernames belong to each site: compared only between a pair configured to share them
+    alone = run(sandbox, make_config(urls(sandbox), tmp=tmp_path, sync={"identity_keys": ["username"]}), ledger)
+    assert alone.exit_code == 2 and alone.shares[0].error is not None
+    assert alone.shares[0].error.code == "config.where" and alone.written == 0
+    config = make_config(urls(sandbox), tmp=tmp_path, sync={"identity_keys": ["username"],
+                                                              "username_pairs": [["ks", "lp"]]})
     summary = run(sandbox, config, ledger)
     assert summary.written == 0 and summary.shares[0].unmatched == 5  # ks usernames are emails, lp's hb1000x
 

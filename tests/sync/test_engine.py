@@ -399,3 +399,44 @@ def test_incremental_report_run_retries_a_failed_learner_and_leaves_out_staff(
         (key(10), 12), (key(10), 13), (key(11), 12), (key(11), 13)}
     assert ("learner", "user:10") not in failed_items(ledger)
     assert ks.calls_by_function["core_reportbuilder_set_filters"] == 1 and ks.report_filters == {}
+
+
+def test_an_identity_conflict_is_never_written_and_waits_for_a_person(
+    tmp_path: Path, sandbox: Sandbox, ks: SiteState, lp: SiteState, ledger: Ledger, clock: Clock
+) -> None:
+    """Issue 11: a borrower learner with idnumber KS-555 and username «ola» was matched by username to owner
+    HB-20002; the completion went to the wrong person."""
+    learner = ks.add_user("ola", "Ola", "Kommune", "", idnumber="KS-555")
+    ks.enrol(learner.id, 3)
+    visit_and_complete(ks, learner.id, 5, 3)
+    someone_else = lp.add_user("ola", "Ola", "Sykehus", "ola@helse-bergen.no", idnumber="HB-20002")
+    lp.enrol(someone_else.id, 5)
+    # username is not compared between ks and lp unless configured: Ola is simply not found
+    plain = sync(config_for(sandbox, tmp_path), ledger, sandbox, clock)
+    assert done(lp, someone_else.id) == set()
+    assert ("unmatched", f"user:{learner.id}") in failed_items(ledger) and plain.exit_code == 0
+    # with usernames shared by the pair, username finds HB-20002, whose idnumber disagrees: a conflict
+    clock.tick(minutes=15)
+    shared = config_for(sandbox, tmp_path, sync={"username_pairs": [["lp", "ks"]]})
+    summary = sync(shared, ledger, sandbox, clock)
+    assert summary.exit_code == 4 and done(lp, someone_else.id) == set()
+    (conflict,) = [f for f in ledger.list_failures() if str(f.item_kind) == "conflict"]
+    reason = Message.from_stored(conflict.reason)
+    assert reason.code == "sync.match.conflict" and reason.values == {"by": "username", "keys": "idnumber"}
+    assert ("unmatched", f"user:{learner.id}") not in failed_items(ledger)
+    # it stays until a person resolves it (here: the borrower's idnumber is corrected)
+    clock.tick(minutes=15)
+    assert sync(shared, ledger, sandbox, clock).exit_code == 4
+    with ks.changing():
+        ks.users[learner.id].idnumber = "HB-20002"
+    clock.tick(minutes=15)
+    fixed = sync(shared, ledger, sandbox, clock)
+    assert fixed.exit_code == 0 and done(lp, someone_else.id) == {12}
+    assert not [f for f in ledger.list_failures() if str(f.item_kind) == "conflict"]
+
+
+def test_username_pairs_name_two_configured_platforms(tmp_path: Path, sandbox: Sandbox) -> None:
+    with pytest.raises(ConfigError, match="ks & nowhere"):
+        config_for(sandbox, tmp_path, sync={"username_pairs": [["ks", "nowhere"]]})
+    with pytest.raises(ConfigError, match="ks & ks"):
+        config_for(sandbox, tmp_path, sync={"username_pairs": [["ks", "ks"]]})
