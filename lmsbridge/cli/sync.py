@@ -21,9 +21,11 @@ from lmsbridge.cli.context import app, echo_json, is_terminal, table
 from lmsbridge.config import Config
 from lmsbridge.errors import ExitCode, combined_exit_code
 from lmsbridge.i18n import N_
-from lmsbridge.ledger import Ledger, LockedError
-from lmsbridge.sync import ShareOutcome, SyncOptions, SyncSummary, run_sync, sync_status
-from lmsbridge.sync.outcome import FAILING_KINDS
+from lmsbridge.ledger import LEARNER_FAILURE_KINDS, FailedItem, Ledger, LockedError
+from lmsbridge.sync import ShareOutcome, SyncOptions, SyncStatus, SyncSummary, pseudonym_secret, run_sync, sync_status
+from lmsbridge.sync.identity import Person
+from lmsbridge.sync.outcome import FAILING_KINDS, shown_key
+from lmsbridge.sync.status import reveal
 
 EXAMPLES = """\b
 Examples:
@@ -34,6 +36,7 @@ Examples:
   lmsbridge sync run --every 15m           # run in the foreground every 15 minutes (Ctrl-C stops)
   lmsbridge sync run --concurrency 8 --json
   lmsbridge sync status
+  lmsbridge sync status --reveal           # who the failed learners are (reads the borrower courses live)
 """
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -199,7 +202,8 @@ def print_summary(summary: SyncSummary, *, quiet: bool = False) -> None:
         out.print(runs)
     for share in summary.shares:
         for failure in share.failures:
-            click.echo(f"  {share.share_id} {label('kind', failure.kind)} {failure.key}: {failure.reason.render()}")
+            click.echo(f"  {share.share_id} {label('kind', failure.kind)} {shown_key(failure.key)}: "
+                       f"{failure.reason.render()}")
         for unmapped in share.unmapped:
             click.echo(i18n.t("sync.unmapped", share=share.share_id, cmid=unmapped.activity.cmid,
                               name=unmapped.activity.name, reason=unmapped.reason.render()))
@@ -316,13 +320,27 @@ def sync_run(ctx: click.Context, full: bool, dry_run: bool, concurrency: int | N
 
 
 @sync_group.command(name="status", epilog=EXAMPLES)
+@click.option("--reveal", "reveal_learners", is_flag=True,
+              help="Name each failed learner (the ledger keeps pseudonyms only): reads the borrower courses' "
+              "participants live, so it needs the pseudonym secret and the platforms' tokens. Shown here, stored "
+              "nowhere.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_context
-def sync_status_command(ctx: click.Context, as_json: bool) -> None:
-    """Show the last sync run, each published share's cursor, and the failed items waiting for a retry."""
-    config = app(ctx).config()
+def sync_status_command(ctx: click.Context, reveal_learners: bool, as_json: bool) -> None:
+    """Show the last sync run, each published share's cursor, and the failed items waiting for a retry.
+
+    A failed learner is shown by the first digits of its pseudonym, with the borrower platform and course;
+    --reveal says who it is (and, for an identity conflict, which owner accounts its key finds).
+    """
+    context = app(ctx)
+    config = context.config()
     with Ledger.open(config.ledger_url()) as ledger:
         status = sync_status(ledger)
+        if reveal_learners:
+            clients: dict[str, MoodleClient] = {}
+            secret = pseudonym_secret(config.sync, config.source.parent if config.source else None)
+            reveal(status, ledger, lambda name: clients.get(name) or clients.setdefault(name, context.client(name)),
+                   secret, page_size=config.sync.page_size)
     if as_json:
         echo_json(status.as_dict())
         return
@@ -343,14 +361,37 @@ def sync_status_command(ctx: click.Context, as_json: bool) -> None:
                             share.cursor.isoformat() if share.cursor else "-", str(share.completions))
         out.print(cursors)
     if status.failures:
-        failures = table(i18n.t("table.failed_items"), ["share", "kind", "item", "attempts", "last_failed", "reason"])
+        columns = ["share", "course", "kind", "item", "attempts", "last_failed", "reason"]
+        failures = table(i18n.t("table.failed_items"), [*columns, *(["who"] if reveal_learners else [])])
         for failure in status.failures:
-            failures.add_row(escape(failure.share_id), label("kind", str(failure.item_kind)), escape(failure.item_key),
-                             str(failure.attempts), failure.last_failed_at.isoformat(),
-                             escape(status.reason(failure).render()))
+            row = [escape(failure.share_id), escape(status.borrower_of(failure)), label("kind", str(failure.item_kind)),
+                   escape(shown_key(failure.item_key)), str(failure.attempts), failure.last_failed_at.isoformat(),
+                   escape(status.reason(failure).render())]
+            if reveal_learners:
+                row.append(escape(_who(status, failure)))
+            failures.add_row(*row)
         out.print(failures)
     else:
         click.echo(i18n.t("sync.status.no_failures"))
+
+
+def _who(status: SyncStatus, failure: FailedItem) -> str:
+    """A failed learner as ``--reveal`` names it (and the owner accounts of an identity conflict)."""
+    if str(failure.item_kind) not in LEARNER_FAILURE_KINDS:
+        return ""
+    found = status.who(failure)
+    if found is None:
+        return i18n.t("sync.status.not_found")
+    text = _person(found.learner)
+    if found.owner_accounts:
+        text += " ↔ " + "; ".join(f"{_person(p)} #{p.id}" for p in found.owner_accounts)
+    return text
+
+
+def _person(person: Person) -> str:
+    name = person.fullname or f"{person.firstname} {person.lastname}".strip()
+    keys = ", ".join(value for value in (person.username, person.idnumber, person.email) if value)
+    return f"{name} ({keys})" if keys else name
 
 
 commands = [sync_group]

@@ -17,6 +17,7 @@ from lmsbridge.ledger.errors import LedgerConstraintError, LedgerNotFoundError, 
 from lmsbridge.ledger.migrations import MIGRATIONS, Migration
 from lmsbridge.ledger.models import (
     FAILURE_KINDS,
+    LEARNER_FAILURE_KINDS,
     RUN_STATUSES,
     SHARE_STATES,
     SHARE_TRANSITIONS,
@@ -41,6 +42,7 @@ from lmsbridge.ledger.store import Ledger, RunLock, ShareChanges
 __all__ = [
     "FAILURE_KINDS",
     "GENESIS",
+    "LEARNER_FAILURE_KINDS",
     "MIGRATIONS",
     "RUN_STATUSES",
     "SHARE_STATES",

@@ -30,6 +30,8 @@ SHARE_TRANSITIONS: Mapping[ShareState, frozenset[ShareState]] = {
 
 FailureKind = Literal["learner", "activity", "share", "unmatched", "conflict"]
 FAILURE_KINDS: tuple[FailureKind, ...] = ("learner", "activity", "share", "unmatched", "conflict")
+#: Failed items that are a learner: kept under the learner's pseudonym, never a user id (issue 11 item 8).
+LEARNER_FAILURE_KINDS: tuple[FailureKind, ...] = ("learner", "unmatched", "conflict")
 
 #: ``interrupted``: the run's process went away without a word (killed); the next run marks it so.
 RunStatus = Literal["running", "ok", "partial", "failed", "interrupted"]

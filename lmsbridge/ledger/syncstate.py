@@ -22,6 +22,7 @@ from lmsbridge.ledger.locks import process_start
 from lmsbridge.ledger.lockstate import LockState
 from lmsbridge.ledger.models import (
     FAILURE_KINDS,
+    LEARNER_FAILURE_KINDS,
     RUN_STATUSES,
     CertificateNotice,
     Completion,
@@ -131,9 +132,12 @@ class SyncState(LockState):
 
     def record_failure(self, *, share_id: str, item_kind: FailureKind | str, item_key: str, reason: str,
                        now: datetime | None = None) -> FailedItem:
-        """Note that an item failed (again): the first time at 1 attempt, then +1 with the latest reason."""
+        """Note that an item failed (again): the first time at 1 attempt, then +1 with the latest reason. A
+        learner's item (learner, unmatched, conflict) is kept under its pseudonym, never its user id."""
         if item_kind not in FAILURE_KINDS:
             raise LedgerError(f"unknown failed item kind {item_kind!r} (known: {', '.join(FAILURE_KINDS)})")
+        if item_kind in LEARNER_FAILURE_KINDS:
+            self._pseudonym(item_key)
         stamp = _ts(now or self.now())
         with self.transaction():
             self._write(
@@ -145,6 +149,18 @@ class SyncState(LockState):
             )
             (failure,) = self.list_failures(share_id, item_kind=item_kind, item_key=item_key)
         return failure
+
+    def rename_failure(self, *, share_id: str, item_kind: str, item_key: str, new_key: str) -> None:
+        """Keep a failed item under another key (a pseudonym instead of an id, or a new secret's pseudonym);
+        when the new key has a row already, the old one goes."""
+        if item_kind in LEARNER_FAILURE_KINDS:
+            self._pseudonym(new_key)
+        with self.transaction():
+            if self.list_failures(share_id, item_kind=item_kind, item_key=new_key):
+                self.clear_failure(share_id=share_id, item_kind=item_kind, item_key=item_key)
+                return
+            self._write("UPDATE failed_items SET item_key = ? WHERE share_id = ? AND item_kind = ? AND item_key = ?",
+                        (new_key, share_id, item_kind, item_key))
 
     def clear_failure(self, *, share_id: str, item_kind: str, item_key: str) -> bool:
         """Forget a failed item (it went through). True if there was one."""

@@ -37,7 +37,7 @@ from lmsbridge.sync import courses, match, read
 from lmsbridge.sync.commit import commit
 from lmsbridge.sync.context import SESSION_SETTINGS, Learner, ProgressListener, Quiet, RunContext, ShareProblem
 from lmsbridge.sync.outcome import ShareOutcome, SyncSummary
-from lmsbridge.sync.plan import SharePlan, SyncOptions, plan_share, published_shares
+from lmsbridge.sync.plan import SharePlan, SyncOptions, plan_share, pseudonymise_failures, published_shares
 from lmsbridge.sync.pools import INTERRUPTED, PlatformUnreachable, Pools
 from lmsbridge.sync.reason import UnexpectedError, cause
 from lmsbridge.sync.secret import pseudonym_secret
@@ -86,7 +86,8 @@ class CompletionSync:
         ctx = RunContext(pools, self.profiles, self.settings, self.options, self.secret, self.progress)
         try:
             overlap = timedelta(minutes=self.settings.overlap_minutes)
-            plans = [plan_share(self.ledger, share, overlap=overlap, full=self.options.full) for share in shares]
+            plans = [plan_share(self.ledger, share, overlap=overlap, full=self.options.full, secret=self.secret)
+                     for share in shares]
             self._read_reports(ctx, plans, summary)
             self.progress.shares(len(plans))
             workers = max(1, min(len(plans), max(4, 2 * max(sizes.values(), default=1))))
@@ -133,7 +134,7 @@ class CompletionSync:
     def _sync_share(self, ctx: RunContext, plan: SharePlan) -> ShareOutcome:
         share = plan.share
         out = ShareOutcome(share.id, owner=share.owner_platform, borrower=share.borrower_platform,
-                           course=share.owner_course_shortname)
+                           course=share.owner_course_shortname, pseudonym=plan.failed.pseudonym)
         for platform in (share.owner_platform, share.borrower_platform):
             if platform not in ctx.pools:
                 out.fail(Message("sync.share.platform_not_configured", platform=platform), config=True)
@@ -206,6 +207,7 @@ def run_sync(
                         secret=secret)
     with ledger.acquire_lock("sync") as lock:
         ledger.mark_interrupted_runs(now())
+        pseudonymise_failures(ledger, secret)
         engine = CompletionSync(
             ledger=ledger, clients=clients, profiles=config.platforms, settings=config.sync, secret=secret,
             options=options, clock=now, progress=progress, heartbeat=lock.heartbeat,

@@ -74,7 +74,7 @@ def known_owners(ctx: RunContext, plan: SharePlan, learners: Sequence[Learner], 
     stopped = {lr.person.id for lr in learners if _conflict(owners.found[lr.person.id], lr, out)}
     # A learner left unmatched last time had something to bring back: look them up before reading.
     retry = [lr for lr in learners if lr.person.id not in stopped and not owners.found[lr.person.id].found
-             and (KIND_UNMATCHED, lr.item_key) in plan.failure_keys]
+             and plan.failed.before(lr.person.id, [KIND_UNMATCHED])]
     looked = lookup_owners(ctx, plan.share, [lr.person for lr in retry]) if retry else {}
     for learner in retry:
         hit = looked.get(learner.person.id, Match(None, tried=keys))

@@ -7,6 +7,7 @@ owner course it read (id, activities) and the completions it wrote there, per ow
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 from lmsbridge.adapters import PlannedCall
 from lmsbridge.errors import ExitCode, exit_code_for
 from lmsbridge.i18n import Message
-from lmsbridge.ledger import Share
+from lmsbridge.ledger import LEARNER_FAILURE_KINDS, Share
 from lmsbridge.sync.mapping import Activity, Unmapped
 
 #: failed_items kinds. Learner, identity-conflict and share failures make the run exit 4; "unmatched" (no owner
@@ -28,7 +29,20 @@ KIND_ACTIVITY = "activity"
 KIND_SHARE = "share"
 FAILING_KINDS = frozenset({KIND_LEARNER, KIND_CONFLICT, KIND_SHARE})
 #: The kinds of failed item that are a borrower learner (retried by reading the learner again).
-LEARNER_KINDS = (KIND_LEARNER, KIND_UNMATCHED, KIND_CONFLICT)
+LEARNER_KINDS: tuple[str, ...] = LEARNER_FAILURE_KINDS
+
+
+def stored_key(key: str, pseudonym: Callable[[int], str]) -> str:
+    """The key a failed item is kept under. A borrower learner, ``user:<id>`` in the run (and in failed_items
+    before pseudonyms), is kept under its pseudonym; any other key (``cm:<id>``, ``share``) as it is."""
+    prefix, _, userid = key.partition(":")
+    return pseudonym(int(userid)) if prefix == "user" and userid.isdigit() else key
+
+
+def shown_key(key: str) -> str:
+    """A failed item's key for people: a pseudonym's first 12 digits (enough to tell learners apart, as
+    ``ledger verify`` shows them), any other key whole."""
+    return key[:12] if len(key) == 64 and all(ch in "0123456789abcdef" for ch in key) else key
 
 
 @dataclass(frozen=True)
@@ -102,6 +116,9 @@ class ShareOutcome:
     mapped_borrower_cmids: frozenset[int] | None = None
     notes: list[Message] = field(default_factory=list)  # not kept in the ledger
     owner_course: OwnerCourse | None = None  # once the run has read it
+    #: A borrower learner's pseudonym from its user id: the key its failed items are kept and shown under
+    #: (issue 11 item 8); the engine gives the secret's. Without one (a test's outcome), ``user:<id>``.
+    pseudonym: Callable[[int], str] = field(default=lambda userid: f"user:{userid}", repr=False)
 
     @property
     def clean(self) -> bool:
@@ -116,15 +133,21 @@ class ShareOutcome:
         self.config_error = config
 
     def item_failed(self, key: str, reason: Message, *, kind: str = KIND_LEARNER) -> None:
-        """One item (a learner, most often) failed: kept in failed_items and retried next run. A learner's
-        failure of another kind from before goes (unmatched then, an identity conflict now)."""
+        """One item (a learner, most often) failed: kept in failed_items and retried next run. A learner
+        (``user:<id>`` in the run) is kept under its pseudonym; its failure of another kind from before goes
+        (unmatched then, an identity conflict now)."""
+        key = stored_key(key, self.pseudonym)
         self.failures.append(Failure(kind, key, reason))
         if kind in LEARNER_KINDS:
             self.cleared.update((other, key) for other in LEARNER_KINDS if other != kind)
 
     def clear(self, userid: int) -> None:
         """Nothing is left to retry for this borrower learner: its failed items go, unless it failed again."""
-        self.cleared.update((kind, f"user:{userid}") for kind in LEARNER_KINDS)
+        self.clear_key(self.pseudonym(userid))
+
+    def clear_key(self, key: str) -> None:
+        """The same, for a learner known by its pseudonym only (one the run no longer sees)."""
+        self.cleared.update((kind, key) for kind in LEARNER_KINDS)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -266,4 +289,6 @@ __all__ = [
     "SyncSummary",
     "Written",
     "reason_code",
+    "shown_key",
+    "stored_key",
 ]

@@ -10,9 +10,15 @@ from typing import Any
 from lmsbridge.adapters import MoodleClient, MoodleTransport, RetryPolicy
 from lmsbridge.config import Config, parse_config
 from lmsbridge.ledger import Ledger, Share
+from lmsbridge.sync.identity import learner_key
 
 SECRET = "test-pseudonym-secret-0123456789"
 T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+
+def borrower_key(userid: int, platform: str = "ks") -> str:
+    """A borrower learner's pseudonym: what failed_items keeps instead of its user id."""
+    return learner_key(SECRET.encode(), platform, userid)
 
 
 def make_config(urls: dict[str, str], *, tmp: Path, report: dict[str, int | None] | None = None,

@@ -26,7 +26,7 @@ from lmsbridge.sandbox import Sandbox
 from lmsbridge.sandbox.state import SiteState
 from lmsbridge.sync import SyncOptions, SyncSummary, run_sync
 from lmsbridge.sync.identity import learner_key
-from tests.sync.helpers import SECRET, Clock, make_clients, make_config, publish
+from tests.sync.helpers import SECRET, Clock, borrower_key, make_clients, make_config, publish
 
 pytestmark = pytest.mark.slow
 
@@ -290,11 +290,11 @@ def _report_supplements_the_listing(sandbox: Sandbox, ledger: Ledger, tmp_path: 
               "core_user_create_users"}
     assert not writes & set(lp.calls_by_function)
     unmatched = {f.item_key for f in ledger.list_failures() if str(f.item_kind) == "unmatched"}
-    assert unmatched == {"user:18", "user:19"}
+    assert unmatched == {borrower_key(18), borrower_key(19)}
 
     # k16 leaves the borrower course: the listing no longer shows him, so his failure is cleared
     ks.unenrol(19, 3)
     gone, _ = counted_run()
-    assert "user:19 er ikke lenger deltaker i lånekurset; feilen er fjernet" in [
+    assert f"deltakeren {borrower_key(19)[:12]} er ikke lenger med i lånekurset; feilen er fjernet" in [
         note.render("nb") for note in gone.shares[0].notes]
-    assert {f.item_key for f in ledger.list_failures() if str(f.item_kind) == "unmatched"} == {"user:18"}
+    assert {f.item_key for f in ledger.list_failures() if str(f.item_kind) == "unmatched"} == {borrower_key(18)}

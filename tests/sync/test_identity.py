@@ -74,7 +74,8 @@ def test_keys_that_disagree_are_a_conflict_not_a_match(learner: Person, keys: tu
     assert not result.found and result.key == by and result.conflict == conflict
     assert result.reason.code == "sync.match.conflict"
     assert result.reason.render("en") == (f"identity conflict: found by {by}, but {'/'.join(conflict)} differs on "
-                                          "the owner's side; a person must decide who this is")
+                                          "the owner's side; a person must decide who this is («lmsbridge sync "
+                                          "status --reveal» shows both)")
     assert "KS-555" not in result.reason.render("en") and "ola" not in result.reason.render("en")
 
 

@@ -19,7 +19,7 @@ from lmsbridge.i18n import Message
 from lmsbridge.ledger import Ledger
 from lmsbridge.sandbox import Sandbox
 from lmsbridge.sync import courses
-from tests.sync.helpers import SECRET, Clock, make_config, publish
+from tests.sync.helpers import SECRET, Clock, borrower_key, make_config, publish
 from tests.sync.test_engine import STATUSES, done, failed_items, sync, urls
 
 POISON = 10 ** 13  # «timemodified 10^13»: year 318857
@@ -137,7 +137,7 @@ def test_an_unexpected_error_for_one_learner_fails_that_learner_only(
     monkeypatch.setattr(MoodleClient, "activities_completion", broken)
     summary = sync(make_config(urls(sandbox), tmp=tmp_path), ledger, sandbox, clock)
     assert summary.exit_code == 4 and [s.status for s in summary.shares] == ["ok", "ok"]
-    assert ("learner", "user:10") in failed_items(ledger)
+    assert ("learner", borrower_key(10)) in failed_items(ledger)
     assert done(lp, 10) == set() and done(lp, 4) >= {12, 13}
-    reason = Message.from_stored(next(f.reason for f in ledger.list_failures() if f.item_key == "user:10"))
+    reason = Message.from_stored(next(f.reason for f in ledger.list_failures() if f.item_key == borrower_key(10)))
     assert reason.render("en") == "reading completion: unexpected error (ValueError: not what anyone expected)"
