@@ -15,7 +15,8 @@ from lmsbridge.certificates import CertificatesRun, certificate_list, group_cert
 from lmsbridge.cli.context import app, echo_json, table
 from lmsbridge.cli.sync import _today, console, print_certificates
 from lmsbridge.errors import ExitCode
-from lmsbridge.ledger import Ledger, LockedError
+from lmsbridge.ledger import NOTIFY_LOCK, Ledger, LockedError
+from lmsbridge.sync.secret import check_secret, pseudonym_secret
 
 EXAMPLES = """\b
 Examples:
@@ -24,9 +25,6 @@ Examples:
   lmsbridge certificates list --csv > kursbevis.csv
   lmsbridge certificates notify --dry-run          # who would be told what they still miss
 """
-
-#: The ledger lock one ``certificates notify`` holds while it sends (two at once would tell everyone twice).
-NOTIFY_LOCK = "certificates-notify"
 
 _course = click.option("--course", "courses", multiple=True,
                        help="Only this course (its [certificates.<shortname>] key; repeatable).")
@@ -154,6 +152,9 @@ def certificates_notify_command(ctx: click.Context, courses: tuple[str, ...], to
         shares = ledger.list_shares(state="published")
         try:
             with contextlib.nullcontext() if dry_run else ledger.acquire_lock(NOTIFY_LOCK):
+                # notices are kept under pseudonyms: another secret would tell everyone again
+                check_secret(ledger, pseudonym_secret(config.sync, config.source.parent if config.source else None),
+                             adopt=not dry_run)
                 run = notify_certificates(config, clients.__getitem__, ledger, today=_date(today), shares=shares,
                                           courses=courses)
         except LockedError:

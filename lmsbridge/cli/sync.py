@@ -7,6 +7,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 import click
@@ -25,6 +26,7 @@ from lmsbridge.ledger import LEARNER_FAILURE_KINDS, FailedItem, Ledger, LockedEr
 from lmsbridge.sync import ShareOutcome, SyncOptions, SyncStatus, SyncSummary, pseudonym_secret, run_sync, sync_status
 from lmsbridge.sync.identity import Person
 from lmsbridge.sync.outcome import FAILING_KINDS, shown_key
+from lmsbridge.sync.secret import MAX_USER_ID, check_secret, old_pseudonym_secret
 from lmsbridge.sync.status import reveal
 
 EXAMPLES = """\b
@@ -35,6 +37,7 @@ Examples:
   lmsbridge sync run --dry-run             # print the writes that would be made; change nothing
   lmsbridge sync run --every 15m           # run in the foreground every 15 minutes (Ctrl-C stops)
   lmsbridge sync run --concurrency 8 --json
+  lmsbridge sync run --rotate-secret --old-secret-env OLD_SECRET   # re-key the ledger to a new secret
   lmsbridge sync status
   lmsbridge sync status --reveal           # who the failed learners are (reads the borrower courses live)
 """
@@ -232,9 +235,13 @@ def print_certificates(run: CertificatesRun) -> None:
 
 
 def _one_run(config: Config, ledger: Ledger, clients: dict[str, MoodleClient],
-             options: SyncOptions, *, as_json: bool, quiet: bool, certificates: bool) -> int:
+             options: SyncOptions, *, as_json: bool, quiet: bool, certificates: bool,
+             rotate_from: bytes | None = None, max_user_id: int = MAX_USER_ID) -> int:
     with _progress(is_terminal() and not as_json and not quiet) as bar:
-        summary = run_sync(config=config, clients=clients, ledger=ledger, options=options, progress=bar)
+        summary = run_sync(config=config, clients=clients, ledger=ledger, options=options, progress=bar,
+                           rotate_from=rotate_from, max_user_id=max_user_id)
+    if summary.rotation and not as_json and not quiet:
+        click.echo(summary.rotation.message.render())
     cert_run: CertificatesRun | None = None
     if certificates and config.certificates:
         cert_run = group_after_sync(config, clients.__getitem__, summary, today=_today())
@@ -269,10 +276,19 @@ def sync_group() -> None:
 @click.option("--no-report", is_flag=True, help="Do not use the platforms' completion reports (read learner by learner).")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing when everything went through (for cron).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--rotate-secret", is_flag=True, help="First re-key the ledger's pseudonyms from the old secret "
+              "(--old-secret-env or --old-secret-file) to the configured one, in one transaction (README).")
+@click.option("--old-secret-env", metavar="NAME", help="With --rotate-secret: the environment variable holding the "
+              "secret the ledger was written with.")
+@click.option("--old-secret-file", type=click.Path(dir_okay=False, path_type=Path),
+              help="With --rotate-secret: the file holding the secret the ledger was written with.")
+@click.option("--max-user-id", type=click.IntRange(1), default=MAX_USER_ID, show_default=True,
+              help="With --rotate-secret: the highest user id tried to find each pseudonym again.")
 @click.option("--max-runs", type=int, default=0, hidden=True)
 @click.pass_context
 def sync_run(ctx: click.Context, full: bool, dry_run: bool, concurrency: int | None, share_ids: tuple[str, ...],
              every: str | None, no_certificates: bool, no_report: bool, quiet: bool, as_json: bool,
+             rotate_secret: bool, old_secret_env: str | None, old_secret_file: Path | None, max_user_id: int,
              max_runs: int) -> None:
     """Sync completions of every published share back to the owner (one run; cron or a timer calls it).
 
@@ -280,12 +296,16 @@ def sync_run(ctx: click.Context, full: bool, dry_run: bool, concurrency: int | N
     changed, and writes each new completion to the owner's course (enrolling the learner there first when
     allowed). Every completion brought back is logged in the ledger under a pseudonym. Exit 0 when all went
     through, 4 when some items failed (they are retried next run), 3 when a platform could not be reached,
-    2 for configuration errors. A second run while one is running stops at once with exit 75 (with --quiet:
-    exit 0 and no output).
+    2 for configuration errors (a pseudonym secret that is not the ledger's among them: --rotate-secret
+    re-keys the ledger). A second run while one is running stops at once with exit 75 (with --quiet: exit 0
+    and no output).
     """
     interval = parse_every(every) if every else None
+    if rotate_secret != bool(old_secret_env or old_secret_file) or (old_secret_env and old_secret_file):
+        raise click.UsageError(i18n.t("sync.secret.rotate_usage"))
     context = app(ctx)
     config = context.config()
+    rotate_from = old_pseudonym_secret(env=old_secret_env, file=old_secret_file) if rotate_secret else None
     options = SyncOptions(full=full, dry_run=dry_run, concurrency=concurrency, share_ids=share_ids,
                           use_report=not no_report)
     clients = {name: context.client(name, dry_run=dry_run) for name in config.platforms}
@@ -296,7 +316,8 @@ def sync_run(ctx: click.Context, full: bool, dry_run: bool, concurrency: int | N
             runs += 1
             try:
                 code = _one_run(config, ledger, clients, options, as_json=as_json, quiet=quiet,
-                                certificates=not no_certificates)
+                                certificates=not no_certificates, max_user_id=max_user_id,
+                                rotate_from=rotate_from if runs == 1 else None)
             except LockedError as exc:
                 # Another run holds the ledger: not an error to mail from cron (--quiet: exit 0, say nothing).
                 if interval is None:
@@ -339,6 +360,7 @@ def sync_status_command(ctx: click.Context, reveal_learners: bool, as_json: bool
         if reveal_learners:
             clients: dict[str, MoodleClient] = {}
             secret = pseudonym_secret(config.sync, config.source.parent if config.source else None)
+            check_secret(ledger, secret, adopt=False)
             reveal(status, ledger, lambda name: clients.get(name) or clients.setdefault(name, context.client(name)),
                    secret, page_size=config.sync.page_size)
     if as_json:

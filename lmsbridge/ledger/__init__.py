@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from lmsbridge.ledger.chain import GENESIS
 from lmsbridge.ledger.errors import LedgerConstraintError, LedgerNotFoundError, LockedError, ShareStateError
+from lmsbridge.ledger.locks import NOTIFY_LOCK, SYNC_LOCK
 from lmsbridge.ledger.migrations import MIGRATIONS, Migration
 from lmsbridge.ledger.models import (
     FAILURE_KINDS,
@@ -44,9 +45,11 @@ __all__ = [
     "GENESIS",
     "LEARNER_FAILURE_KINDS",
     "MIGRATIONS",
+    "NOTIFY_LOCK",
     "RUN_STATUSES",
     "SHARE_STATES",
     "SHARE_TRANSITIONS",
+    "SYNC_LOCK",
     "CertificateNotice",
     "Completion",
     "Event",

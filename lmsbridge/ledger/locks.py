@@ -37,6 +37,10 @@ from lmsbridge.i18n import Message
 from lmsbridge.ledger.errors import LockedError
 
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+#: The lock of ``sync run`` (shared by the runs of a PostgreSQL ledger that split the shares; exclusive to
+#: re-key the pseudonyms) and of ``certificates notify``.
+SYNC_LOCK = "sync"
+NOTIFY_LOCK = "certificates-notify"
 #: Lock and ledger files are readable by their owner only (the ledger holds pseudonyms and the audit trail).
 PRIVATE_FILE_MODE = 0o600
 _BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
@@ -197,7 +201,9 @@ class FileLock:
 
 
 __all__ = [
+    "NOTIFY_LOCK",
     "PRIVATE_FILE_MODE",
+    "SYNC_LOCK",
     "FileLock",
     "LockHolder",
     "advisory_key",

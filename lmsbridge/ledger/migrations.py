@@ -169,6 +169,13 @@ def m0007_run_holders(db: Database) -> None:
     )
 
 
+def m0008_ledger_meta(db: Database) -> None:
+    """Facts about the ledger itself, by name: the fingerprint of the pseudonym secret its learner keys were
+    made with (``secret_fingerprint``: an HMAC of a constant, which tells secrets apart and reveals none),
+    so a run with another secret refuses instead of writing every completion again (issue 11 item 4)."""
+    _run(db, "CREATE TABLE ledger_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at TEXT NOT NULL)")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("0001_shares_and_events", m0001_shares_and_events),
     Migration("0002_sync", m0002_sync),
@@ -177,6 +184,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration("0005_indexes", m0005_indexes),
     Migration("0006_row_digests", m0006_row_digests),
     Migration("0007_run_holders", m0007_run_holders),
+    Migration("0008_ledger_meta", m0008_ledger_meta),
 )
 
 

@@ -36,6 +36,7 @@ from lmsbridge.ledger.models import (
 from lmsbridge.ledger.rows import (
     CERTIFICATE_NOTICES,
     COMPLETIONS,
+    removed,
 )
 
 
@@ -127,6 +128,67 @@ class SyncState(LockState):
             data["synced_at"] = _dt(data["synced_at"])
             out.append(self._model(Completion, data))
         return out
+
+    # -- the pseudonym secret's fingerprint, and re-keying to another secret -----------------------------------
+
+    def secret_fingerprint(self) -> str | None:
+        """The fingerprint of the secret the learner pseudonyms were made with (None: not known yet)."""
+        rows = self._execute("SELECT value FROM ledger_meta WHERE name = 'secret_fingerprint'")
+        return str(rows[0]["value"]) if rows else None
+
+    def adopt_secret_fingerprint(self, fingerprint: str, *, actor: str, at: datetime | None = None) -> str:
+        """Record ``fingerprint`` when the ledger has none yet (the first secret used is the ledger's; an event
+        says so); return the one the ledger has."""
+        when = at or self.now()
+        with self.transaction():
+            added = self._write("INSERT INTO ledger_meta (name, value, updated_at) VALUES ('secret_fingerprint', ?, ?) "
+                                "ON CONFLICT (name) DO NOTHING", (fingerprint, _ts(when)))
+            if added == 1:
+                self.append_event(share_id=None, actor=actor, action="sync.secret.adopted", at=when,
+                                  details={"fingerprint": fingerprint})
+            stored = self.secret_fingerprint()
+        assert stored is not None
+        return stored
+
+    def learner_pseudonyms(self) -> list[tuple[str, str, str]]:
+        """Every learner pseudonym the ledger holds, once per row, with where it is: (table, the share or course
+        the row belongs to, the pseudonym); failed learners as ``failed_items``."""
+        rows = self._execute(
+            "SELECT 'completions' AS t, share_id AS owner, learner_key AS k FROM completions "
+            "UNION ALL SELECT 'certificate_notices', course_key, learner_key FROM certificate_notices "
+            "UNION ALL SELECT 'failed_items', share_id, item_key FROM failed_items WHERE item_kind IN "
+            f"({', '.join('?' for _ in LEARNER_FAILURE_KINDS)}) ORDER BY 1, 2, 3", LEARNER_FAILURE_KINDS)
+        return [(str(r["t"]), str(r["owner"]), str(r["k"])) for r in rows]
+
+    def rekey_pseudonyms(self, new_keys: Mapping[str, str], *, fingerprint: str, actor: str,
+                         at: datetime | None = None) -> dict[str, int]:
+        """Move every learner pseudonym in ``new_keys`` (old → new) to its new key, in completions, certificate
+        notices and failed items, and record the new secret's ``fingerprint``: one transaction, with one
+        event that vouches for the rows moved (their old keys stamped as removed). Returns rows per table."""
+        when = at or self.now()
+        counts = {"completions": 0, "certificate_notices": 0, "failed_items": 0}
+        with self.transaction():
+            for table in (COMPLETIONS, CERTIFICATE_NOTICES):
+                for old, new in new_keys.items():
+                    rows = self._execute(f"SELECT * FROM {table.name} WHERE learner_key = ?", (old,))
+                    if not rows:
+                        continue
+                    self._stamps.extend(removed(table, row) for row in rows)
+                    moved = self._write_audited(table, f"UPDATE {table.name} SET learner_key = ? WHERE learner_key = ? "
+                                                "RETURNING *", (self._pseudonym(new), old))
+                    counts[table.name] += len(moved)
+            for failure in self.list_failures():
+                renamed = new_keys.get(failure.item_key)
+                if str(failure.item_kind) in LEARNER_FAILURE_KINDS and renamed is not None:
+                    self.rename_failure(share_id=failure.share_id, item_kind=str(failure.item_kind),
+                                        item_key=failure.item_key, new_key=renamed)
+                    counts["failed_items"] += 1
+            self._write("INSERT INTO ledger_meta (name, value, updated_at) VALUES ('secret_fingerprint', ?, ?) "
+                        "ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                        (fingerprint, _ts(when)))
+            self.append_event(share_id=None, actor=actor, action="sync.secret.rotated", at=when,
+                              details={"fingerprint": fingerprint, "rows": counts})
+        return counts
 
     # -- failed items -----------------------------------------------------------------------------------
 

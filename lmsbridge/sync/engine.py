@@ -22,6 +22,7 @@ that platform. The summary carries what the run wrote, for the certificate group
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
@@ -32,7 +33,7 @@ from lmsbridge.adapters import MoodleClient, PlatformProfile
 from lmsbridge.config import Config, SyncConfig
 from lmsbridge.errors import ConfigError, InvalidTokenError, LmsbridgeError
 from lmsbridge.i18n import Message
-from lmsbridge.ledger import Ledger
+from lmsbridge.ledger import NOTIFY_LOCK, SYNC_LOCK, Ledger
 from lmsbridge.sync import courses, match, read
 from lmsbridge.sync.commit import commit
 from lmsbridge.sync.context import SESSION_SETTINGS, Learner, ProgressListener, Quiet, RunContext, ShareProblem
@@ -40,7 +41,7 @@ from lmsbridge.sync.outcome import ShareOutcome, SyncSummary
 from lmsbridge.sync.plan import SharePlan, SyncOptions, plan_share, pseudonymise_failures, published_shares
 from lmsbridge.sync.pools import INTERRUPTED, PlatformUnreachable, Pools
 from lmsbridge.sync.reason import UnexpectedError, cause
-from lmsbridge.sync.secret import pseudonym_secret
+from lmsbridge.sync.secret import MAX_USER_ID, check_secret, pseudonym_secret, rotate_secret
 from lmsbridge.sync.write import write_completions
 
 logger = logging.getLogger(__name__)
@@ -195,35 +196,48 @@ def run_sync(
     options: SyncOptions | None = None,
     clock: Callable[[], datetime] | None = None,
     progress: ProgressListener | None = None,
+    rotate_from: bytes | None = None,
+    max_user_id: int = MAX_USER_ID,
 ) -> SyncSummary:
-    """One ``sync run``: the secret is checked first, then the run lock is taken (``LockedError`` at once
-    when another run holds it), runs left ``running`` by a killed process are marked ``interrupted``, the run
-    is logged in sync_runs, and every published share is synced."""
+    """One ``sync run``: the secret is read first, then the run lock is taken (``LockedError`` at once when
+    another run holds it), runs left ``running`` by a killed process are marked ``interrupted``, the ledger is
+    re-keyed from ``rotate_from`` to the secret when asked (holding the notify lock too), a secret that is not
+    the ledger's is refused, the run is logged in sync_runs, and every published share is synced."""
     options = options or SyncOptions()
     now = clock or (lambda: datetime.now(UTC))
     secret = pseudonym_secret(config.sync, config.source.parent if config.source else None)
     if options.dry_run:
-        return _dry_run(config=config, clients=clients, ledger=ledger, options=options, clock=now, progress=progress,
-                        secret=secret)
-    with ledger.acquire_lock("sync") as lock:
+        rotation = rotate_secret(ledger, old=rotate_from, new=secret, max_user_id=max_user_id,
+                                 dry_run=True) if rotate_from else None
+        # Not re-keyed yet: the ledger's pseudonyms are still the old secret's.
+        ledger_secret = rotate_from if rotate_from and rotation and not rotation.already else secret
+        check_secret(ledger, ledger_secret, adopt=False)
+        summary = _dry_run(config=config, clients=clients, ledger=ledger, options=options, clock=now,
+                           progress=progress, secret=ledger_secret)
+        summary.rotation = rotation
+        return summary
+    with (ledger.acquire_lock(SYNC_LOCK) as lock,
+          ledger.acquire_lock(NOTIFY_LOCK) if rotate_from else contextlib.nullcontext()):
         ledger.mark_interrupted_runs(now())
+        rotation = rotate_secret(ledger, old=rotate_from, new=secret, max_user_id=max_user_id,
+                                 at=now()) if rotate_from else None
+        check_secret(ledger, secret, adopt=True)
         pseudonymise_failures(ledger, secret)
         engine = CompletionSync(
             ledger=ledger, clients=clients, profiles=config.platforms, settings=config.sync, secret=secret,
             options=options, clock=now, progress=progress, heartbeat=lock.heartbeat,
         )
         started = now()
-        run_id = None if options.dry_run else ledger.start_run(started).id
+        run_id = ledger.start_run(started).id
         try:
             summary = engine.run(started)
         except BaseException:
-            if run_id is not None:
-                ledger.finish_run(run_id, status="failed", counts={"interrupted": True}, finished_at=now())
+            ledger.finish_run(run_id, status="failed", counts={"interrupted": True}, finished_at=now())
             raise
         summary.run_id = run_id
-        if run_id is not None:
-            ledger.finish_run(run_id, status=summary.run_status, counts=summary.counts(),
-                              finished_at=summary.finished_at or now())
+        summary.rotation = rotation
+        ledger.finish_run(run_id, status=summary.run_status, counts=summary.counts(),
+                          finished_at=summary.finished_at or now())
         return summary
 
 

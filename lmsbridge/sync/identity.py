@@ -177,8 +177,12 @@ def learner_key(secret: bytes, platform: str, userid: int) -> str:
     Stable across runs (so the ledger can tell what was already brought back) and meaningless without the
     secret: no name, email or username is ever stored.
     """
-    message = f"{platform}\x1fuser\x1f{userid}".encode()
-    return hmac.new(secret, message, hashlib.sha256).hexdigest()
+    return hmac.new(secret, pseudonym_message(platform, userid), hashlib.sha256).hexdigest()
+
+
+def pseudonym_message(platform: str, userid: int) -> bytes:
+    """What a learner's pseudonym is the HMAC of: the platform and the user id there."""
+    return f"{platform}\x1fuser\x1f{userid}".encode()
 
 
 def person_of(user: EnrolledUser | User) -> Person:
@@ -206,5 +210,6 @@ __all__ = [
     "match",
     "normalise",
     "person_of",
+    "pseudonym_message",
     "usable_keys",
 ]

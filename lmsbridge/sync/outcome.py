@@ -17,6 +17,7 @@ from lmsbridge.errors import ExitCode, exit_code_for
 from lmsbridge.i18n import Message
 from lmsbridge.ledger import LEARNER_FAILURE_KINDS, Share
 from lmsbridge.sync.mapping import Activity, Unmapped
+from lmsbridge.sync.secret import Rotation
 
 #: failed_items kinds. Learner, identity-conflict and share failures make the run exit 4; "unmatched" (no owner
 #: account under the skip policy) and "activity" (no owner counterpart) are reported and retried, not failures
@@ -189,6 +190,7 @@ class SyncSummary:
     calls: dict[str, dict[str, int]] = field(default_factory=dict)
     planned: list[tuple[str, PlannedCall]] = field(default_factory=list)
     published: tuple[Share, ...] = ()  # every published share the run found in the ledger (--share or not)
+    rotation: Rotation | None = None  # what --rotate-secret did before the run
 
     def writes(self) -> dict[tuple[str, str], CourseWrites]:
         """Per owner course (platform, short name): the course as read and the completions the run wrote."""
@@ -271,6 +273,7 @@ class SyncSummary:
             "unreachable": {p: m.render() for p, m in self.unreachable.items()},
             "shares": [s.as_dict() for s in self.shares],
             "planned": [{"platform": p, "wsfunction": c.wsfunction, "params": dict(c.params)} for p, c in self.planned],
+            "rotation": self.rotation.as_dict() if self.rotation else None,
         }
 
 

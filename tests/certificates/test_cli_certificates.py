@@ -11,10 +11,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from lmsbridge.cli.certificates import NOTIFY_LOCK
 from lmsbridge.cli.main import cli
 from lmsbridge.errors import ExitCode
-from lmsbridge.ledger import Ledger
+from lmsbridge.ledger import NOTIFY_LOCK, Ledger
 from lmsbridge.sandbox import Sandbox
 from tests.sync.helpers import SECRET
 

@@ -376,3 +376,24 @@ def test_status_reveal_names_the_failed_learners_live_and_the_ledger_keeps_no_id
     assert b"user:18" not in data and b"Eva" not in data and b"eva.ronning" not in data
     monkeypatch.delenv("TEST_PSEUDONYM")
     assert invoke(config_file, "sync", "status", "--reveal").exit_code == 2  # no secret, no names
+
+
+def test_another_secret_exits_2_and_rotate_secret_rekeys_the_ledger(config_file: Path, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    assert invoke(config_file, "sync", "run", "--no-certificates").exit_code == 0
+    monkeypatch.setenv("TEST_PSEUDONYM", "a-brand-new-pseudonym-secret-9876")
+    refused = invoke(config_file, "sync", "run", "--no-certificates")
+    assert refused.exit_code == 2 and "--rotate-secret" in refused.output
+    notify = invoke(config_file, "certificates", "notify", "--today", "2026-11-02")
+    assert notify.exit_code == 2  # notices are kept under pseudonyms too: nobody is told twice
+    for wrong in (["--rotate-secret"], ["--old-secret-env", "OLD"],
+                  ["--rotate-secret", "--old-secret-env", "OLD", "--old-secret-file", "old.txt"]):
+        usage = invoke(config_file, "sync", "run", *wrong)
+        assert usage.exit_code == 2 and "--old-secret-env" in usage.output
+    monkeypatch.setenv("OLD", SECRET)
+    rotated = invoke(config_file, "--lang", "en", "sync", "run", "--no-certificates", "--rotate-secret",
+                     "--old-secret-env", "OLD")
+    assert rotated.exit_code == 0, rotated.output
+    assert "Pseudonyms re-keyed to the new secret: 5 completions, 0 certificate notices, 2 failed items" in rotated.output
+    assert "0 completions brought back" in rotated.output
+    assert invoke(config_file, "sync", "run", "--no-certificates").exit_code == 0
