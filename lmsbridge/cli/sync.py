@@ -133,6 +133,7 @@ LABELS: dict[str, dict[str, str]] = {
         "shares_failed": N_("sync.count.shares_failed"),
         "shares_ok": N_("sync.count.shares_ok"),
         "shares_skipped": N_("sync.count.shares_skipped"),
+        "shares_taken": N_("sync.count.shares_taken"),
         "unmapped_activities": N_("sync.count.unmapped_activities"),
         "unmatched": N_("sync.count.unmatched"),
         "written": N_("sync.count.written"),
@@ -160,6 +161,7 @@ LABELS: dict[str, dict[str, str]] = {
         "failed": N_("sync.share_status.failed"),
         "ok": N_("sync.share_status.ok"),
         "skipped": N_("sync.share_status.skipped"),
+        "taken": N_("sync.share_status.taken"),
     },
 }
 
@@ -243,9 +245,11 @@ def _one_run(config: Config, ledger: Ledger, clients: dict[str, MoodleClient],
     if summary.rotation and not as_json and not quiet:
         click.echo(summary.rotation.message.render())
     cert_run: CertificatesRun | None = None
-    if certificates and config.certificates:
+    if certificates and config.certificates and summary.exit_code != ExitCode.LOCKED:
         cert_run = group_after_sync(config, clients.__getitem__, summary, today=_today())
     code = combined_exit_code(summary.exit_code, cert_run.exit_code if cert_run else ExitCode.OK)
+    if quiet and code == ExitCode.LOCKED:  # other runs had every share: no error to mail
+        code = ExitCode.OK
     if as_json:
         data: dict[str, Any] = summary.as_dict()
         data["certificates"] = cert_run.as_dict() if cert_run else None

@@ -116,6 +116,8 @@ class LedgerBase:
         self._memory_locks: set[str] = set()
         #: PostgreSQL: the schema advisory-lock keys are made in (``LockState.advisory_key``), once asked.
         self._advisory_scope: str | None = None
+        #: PostgreSQL: the advisory keys of the shares this ledger's run has claimed (``LockState.claim_share``).
+        self._claims: set[int] = set()
         if migrate and not read_only:
             self.migrate()
 

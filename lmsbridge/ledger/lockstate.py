@@ -7,7 +7,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from lmsbridge.errors import LedgerError
 from lmsbridge.i18n import Message
@@ -17,6 +17,9 @@ from lmsbridge.ledger.locks import FileLock, LockHolder, advisory_key, check_loc
 
 #: How long another host's lock row is trusted without a heartbeat (PostgreSQL rows only name holders).
 STALE_AFTER = timedelta(minutes=10)
+
+#: What claiming a share gave: it is this run's, another run holds it, or another run finished it meanwhile.
+Claim = Literal["claimed", "busy", "done"]
 
 
 class LockState(LedgerBase):
@@ -156,6 +159,64 @@ class LockState(LedgerBase):
             sql += " AND pid = pg_backend_pid()"
         return int(self._execute(sql, ((key >> 32) & 0xFFFFFFFF, key & 0xFFFFFFFF))[0]["n"]) > 0
 
+    # -- share claims: several sync runs on one PostgreSQL ledger split the shares (issue 11 item 7) -----------------
+
+    @property
+    def supports_claims(self) -> bool:
+        """Can several ``sync run`` processes share this ledger, each share claimed by one? (PostgreSQL: its
+        advisory locks reach every host. SQLite is one host's file: one run at a time.)"""
+        return self.dialect == "postgresql"
+
+    def claim_share(self, share_id: str, *, run_id: int, run_started: datetime, now: datetime | None = None) -> Claim:
+        """Claim ``share_id`` for run ``run_id`` until ``release_claims`` (the run's end, or its process's death):
+        ``claimed``; ``busy`` when another run holds it; ``done`` when another run finished it after this one
+        started (nothing left to do). Without claims (SQLite: the run lock is the ledger's) always ``claimed``."""
+        key = self.advisory_key(f"share-{share_id}") if self.supports_claims else None
+        if key is not None and not self._try_advisory(key):
+            return "busy"
+        rows = self._execute("SELECT run_id, done_at FROM share_claims WHERE share_id = ?", (share_id,))
+        if rows and int(rows[0]["run_id"]) != run_id and rows[0]["done_at"] and _dt(rows[0]["done_at"]) >= run_started:
+            if key is not None:
+                self._advisory_unlock(key)
+            return "done"
+        stamp = _ts(now or self.now())
+        holder = LockHolder.me("claim", run_started)
+        self._write("INSERT INTO share_claims (share_id, run_id, pid, host, claimed_at, done_at) VALUES (?, ?, ?, ?, ?, NULL) "
+                    "ON CONFLICT (share_id) DO UPDATE SET run_id = excluded.run_id, pid = excluded.pid, "
+                    "host = excluded.host, claimed_at = excluded.claimed_at, done_at = NULL",
+                    (share_id, run_id, holder.pid, holder.host, stamp))
+        if key is not None:
+            with self._lock:
+                self._claims.add(key)
+        return "claimed"
+
+    def share_done(self, share_id: str, *, run_id: int, now: datetime | None = None) -> None:
+        """Run ``run_id`` finished ``share_id`` (call it in the transaction that commits the share)."""
+        self._write("UPDATE share_claims SET done_at = ? WHERE share_id = ? AND run_id = ?",
+                    (_ts(now or self.now()), share_id, run_id))
+
+    @contextlib.contextmanager
+    def turn(self, name: str) -> Iterator[None]:
+        """Wait (up to the busy timeout) until no other process sharing this ledger is inside ``turn(name)``:
+        for what two runs must not do at once on a platform (a report's filters are kept per user there).
+        Without claims there is one run per ledger: nothing to wait for."""
+        if not self.supports_claims:
+            yield
+            return
+        key = self.advisory_key(name)
+        self._execute("SELECT 1 AS got FROM (SELECT pg_advisory_lock(?::bigint)) AS waited", (key,))
+        try:
+            yield
+        finally:
+            self._advisory_unlock(key)
+
+    def release_claims(self) -> None:
+        """Let go of every share this ledger claimed (the run ends)."""
+        with self._lock:
+            held, self._claims = self._claims, set()
+        for key in held:
+            self._advisory_unlock(key)
+
     # -- whether a process that started something still lives -----------------------------------------------------
 
     def holder_alive(self, name: str, *, pid: int | None, host: str | None, process: str | None,
@@ -170,4 +231,4 @@ class LockState(LedgerBase):
         return holder.alive(heartbeat_at or now, now, STALE_AFTER)
 
 
-__all__ = ["STALE_AFTER", "LockState"]
+__all__ = ["STALE_AFTER", "Claim", "LockState"]

@@ -176,6 +176,19 @@ def m0008_ledger_meta(db: Database) -> None:
     _run(db, "CREATE TABLE ledger_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at TEXT NOT NULL)")
 
 
+def m0009_share_claims(db: Database) -> None:
+    """Which run holds (or last held) each share (issue 11 item 7): several ``sync run`` processes on one
+    PostgreSQL ledger split the shares, each claimed by one run at a time (an advisory lock decides; this row
+    says who and when, and ``done_at`` lets a run skip a share another run finished meanwhile)."""
+    _run(
+        db,
+        """CREATE TABLE share_claims (
+            share_id TEXT PRIMARY KEY, run_id INTEGER NOT NULL, pid INTEGER NOT NULL, host TEXT NOT NULL,
+            claimed_at TEXT NOT NULL, done_at TEXT
+        )""",
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("0001_shares_and_events", m0001_shares_and_events),
     Migration("0002_sync", m0002_sync),
@@ -185,6 +198,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration("0006_row_digests", m0006_row_digests),
     Migration("0007_run_holders", m0007_run_holders),
     Migration("0008_ledger_meta", m0008_ledger_meta),
+    Migration("0009_share_claims", m0009_share_claims),
 )
 
 

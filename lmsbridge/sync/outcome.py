@@ -29,6 +29,8 @@ KIND_CONFLICT = "conflict"
 KIND_ACTIVITY = "activity"
 KIND_SHARE = "share"
 FAILING_KINDS = frozenset({KIND_LEARNER, KIND_CONFLICT, KIND_SHARE})
+#: A share's status when another run holds it or finished it during this run (PostgreSQL: runs split shares).
+TAKEN = "taken"
 #: The kinds of failed item that are a borrower learner (retried by reading the learner again).
 LEARNER_KINDS: tuple[str, ...] = LEARNER_FAILURE_KINDS
 
@@ -97,7 +99,7 @@ class ShareOutcome:
     owner: str = ""
     borrower: str = ""
     course: str = ""
-    status: str = "ok"  # ok | failed | skipped
+    status: str = "ok"  # ok | failed | skipped | taken
     error: Message | None = None
     unreachable: str | None = None
     config_error: bool = False
@@ -218,6 +220,8 @@ class SyncSummary:
 
     @property
     def exit_code(self) -> ExitCode:
+        if self.shares and all(s.status == TAKEN for s in self.shares):
+            return ExitCode.LOCKED  # other runs have every share: this one did nothing
         return exit_code_for(
             config=any(s.config_error for s in self.shares),
             unreachable=bool(self.unreachable) or any(s.unreachable for s in self.shares),
@@ -226,14 +230,14 @@ class SyncSummary:
 
     @property
     def status(self) -> str:
-        return {ExitCode.OK: "ok", ExitCode.CONFIG: "config-error", ExitCode.UNREACHABLE: "unreachable"}.get(
-            self.exit_code, "some-failed"
-        )
+        return {ExitCode.OK: "ok", ExitCode.CONFIG: "config-error", ExitCode.UNREACHABLE: "unreachable",
+                ExitCode.LOCKED: "taken"}.get(self.exit_code, "some-failed")
 
     @property
     def run_status(self) -> str:
-        """sync_runs.status: ok, partial (some items failed) or failed (a platform or the config)."""
-        return {ExitCode.OK: "ok", ExitCode.PARTIAL: "partial"}.get(self.exit_code, "failed")
+        """sync_runs.status: ok (every share taken by other runs included), partial (some items failed) or
+        failed (a platform or the config)."""
+        return {ExitCode.OK: "ok", ExitCode.LOCKED: "ok", ExitCode.PARTIAL: "partial"}.get(self.exit_code, "failed")
 
     def counts(self) -> dict[str, Any]:
         """The run's activity log (sync_runs.counts): numbers only, no learner data."""
@@ -285,6 +289,7 @@ __all__ = [
     "KIND_SHARE",
     "KIND_UNMATCHED",
     "LEARNER_KINDS",
+    "TAKEN",
     "CourseWrites",
     "Failure",
     "OwnerCourse",

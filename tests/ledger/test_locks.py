@@ -8,13 +8,15 @@ import socket
 import stat
 import subprocess
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from lmsbridge.errors import LedgerError
 from lmsbridge.ledger import Ledger, LockedError
-from tests.ledger.support import NOW, Raw, child, wait_for
+from tests.ledger.support import NOW, Raw, child, new_share, wait_for
+from tests.postgres import with_schema
 
 
 def hold_lock(ledger_url: str, name: str = "sync") -> subprocess.Popen[str]:
@@ -184,7 +186,7 @@ def test_postgres_ledgers_in_two_schemas_lock_apart(pg_url: str, pg_server: str)
     with psycopg.connect(pg_server, autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {schema}")
     try:
-        other = f"{pg_server}?options=-csearch_path%3D{schema}"
+        other = with_schema(pg_server, schema)
         with Ledger.open(pg_url) as one, Ledger.open(other) as two, one.acquire_lock("sync"), two.acquire_lock("sync"):
             pass
     finally:
@@ -240,3 +242,58 @@ def test_a_killed_runs_row_is_marked_interrupted_and_a_live_one_is_not(ledger_ur
         if runner.poll() is None:
             runner.kill()
             runner.wait()
+
+
+# -- share claims: several sync runs on one PostgreSQL ledger split the shares --------------------------------------
+
+
+def test_postgres_a_share_is_claimed_by_one_run_at_a_time(pg_url: str) -> None:
+    with Ledger.open(pg_url, clock=lambda: NOW) as one, Ledger.open(pg_url, clock=lambda: NOW) as two:
+        assert one.supports_claims
+        share = new_share(one).id
+        first, second = one.start_run(NOW), two.start_run(NOW)
+        assert one.claim_share(share, run_id=first.id, run_started=NOW) == "claimed"
+        assert two.claim_share(share, run_id=second.id, run_started=NOW) == "busy"
+        one.share_done(share, run_id=first.id, now=NOW + timedelta(minutes=1))
+        one.release_claims()
+        # finished after the second run started: nothing left for it
+        assert two.claim_share(share, run_id=second.id, run_started=NOW) == "done"
+        # a run that started after that finish does it again
+        later = NOW + timedelta(minutes=5)
+        assert two.claim_share(share, run_id=second.id, run_started=later) == "claimed"
+        assert one.claim_share(share, run_id=first.id, run_started=later) == "busy"
+        two.release_claims()
+
+
+def test_postgres_a_killed_runs_claims_are_free_for_the_next(pg_url: str) -> None:
+    with Ledger.open(pg_url) as ledger:
+        share = new_share(ledger).id
+    holder = child(f"""
+        import sys
+        from lmsbridge.ledger import Ledger
+        ledger = Ledger.open({pg_url!r})
+        run = ledger.start_run()
+        print(ledger.claim_share({share!r}, run_id=run.id, run_started=run.started_at), flush=True)
+        sys.stdin.readline()
+    """)
+    try:
+        wait_for(holder, "claimed")
+        with Ledger.open(pg_url) as ledger:
+            mine = ledger.start_run()
+            assert ledger.claim_share(share, run_id=mine.id, run_started=mine.started_at) == "busy"
+            os.kill(holder.pid, signal.SIGKILL)
+            holder.wait()
+            assert ledger.claim_share(share, run_id=mine.id, run_started=mine.started_at) == "claimed"
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+            holder.wait()
+
+
+def test_sqlite_claims_are_always_granted_under_its_one_run_lock(tmp_path: Path) -> None:
+    with Ledger.open(tmp_path / "ledger.db") as ledger:
+        assert not ledger.supports_claims
+        share = new_share(ledger).id
+        run = ledger.start_run(NOW)
+        assert ledger.claim_share(share, run_id=run.id, run_started=NOW) == "claimed"
+        assert ledger.claim_share(share, run_id=run.id + 1, run_started=NOW) == "claimed"
