@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -29,7 +28,7 @@ from lmsbridge.sandbox.state import SiteState
 from lmsbridge.sync.engine import REPORT_TURN
 from lmsbridge.sync.identity import learner_key
 from tests.postgres import pg_server, pg_url  # noqa: F401 - the fixtures
-from tests.sync.helpers import SECRET, publish
+from tests.sync.helpers import SECRET, kill_when, publish
 
 pytestmark = pytest.mark.slow
 
@@ -172,14 +171,7 @@ def test_a_killed_workers_shares_are_taken_by_the_next_run(sandbox: Sandbox, pg_
 
     lp.record_call = watch  # type: ignore[method-assign]
     worker = sync_run(path, env, tmp_path)
-    try:
-        assert first_write.wait(timeout=120), worker.communicate(timeout=5)
-        worker.send_signal(signal.SIGKILL)
-        worker.wait(timeout=30)
-    finally:
-        if worker.poll() is None:
-            worker.kill()
-            worker.wait()
+    kill_when(worker, first_write)
     lp.record_call = counted  # type: ignore[method-assign]
     with Ledger.open(pg_url) as ledger:
         assert len(ledger.completions()) < len(expected)  # the kill landed before it was done

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -26,18 +25,13 @@ from lmsbridge.sandbox import Sandbox
 from lmsbridge.sandbox.state import SiteState
 from lmsbridge.sync import SyncOptions, SyncSummary, run_sync
 from lmsbridge.sync.identity import learner_key
-from tests.sync.helpers import SECRET, Clock, borrower_key, make_clients, make_config, publish
+from tests.sync.helpers import SECRET, Clock, borrower_key, kill_when, make_clients, make_config, publish_seeded
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 # ks user id → lp user id of the same person (seed_data.json: u01 4→4, u07 10→10, u09 12→12, u10 13→13)
 EXPECTED_FIRST = {(4, 12), (4, 13), (10, 12), (10, 13), (12, 12)}  # (lp user, lp cmid)
-
-
-@pytest.fixture(autouse=True)
-def _secret(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TEST_PSEUDONYM", SECRET)
 
 
 @pytest.fixture
@@ -49,8 +43,7 @@ def sandbox() -> Iterator[Sandbox]:
 @pytest.fixture
 def ledger(tmp_path: Path) -> Iterator[Ledger]:
     with Ledger.open(tmp_path / "ledger.db") as led:
-        publish(led, owner="lp", owner_course=5, owner_shortname="HBHF-SMITTE-01", borrower="ks", borrower_course=3,
-                borrower_shortname="KSL-HBHF-SMITTE-01")
+        publish_seeded(led)
         yield led
 
 
@@ -187,14 +180,7 @@ def test_killed_mid_run_then_rerun_loses_nothing_and_duplicates_nothing(
     env = {k: v for k, v in env.items() if not k.startswith("LMSBRIDGE_")}
     process = subprocess.Popen([sys.executable, "-m", "lmsbridge", "--config", str(config_path), "sync", "run",
                                 "--quiet"], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        assert second_write.wait(timeout=60), process.communicate(timeout=5)
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    assert process.returncode == -signal.SIGKILL
+    kill_when(process, second_write, timeout=60)
     lp.record_call = counted  # type: ignore[method-assign]
     lp.set_latency(0.0)
     written_before = len(ledger.completions())

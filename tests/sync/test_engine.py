@@ -10,7 +10,6 @@ the test's ``Clock``, so the seeded completions are minutes old at T0 and every 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,26 +24,10 @@ from lmsbridge.sandbox.state import SiteState
 from lmsbridge.sync import SyncOptions, SyncSummary, run_sync
 from lmsbridge.sync.identity import learner_key
 from lmsbridge.sync.status import reveal, sync_status
-from tests.sync.helpers import SECRET, Clock, borrower_key, make_clients, make_config, publish
+from tests.sync.helpers import SECRET, Clock, borrower_key, make_clients, make_config, publish, publish_seeded
 
 STATUSES = "core_completion_get_activities_completion_status"
 OVERRIDE = "core_completion_override_activity_completion_status"
-
-
-@pytest.fixture(autouse=True)
-def _secret(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TEST_PSEUDONYM", SECRET)
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def sandbox(clock: Clock) -> Iterator[Sandbox]:
-    with Sandbox.in_process(clock=lambda: clock.now.timestamp()) as sb:
-        yield sb
 
 
 @pytest.fixture
@@ -60,9 +43,7 @@ def lp(sandbox: Sandbox) -> SiteState:
 @pytest.fixture
 def ledger(tmp_path: Path) -> Ledger:
     led = Ledger.open(tmp_path / "ledger.db")
-    # lp owns HBHF-SMITTE-01 (course 5); ks borrows it as KSL-HBHF-SMITTE-01 (course 3): seed_data.json
-    publish(led, owner="lp", owner_course=5, owner_shortname="HBHF-SMITTE-01", borrower="ks", borrower_course=3,
-            borrower_shortname="KSL-HBHF-SMITTE-01")
+    publish_seeded(led)
     return led
 
 

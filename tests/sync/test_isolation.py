@@ -19,26 +19,10 @@ from lmsbridge.i18n import Message
 from lmsbridge.ledger import Ledger
 from lmsbridge.sandbox import Sandbox
 from lmsbridge.sync import courses
-from tests.sync.helpers import SECRET, Clock, borrower_key, make_config, publish
+from tests.sync.helpers import Clock, borrower_key, make_config, publish, publish_seeded
 from tests.sync.test_engine import STATUSES, done, failed_items, sync, urls
 
 POISON = 10 ** 13  # «timemodified 10^13»: year 318857
-
-
-@pytest.fixture(autouse=True)
-def _secret(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TEST_PSEUDONYM", SECRET)
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def sandbox(clock: Clock) -> Iterator[Sandbox]:
-    with Sandbox.in_process(clock=lambda: clock.now.timestamp()) as sb:
-        yield sb
 
 
 @pytest.fixture
@@ -59,8 +43,7 @@ def second(sandbox: Sandbox) -> tuple[int, int]:
 def ledger(tmp_path: Path, sandbox: Sandbox, second: tuple[int, int]) -> Iterator[Ledger]:
     ks, lp = sandbox.sites["ks"].state, sandbox.sites["lp"].state
     with Ledger.open(tmp_path / "ledger.db") as led:
-        publish(led, owner="lp", owner_course=5, owner_shortname="HBHF-SMITTE-01", borrower="ks", borrower_course=3,
-                borrower_shortname="KSL-HBHF-SMITTE-01")
+        publish_seeded(led)
         owner = next(c for c in lp.courses.values() if c.shortname == "HBHF-ANDRE-01")
         borrower = next(c for c in ks.courses.values() if c.shortname == "KSL-HBHF-ANDRE-01")
         publish(led, owner="lp", owner_course=owner.id, owner_shortname=owner.shortname, borrower="ks",

@@ -19,27 +19,15 @@ from lmsbridge.sandbox import Sandbox
 from lmsbridge.sync import SyncOptions, run_sync
 from lmsbridge.sync.identity import learner_key
 from lmsbridge.sync.secret import FINGERPRINT_MESSAGE, fingerprint, rotate_secret
-from tests.sync.helpers import SECRET, Clock, make_clients, make_config, publish
+from tests.sync.helpers import SECRET, Clock, make_clients, make_config, publish_seeded
 
 NEW = "a-brand-new-pseudonym-secret-9876"
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def sandbox(clock: Clock) -> Iterator[Sandbox]:
-    with Sandbox.in_process(clock=lambda: clock.now.timestamp()) as sb:
-        yield sb
-
-
-@pytest.fixture
 def ledger(tmp_path: Path) -> Iterator[Ledger]:
     with Ledger.open(tmp_path / "ledger.db") as led:
-        publish(led, owner="lp", owner_course=5, owner_shortname="HBHF-SMITTE-01", borrower="ks", borrower_course=3,
-                borrower_shortname="KSL-HBHF-SMITTE-01")
+        publish_seeded(led)
         yield led
 
 
