@@ -5,6 +5,8 @@ started a sync run still lives. The mechanisms (OS locks, advisory keys, process
 from __future__ import annotations
 
 import contextlib
+import os
+import socket
 from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -13,7 +15,14 @@ from lmsbridge.errors import LedgerError
 from lmsbridge.i18n import Message
 from lmsbridge.ledger.base import LedgerBase, RunLock, _dt, _ts
 from lmsbridge.ledger.errors import LockedError
-from lmsbridge.ledger.locks import FileLock, LockHolder, advisory_key, check_lock_name, lock_file_path
+from lmsbridge.ledger.locks import (
+    FileLock,
+    LockHolder,
+    advisory_key,
+    check_lock_name,
+    lock_file_path,
+    process_alive,
+)
 
 #: How long another host's lock row is trusted without a heartbeat (PostgreSQL rows only name holders).
 STALE_AFTER = timedelta(minutes=10)
@@ -172,22 +181,18 @@ class LockState(LedgerBase):
         ``claimed``; ``busy`` when another run holds it; ``done`` when another run finished it after this one
         started (nothing left to do). Without claims (SQLite: the run lock is the ledger's) always ``claimed``."""
         key = self.advisory_key(f"share-{share_id}") if self.supports_claims else None
-        if key is not None and not self._try_advisory(key):
-            return "busy"
+        if key is not None:
+            if not self._try_advisory(key):
+                return "busy"
+            with self._lock:
+                self._claims.add(key)  # released with the others, whatever happens next
         rows = self._execute("SELECT run_id, done_at FROM share_claims WHERE share_id = ?", (share_id,))
         if rows and int(rows[0]["run_id"]) != run_id and rows[0]["done_at"] and _dt(rows[0]["done_at"]) >= run_started:
-            if key is not None:
-                self._advisory_unlock(key)
             return "done"
-        stamp = _ts(now or self.now())
-        holder = LockHolder.me("claim", run_started)
         self._write("INSERT INTO share_claims (share_id, run_id, pid, host, claimed_at, done_at) VALUES (?, ?, ?, ?, ?, NULL) "
                     "ON CONFLICT (share_id) DO UPDATE SET run_id = excluded.run_id, pid = excluded.pid, "
                     "host = excluded.host, claimed_at = excluded.claimed_at, done_at = NULL",
-                    (share_id, run_id, holder.pid, holder.host, stamp))
-        if key is not None:
-            with self._lock:
-                self._claims.add(key)
+                    (share_id, run_id, os.getpid(), socket.gethostname(), _ts(now or self.now())))
         return "claimed"
 
     def share_done(self, share_id: str, *, run_id: int, now: datetime | None = None) -> None:
@@ -224,11 +229,7 @@ class LockState(LedgerBase):
         """Does the holder of ``name`` (PostgreSQL: its advisory lock; SQLite: the process) still live?"""
         if self.dialect == "postgresql":
             return self._advisory_held(self.advisory_key(name))
-        holder = LockHolder(name, pid if pid is not None else 0, host or "", "", process or "")
-        if pid is None or host is None:
-            return False
-        now = self.now()
-        return holder.alive(heartbeat_at or now, now, STALE_AFTER)
+        return process_alive(pid, host, process, heartbeat_at=heartbeat_at, now=self.now(), stale_after=STALE_AFTER)
 
 
 __all__ = ["STALE_AFTER", "Claim", "LockState"]
