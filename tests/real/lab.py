@@ -20,8 +20,9 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -408,6 +409,21 @@ class Bridge:
         """The coordinators' personal keys, where ``lmsbridge login`` with ``[login] store = "file"`` keeps them."""
         self.keys.write_text(json.dumps({"keys": dict(keys)}), encoding="utf-8")
         self.keys.chmod(0o600)
+
+    @contextmanager
+    def logged_in_as(self, **tokens: str | None) -> Iterator[None]:
+        """Other keys for a while, by site name (``lp=lab.lp.learner_token``; None: logged out there)."""
+        saved = self.keys.read_text(encoding="utf-8")
+        keys = {url: token for url, token in json.loads(saved)["keys"].items()}
+        for name, token in tokens.items():
+            keys.pop(self.lab.site(name).url, None)
+            if token is not None:
+                keys[self.lab.site(name).url] = token
+        self.log_in(keys)
+        try:
+            yield
+        finally:
+            self.keys.write_text(saved, encoding="utf-8")
 
     def profile(self, site: Site) -> dict[str, Any]:
         hospital = site.name == "lp"

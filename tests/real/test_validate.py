@@ -1,8 +1,9 @@
 """``lmsbridge validate`` of live lab courses, one by one and per category.
 
 The truth is each course as Moodle lists it: the courses of a category (``core_course_get_courses_by_field``)
-and their custom fields. An agreement item whose field Moodle holds empty must be reported missing; a
-course whose items are all filled in must pass.
+and their custom fields. An agreement item whose field Moodle holds empty must be reported missing; a course
+whose study category is not one of KS Læring's must be refused as ``share request`` refuses it (one category
+rule); a course whose items are all filled in, in a study category KS Læring has, must pass.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.real.lab import FIELDS, Bridge, Lab, custom_fields
+from tests.real.lab import FIELDS, SELECT_OPTIONS, Bridge, Lab, custom_fields
 
 pytestmark = pytest.mark.real
 
@@ -24,6 +25,14 @@ REQUIRED_IN_FIELDS = ("goals", "content", "target_groups", "study_category", "st
 @pytest.fixture(scope="module")
 def bridge(fresh_lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Bridge:
     return Bridge(fresh_lab, tmp_path_factory.mktemp("validate"))
+#: KS Læring's study categories in the suite's configuration (Bridge.profile: «Helse og velferd» → category 2)
+KS_STUDY_CATEGORIES = {"Helse og velferd"}
+
+
+def unknown_category(course: dict[str, Any]) -> bool:
+    """The course names a study category (select option) that KS Læring does not have."""
+    index = custom_fields(course).get(FIELDS["study_category"])
+    return bool(index) and SELECT_OPTIONS["studiekategori"][int(index)] not in KS_STUDY_CATEGORIES
 
 
 def empty_items(course: dict[str, Any]) -> set[str]:
@@ -57,13 +66,15 @@ def test_validate_live_course(bridge: Bridge, site: str, shortname: str) -> None
 def test_validate_category(bridge: Bridge, site: str, category: int) -> None:
     listed = {c["shortname"]: c for c in bridge.lab.moodle(site).courses_in_category(category)}
     assert listed, f"the lab has courses in {site} category {category}"
-    wrong = {name for name, course in listed.items() if empty_items(course)}
+    wrong = {name for name, course in listed.items() if empty_items(course) or unknown_category(course)}
     report = bridge.json("validate", "--platform", site, "--category", str(category), expect=1 if wrong else 0)
     results = by_shortname(report)
     assert set(results) == set(listed)
     for name, course in listed.items():
         assert results[name]["ok"] is (name not in wrong), name
         assert empty_items(course) <= missing_reported(results[name]), name
+        codes = {f["code"] for f in results[name]["findings"] if f["severity"] == "error"}
+        assert ("category.unknown" in codes) is unknown_category(course), name
     assert report["summary"]["failed"] == len(wrong)
 
 
