@@ -93,6 +93,7 @@ def setup_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sandbox: Sandb
     monkeypatch.setenv("LP_TOKEN", sandbox.sites["lp"].token)
     for platform in ("lp", "ks"):
         login(path, sandbox, platform)
+    Ledger.open(tmp_path / "ledger.db").close()  # as `lmsbridge init` makes it: readers need it there
     return path
 
 
