@@ -147,12 +147,20 @@ DEFAULT_IDENTITY_KEYS: tuple[IdentityKey, ...] = ("idnumber", "email", "username
 
 class SyncConfig(_Section):
     identity_keys: list[IdentityKey] = Field(default_factory=lambda: list(DEFAULT_IDENTITY_KEYS))
+    #: Pairs of platforms whose usernames name the same people (one user directory behind both, e.g. one
+    #: single sign-on). Usernames belong to each site: between any other two, "username" is not compared.
+    username_pairs: list[tuple[str, str]] = Field(
+        default_factory=list, description="Platform pairs (either direction) that share usernames; default none.")
     unmatched: Literal["skip", "create"] = "skip"
     enrol_missing: bool = True
     overlap_minutes: int = Field(default=10, ge=0, le=24 * 60)
     page_size: int = Field(default=500, ge=10, le=5000)
     pseudonym_secret_env: str = "LMSBRIDGE_PSEUDONYM_SECRET"  # noqa: S105 - the variable's name
     pseudonym_secret_file: Path | None = None
+
+    def usernames_shared(self, one: str, other: str) -> bool:
+        """May usernames match between platforms ``one`` and ``other``? (``username_pairs``, either order)"""
+        return any({one, other} == set(pair) for pair in self.username_pairs)
 
 
 class CertificateCourse(_Section):
@@ -384,6 +392,7 @@ def parse_config(data: Mapping[str, Any], *, source: Path | None = None, environ
         problems[:0] = [_problem(error, overlay.origins) for error in errors]
     if require_platform and not merged.get("platforms") and not any(p.key.startswith("platforms") for p in problems):
         problems.append(ConfigProblem("platforms", Message("config.no_platforms_configured")))
+    problems += _username_pair_problems(merged, overlay.origins)
     if problems or config is None:
         raise ConfigError(path=str(source) if source else None, problems=problems)
     config._source = source
@@ -391,6 +400,25 @@ def parse_config(data: Mapping[str, Any], *, source: Path | None = None, environ
     config._from_file = file_keys
     config._warnings = tuple(overlay.warnings)
     return config
+
+
+def _username_pair_problems(data: Mapping[str, Any], from_env: Mapping[str, str]) -> list[ConfigProblem]:
+    """``[sync] username_pairs`` name two different platforms the configuration has (checked on the data, so
+    that its problem is told together with every other one of the file)."""
+    sync = data.get("sync")
+    pairs = sync.get("username_pairs") if isinstance(sync, Mapping) else None
+    platforms = data.get("platforms")
+    names = sorted(str(name) for name in platforms) if isinstance(platforms, Mapping) else []
+    key = "sync.username_pairs"
+    label = f"${from_env[key]} ({key})" if key in from_env else key
+    found = []
+    for pair in pairs if isinstance(pairs, list) else ():
+        if not (isinstance(pair, list | tuple) and len(pair) == 2 and all(isinstance(n, str) for n in pair)):
+            continue  # the schema's problem, told already
+        if pair[0] == pair[1] or any(name not in names for name in pair):
+            known: str | Message = ", ".join(names) or Message("config.no_platforms")
+            found.append(ConfigProblem(label, Message("config.username_pair", pair=" & ".join(pair), known=known)))
+    return found
 
 
 def _named_platforms(data: dict[str, Any]) -> dict[str, Any]:

@@ -166,16 +166,17 @@ def test_every_problem_of_a_file_at_once(tmp_path: Path, monkeypatch: pytest.Mon
     """Four mistakes, four lines: never «og 3 feil til»."""
     monkeypatch.setenv("LMSBRIDGE_LANG", "en")
     text = ('ledgr = "x.db"\n' + MINIMAL.replace('role = "municipal"', 'role = "school"')
-            + "[sync]\nunmatched = \"maybe\"\noverlap_minutes = -1\n")
+            + "[sync]\nunmatched = \"maybe\"\noverlap_minutes = -1\nusername_pairs = [[\"ks\", \"lq\"]]\n")
     with pytest.raises(ConfigError) as caught:
         load_config(write(tmp_path, text))
     lines = str(caught.value).splitlines()
-    assert lines[0].endswith(": 4 problems in the configuration:")
+    assert lines[0].endswith(": 5 problems in the configuration:")
     assert [line.split(":")[0].strip() for line in lines[1:]] == [
-        "ledgr", "platforms.ks.role", "sync.unmatched", "sync.overlap_minutes"]
+        "ledgr", "platforms.ks.role", "sync.unmatched", "sync.overlap_minutes", "sync.username_pairs"]
+    assert lines[-1].strip() == "sync.username_pairs: ks & lq is not two different platforms here (known: ks)"
     assert "more" not in str(caught.value)
     assert [p.key for p in caught.value.problems] == ["ledgr", "platforms.ks.role", "sync.unmatched",
-                                                      "sync.overlap_minutes"]
+                                                      "sync.overlap_minutes", "sync.username_pairs"]
 
 
 @pytest.mark.parametrize("text", ["", "[agreement]\nterm_months = 12\n", '[platform.ks]\ntitle = "KS"\n'])

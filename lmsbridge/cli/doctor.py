@@ -28,7 +28,7 @@ from lmsbridge.ledger import Ledger, Share
 from lmsbridge.mail import probe_smtp
 from lmsbridge.readers.mapping import OSLO
 from lmsbridge.sharing.term import TermStatus
-from lmsbridge.sync.secret import pseudonym_secret
+from lmsbridge.sync.secret import check_secret, pseudonym_secret
 from lmsbridge.workflows.agreement import agreement_status
 
 #: A check's name → the message code of its title.
@@ -89,8 +89,8 @@ Examples:
 
 Exit status: 0 when all is well; 1 when something needed is missing on a platform (a function, a custom
 field, a certificate course) or the ledger's chain is broken; 2 configuration: a token the platform does not
-know or that is not set, the pseudonym secret, the ledger or the outbox missing or not writable, the SMTP
-password; 3 a platform or the SMTP server cannot be reached. The worst wins, in the order 2, 3, 1.""",
+know or that is not set, the pseudonym secret missing, short or not the ledger's (its fingerprint), the ledger
+or the outbox missing or not writable, the SMTP password; 3 a platform or the SMTP server cannot be reached. The worst wins, in the order 2, 3, 1.""",
 )
 @click.option("--platform", "platforms", multiple=True, help="Check only this platform (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
@@ -106,7 +106,7 @@ def doctor(ctx: click.Context, platforms: tuple[str, ...], as_json: bool) -> Non
     - each [certificates.<course>]: the course is on its platform;
     - the ledger: configured, there, writable, this version's schema, its chain and rows whole (head);
     - the outbox: writable;
-    - the pseudonym secret: set and long enough;
+    - the pseudonym secret: set, long enough, and the one the ledger's pseudonyms were made with;
     - the SMTP server, when [smtp] is set: answers, STARTTLS and login accepted.
     """
     context = app(ctx)
@@ -181,11 +181,21 @@ def _shares(config: Config) -> list[Share]:
 
 
 def _secret(config: Config) -> Message:
-    """The pseudonym secret can be read and is long enough (the sync refuses it otherwise)."""
+    """The pseudonym secret can be read, is long enough, and is the one the ledger's pseudonyms were made with
+    (its fingerprint in the ledger): the sync refuses it otherwise. Doctor writes nothing: a ledger without a
+    fingerprint yet is told, the first run records this secret's."""
     base = config.source.parent if config.source else None
-    pseudonym_secret(config.sync, base)
+    secret = pseudonym_secret(config.sync, base)
     settings = config.sync
     where = str(settings.pseudonym_secret_file) if settings.pseudonym_secret_file else f"${settings.pseudonym_secret_env}"
+    try:
+        ledger = Ledger.open(config.ledger_url(), create=False, read_only=True)
+    except LmsbridgeError:  # the ledger's own check says why
+        return Message("doctor.secret.unchecked", where=where)
+    with ledger:
+        if ledger.secret_fingerprint() is None:
+            return Message("doctor.secret.first", where=where)
+        check_secret(ledger, secret, adopt=False)
     return Message("doctor.secret.ok", where=where)
 
 

@@ -16,9 +16,10 @@ from click.testing import CliRunner
 from lmsbridge.cli.main import cli
 from lmsbridge.ledger import Ledger
 from lmsbridge.sandbox import Sandbox
+from lmsbridge.sync.secret import fingerprint
 from tests.conftest import fixture
 from tests.ledger.support import Raw
-from tests.sandbox_cli import write_config
+from tests.sandbox_cli import PSEUDONYM_SECRET, write_config
 
 CONFIG = """
 [platforms.lp]
@@ -174,6 +175,23 @@ def test_doctor_fails_without_the_pseudonym_secret(sandbox_config: Path, monkeyp
     assert "TEST_PSEUDONYM" in checks(report)["pseudonym_secret"]["message"]
     monkeypatch.setenv("TEST_PSEUDONYM", "short")
     assert doctor_json(sandbox_config)[0] == 2
+
+
+def test_doctor_fails_when_the_pseudonym_secret_is_not_the_ledgers(sandbox_config: Path, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A secret that is set but another than the ledger's pseudonyms were made with: the sync would refuse it."""
+    code, report = doctor_json(sandbox_config)
+    assert code == 0 and "the next run takes this one" in checks(report)["pseudonym_secret"]["message"]
+    with Ledger.open(tmp_path / "ledger.db") as ledger:
+        assert ledger.secret_fingerprint() is None  # doctor recorded nothing
+        ledger.adopt_secret_fingerprint(fingerprint(PSEUDONYM_SECRET.encode()), actor="test")
+    code, report = doctor_json(sandbox_config)
+    assert code == 0 and "the one the ledger was made with" in checks(report)["pseudonym_secret"]["message"]
+    monkeypatch.setenv("TEST_PSEUDONYM", "another-secret-of-at-least-16")
+    code, report = doctor_json(sandbox_config)
+    secret = checks(report)["pseudonym_secret"]
+    assert code == 2 and not secret["ok"] and "not the one the ledger's pseudonyms were made with" in secret["message"]
+    assert "another-secret" not in json.dumps(report)
 
 
 def test_doctor_fails_on_a_ledger_that_is_not_there_or_not_a_ledger(sandbox_config: Path, tmp_path: Path) -> None:
