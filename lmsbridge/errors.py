@@ -19,7 +19,8 @@ shown (``str(error)`` renders it in the current language). A Moodle error's ``me
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
@@ -116,20 +117,46 @@ class FatalError(LmsbridgeError):
 # --- local, non-Moodle errors ----------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class ConfigProblem:
+    """One thing wrong with the configuration: the key (dotted, ``platforms.ks.url``; or the environment variable,
+    ``$LMSBRIDGE_LEDGR``) and what is wrong with it."""
+
+    key: str
+    message: Message
+
+
 class ConfigError(FatalError):
-    """The configuration file or environment is wrong."""
+    """The configuration file or environment is wrong. ``problems`` holds every problem found at once (a file
+    with four mistakes names all four), each with its key."""
 
     code = "config"
     exit_code = ExitCode.CONFIG
 
-    def __init__(self, message: Message | str, *, path: str | None = None, key: str | None = None) -> None:
+    def __init__(self, message: Message | str | None = None, *, path: str | None = None, key: str | None = None,
+                 problems: Sequence[ConfigProblem] = ()) -> None:
         self.path = path
-        self.key = key
-        inner = message if isinstance(message, Message) else Message.text(message)
-        if path or key:
-            where = "".join(f"{part}: " for part in (path, key) if part)
-            inner = Message("config.where", where=where, message=inner)
-        super().__init__(inner)
+        if not problems:
+            inner = message if isinstance(message, Message) else Message.text(message or "")
+            problems = [ConfigProblem(key or "", inner)]
+        self.problems = list(problems)
+        self.key = self.problems[0].key or None
+        super().__init__(_config_message(path, self.problems))
+
+
+def _config_message(path: str | None, problems: Sequence[ConfigProblem]) -> Message:
+    """One problem: ``<file>: <key>: <problem>``; several: ``<file>: N problems`` and one line for each."""
+    where = f"{path}: " if path else ""
+    if len(problems) == 1:
+        only = problems[0]
+        if not where and not only.key:
+            return only.message
+        return Message("config.where", where=where + (f"{only.key}: " if only.key else ""), message=only.message)
+    lines: Message | None = None
+    for problem in reversed(problems):
+        line = Message("config.line", key=problem.key, problem=problem.message)
+        lines = line if lines is None else Message("config.lines", first=line, rest=lines)
+    return Message("config.problems", where=where, n=len(problems), lines=lines)
 
 
 class InputError(FatalError):
@@ -266,7 +293,10 @@ class MoodleFatalError(MoodleError, FatalError):
 
 
 class InvalidTokenError(MoodleFatalError):
+    """The platform does not know the token: configuration (exit 2) in every command, like a token not set."""
+
     code = "invalid_token"
+    exit_code = ExitCode.CONFIG
     frame = N_("moodle.invalid_token")
 
 

@@ -18,7 +18,6 @@ import contextlib
 import json
 import os
 import stat
-import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -29,7 +28,7 @@ import keyring.errors
 from pydantic import SecretStr
 
 from lmsbridge import i18n
-from lmsbridge.config import Config, LoginConfig
+from lmsbridge.config import Config, LoginConfig, user_config_dir
 from lmsbridge.errors import ConfigError, SecretError
 from lmsbridge.i18n import Message
 
@@ -53,18 +52,6 @@ class KeyStore(Protocol):
 
 def _site(url: str) -> str:
     return url.rstrip("/")
-
-
-def user_config_dir(env: dict[str, str] | None = None, platform: str = sys.platform) -> Path:
-    """The user's configuration folder: %APPDATA% on Windows, ~/Library/Application Support on macOS,
-    $XDG_CONFIG_HOME or ~/.config elsewhere."""
-    values = os.environ if env is None else env
-    if platform.startswith("win") and values.get("APPDATA"):
-        return Path(values["APPDATA"])
-    if platform == "darwin":
-        return Path.home() / "Library" / "Application Support"
-    xdg = values.get("XDG_CONFIG_HOME", "")
-    return Path(xdg) if xdg else Path.home() / ".config"
 
 
 class KeyringStore:

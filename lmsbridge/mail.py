@@ -24,7 +24,7 @@ from pydantic import SecretStr
 
 from lmsbridge import i18n
 from lmsbridge.config import SmtpConfig
-from lmsbridge.errors import InputError, RetriableError, TransportError
+from lmsbridge.errors import ConfigError, InputError, RetriableError, TransportError
 from lmsbridge.i18n import Message
 from lmsbridge.sharing.notices import header_text
 
@@ -155,3 +155,28 @@ class Mailer:
             send_smtp(self.smtp, message, self._password(), saved=path)
             sent = True
         return Delivery(path=path, message_id=str(message["Message-ID"]), sent=sent)
+
+
+def probe_smtp(config: SmtpConfig) -> Message:
+    """``doctor``: connect, STARTTLS and log in as a send would, then say goodbye without sending anything.
+    What it found, or the error a send would meet: a password not set or refused is configuration (exit 2),
+    a server that does not answer a transport error (exit 3)."""
+    password = os.environ.get(config.password_env, "") if config.password_env else ""
+    if config.username and not password:
+        raise ConfigError(Message("mail.probe.no_password", env=config.password_env or "password_env"),
+                          key="smtp.password_env")
+    try:
+        with smtplib.SMTP(config.host, config.port, timeout=config.timeout_seconds) as smtp:
+            if config.starttls:
+                smtp.starttls(context=ssl.create_default_context())
+            if config.username:
+                smtp.login(config.username, password)
+            smtp.noop()
+    except smtplib.SMTPAuthenticationError as exc:
+        raise ConfigError(Message("mail.probe.login_refused", host=config.host, port=config.port,
+                                  code=exc.smtp_code), key="smtp.username") from None
+    except (smtplib.SMTPException, OSError) as exc:
+        raise TransportError(Message("mail.probe.failed", host=config.host, port=config.port,
+                                     reason=_smtp_reason(exc))) from None
+    return Message("mail.probe.ok", host=config.host, port=config.port, starttls="STARTTLS" if config.starttls else "-",
+                   user=config.username or "-")

@@ -20,11 +20,15 @@ def fixture(name: str) -> dict[str, Any]:
 
 
 @pytest.fixture(autouse=True)
-def _isolate_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Tests never see the developer's own configuration or language."""
+def _isolate_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Tests never see the developer's own configuration (variables, ~/.config/lmsbridge, /etc/lmsbridge) or
+    language."""
     for key in list(__import__("os").environ):
         if key.startswith("LMSBRIDGE_"):
             monkeypatch.delenv(key, raising=False)
+    elsewhere = tmp_path_factory.mktemp("no-config")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(elsewhere / "xdg"))
+    monkeypatch.setattr("lmsbridge.config.SYSTEM_CONFIG", elsewhere / "etc" / "lmsbridge.toml")
     from lmsbridge import i18n
 
     i18n.set_language(None)

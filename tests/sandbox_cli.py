@@ -8,15 +8,17 @@ import pytest
 from click.testing import CliRunner, Result
 
 from lmsbridge.cli.main import cli
+from lmsbridge.ledger import Ledger
 from lmsbridge.sandbox import Sandbox
 
 PSEUDONYM_SECRET = "test-pseudonym-secret-0123456789"  # the same as tests/sync/helpers.py SECRET
 
 
 def write_config(sandbox: Sandbox, folder: Path, monkeypatch: pytest.MonkeyPatch, *,
-                 urls: dict[str, str] | None = None, extra: str = "") -> Path:
+                 urls: dict[str, str] | None = None, extra: str = "", ledger: bool = True) -> Path:
     """``folder/lmsbridge.toml`` naming both sites (``urls`` replaces a site's address), their tokens in the
-    environment, the ledger and the outbox in ``folder``."""
+    environment, the ledger and the outbox in ``folder``; the ledger made (empty, as ``lmsbridge init`` makes
+    it) unless not ``ledger``."""
     monkeypatch.setenv("TEST_PSEUDONYM", PSEUDONYM_SECRET)
     lines = [f'ledger = "{folder / "ledger.db"}"', f'outbox = "{folder / "outbox"}"', extra, "",
              "[sync]", 'pseudonym_secret_env = "TEST_PSEUDONYM"', ""]
@@ -28,6 +30,8 @@ def write_config(sandbox: Sandbox, folder: Path, monkeypatch: pytest.MonkeyPatch
                   f'token_env = "TOKEN_{name.upper()}"', "retry_attempts = 1", ""]
     path = folder / "lmsbridge.toml"
     path.write_text("\n".join(lines), encoding="utf-8")
+    if ledger:
+        Ledger.open(folder / "ledger.db").close()
     return path
 
 

@@ -11,6 +11,7 @@ import lmsbridge
 from lmsbridge import errors
 from lmsbridge.errors import ExitCode, combined_exit_code, exit_code_for
 from lmsbridge.ledger import LockedError
+from lmsbridge.ledger.errors import LedgerUnusableError
 
 PACKAGE = Path(lmsbridge.__file__).parent
 
@@ -59,3 +60,10 @@ def test_no_exit_code_is_a_bare_number_outside_the_table() -> None:
             found += [f"{path.relative_to(PACKAGE)}:{v.lineno}" for v in values
                       if isinstance(v, ast.Constant) and isinstance(v.value, int)]
     assert found == []
+
+
+def test_one_condition_one_code_configuration() -> None:
+    """A token the platform does not know, and a ledger file that cannot be used (missing, not a ledger, not
+    writable), are configuration in every command (issue 13): doctor, validate, share request and sync run agree."""
+    assert errors.InvalidTokenError.exit_code == ExitCode.CONFIG
+    assert LedgerUnusableError.exit_code == ExitCode.CONFIG

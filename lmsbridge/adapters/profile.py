@@ -7,6 +7,7 @@ lists of select fields (Moodle stores the 1-based option index, 0 = unset; seed_
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 from typing import Any
 
@@ -121,6 +122,17 @@ class PlatformProfile(BaseModel):
         if not value.startswith(("http://", "https://")):
             raise ValueError(Message("profile.url_scheme"))
         return value.rstrip("/")
+
+    @field_validator("fields")
+    @classmethod
+    def _items(cls, value: dict[str, str]) -> dict[str, str]:
+        # A mistyped item ("goal") would leave "goals" unmapped without a word: name the nearest item.
+        unknown = sorted(set(value) - set(DEFAULT_FIELDS))
+        if unknown:
+            near = difflib.get_close_matches(unknown[0], list(DEFAULT_FIELDS), n=1)
+            raise ValueError(Message("profile.unknown_item", item=unknown[0], items=", ".join(DEFAULT_FIELDS),
+                                     near=Message("config.near", near=f"«{near[0]}»") if near else ""))
+        return value
 
     @model_validator(mode="after")
     def _token_source(self) -> PlatformProfile:

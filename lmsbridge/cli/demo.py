@@ -29,7 +29,9 @@ from typing import Any
 import click
 
 from lmsbridge import i18n
+from lmsbridge.cli.config import write_secret_file
 from lmsbridge.cli.context import AppContext, echo_json
+from lmsbridge.config import renewals_until
 from lmsbridge.errors import ExitCode, InputError, LmsbridgeError
 from lmsbridge.i18n import N_, Message
 from lmsbridge.ledger import Ledger
@@ -175,37 +177,28 @@ def _invoke(root: click.Command, args: Sequence[str]) -> int:
     return result if isinstance(result, int) else 0
 
 
-def _renewals(today: date, start: date) -> list[date]:
-    """A renewal on every anniversary up to today: the demo's agreement is in force."""
-    return [date(year, start.month, start.day) for year in range(start.year + 1, today.year + 1)
-            if date(year, start.month, start.day) <= today]
-
-
 def write_demo_config(folder: Path, sandbox: Sandbox, *, today: date) -> Path:
-    """The demo's configuration, token files and pseudonym secret in ``folder``; the config's path."""
+    """The demo's configuration, token files, pseudonym secret and (empty) ledger in ``folder``; the config's
+    path."""
     for name, site in sandbox.sites.items():
-        _write_secret(folder / f"{name}.token", site.token)
+        write_secret_file(folder / f"{name}.token", site.token)
         username, key_file = KEY_FILES[name]
         person = site.state.user_by_username(username)
-        _write_secret(folder / key_file, (site.state.token_of(person.id) if person else None) or "")
-    _write_secret(folder / LEARNER_KEY_FILE, sandbox.sites["lp"].learner_token)
-    _write_secret(folder / "pseudonym.secret", secrets.token_hex(32))
+        write_secret_file(folder / key_file, (site.state.token_of(person.id) if person else None) or "")
+    write_secret_file(folder / LEARNER_KEY_FILE, sandbox.sites["lp"].learner_token)
+    write_secret_file(folder / "pseudonym.secret", secrets.token_hex(32))
     template = resources.files("lmsbridge").joinpath("data/demo.toml").read_text(encoding="utf-8")
     text = template.format(
         ks_url=sandbox.sites["ks"].url,
         lp_url=sandbox.sites["lp"].url,
-        renewals=", ".join(d.isoformat() for d in _renewals(today, date(2016, 7, 1))),
+        renewals=", ".join(d.isoformat() for d in renewals_until(today)),  # the demo's agreement is in force
         # past the due date and the 30-day grace period, so all three certificate groups are in use
         due=(today - timedelta(days=45)).isoformat(),
     )
     path = folder / "lmsbridge.toml"
     path.write_text(text, encoding="utf-8")
+    Ledger.open(folder / "ledger.db").close()  # as `lmsbridge init` makes it: doctor checks it first
     return path
-
-
-def _write_secret(path: Path, value: str) -> None:
-    path.touch(mode=0o600)
-    path.write_text(value, encoding="utf-8")
 
 
 def _email_line(outbox: Path) -> str | None:

@@ -19,6 +19,7 @@ from lmsbridge.errors import ExitCode, LmsbridgeError
 
 # Modules under lmsbridge.cli that contribute commands. Add one line per module.
 COMMAND_MODULES: tuple[str, ...] = (
+    "lmsbridge.cli.config",
     "lmsbridge.cli.doctor",
     "lmsbridge.cli.validate",
     "lmsbridge.cli.licence",

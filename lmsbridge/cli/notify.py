@@ -77,7 +77,7 @@ def notify_downtime(
     mailer = Mailer(config.outbox_dir(), config.smtp)
     begin, finish = _moment(start), _moment(end)
     written = []
-    with Ledger.open(config.ledger_url()) as ledger:
+    with Ledger.open(config.ledger_url(create=True)) as ledger:
         for other in others:
             to = other.contact_point or config.agreement.contact_point
             notice = downtime_notice(
@@ -121,7 +121,7 @@ def notify_renewal(ctx: click.Context, as_json: bool) -> None:
     """
     config = app(ctx).config()
     mailer = Mailer(config.outbox_dir(), config.smtp)
-    with Ledger.open(config.ledger_url()) as ledger:
+    with Ledger.open(config.ledger_url(create=True)) as ledger:
         status, written = send_renewal_reminders(config, ledger, mailer, today=datetime.now(OSLO).date(),
                                                  when=datetime.now(UTC))
     if not as_json:

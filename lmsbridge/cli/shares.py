@@ -23,10 +23,11 @@ from lmsbridge.workflows.witnesses import Delivered
 
 
 @contextmanager
-def service(ctx: click.Context) -> Iterator[ShareService]:
+def service(ctx: click.Context, *, create: bool = False) -> Iterator[ShareService]:
+    """The share workflows on the configured ledger; only ``create`` (a request: the first act) may begin one."""
     context: AppContext = app(ctx)
     config = context.config()
-    ledger = Ledger.open(config.ledger_url())
+    ledger = Ledger.open(config.ledger_url(create=create))
     cache: dict[tuple[str, bool], MoodleClient] = {}
 
     def client_for(name: str, dry_run: bool) -> MoodleClient:
@@ -83,7 +84,7 @@ def share_group() -> None:
 def share_request(ctx: click.Context, flow: str, course: str, owner_platform: str | None,
                   borrower_platform: str | None, reason: str, as_json: bool) -> None:
     """Validate the course information and send the share request to the contact point (idempotent)."""
-    with service(ctx) as svc:
+    with service(ctx, create=True) as svc:
         result = svc.request(flow=ShareFlow(flow), course=course, owner_platform=owner_platform,
                              borrower_platform=borrower_platform, reason=reason)
     if as_json:

@@ -32,7 +32,7 @@ from lmsbridge.i18n import Message
 from lmsbridge.ledger import audit, migrations
 from lmsbridge.ledger.chain import StoredEvent, details_text
 from lmsbridge.ledger.database import MEMORY, Database, Dialect, Location, connect, parse_location
-from lmsbridge.ledger.errors import LedgerNotFoundError
+from lmsbridge.ledger.errors import LedgerUnusableError
 from lmsbridge.ledger.locks import LockHolder
 from lmsbridge.ledger.models import (
     Event,
@@ -137,7 +137,7 @@ class LedgerBase:
         location: Location = parse_location(os.fspath(url_or_path))
         create = create and not read_only
         if not create and location.dialect == "sqlite" and not location.is_memory and not Path(location.target).exists():
-            raise LedgerNotFoundError(Message("ledger.missing", where=location.target))
+            raise LedgerUnusableError(Message("ledger.missing", where=location.target))
         database = connect(location, busy_timeout=busy_timeout)
         try:
             ledger = cls(database, clock=clock, read_only=read_only)

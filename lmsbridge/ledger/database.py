@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
+from lmsbridge import i18n
 from lmsbridge.errors import LedgerError
-from lmsbridge.i18n import Message
-from lmsbridge.ledger.errors import LedgerConstraintError
+from lmsbridge.i18n import N_, Message
+from lmsbridge.ledger.errors import LedgerConstraintError, LedgerUnusableError
 from lmsbridge.ledger.locks import create_private
 
 Dialect = Literal["sqlite", "postgresql"]
@@ -85,12 +86,12 @@ def parse_location(url_or_path: str | Path) -> Location:
         # SQLAlchemy's convention: three slashes and a relative path, four for an absolute one.
         rest = text.split("://", 1)[1]
         if not rest.startswith("/") or rest == "/":
-            raise LedgerError(Message("ledger.bad_url", url=text))
+            raise LedgerUnusableError(Message("ledger.bad_url", url=text))
         return Location("sqlite", str(Path(rest[1:]).expanduser()))
     if scheme:
-        raise LedgerError(Message("ledger.bad_url", url=redact(text)))
+        raise LedgerUnusableError(Message("ledger.bad_url", url=redact(text)))
     if not text:
-        raise LedgerError(Message("ledger.bad_url", url="''"))
+        raise LedgerUnusableError(Message("ledger.bad_url", url="''"))
     return Location("sqlite", str(Path(text).expanduser()))
 
 
@@ -138,7 +139,7 @@ class SqliteDatabase:
                 # FULL: a commit that returned survives a power cut too, not only a crash of the process.
                 self._conn.execute("PRAGMA synchronous = FULL")
         except (sqlite3.Error, OSError) as exc:
-            raise LedgerError(Message("ledger.open_failed", where=path, reason=exc)) from exc
+            raise unusable(path, exc) or LedgerError(Message("ledger.open_failed", where=path, reason=exc)) from exc
 
     def execute(self, sql: str, params: Sequence[object] = ()) -> Rows:
         try:
@@ -148,7 +149,8 @@ class SqliteDatabase:
         except sqlite3.IntegrityError as exc:
             raise LedgerConstraintError(Message("ledger.constraint", where=self.location, reason=exc)) from exc
         except sqlite3.Error as exc:
-            raise LedgerError(Message("ledger.query_failed", where=self.location, reason=exc)) from exc
+            raise unusable(self.location, exc) or LedgerError(
+                Message("ledger.query_failed", where=self.location, reason=exc)) from exc
 
     def begin(self) -> None:
         # IMMEDIATE takes the write lock now, so two writers queue instead of failing at their first write.
@@ -164,6 +166,34 @@ class SqliteDatabase:
     def close(self) -> None:
         with contextlib.suppress(sqlite3.Error):
             self._conn.close()
+
+
+#: SQLite's words for a file that cannot be a ledger here → what they mean, in the user's language.
+_UNUSABLE: tuple[tuple[str, str], ...] = (
+    ("file is not a database", N_("ledger.reason.not_a_database")),
+    ("database disk image is malformed", N_("ledger.reason.damaged")),
+    ("unable to open database file", N_("ledger.reason.cannot_open")),
+    ("readonly database", N_("ledger.reason.read_only")),
+)
+
+
+def unusable(path: str, exc: BaseException) -> LedgerUnusableError | None:
+    """The error for a ledger file that cannot be used as one (exit 2, a readable reason, never SQLite's own
+    text), or None when ``exc`` is about something else (a lock held, a query)."""
+    blocking = next((p for p in Path(path).parents if p.exists() and not p.is_dir()), None)
+    if blocking is not None:  # mkdir met a file where a folder should be
+        reason: Message = Message("ledger.reason.not_a_folder", path=blocking)
+    elif isinstance(exc, OSError):
+        reason = i18n.os_reason(exc)
+    else:
+        text = str(exc).lower()
+        code = next((code for words, code in _UNUSABLE if words in text), None)
+        if code is None:
+            return None
+        reason = Message(code)
+        if code == "ledger.reason.cannot_open" and Path(path).is_dir():
+            reason = Message("os.is_folder")
+    return LedgerUnusableError(Message("ledger.unusable", where=path, reason=reason))
 
 
 class PostgresDatabase:

@@ -33,6 +33,14 @@ class LedgerNotFoundError(LedgerError):
     exit_code = ExitCode.FAILED
 
 
+class LedgerUnusableError(LedgerError):
+    """The ledger's file is missing, cannot be opened or written, or is no ledger (not a database, damaged): the
+    configuration (or the file's place) is wrong, not the ledger's content. Exit 2, as a configuration error."""
+
+    code = "ledger_unusable"
+    exit_code = ExitCode.CONFIG
+
+
 class LedgerConstraintError(LedgerError):
     """A write broke one of the ledger's constraints (a duplicate key, a share that does not exist …)."""
 

@@ -1,8 +1,10 @@
-"""``lmsbridge doctor`` end to end against recorded responses."""
+"""``lmsbridge doctor`` end to end: against recorded responses, and everything else a run needs (the ledger, the
+outbox, the pseudonym secret, SMTP, certificate courses) against the sandbox."""
 
 from __future__ import annotations
 
 import json
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +14,12 @@ import responses
 from click.testing import CliRunner
 
 from lmsbridge.cli.main import cli
+from lmsbridge.ledger import Ledger
+from lmsbridge.sandbox import Sandbox
+from lmsbridge.sync.secret import fingerprint
 from tests.conftest import fixture
+from tests.ledger.support import Raw
+from tests.sandbox_cli import PSEUDONYM_SECRET, write_config
 
 CONFIG = """
 [platforms.lp]
@@ -30,9 +37,12 @@ TOKEN = "0e003bccd18dbb819ae30974e1ea0652"
 
 @pytest.fixture
 def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The platform above, with what a run needs besides it: a ledger (made), an outbox, the pseudonym secret."""
     path = tmp_path / "lmsbridge.toml"
-    path.write_text(CONFIG, encoding="utf-8")
+    path.write_text('ledger = "ledger.db"\n' + CONFIG, encoding="utf-8")
+    Ledger.open(tmp_path / "ledger.db").close()
     monkeypatch.setenv("LP_TOKEN", TOKEN)
+    monkeypatch.setenv("LMSBRIDGE_PSEUDONYM_SECRET", "a-pseudonym-secret-of-32-characters")
     return path
 
 
@@ -97,10 +107,10 @@ def test_doctor_names_what_the_owners_acts_and_their_witnesses_need(config: Path
 
 
 @responses.activate
-def test_doctor_invalid_token_is_one_line_and_nonzero(config: Path) -> None:
+def test_doctor_invalid_token_is_one_line_and_configuration(config: Path) -> None:
     serve("lp__core_webservice_get_site_info__err_invalid_token")
     result = CliRunner().invoke(cli, ["--config", str(config), "doctor"])
-    assert result.exit_code == 3
+    assert result.exit_code == 2  # as in every command: a token the platform does not know is configuration
     assert "invalidtoken" in result.output
     assert "Traceback" not in result.output and TOKEN not in result.output
 
@@ -114,9 +124,134 @@ def test_doctor_dead_network(config: Path, monkeypatch: pytest.MonkeyPatch) -> N
     assert "Traceback" not in result.output
 
 
-def test_doctor_without_token_env_is_a_config_error(tmp_path: Path) -> None:
-    path = tmp_path / "lmsbridge.toml"
-    path.write_text(CONFIG, encoding="utf-8")
-    result = CliRunner().invoke(cli, ["--config", str(path), "doctor"])
+def test_doctor_without_token_env_is_a_config_error_and_checks_the_rest(config: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("LP_TOKEN")
+    result = CliRunner().invoke(cli, ["--config", str(config), "--lang", "en", "doctor"])
     assert result.exit_code == 2
     assert "LP_TOKEN" in result.output
+    assert "Ledger: " in result.output and "Pseudonym secret: set" in result.output  # the rest is checked too
+
+
+# --- everything else a run needs, against the sandbox -----------------------------------------------------------
+
+
+@pytest.fixture
+def sandbox_config(sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    certificates = '[certificates.HBHF-SMITTE-01]\nplatform = "lp"\ndue = 2026-11-01'
+    return write_config(sandbox, tmp_path, monkeypatch, extra=certificates)
+
+
+def doctor_json(config: Path, *args: str) -> tuple[int, dict[str, Any]]:
+    result = CliRunner().invoke(cli, ["--config", str(config), "--lang", "en", "doctor", "--json", *args])
+    return result.exit_code, json.loads(result.stdout)
+
+
+def checks(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {c["name"]: c for c in report["checks"]}
+
+
+def test_doctor_checks_everything_a_run_needs(sandbox_config: Path) -> None:
+    code, report = doctor_json(sandbox_config)
+    assert code == 0 and report["ok"], report
+    found = checks(report)
+    assert sorted(found) == ["certificates.HBHF-SMITTE-01", "ledger", "outbox", "pseudonym_secret"]
+    assert all(c["ok"] for c in found.values())
+    assert found["ledger"]["events"] == 0 and found["ledger"]["migrations"] > 0
+    assert found["certificates.HBHF-SMITTE-01"]["platform"] == "lp"
+    assert report["config"] == {"file": str(sandbox_config.resolve()), "found_by": "option", "warnings": []}
+    text = CliRunner().invoke(cli, ["--config", str(sandbox_config), "--lang", "en", "doctor"]).output
+    assert f"Configuration: {sandbox_config} (found by --config)" in text
+    for line in ("Ledger: ", "Outbox: ", "Pseudonym secret: set ($TEST_PSEUDONYM)",
+                 "Certificates HBHF-SMITTE-01: the course is on lp", "All good."):
+        assert line in text
+
+
+def test_doctor_fails_without_the_pseudonym_secret(sandbox_config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """It used to pass, and then «sync run» failed."""
+    monkeypatch.delenv("TEST_PSEUDONYM")
+    code, report = doctor_json(sandbox_config)
+    assert code == 2 and not checks(report)["pseudonym_secret"]["ok"]
+    assert "TEST_PSEUDONYM" in checks(report)["pseudonym_secret"]["message"]
+    monkeypatch.setenv("TEST_PSEUDONYM", "short")
+    assert doctor_json(sandbox_config)[0] == 2
+
+
+def test_doctor_fails_when_the_pseudonym_secret_is_not_the_ledgers(sandbox_config: Path, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A secret that is set but another than the ledger's pseudonyms were made with: the sync would refuse it."""
+    code, report = doctor_json(sandbox_config)
+    assert code == 0 and "the next run takes this one" in checks(report)["pseudonym_secret"]["message"]
+    with Ledger.open(tmp_path / "ledger.db") as ledger:
+        assert ledger.secret_fingerprint() is None  # doctor recorded nothing
+        ledger.adopt_secret_fingerprint(fingerprint(PSEUDONYM_SECRET.encode()), actor="test")
+    code, report = doctor_json(sandbox_config)
+    assert code == 0 and "the one the ledger was made with" in checks(report)["pseudonym_secret"]["message"]
+    monkeypatch.setenv("TEST_PSEUDONYM", "another-secret-of-at-least-16")
+    code, report = doctor_json(sandbox_config)
+    secret = checks(report)["pseudonym_secret"]
+    assert code == 2 and not secret["ok"] and "not the one the ledger's pseudonyms were made with" in secret["message"]
+    assert "another-secret" not in json.dumps(report)
+
+
+def test_doctor_fails_on_a_ledger_that_is_not_there_or_not_a_ledger(sandbox_config: Path, tmp_path: Path) -> None:
+    (tmp_path / "ledger.db").unlink()
+    code, report = doctor_json(sandbox_config)
+    ledger = checks(report)["ledger"]
+    assert code == 2 and not ledger["ok"] and "there is no ledger at" in ledger["message"]
+    assert not (tmp_path / "ledger.db").exists()  # doctor makes none
+    (tmp_path / "ledger.db").write_bytes(b"not a database, just some bytes " * 64)
+    code, report = doctor_json(sandbox_config)
+    ledger = checks(report)["ledger"]
+    assert code == 2 and "the file is not a ledger (not an SQLite database)" in ledger["message"]
+    assert "file is not a database" not in ledger["message"]  # never SQLite's own words
+
+
+def test_doctor_fails_on_a_broken_chain(sandbox_config: Path, tmp_path: Path) -> None:
+    with Ledger.open(tmp_path / "ledger.db") as ledger:
+        ledger.append_event(share_id=None, actor="test", action="test.event", details={"n": 1})
+    raw = Raw(str(tmp_path / "ledger.db"))  # someone edits the file by hand
+    raw.drop_append_only_triggers()
+    raw.execute("UPDATE events SET actor = 'someone else'")
+    raw.close()
+    code, report = doctor_json(sandbox_config)
+    assert code == 1 and not checks(report)["ledger"]["ok"]
+
+
+def test_doctor_fails_on_an_outbox_that_cannot_be_written(sandbox_config: Path, tmp_path: Path) -> None:
+    (tmp_path / "outbox").write_text("a file where the folder should be", encoding="utf-8")
+    code, report = doctor_json(sandbox_config)
+    assert code == 2 and not checks(report)["outbox"]["ok"]
+
+
+def test_doctor_fails_on_a_certificate_course_that_is_not_there(sandbox: Sandbox, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    config = write_config(sandbox, tmp_path, monkeypatch, extra='[certificates.NO-SUCH]\nplatform = "lp"\ndue = 2026-11-01')
+    code, report = doctor_json(config)
+    assert code == 1 and "lp has no course NO-SUCH" in checks(report)["certificates.NO-SUCH"]["message"]
+
+
+def test_doctor_tries_smtp_when_configured(sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with socket.socket() as free:
+        free.bind(("127.0.0.1", 0))
+        port = free.getsockname()[1]  # nobody listens on it once closed
+    config = write_config(sandbox, tmp_path, monkeypatch,
+                          extra=f'[smtp]\nhost = "127.0.0.1"\nport = {port}\ntimeout_seconds = 2')
+    code, report = doctor_json(config)
+    assert code == 3 and "cannot be reached" in checks(report)["smtp"]["message"]
+    config = write_config(sandbox, tmp_path, monkeypatch,
+                          extra=f'[smtp]\nhost = "127.0.0.1"\nport = {port}\nusername = "lmsbridge"\n'
+                          'password_env = "NO_SUCH_PASSWORD"')
+    code, report = doctor_json(config)
+    assert code == 2 and "NO_SUCH_PASSWORD" in checks(report)["smtp"]["message"]
+
+
+def test_doctor_warns_of_a_variable_that_is_no_configuration_key(sandbox_config: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LMSBRIDGE_LANGUAGE", "en")
+    code, report = doctor_json(sandbox_config)
+    assert code == 0 and report["config"]["warnings"] == [
+        "$LMSBRIDGE_LANGUAGE is not a configuration key and is not used; did you mean $LMSBRIDGE_LANG?"]
+    monkeypatch.setenv("LMSBRIDGE_LEDGR", "/tmp/x.db")  # a near miss of a key: refused, as by every command
+    result = CliRunner().invoke(cli, ["--config", str(sandbox_config), "--lang", "en", "doctor"])
+    assert result.exit_code == 2 and "did you mean $LMSBRIDGE_LEDGER?" in result.output

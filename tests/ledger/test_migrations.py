@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 
 from lmsbridge.errors import LedgerError
-from lmsbridge.ledger import MIGRATIONS, Ledger, LedgerConstraintError, LedgerNotFoundError, Migration
+from lmsbridge.ledger import MIGRATIONS, Ledger, LedgerConstraintError, Migration
 from lmsbridge.ledger import migrations as migration_module
 from lmsbridge.ledger.chain import GENESIS, event_hash
 from lmsbridge.ledger.database import Database, connect, parse_location
+from lmsbridge.ledger.errors import LedgerUnusableError
 from tests.ledger.support import NOW, Raw, new_share, share_fields
 
 NAMES = [m.name for m in MIGRATIONS]
@@ -139,7 +140,7 @@ def test_memory_ledger_works_and_has_no_path() -> None:
 
 
 def test_opening_without_create_does_not_make_a_ledger(tmp_path: Path) -> None:
-    with pytest.raises(LedgerNotFoundError, match=r"typo\.db"):
+    with pytest.raises(LedgerUnusableError, match=r"typo\.db"):
         Ledger.open(tmp_path / "typo.db", create=False)
     assert not (tmp_path / "typo.db").exists()
 

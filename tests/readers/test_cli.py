@@ -181,7 +181,8 @@ def test_an_unknown_course_is_exit_2(config: Path) -> None:
 def test_an_invalid_token_is_reported_in_one_line(config: Path) -> None:
     responses.post(REST, json=fixture("lp__core_webservice_get_site_info__err_invalid_token")["response"])
     result = invoke("validate", "--platform", "lp", "--course", "5", config=config)
-    assert result.exit_code == 1 and len(result.output.strip().splitlines()) == 1
+    # a token the platform does not know is configuration, in every command (issue 13)
+    assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1
     assert "Traceback" not in result.output and "secret-lp-token" not in result.output
 
 

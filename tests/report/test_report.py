@@ -190,9 +190,12 @@ def test_usage_errors(demo: Demo, tmp_path: Path) -> None:
     both = run(demo, "report", "--quarter", "2026Q4", "--from", "2026-10-01")
     assert both.exit_code == 2 and "--quarter" in both.output
     missing = tmp_path / "none.toml"
-    missing.write_text(f'ledger = "{tmp_path / "nothing.db"}"\n', encoding="utf-8")
+    missing.write_text(f'ledger = "{tmp_path / "nothing.db"}"\n[platforms.lp]\ntitle = "LP"\nurl = "https://lp.test"\n'
+                       'role = "hospital"\norganisation = "Helse Bergen HF"\ntoken_env = "LP_TOKEN"\n', encoding="utf-8")
     result = CliRunner().invoke(cli, ["--config", str(missing), "report"])
-    assert result.exit_code == 1 and "nothing.db" in result.output and "Traceback" not in result.output
+    # a ledger that is not there is configuration (exit 2), and the report does not make one
+    assert result.exit_code == 2 and "nothing.db" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "nothing.db").exists()
 
 
 def test_a_notice_sent_shows_in_the_next_report(demo: Demo, tmp_path: Path) -> None:

@@ -94,6 +94,7 @@ def setup_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sandbox: Sandb
     monkeypatch.setenv("LMSBRIDGE_PSEUDONYM_SECRET", "a-secret-for-the-last-sync-before-a-revoke")
     for platform in ("lp", "ks"):
         login(path, sandbox, platform)
+    Ledger.open(tmp_path / "ledger.db").close()  # as `lmsbridge init` makes it: readers need it there
     return path
 
 
