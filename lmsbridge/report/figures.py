@@ -31,7 +31,7 @@ ACTS: dict[str, ShareState] = {"request": "requested", "approve": "approved", "p
 #: The states shown over time, in the order of a share's life.
 STATES: tuple[str, ...] = tuple(SHARE_STATES)
 #: The sync's check of what the owners hold against the ledger records its findings as this event
-#: (details: ``checked``, ``drift``); none is written yet, and the report says so.
+#: (details: ``checked``, ``drift``: ``lmsbridge sync check``, lmsbridge.sync.check); none yet, the report says so.
 SYNC_CHECK_ACTION = "sync.check"
 #: Notice kinds in the order shown; a share request e-mail is the ``request`` act's own notice.
 NOTICE_KINDS: tuple[str, ...] = ("downtime", "upgrade", "renewal", "share-request")
