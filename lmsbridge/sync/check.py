@@ -4,7 +4,10 @@ For every published share (or the ``--share`` ones): the borrower course's learn
 mapped activities on the borrower, and, for each learner with an account in the owner course (matched by the
 configured keys, as the sync matches), the same activities on the owner. Gives per share the completions the
 borrower shows and the owner lacks (what ``sync run --full`` would write), and the reverse (an owner completion
-the borrower does not show: set on the owner by hand, or reset on the borrower), by learner pseudonym.
+the borrower does not show: set on the owner by hand or by the learner there, or reset on the borrower), by
+learner pseudonym. A learner not in the owner course is looked up on the owner site (as the sync does): with an
+account there, the owner lacks all they did; without one, they are counted apart (``without_owner_account``:
+the sync keeps them as failed items for a person), and are drift only when the sync would create the account.
 
 Read-only on the platforms: only reads (participants, activities, completion statuses; no report, so no
 filter is set or reset on a site), through clients that would only plan a write. The ledger is not consulted for
@@ -28,7 +31,7 @@ from lmsbridge.ledger import Ledger, Share
 from lmsbridge.sync import courses
 from lmsbridge.sync.context import SESSION_SETTINGS, RunContext
 from lmsbridge.sync.identity import learner_key, match, person_of
-from lmsbridge.sync.match import share_keys
+from lmsbridge.sync.match import lookup_owners, share_keys
 from lmsbridge.sync.plan import SyncOptions, published_shares
 from lmsbridge.sync.pools import PlatformUnreachable, Pools
 from lmsbridge.sync.read import BORROWER_FIELDS
@@ -66,9 +69,10 @@ class ShareCheck:
     owner_lacks: list[Gap] = field(default_factory=list)
     #: Completed on the owner, not on the borrower.
     borrower_lacks: list[Gap] = field(default_factory=list)
-    #: Learners with a completion on the borrower and no account in the owner course (their completions are
-    #: in ``owner_lacks``).
+    #: Learners with a completion on the borrower and no account on the owner site, and their completions: the
+    #: sync leaves them as failed items (``unmatched``), so they count as drift only under ``unmatched = create``.
     without_owner_account: int = 0
+    unmatched_completions: int = 0
     #: Learners whose identity keys disagree: not compared (``sync status`` lists them).
     conflicts: int = 0
     error: Message | None = None
@@ -83,7 +87,8 @@ class ShareCheck:
             "share": self.share_id, "owner": self.owner, "borrower": self.borrower, "course": self.course,
             "learners": self.learners, "drift": self.drift,
             "owner_lacks": len(self.owner_lacks), "borrower_lacks": len(self.borrower_lacks),
-            "without_owner_account": self.without_owner_account, "conflicts": self.conflicts,
+            "without_owner_account": self.without_owner_account,
+            "unmatched_completions": self.unmatched_completions, "conflicts": self.conflicts,
             "owner_lacks_items": [g.as_dict() for g in self.owner_lacks],
             "borrower_lacks_items": [g.as_dict() for g in self.borrower_lacks],
             "error": self.error.render() if self.error else None,
@@ -203,29 +208,40 @@ def _compare(ctx: RunContext, share: Share, out: ShareCheck) -> None:
         hit = match(person_of(user), directory, keys)
         if hit.conflict:
             conflicted.add(user.id)
+            borrower_reads[user.id].cancel()
         elif hit.person is not None:
             owner_reads[user.id] = owner.submit(partial(MoodleClient.activities_completion, courseid=owner_course,
                                                         userid=hit.person.id))
+    done_b = {user.id: {s.cmid for s in borrower_reads[user.id].result() if s.complete and s.cmid in pairs}
+              for user in students if user.id not in conflicted}
+    # Not in the owner course, with something done: an account elsewhere on the owner site lacks it all (the sync
+    # enrols them when allowed); no account at all is counted apart, drift only when the sync would create one.
+    outside = [person_of(u) for u in students if u.id not in conflicted and u.id not in owner_reads and done_b[u.id]]
+    looked = lookup_owners(ctx, share, outside) if outside else {}
+    for person in outside:
+        found = looked.get(person.id)
+        if found is not None and found.conflict:
+            conflicted.add(person.id)
+            continue
+        if found is None or found.person is None:
+            out.without_owner_account += 1
+            out.unmatched_completions += len(done_b[person.id])
+            if ctx.settings.unmatched != "create":
+                continue
+        key = learner_key(ctx.secret, share.borrower_platform, person.id)
+        out.owner_lacks.extend(Gap(key, bcmid, pairs[bcmid].cmid) for bcmid in sorted(done_b[person.id]))
     out.conflicts = len(conflicted)
     out.learners = len(students) - len(conflicted)
     for user in students:
-        if user.id in conflicted:
-            borrower_reads[user.id].cancel()
+        if user.id not in owner_reads:
             continue
-        done_b = {s.cmid for s in borrower_reads[user.id].result() if s.complete and s.cmid in pairs}
         key = learner_key(ctx.secret, share.borrower_platform, user.id)
-        if user.id in owner_reads:
-            done_o = {s.cmid for s in owner_reads[user.id].result() if s.complete and s.cmid in by_owner}
-        else:
-            done_o = set()
-            if done_b:
-                out.without_owner_account += 1
-        for bcmid in sorted(done_b):
+        done_o = {s.cmid for s in owner_reads[user.id].result() if s.complete and s.cmid in by_owner}
+        for bcmid in sorted(done_b[user.id]):
             if pairs[bcmid].cmid not in done_o:
                 out.owner_lacks.append(Gap(key, bcmid, pairs[bcmid].cmid))
         for ocmid in sorted(done_o):
-            if by_owner[ocmid] not in done_b:
+            if by_owner[ocmid] not in done_b[user.id]:
                 out.borrower_lacks.append(Gap(key, by_owner[ocmid], ocmid))
-
 
 __all__ = ["CHECK_ACTION", "CheckResult", "Gap", "ShareCheck", "check_completions"]
