@@ -119,7 +119,7 @@ def serve(conn: Connection, store: str, ports: dict[str, int], latency: float, s
                 lp.delay(OVERRIDE, 0.0, when=already_complete)
                 conn.send(True)
             elif command == "poison":
-                conn.send(_poison(ks, rng))
+                conn.send(_poison(ks, lp, rng))
             elif command == "repair":
                 uid, cmid, courseid = value
                 ks.complete_activity(uid, cmid)
@@ -156,18 +156,20 @@ def _progress(ks: Any, rng: random.Random, learners: int) -> int:
     return made
 
 
-def _poison(ks: Any, rng: random.Random) -> tuple[int, int, int]:
-    """One learner with nothing done does the first activity at ``timemodified`` 10^13 (the course does not
-    complete: the report keeps its dates)."""
-    with ks.lock:
-        idle = [(course, uid) for course in ks.courses.values() if course.shortname.startswith("KSL-")
-                for uid in ks.enrolments.get(course.id, {})
-                if all((st := ks.activity_state(m.id, uid)) is None or st.state < 1 for m in ks.tracked_modules(course))]
-    course, uid = rng.choice(idle)
-    cmid = ks.tracked_modules(course)[0].id
-    ks.complete_activity(uid, cmid, POISON)
-    ks.set_last_access(uid, course.id)
-    return uid, cmid, course.id
+def _poison(ks: Any, lp: Any, rng: random.Random) -> tuple[int, int, int]:
+    """A newcomer (on both sites, in one shared course) does the first activity on ks at ``timemodified`` 10^13;
+    the course does not complete, so the report keeps sane dates."""
+    borrower, owner = rng.choice(_shares(ks, lp))
+    n = len(ks.users) + 1000
+    ids = []
+    for state, course in ((ks, borrower), (lp, owner)):
+        user = state.add_user(f"poison{n}", "Forgiftet", "Post", f"poison{n}@example.test", idnumber=f"POISON-{n}")
+        state.enrol(user.id, course.id)
+        ids.append(user.id)
+    cmid = ks.tracked_modules(borrower)[0].id
+    ks.complete_activity(ids[0], cmid, POISON)
+    ks.set_last_access(ids[0], borrower.id)
+    return ids[0], cmid, borrower.id
 
 
 def _reset_owner(lp: Any, rng: random.Random, n: int) -> int:
