@@ -18,14 +18,16 @@ learners compared, ``drift``: completions that differ), which the quarterly repo
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
 from lmsbridge.adapters import MoodleClient
+from lmsbridge.adapters.models import ActivityStatus
 from lmsbridge.config import Config
-from lmsbridge.errors import ExitCode, LmsbridgeError
+from lmsbridge.errors import ExitCode, LmsbridgeError, RecordError
 from lmsbridge.i18n import Message
 from lmsbridge.ledger import Ledger, Share
 from lmsbridge.sync import courses
@@ -75,6 +77,8 @@ class ShareCheck:
     unmatched_completions: int = 0
     #: Learners whose identity keys disagree: not compared (``sync status`` lists them).
     conflicts: int = 0
+    #: Learners whose completions could not be read on one side (a bad value, a refused read): not compared.
+    unreadable: int = 0
     error: Message | None = None
     unreachable: bool = False  # the error: a platform could not be reached
 
@@ -89,6 +93,7 @@ class ShareCheck:
             "owner_lacks": len(self.owner_lacks), "borrower_lacks": len(self.borrower_lacks),
             "without_owner_account": self.without_owner_account,
             "unmatched_completions": self.unmatched_completions, "conflicts": self.conflicts,
+            "unreadable": self.unreadable,
             "owner_lacks_items": [g.as_dict() for g in self.owner_lacks],
             "borrower_lacks_items": [g.as_dict() for g in self.borrower_lacks],
             "error": self.error.render() if self.error else None,
@@ -111,7 +116,8 @@ class CheckResult:
 
     @property
     def failed(self) -> int:
-        return sum(1 for s in self.shares if s.error is not None)
+        """Shares that could not be checked, or not in full (a learner unreadable)."""
+        return sum(1 for s in self.shares if s.error is not None or s.unreadable)
 
     @property
     def exit_code(self) -> ExitCode:
@@ -212,8 +218,15 @@ def _compare(ctx: RunContext, share: Share, out: ShareCheck) -> None:
         elif hit.person is not None:
             owner_reads[user.id] = owner.submit(partial(MoodleClient.activities_completion, courseid=owner_course,
                                                         userid=hit.person.id))
-    done_b = {user.id: {s.cmid for s in borrower_reads[user.id].result() if s.complete and s.cmid in pairs}
-              for user in students if user.id not in conflicted}
+    done_b: dict[int, set[int]] = {}
+    for user in students:
+        if user.id not in conflicted:
+            statuses = _read(borrower_reads[user.id], out)
+            if statuses is None:
+                conflicted.add(user.id)  # not compared, like a conflict (counted as unreadable)
+                owner_reads.pop(user.id, None)
+                continue
+            done_b[user.id] = {s.cmid for s in statuses if s.complete and s.cmid in pairs}
     # Not in the owner course, with something done: an account elsewhere on the owner site lacks it all (the sync
     # enrols them when allowed); no account at all is counted apart, drift only when the sync would create one.
     outside = [person_of(u) for u in students if u.id not in conflicted and u.id not in owner_reads and done_b[u.id]]
@@ -230,18 +243,33 @@ def _compare(ctx: RunContext, share: Share, out: ShareCheck) -> None:
                 continue
         key = learner_key(ctx.secret, share.borrower_platform, person.id)
         out.owner_lacks.extend(Gap(key, bcmid, pairs[bcmid].cmid) for bcmid in sorted(done_b[person.id]))
-    out.conflicts = len(conflicted)
+    out.conflicts = len(conflicted) - out.unreadable
     out.learners = len(students) - len(conflicted)
     for user in students:
         if user.id not in owner_reads:
             continue
         key = learner_key(ctx.secret, share.borrower_platform, user.id)
-        done_o = {s.cmid for s in owner_reads[user.id].result() if s.complete and s.cmid in by_owner}
+        owner_statuses = _read(owner_reads[user.id], out)
+        if owner_statuses is None:
+            out.learners -= 1
+            continue
+        done_o = {s.cmid for s in owner_statuses if s.complete and s.cmid in by_owner}
         for bcmid in sorted(done_b[user.id]):
             if pairs[bcmid].cmid not in done_o:
                 out.owner_lacks.append(Gap(key, bcmid, pairs[bcmid].cmid))
         for ocmid in sorted(done_o):
             if by_owner[ocmid] not in done_b[user.id]:
                 out.borrower_lacks.append(Gap(key, by_owner[ocmid], ocmid))
+
+
+def _read(future: Future[list[ActivityStatus]], out: ShareCheck) -> list[ActivityStatus] | None:
+    """One learner's statuses; a learner whose answer cannot be used (a value out of range, a refused read) is
+    counted as unreadable and left out of the comparison, the rest of the share is still compared."""
+    try:
+        return future.result()
+    except RecordError:
+        out.unreadable += 1
+        return None
+
 
 __all__ = ["CHECK_ACTION", "CheckResult", "Gap", "ShareCheck", "check_completions"]

@@ -209,3 +209,16 @@ def test_a_cursor_ahead_of_the_platform_is_reported_read_past_and_corrected(
     clock.tick(minutes=15)
     again = sync(config, ledger, sandbox, clock)
     assert again.written == 0 and "sync.note.cursor_ahead" not in [n.code for n in again.shares[0].notes]
+
+
+def test_check_leaves_an_unreadable_learner_out_and_says_the_share_was_not_checked_in_full(
+    tmp_path: Path, sandbox: Sandbox, ks: SiteState, lp: SiteState, ledger: Ledger, clock: Clock
+) -> None:
+    config = make_config(urls(sandbox), tmp=tmp_path)
+    only_brought_back(lp)
+    sync(config, ledger, sandbox, clock)
+    ks.complete_activity(12, 6, 10**13)  # a poisoned record: year 318857
+    result = check(config, ledger, sandbox, clock, record=False)
+    share = result.shares[0]
+    assert (share.unreadable, share.error, result.drift, result.exit_code) == (1, None, 0, 4)
+    assert share.learners == result.checked and not result.equal
