@@ -184,6 +184,10 @@ class MoodleClient:
         """Calls made so far per web-service function, by this client and its clones (a copy)."""
         return self.transport.calls_so_far()
 
+    def platform_time(self, host_time: datetime) -> datetime | None:
+        """``host_time`` on the platform's clock, from the Date of its answers so far (None: none seen yet)."""
+        return self.transport.clock.platform_time(host_time)
+
     def clone(self, *, settings: Mapping[str, str] | None = None) -> MoodleClient:
         """A client with its own HTTP session (one per worker), sharing the call counts and planned calls.
 

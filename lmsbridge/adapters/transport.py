@@ -25,6 +25,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import requests
@@ -32,6 +33,7 @@ from pydantic import SecretStr
 from tenacity import RetryCallState, Retrying, retry_if_exception_type
 
 from lmsbridge import __version__
+from lmsbridge.adapters.clock import PlatformClock
 from lmsbridge.adapters.redact import Credentials, Redactor, split_credentials
 from lmsbridge.adapters.wire import decode_response, decode_token_response, encode_params, where_of
 from lmsbridge.errors import LmsbridgeError, ProtocolError, TransportError
@@ -192,6 +194,8 @@ class MoodleTransport:
         self.name = name or self.base_url
         self.calls: Counter[str] = Counter()
         self._lock = threading.Lock()
+        #: The platform's clock from its answers' Date headers (shared with clones).
+        self.clock = PlatformClock()
 
     def __repr__(self) -> str:
         return f"MoodleTransport({self.name!r}, {self.base_url!r}, token=SecretStr('**********'))"
@@ -214,6 +218,7 @@ class MoodleTransport:
         twin.redactor = self.redactor
         twin.calls = self.calls
         twin._lock = self._lock
+        twin.clock = self.clock
         return twin
 
     @property
@@ -273,6 +278,7 @@ class MoodleTransport:
             raise TransportError(Message("transport.timeout", where=where, seconds=self.timeout[1])) from exc
         except requests.RequestException as exc:
             raise _unreachable(where, self.base_url, exc, self.timeout[0]) from exc
+        self.clock.seen(response.headers.get("Date"), datetime.now(UTC))
         body = read_body(response, where)
         log.debug("%s %s -> HTTP %s in %.0f ms", self.name, wsfunction, response.status_code,
                   (time.perf_counter() - started) * 1000)

@@ -100,6 +100,10 @@ def is_terminal() -> bool:
 #: Column name → its header's message code.
 COLUMNS: dict[str, str] = {
     "already": N_("col.already"),
+    "borrower_lacks": N_("col.borrower_lacks"),
+    "learners": N_("col.learners"),
+    "owner_lacks": N_("col.owner_lacks"),
+    "without_owner_account": N_("col.without_owner_account"),
     "attempts": N_("col.attempts"),
     "completions": N_("col.completions"),
     "course": N_("col.course"),
@@ -126,7 +130,8 @@ COLUMNS: dict[str, str] = {
     "written": N_("col.written"),
 }
 
-NUMERIC_COLUMNS = frozenset({"listed", "read", "written", "already", "unmatched", "failed", "completions", "attempts"})
+NUMERIC_COLUMNS = frozenset({"listed", "read", "written", "already", "unmatched", "failed", "completions", "attempts",
+                             "learners", "owner_lacks", "borrower_lacks", "without_owner_account"})
 
 
 def table(title: str, columns: list[str]) -> Table:

@@ -25,6 +25,7 @@ from lmsbridge.errors import ExitCode, combined_exit_code
 from lmsbridge.i18n import N_
 from lmsbridge.ledger import LEARNER_FAILURE_KINDS, FailedItem, Ledger, LockedError
 from lmsbridge.sync import ShareOutcome, SyncOptions, SyncStatus, SyncSummary, pseudonym_secret, run_sync, sync_status
+from lmsbridge.sync.check import check_completions
 from lmsbridge.sync.identity import Person
 from lmsbridge.sync.outcome import FAILING_KINDS, shown_key
 from lmsbridge.sync.secret import MAX_USER_ID, check_secret, old_pseudonym_secret
@@ -40,6 +41,8 @@ Examples:
   lmsbridge sync run --every 15m           # run in the foreground every 15 minutes (Ctrl-C stops)
   lmsbridge sync run --concurrency 8 --json
   lmsbridge sync run --rotate-secret --old-secret-env OLD_SECRET   # re-key the ledger to a new secret
+  lmsbridge sync check                     # the platforms against each other: what the owner lacks, and the reverse
+  lmsbridge sync check --json --no-record
   lmsbridge sync status
   lmsbridge sync status --reveal           # who the failed learners are (reads the borrower courses live)
 """
@@ -412,6 +415,58 @@ def sync_status_command(ctx: click.Context, reveal_learners: bool, as_json: bool
         out.print(failures)
     else:
         click.echo(i18n.t("sync.status.no_failures"))
+
+
+@sync_group.command(name="check", epilog=EXAMPLES)
+@click.option("--share", "share_ids", multiple=True, help="Check only this share (repeatable).")
+@click.option("--items", is_flag=True, help="List each completion that differs (learner pseudonym, activities).")
+@click.option("--no-record", is_flag=True, help="Write nothing at all: no sync.check event in the ledger (it is "
+              "then opened read-only).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output (every difference included).")
+@click.pass_context
+def sync_check_command(ctx: click.Context, share_ids: tuple[str, ...], items: bool, no_record: bool,
+                       as_json: bool) -> None:
+    """Compare the completions on the two platforms of each published share, whatever the ledger remembers.
+
+    Per share: completions the borrower shows and the owner lacks (sync run --full writes them), and
+    completions the owner shows and the borrower lacks. Only reads on the platforms (no report filter is set
+    or reset); the ledger gets one sync.check event with the counts (for the quarterly report) unless
+    --no-record. Exit 0 when both sides agree, 1 when they differ, 3 when a platform could not be reached,
+    4 when a share could not be checked.
+    """
+    context = app(ctx)
+    config = context.config()
+    clients = {name: context.client(name, dry_run=True) for name in config.platforms}
+    with Ledger.open(config.ledger_url(), read_only=no_record) as ledger:
+        result = check_completions(config=config, clients=clients, ledger=ledger, share_ids=share_ids,
+                                   record=not no_record)
+    if as_json:
+        echo_json({**result.as_dict(), "exit_code": int(result.exit_code)})
+        ctx.exit(result.exit_code)
+    if not result.shares:
+        click.echo(i18n.t("sync.no_shares"))
+    else:
+        rows = table(i18n.t("table.sync_check"), ["share", "course", "direction", "learners", "owner_lacks",
+                                                  "borrower_lacks", "without_owner_account", "status"])
+        for share in result.shares:
+            status = share.error.render() if share.error else (
+                i18n.t("sync.check.equal") if not share.drift else i18n.t("sync.check.differ"))
+            rows.add_row(escape(share.share_id), escape(share.course), escape(f"{share.borrower} → {share.owner}"),
+                         str(share.learners), str(len(share.owner_lacks)), str(len(share.borrower_lacks)),
+                         str(share.without_owner_account), escape(status))
+        console().print(rows)
+    if items:
+        for share in result.shares:
+            for gap in share.owner_lacks:
+                click.echo(i18n.t("sync.check.owner_lacks", share=share.share_id, learner=shown_key(gap.learner),
+                                  borrower_cmid=gap.borrower_cmid, owner_cmid=gap.owner_cmid))
+            for gap in share.borrower_lacks:
+                click.echo(i18n.t("sync.check.borrower_lacks", share=share.share_id, learner=shown_key(gap.learner),
+                                  borrower_cmid=gap.borrower_cmid, owner_cmid=gap.owner_cmid))
+    click.echo(i18n.t("sync.check.summary", checked=result.checked, drift=result.drift,
+                      owner_lacks=sum(len(s.owner_lacks) for s in result.shares),
+                      borrower_lacks=sum(len(s.borrower_lacks) for s in result.shares)))
+    ctx.exit(result.exit_code)
 
 
 def _who(status: SyncStatus, failure: FailedItem) -> str:

@@ -74,6 +74,18 @@ class SyncState(LockState):
                         (share_id, _ts(wanted), stamp))
         return wanted
 
+    def correct_cursor(self, share_id: str, value: datetime | None, *, now: datetime | None = None) -> None:
+        """Put a share's cursor back (``None``: remove it, the next run reads the share in full), the one way
+        a cursor moves backwards: one found ahead of the platform's clock (issue 11 item 3)."""
+        stamp = _ts(now or self.now())
+        with self.transaction():
+            if value is None:
+                self._write("DELETE FROM sync_cursors WHERE share_id = ?", (share_id,))
+                return
+            self._write("INSERT INTO sync_cursors (share_id, cursor, updated_at) VALUES (?, ?, ?) "
+                        "ON CONFLICT (share_id) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at",
+                        (share_id, _ts(value), stamp))
+
     # -- completions ------------------------------------------------------------------------------------
 
     @staticmethod

@@ -30,8 +30,8 @@ ACTS: dict[str, ShareState] = {"request": "requested", "approve": "approved", "p
                                "revoke": "revoked", "reject": "rejected"}
 #: The states shown over time, in the order of a share's life.
 STATES: tuple[str, ...] = tuple(SHARE_STATES)
-#: The sync's check of what the owners hold against the ledger records its findings as this event
-#: (details: ``checked``, ``drift``); none is written yet, and the report says so.
+#: ``lmsbridge sync check`` (lmsbridge.sync.check: the owner platforms against the borrowers) records its findings
+#: as this event (details: ``checked`` learners, ``drift`` completions); with none yet, the report says so.
 SYNC_CHECK_ACTION = "sync.check"
 #: Notice kinds in the order shown; a share request e-mail is the ``request`` act's own notice, and the
 #: notices of the acts that follow (``share-approve``, ``share-publish``, …) are counted together as ``share-act``.

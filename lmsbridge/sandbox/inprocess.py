@@ -28,6 +28,7 @@ import io
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from email.utils import formatdate
 from http import HTTPStatus
 from typing import Any
 
@@ -80,7 +81,9 @@ class InProcessAdapter(BaseAdapter):
 
     def _response(self, request: requests.PreparedRequest, status: int, content_type: str,
                   body: bytes) -> requests.Response:
-        headers = {"Content-Type": content_type, "Content-Length": str(len(body))}
+        # The site's clock, as a web server sends it (a pinned clock shows here too).
+        headers = {"Content-Type": content_type, "Content-Length": str(len(body)),
+                   "Date": formatdate(self.state.now(), usegmt=True)}
         raw = HTTPResponse(body=io.BytesIO(body), headers=headers, status=status, preload_content=False,
                            decode_content=False, reason=_reason(status))
         response = requests.Response()

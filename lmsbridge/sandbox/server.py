@@ -346,6 +346,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
         # one write per response and no Nagle delay: otherwise each call waits ~40 ms for a delayed ACK
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The ``Date`` header from the site's clock (a pinned clock shows here too), not the host's."""
+        return super().date_time_string(self.server.state.now() if timestamp is None else timestamp)
+
     def log_message(self, format: str, *args: Any) -> None:
         log.debug("%s %s", self.address_string(), format % args)
 

@@ -564,6 +564,18 @@ class SiteState:
             self.aggregate(self.courses[module.courseid], userid, ts)
             return record
 
+    def reset_activity(self, userid: int, cmid: int) -> bool:
+        """A completion undone by hand on the site (a teacher or an admin): the record is gone, the course's
+        completion too when it rested on it. Returns whether there was one."""
+        with self.changing():
+            record = self.activity_completions.pop((cmid, userid), None)
+            module = self.modules.get(cmid)
+            if record is not None and module is not None:
+                course = self.course_completions.get((module.courseid, userid))
+                if course is not None and course.timecompleted and self.courses[module.courseid].criteria_activities:
+                    course.timecompleted = None
+            return record is not None
+
     def mark_self_completed(self, courseid: int, userid: int, when: datetime | float | int | None = None) -> None:
         """The self-completion criterion only: the course completes at the next ``run_cron``."""
         with self.changing():

@@ -11,6 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+#: How far a cursor may be past the platform's clock before it is taken to be ahead of it: the Date header
+#: has whole seconds, and the estimate of the platform's time errs early (``lmsbridge.adapters.clock``).
+CLOCK_SLACK = timedelta(seconds=2)
+
 
 def since(cursor: datetime | None, overlap: timedelta, *, full: bool = False) -> datetime | None:
     """The time from which changes are looked for; None = everything (first run or ``--full``)."""
@@ -26,6 +30,24 @@ def next_cursor(current: datetime | None, run_started_at: datetime, *, clean: bo
     if current is not None and current >= run_started_at:
         return current
     return run_started_at
+
+
+def on_platform(run_started_at: datetime, platform_started_at: datetime | None) -> datetime:
+    """The run's start as a cursor, never later than the borrower platform's clock (issue 11 item 3: a host
+    clock ahead of the platform's would otherwise put the cursor in the platform's future). The platform's
+    time (from its answers' Date headers) is taken when the host's is ahead of it by more than the headers'
+    precision (``CLOCK_SLACK``); within it, the host's finer time is kept."""
+    if platform_started_at is not None and run_started_at > platform_started_at + CLOCK_SLACK:
+        return platform_started_at
+    return run_started_at
+
+
+def ahead(cursor: datetime | None, platform_now: datetime | None) -> bool:
+    """Is a stored cursor later than the platform's clock now? (a host clock that ran ahead, a hand edit)
+    Such a cursor would hide every change until the platform's clock caught up with it."""
+    if cursor is None or platform_now is None:
+        return False
+    return cursor > platform_now + CLOCK_SLACK
 
 
 @dataclass(frozen=True)
@@ -70,4 +92,4 @@ def completed_since(time_completed: datetime | None, since_at: datetime | None) 
     return time_completed >= since_at - timedelta(minutes=1)
 
 
-__all__ = ["Verdict", "completed_since", "next_cursor", "should_read", "since"]
+__all__ = ["CLOCK_SLACK", "Verdict", "ahead", "completed_since", "next_cursor", "on_platform", "should_read", "since"]

@@ -35,12 +35,14 @@ from lmsbridge.errors import ConfigError, InvalidTokenError, LmsbridgeError
 from lmsbridge.i18n import N_, Message
 from lmsbridge.ledger import NOTIFY_LOCK, SYNC_LOCK, Ledger
 from lmsbridge.sync import courses, match, read
+from lmsbridge.sync.clock import correct_cursor, cursor_at
 from lmsbridge.sync.commit import commit
 from lmsbridge.sync.context import SESSION_SETTINGS, Learner, ProgressListener, Quiet, RunContext, ShareProblem
 from lmsbridge.sync.outcome import TAKEN, ShareOutcome, SyncSummary
 from lmsbridge.sync.plan import SharePlan, SyncOptions, plan_share, pseudonymise_failures, published_shares
 from lmsbridge.sync.pools import INTERRUPTED, PlatformUnreachable, Pools
 from lmsbridge.sync.reason import UnexpectedError, cause
+from lmsbridge.sync.reconcile import owner_holdings
 from lmsbridge.sync.secret import MAX_USER_ID, check_secret, pseudonym_secret, rotate_secret
 from lmsbridge.sync.write import write_completions
 
@@ -83,6 +85,7 @@ class CompletionSync:
         ledger several runs split the shares that way (one run per share at a time), and a share another run
         holds or finished meanwhile is left to it (status ``taken``)."""
         started = started_at or self.clock()
+        host_started = datetime.now(UTC)  # the platforms' Date headers are compared with the host's clock
         self._run_id, self._started = run_id, started
         summary = SyncSummary(started_at=started, dry_run=self.options.dry_run, full=self.options.full)
         calls_before = {name: client.call_counts() for name, client in self.clients.items()}
@@ -107,7 +110,9 @@ class CompletionSync:
                     for future in as_completed(futures):
                         plan, outcome = future.result()
                         if not self.options.dry_run and outcome.status != TAKEN:
-                            commit(self.ledger, plan, outcome, started=started, now=self.clock(), run_id=run_id)
+                            at = cursor_at(pools, plan, started, host_started)
+                            commit(self.ledger, plan, outcome, started=at, now=self.clock(), run_id=run_id)
+                            correct_cursor(self.ledger, plan, outcome, at, now=self.clock())
                         self.heartbeat()
                         summary.shares.append(outcome)
                         self.progress.share_done(outcome)
@@ -201,6 +206,8 @@ class CompletionSync:
             raise ShareProblem(Message("sync.share.nothing_mapped"))
         to_read = read.choose_reads(ctx, plan, learners, owners.found, mapped, out)
         errors: list[LmsbridgeError] = []
+        if ctx.options.full:  # what the owner holds now, not what the ledger remembers (issue 11 item 2)
+            to_read = owner_holdings(ctx, plan, owner_course, to_read, mapped.mapping, owners.enrol, out, errors)
         pending = read.read_completions(ctx, plan, to_read, mapped.mapping, owners.enrol, out, errors)
         try:
             match.resolve_owners(ctx, share, [p for p in pending if p.owner is None], directory, out)

@@ -63,6 +63,18 @@ class SharePlan:
     failed: FailedLearners  # learner, unmatched and identity-conflict failures
     failure_keys: set[tuple[str, str]]  # (kind, key) of every failed item
     report_rows: list[CompletionRow] | None = None
+    cursor: datetime | None = None  # the share's cursor as stored
+    #: The platform's time when the stored cursor was found ahead of it (the share is then read in full and
+    #: its cursor corrected after the run: ``lmsbridge.sync.cursor.ahead``).
+    cursor_ahead_of: datetime | None = None
+
+    def found_ahead(self, platform_now: datetime | None) -> bool:
+        """Read the share in full when its cursor is ahead of the platform's clock; says whether it was."""
+        if self.cursor_ahead_of is None and cursor_rules.ahead(self.cursor, platform_now):
+            assert platform_now is not None
+            self.cursor_ahead_of = platform_now
+            self.since = None
+        return self.cursor_ahead_of is not None
 
 
 def published_shares(ledger: Ledger, options: SyncOptions) -> tuple[list[Share], list[Share]]:
@@ -79,7 +91,8 @@ def published_shares(ledger: Ledger, options: SyncOptions) -> tuple[list[Share],
 
 
 def plan_share(ledger: Ledger, share: Share, *, overlap: timedelta, full: bool, secret: bytes) -> SharePlan:
-    since_at = cursor_rules.since(ledger.get_cursor(share.id), overlap, full=full)
+    cursor = ledger.get_cursor(share.id)
+    since_at = cursor_rules.since(cursor, overlap, full=full)
     recorded: dict[str, set[str]] = {}
     for row in ledger.completions(share.id):
         recorded.setdefault(row.learner_key, set()).add(row.owner_activity)
@@ -93,7 +106,7 @@ def plan_share(ledger: Ledger, share: Share, *, overlap: timedelta, full: bool, 
             learners.setdefault(kind, set()).add(key)
         failure_keys.add((kind, key))
     failed = FailedLearners({kind: frozenset(keys) for kind, keys in learners.items()}, pseudonym)
-    return SharePlan(share, since_at, recorded, failed, failure_keys)
+    return SharePlan(share, since_at, recorded, failed, failure_keys, cursor=cursor)
 
 
 def pseudonymise_failures(ledger: Ledger, secret: bytes) -> int:

@@ -12,6 +12,7 @@ import logging
 import threading
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import datetime
 from typing import Any, TypeVar
 
 from lmsbridge.adapters import MoodleClient, WorkerClients
@@ -51,6 +52,7 @@ class PlatformPool:
     def __init__(self, client: MoodleClient, workers: int, on_down: Callable[[str, Message], None], *,
                  settings: Mapping[str, str] | None = None) -> None:
         self.name = client.name
+        self.client = client
         self.workers = max(1, workers)
         self._executor = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix=f"lmsbridge-{self.name}")
         self._clients = WorkerClients(client, settings=settings)
@@ -70,6 +72,10 @@ class PlatformPool:
             reason = cause(exc)
             self.mark_down(reason)
             raise PlatformUnreachable(self.name, reason) from exc
+
+    def platform_time(self, host_time: datetime) -> datetime | None:
+        """``host_time`` on this platform's clock (from the Date of its answers; None before the first)."""
+        return self.client.platform_time(host_time)
 
     def mark_down(self, reason: Message) -> None:
         with self._lock:

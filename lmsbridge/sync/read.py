@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import partial
 
 from lmsbridge.adapters import CompletionReport, MoodleClient
@@ -78,7 +78,7 @@ def read_reports(ctx: RunContext, plans: Sequence[SharePlan], warnings: list[Mes
         sinces = [p.since for p in group]
         since_at = None if any(s is None for s in sinces) else min(s for s in sinces if s is not None)
         try:
-            report = _read_report(ctx.pools[platform], platform, reportid, since_at, warnings)
+            report = _read_report(ctx.pools[platform], platform, reportid, since_at, warnings, group)
         except PlatformUnreachable:
             continue  # the shares fail fast on the same platform and say so
         except (AccessDeniedError, NotFoundError, InvalidTokenError, ProtocolError, MoodleError) as exc:
@@ -98,15 +98,19 @@ def read_reports(ctx: RunContext, plans: Sequence[SharePlan], warnings: list[Mes
 
 
 def _read_report(pool: PlatformPool, platform: str, reportid: int, since_at: datetime | None,
-                 warnings: list[Message]) -> CompletionReport:
-    """Filtered to completions since ``since_at`` (reset after), or unfiltered: every page."""
+                 warnings: list[Message], group: Sequence[SharePlan] = ()) -> CompletionReport:
+    """Filtered to completions since ``since_at`` (reset after), or unfiltered: every page. A share whose
+    cursor the first answer shows ahead of the platform's clock is read in full, so the report unfiltered."""
     filtered = False
     try:
         if since_at is not None:
             since = since_at
             pool.call(lambda c: c.filter_report_completed_since(reportid, since))
             filtered = True
-        else:
+            platform_now = pool.platform_time(datetime.now(UTC))
+            if [plan for plan in group if plan.found_ahead(platform_now)]:
+                since_at, filtered = None, False
+        if since_at is None:
             # A filter left behind by an interrupted run would hide rows from an unfiltered read.
             pool.call(lambda c: c.reset_report_filters(reportid))
         return pool.call(lambda c: c.completion_report(reportid))
@@ -134,12 +138,17 @@ class Listing:
 def candidates(ctx: RunContext, plan: SharePlan, out: ShareOutcome) -> list[Learner]:
     """The share's learners worth a look, by user id, and ``out.path`` saying how they were found."""
     if plan.report_rows is not None and plan.since is not None:
-        return _listing_and_report_candidates(ctx, plan, out)
-    if plan.report_rows is not None:
-        return _report_candidates(ctx, plan, out)
-    listing = _read_listing(ctx, plan, out)
-    _clear_gone(plan, out, set(listing.students))
-    return [listing.chosen[uid] for uid in sorted(listing.chosen)]
+        chosen = _listing_and_report_candidates(ctx, plan, out)
+    elif plan.report_rows is not None:
+        chosen = _report_candidates(ctx, plan, out)
+    else:
+        listing = _read_listing(ctx, plan, out)
+        _clear_gone(plan, out, set(listing.students))
+        chosen = [listing.chosen[uid] for uid in sorted(listing.chosen)]
+    if plan.cursor_ahead_of is not None and plan.cursor is not None:
+        out.notes.append(Message("sync.note.cursor_ahead", cursor=plan.cursor.isoformat(timespec="seconds"),
+                                 platform_time=plan.cursor_ahead_of.isoformat(timespec="seconds")))
+    return chosen
 
 
 def _read_listing(ctx: RunContext, plan: SharePlan, out: ShareOutcome) -> Listing:
@@ -152,6 +161,7 @@ def _read_listing(ctx: RunContext, plan: SharePlan, out: ShareOutcome) -> Listin
         lambda c: c.enrolled_users(courseid, page_size=page_size, userfields=BORROWER_FIELDS)
     )
     out.listed = len(users)
+    plan.found_ahead(ctx.pools[share.borrower_platform].platform_time(datetime.now(UTC)))
     student_role = ctx.student_role(share.borrower_platform)
     listing = Listing()
     for user in users:
@@ -263,7 +273,9 @@ def choose_reads(ctx: RunContext, plan: SharePlan, learners: Sequence[Learner], 
     for learner in learners:
         hit = found[learner.person.id]
         key = learner_key(ctx.secret, share.owner_platform, hit.person.id) if hit.person else None
-        if key is not None:
+        # --full trusts no shortcut from the ledger or the report's percentage (a teacher may have unset one
+        # activity and set another: the same percentage): the owner's own state is read instead (reconcile).
+        if key is not None and not ctx.options.full:
             recorded = plan.recorded.get(key, set()) & owner_cmids
             if recorded >= owner_cmids:
                 out.already += 1

@@ -397,3 +397,25 @@ def test_another_secret_exits_2_and_rotate_secret_rekeys_the_ledger(config_file:
     assert "Pseudonyms re-keyed to the new secret: 5 completions, 0 certificate notices, 2 failed items" in rotated.output
     assert "0 completions brought back" in rotated.output
     assert invoke(config_file, "sync", "run", "--no-certificates").exit_code == 0
+
+
+def test_check_says_what_the_owner_lacks_and_exits_1_then_0_after_a_full_run(config_file: Path, sandbox: Sandbox,
+                                                                              tmp_path: Path) -> None:
+    lp = sandbox.sites["lp"].state
+    for cmid, userid in list(lp.activity_completions):  # lp's own completions of the course: none left
+        if cmid in (12, 13) and userid != 4:
+            lp.reset_activity(userid, cmid)
+    assert invoke(config_file, "sync", "run", "--no-certificates").exit_code == 0
+    for userid, cmid in ((4, 12), (10, 13)):  # reset on the owner by hand
+        lp.reset_activity(userid, cmid)
+    result = invoke(config_file, "--lang", "en", "sync", "check", "--items")
+    assert result.exit_code == ExitCode.FAILED, result.output
+    assert "Drift: 2 completions (2 missing on the owner, 0 missing on the borrower)" in result.output
+    assert result.output.count("owner lacks: learner") == 2
+    data = json.loads(invoke(config_file, "sync", "check", "--json", "--no-record").output)
+    assert (data["drift"], data["exit_code"], data["shares"][0]["owner_lacks"]) == (2, 1, 2)
+    assert invoke(config_file, "sync", "run", "--full", "--no-report", "--no-certificates").exit_code == 0
+    after = invoke(config_file, "sync", "check", "--json")
+    assert after.exit_code == 0 and json.loads(after.output)["equal"] is True
+    with Ledger.open(tmp_path / "ledger.db") as ledger:  # two recorded checks; --no-record left none
+        assert [e.details["drift"] for e in ledger.events(actions=["sync.check"])] == [2, 0]

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from lmsbridge.sync.cursor import completed_since, next_cursor, should_read, since
+from lmsbridge.sync.cursor import CLOCK_SLACK, ahead, completed_since, next_cursor, on_platform, should_read, since
 
 T0 = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 TEN = timedelta(minutes=10)
@@ -59,3 +59,13 @@ def test_completed_since_allows_for_minute_precision() -> None:
     assert not completed_since(S - timedelta(minutes=2), S)
     assert not completed_since(None, S)
     assert completed_since(None, None)
+
+
+def test_the_cursor_is_on_the_platform_clock_when_the_host_is_ahead() -> None:
+    start = datetime(2026, 11, 23, 12, tzinfo=UTC)
+    assert on_platform(start, None) == start
+    assert on_platform(start, start - timedelta(hours=1)) == start - timedelta(hours=1)  # host an hour ahead
+    assert on_platform(start, start - CLOCK_SLACK) == start  # within the Date's precision: the host's finer time
+    assert on_platform(start, start + timedelta(hours=1)) == start  # host behind: its time is earlier, safe
+    assert ahead(start + timedelta(days=1), start) and not ahead(start, start) and not ahead(None, start)
+    assert not ahead(start + CLOCK_SLACK, start) and not ahead(start, None)
