@@ -13,6 +13,7 @@ from typing import Any
 from lmsbridge.adapters import MoodleClient, MoodleTransport, RetryPolicy
 from lmsbridge.config import Config, parse_config
 from lmsbridge.ledger import Ledger, Share
+from lmsbridge.sandbox import Sandbox
 from lmsbridge.sync.identity import learner_key
 
 SECRET = "test-pseudonym-secret-0123456789"
@@ -107,3 +108,8 @@ def ticking(start: datetime = T0) -> Iterator[datetime]:
     while True:
         yield now
         now += timedelta(seconds=1)
+
+
+def urls(sb: Sandbox) -> dict[str, str]:
+    """Each sandbox site's URL by name."""
+    return {name: site.url for name, site in sb.sites.items()}

@@ -25,7 +25,7 @@ from lmsbridge.sandbox import Sandbox
 from lmsbridge.sandbox.state import SiteState
 from lmsbridge.sync import SyncOptions, SyncSummary, run_sync
 from lmsbridge.sync.identity import learner_key
-from tests.sync.helpers import SECRET, Clock, borrower_key, kill_when, make_clients, make_config, publish_seeded
+from tests.sync.helpers import SECRET, Clock, borrower_key, kill_when, make_clients, make_config, publish_seeded, urls
 
 pytestmark = pytest.mark.slow
 
@@ -45,10 +45,6 @@ def ledger(tmp_path: Path) -> Iterator[Ledger]:
     with Ledger.open(tmp_path / "ledger.db") as led:
         publish_seeded(led)
         yield led
-
-
-def urls(sb: Sandbox) -> dict[str, str]:
-    return {name: site.url for name, site in sb.sites.items()}
 
 
 def clients(sb: Sandbox, **kw: object) -> dict[str, MoodleClient]:

@@ -24,31 +24,10 @@ from lmsbridge.sandbox.state import SiteState
 from lmsbridge.sync import SyncOptions, SyncSummary, run_sync
 from lmsbridge.sync.identity import learner_key
 from lmsbridge.sync.status import reveal, sync_status
-from tests.sync.helpers import SECRET, Clock, borrower_key, make_clients, make_config, publish, publish_seeded
+from tests.sync.helpers import SECRET, Clock, borrower_key, make_clients, make_config, publish, urls
 
 STATUSES = "core_completion_get_activities_completion_status"
 OVERRIDE = "core_completion_override_activity_completion_status"
-
-
-@pytest.fixture
-def ks(sandbox: Sandbox) -> SiteState:
-    return sandbox.sites["ks"].state
-
-
-@pytest.fixture
-def lp(sandbox: Sandbox) -> SiteState:
-    return sandbox.sites["lp"].state
-
-
-@pytest.fixture
-def ledger(tmp_path: Path) -> Ledger:
-    led = Ledger.open(tmp_path / "ledger.db")
-    publish_seeded(led)
-    return led
-
-
-def urls(sb: Sandbox) -> dict[str, str]:
-    return {name: site.url for name, site in sb.sites.items()}
 
 
 def config_for(sb: Sandbox, tmp: Path, **kw: object) -> Config:

@@ -19,8 +19,8 @@ from lmsbridge.i18n import Message
 from lmsbridge.ledger import Ledger
 from lmsbridge.sandbox import Sandbox
 from lmsbridge.sync import courses
-from tests.sync.helpers import Clock, borrower_key, make_config, publish, publish_seeded
-from tests.sync.test_engine import STATUSES, done, failed_items, sync, urls
+from tests.sync.helpers import Clock, borrower_key, make_config, publish, publish_seeded, urls
+from tests.sync.test_engine import STATUSES, done, failed_items, sync
 
 POISON = 10 ** 13  # «timemodified 10^13»: year 318857
 

@@ -21,7 +21,7 @@ from lmsbridge.sandbox import Sandbox
 from lmsbridge.sandbox.state import SiteState
 from lmsbridge.sync import SyncOptions, SyncSummary, run_sync
 from lmsbridge.sync.check import CHECK_ACTION, CheckResult, check_completions
-from tests.sync.helpers import Clock, make_clients, make_config, publish_seeded
+from tests.sync.helpers import Clock, make_clients, make_config, urls
 
 OVERRIDE = "core_completion_override_activity_completion_status"
 #: The five completions of the first run, as (lp user, lp cmid).
@@ -34,27 +34,6 @@ def only_brought_back(lp: SiteState) -> None:
     for cmid, userid in list(lp.activity_completions):
         if cmid in (12, 13) and userid not in (4, 10, 12):
             lp.reset_activity(userid, cmid)
-
-
-@pytest.fixture
-def ks(sandbox: Sandbox) -> SiteState:
-    return sandbox.sites["ks"].state
-
-
-@pytest.fixture
-def lp(sandbox: Sandbox) -> SiteState:
-    return sandbox.sites["lp"].state
-
-
-@pytest.fixture
-def ledger(tmp_path: Path) -> Ledger:
-    led = Ledger.open(tmp_path / "ledger.db")
-    publish_seeded(led)
-    return led
-
-
-def urls(sb: Sandbox) -> dict[str, str]:
-    return {name: site.url for name, site in sb.sites.items()}
 
 
 def clients(sb: Sandbox, *, dry_run: bool = False) -> dict:  # type: ignore[type-arg]
