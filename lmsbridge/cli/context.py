@@ -100,6 +100,7 @@ def is_terminal() -> bool:
 #: Column name → its header's message code.
 COLUMNS: dict[str, str] = {
     "already": N_("col.already"),
+    "already_there": N_("col.already_there"),
     "attempts": N_("col.attempts"),
     "completions": N_("col.completions"),
     "course": N_("col.course"),
@@ -126,7 +127,7 @@ COLUMNS: dict[str, str] = {
     "written": N_("col.written"),
 }
 
-NUMERIC_COLUMNS = frozenset({"listed", "read", "written", "already", "unmatched", "failed", "completions", "attempts"})
+NUMERIC_COLUMNS = frozenset({"listed", "read", "written", "already", "already_there", "unmatched", "failed", "completions", "attempts"})
 
 
 def table(title: str, columns: list[str]) -> Table:

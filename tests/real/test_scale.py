@@ -35,9 +35,6 @@ from tests.real.lab import Bridge, Lab, Ran
 
 pytestmark = pytest.mark.real
 
-RACE = "issue #15 item 2: write race, fixed by the sync change"
-
-
 @dataclass
 class FirstSync:
     facts: dict[str, Any]
@@ -99,7 +96,6 @@ def test_nobody_else_on_the_owner_courses_changed(first_sync: FirstSync) -> None
         assert {u: after.get(u) for u in unchanged} == unchanged, pair.owner_shortname
 
 
-@pytest.mark.xfail(strict=False, reason=RACE)
 def test_every_activity_completion_is_on_the_owner(first_sync: FirstSync) -> None:
     problems = {pair.owner_shortname: first_sync.checks[pair.owner_id].problems for pair in first_sync.expected.pairs}
     assert total(first_sync, "activities_missing") == 0, problems
@@ -107,13 +103,11 @@ def test_every_activity_completion_is_on_the_owner(first_sync: FirstSync) -> Non
     assert total(first_sync, "not_enrolled") == 0, problems
 
 
-@pytest.mark.xfail(strict=False, reason=RACE)
 def test_every_course_completion_is_on_the_owner(first_sync: FirstSync) -> None:
     missing = total(first_sync, "courses_missing")
     implied = total(first_sync, "courses_expected")
     assert missing == 0, f"{implied - missing} of {implied} course completions on lp"
 
 
-@pytest.mark.xfail(strict=False, reason=RACE)
 def test_the_first_sync_ends_cleanly(first_sync: FirstSync) -> None:
     first_sync.ran.expect(0)
