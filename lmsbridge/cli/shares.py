@@ -13,11 +13,12 @@ from lmsbridge.adapters import MoodleClient, PlannedCall
 from lmsbridge.cli.context import AppContext, app, echo_json
 from lmsbridge.cli.witness import echo_act, echo_undelivered
 from lmsbridge.domain import ShareFlow
-from lmsbridge.errors import ExitCode
-from lmsbridge.i18n import N_
+from lmsbridge.errors import ConfigError, ExitCode
+from lmsbridge.i18n import N_, Message
 from lmsbridge.ledger import Ledger, Share
 from lmsbridge.mail import Mailer
-from lmsbridge.workflows.shares import ActResult, ShareService
+from lmsbridge.sync import SyncOptions, run_sync
+from lmsbridge.workflows.shares import ActResult, LastSync, ShareService
 from lmsbridge.workflows.witnesses import Delivered
 
 
@@ -58,7 +59,8 @@ Examples:
   lmsbridge share approve S-0001
   lmsbridge share publish S-0001 --dry-run
   lmsbridge share publish S-0001
-  lmsbridge share revoke S-0001 --reason "Kurset er erstattet"
+  lmsbridge share revoke S-0001 --reason "Kurset er erstattet"   # after a last sync of S-0001
+  lmsbridge share withdraw S-0002 --reason "Skal revideres"     # approved, not yet published
   lmsbridge share list --json
 """
 
@@ -144,8 +146,8 @@ share_approve = _decision("approve", N_("share.approved"), reason_required=False
 share_reject = _decision("reject", N_("share.rejected"), reason_required=True, doc=(
     "Reject a requested share: the owner's act, with your own key to the owner platform."))
 share_withdraw = _decision("withdraw", N_("share.withdrawn"), reason_required=True, doc=(
-    "Withdraw the borrower's own request, with your own key to the borrower platform (you asked, or you may update "
-    "the borrower course)."))
+    "Withdraw a request, or an approved share not yet published: you asked, you may update the borrower course, "
+    "or (once approved) you are the owner who may update the owner's course; with your own key to that platform."))
 
 
 @share_group.command(name="publish", epilog=EXAMPLES)
@@ -183,16 +185,32 @@ def share_publish(ctx: click.Context, share_id: str, borrower_course: str | None
 @share_group.command(name="revoke", epilog=EXAMPLES)
 @click.argument("share_id")
 @click.option("--reason", required=True, help="Why the owner ends the share.")
+@click.option("--no-sync", is_flag=True, help="Do not run the last sync of the share first (completions not yet "
+              "brought back to the owner are then left out; the e-mail says so).")
 @click.option("--dry-run", is_flag=True, help="Print the web-service calls that would be made; change nothing.")
 @click.pass_context
-def share_revoke(ctx: click.Context, share_id: str, reason: str, dry_run: bool) -> None:
+def share_revoke(ctx: click.Context, share_id: str, reason: str, no_sync: bool, dry_run: bool) -> None:
     """End a share: only the owner may, with your own key to the owner platform (it must say you may update
-    the owner's course). The borrowed course is hidden and unlabelled; history is kept."""
+    the owner's course). A published share first gets a last sync (completions made until now reach the owner;
+    when it does not go through, nothing is revoked). The borrowed course is then hidden and unlabelled;
+    history is kept."""
     with service(ctx) as svc:
-        result = svc.revoke(share_id, reason=reason, dry_run=dry_run)
+
+        def last_sync(share: Share) -> LastSync:
+            clients = {name: svc.client_for(name, False) for name in svc.config.platforms}
+            try:
+                summary = run_sync(config=svc.config, clients=clients, ledger=svc.ledger,
+                                   options=SyncOptions(full=True, share_ids=(share.id,)))
+            except ConfigError as exc:  # no pseudonym secret, or not the ledger's: the sync cannot run
+                raise ConfigError(Message("share.revoke.sync_config", share=share.id, error=exc.message)) from None
+            return LastSync(summary.exit_code, written=summary.written, failed=summary.failed_items)
+
+        result = svc.revoke(share_id, reason=reason, dry_run=dry_run, last_sync=None if no_sync else last_sync)
     if dry_run:
         _print_planned(result.planned)
     else:
+        if result.last_sync is not None:
+            click.echo(i18n.t("share.revoke.last_sync", id=result.share.id, written=result.last_sync.written))
         click.echo(i18n.t("share.revoked", id=result.share.id))
         echo_act(result.act)
 

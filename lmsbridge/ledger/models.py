@@ -23,7 +23,7 @@ SHARE_STATES: tuple[ShareState, ...] = ("requested", "approved", "published", "r
 #: its history is kept and goes on.
 SHARE_TRANSITIONS: Mapping[ShareState, frozenset[ShareState]] = {
     "requested": frozenset({"approved", "rejected"}),
-    "approved": frozenset({"published"}),
+    "approved": frozenset({"published", "rejected"}),  # withdrawn before it is published
     "published": frozenset({"revoked"}),
     "revoked": frozenset({"requested"}),
     "rejected": frozenset({"requested"}),

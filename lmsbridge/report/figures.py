@@ -33,8 +33,14 @@ STATES: tuple[str, ...] = tuple(SHARE_STATES)
 #: The sync's check of what the owners hold against the ledger records its findings as this event
 #: (details: ``checked``, ``drift``); none is written yet, and the report says so.
 SYNC_CHECK_ACTION = "sync.check"
-#: Notice kinds in the order shown; a share request e-mail is the ``request`` act's own notice.
-NOTICE_KINDS: tuple[str, ...] = ("downtime", "upgrade", "renewal", "share-request")
+#: Notice kinds in the order shown; a share request e-mail is the ``request`` act's own notice, and the
+#: notices of the acts that follow (``share-approve``, ``share-publish``, …) are counted together as ``share-act``.
+NOTICE_KINDS: tuple[str, ...] = ("downtime", "upgrade", "renewal", "share-request", "share-act")
+
+
+def notice_column(kind: str) -> str:
+    """The column of the notices table a notice kind is counted in."""
+    return "share-act" if kind.startswith("share-") and kind != "share-request" else kind
 
 
 @dataclass(frozen=True)
@@ -249,7 +255,8 @@ def _notices(events: Iterable[Event], period: Period, shares: dict[str, Share]) 
             continue
         details = event.details
         if event.action == NOTICE_ACTION:
-            about = str(details.get("from_platform") or details.get("term_end") or event.share_id or "")
+            about = str(details.get("from_platform") or details.get("term_end") or details.get("share")
+                        or event.share_id or "")
             rows.append(NoticeRow(event.at, str(details.get("kind", "")), str(details.get("to", "")), about,
                                   str(details.get("start", "")), str(details.get("end", ""))))
         elif event.action == "request" and event.share_id in shares:
@@ -316,7 +323,8 @@ def collect(ledger: Ledger, config: Config, period: Period, *, now: datetime, la
     notices = _notices(ledger.events(actions=[NOTICE_ACTION, "request"]), period, shares)
     by_kind = dict.fromkeys(NOTICE_KINDS, 0)
     for notice in notices:
-        by_kind[notice.kind] = by_kind.get(notice.kind, 0) + 1
+        column = notice_column(notice.kind)
+        by_kind[column] = by_kind.get(column, 0) + 1
     waiting = []
     for share in shares.values():
         if share.state in ("requested", "approved"):

@@ -38,7 +38,10 @@ RUN_TEXTS = {"ok": N_("report.run.ok"), "partial": N_("report.run.partial"), "fa
 FAILURE_TEXTS = {"learner": N_("report.failure.learner"), "activity": N_("report.failure.activity"),
                  "share": N_("report.failure.share"), "unmatched": N_("report.failure.unmatched")}
 NOTICE_TEXTS = {"downtime": N_("report.notice.downtime"), "upgrade": N_("report.notice.upgrade"),
-                "renewal": N_("report.notice.renewal"), "share-request": N_("report.notice.share-request")}
+                "renewal": N_("report.notice.renewal"), "share-request": N_("report.notice.share-request"),
+                "share-act": N_("report.notice.share-act"), "share-approve": N_("report.notice.share-approve"),
+                "share-reject": N_("report.notice.share-reject"), "share-withdraw": N_("report.notice.share-withdraw"),
+                "share-publish": N_("report.notice.share-publish"), "share-revoke": N_("report.notice.share-revoke")}
 #: The summary tiles: (headline figure, its label).
 TILES: tuple[tuple[str, str], ...] = (
     ("shares.published", N_("report.tile.published")),

@@ -48,7 +48,7 @@ class ShareState(StrEnum):
 #: course and pair), its history kept.
 TRANSITIONS: dict[ShareState, tuple[ShareState, ...]] = {
     ShareState.REQUESTED: (ShareState.APPROVED, ShareState.REJECTED),
-    ShareState.APPROVED: (ShareState.PUBLISHED,),
+    ShareState.APPROVED: (ShareState.PUBLISHED, ShareState.REJECTED),  # withdrawn before it is published
     ShareState.PUBLISHED: (ShareState.REVOKED,),
     ShareState.REVOKED: (ShareState.REQUESTED,),
     ShareState.REJECTED: (ShareState.REQUESTED,),

@@ -20,6 +20,17 @@ DONE: dict[str, str] = {
     "revoke": N_("act_notice.done.revoke"),
 }
 
+#: What the act means for the learners, in the other party's notice (issue 14: «with what happens to learners»).
+LEARNERS: dict[str, str] = {
+    "approve": N_("act_notice.learners.approve"),
+    "reject": N_("act_notice.learners.reject"),
+    "withdraw": N_("act_notice.learners.withdraw"),
+    "publish": N_("act_notice.learners.publish"),
+    "revoke": N_("act_notice.learners.revoke"),
+}
+#: A revoke made with ``--no-sync`` (or whose last sync did not go through): completions may be left behind.
+LEARNERS_REVOKE_UNSYNCED = N_("act_notice.learners.revoke_unsynced")
+
 
 def receipt_block(receipt: str, lang: str | None = None) -> str:
     """The receipt paragraph of an e-mail (the request's, and each act's)."""
@@ -27,8 +38,10 @@ def receipt_block(receipt: str, lang: str | None = None) -> str:
 
 
 def act_notice(*, to: str, share_id: str, act: str, course: str, owner_org: str, borrower_org: str, who: str,
-               platform: str, reason: str, receipt: str, signature: str = "", lang: str | None = None) -> Notice:
-    """The notice of one act to the contact point ``to``."""
+               platform: str, reason: str, receipt: str, signature: str = "", learners: str = "",
+               lang: str | None = None) -> Notice:
+    """The notice of one act to the contact point ``to``: what was done, by whom, what it means for the learners
+    (``learners``: a code of ``LEARNERS``' kind, by default the act's own) and the act's receipt."""
     lang = i18n.normalise_language(lang) if lang else None
     done = i18n.t(DONE[act], lang)
     values = {"share": share_id, "course": course, "owner_org": owner_org, "borrower_org": borrower_org,
@@ -36,10 +49,11 @@ def act_notice(*, to: str, share_id: str, act: str, course: str, owner_org: str,
     parts = [i18n.t("act_notice.body", lang, **values)]
     if reason.strip():
         parts.append(i18n.t("act_notice.reason", lang, reason=reason.strip()))
+    parts.append(i18n.t(learners or LEARNERS[act], lang, **values))
     parts.append(receipt_block(receipt, lang))
     if signature.strip():
         parts.append(signature.strip())
     return Notice(to=to, subject=i18n.t("act_notice.subject", lang, **values), body="\n\n".join(parts) + "\n")
 
 
-__all__ = ["DONE", "act_notice", "receipt_block"]
+__all__ = ["DONE", "LEARNERS", "LEARNERS_REVOKE_UNSYNCED", "act_notice", "receipt_block"]

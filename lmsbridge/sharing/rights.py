@@ -10,7 +10,7 @@ answer. The verdict's reason says what the platform answered.
 | act | whose key | what the platform must answer |
 |---|---|---|
 | approve, reject, revoke | the owner platform's | ``update`` on the owner's course |
-| withdraw (a request) | the borrower platform's | the person who asked, or ``update`` on the borrower course |
+| withdraw (a request, or an approved share not yet published) | the borrower platform's (or, once approved, the owner's) | the person who asked, ``update`` on the borrower course, or once approved ``update`` on the owner's course |
 | publish | the borrower platform's | ``update`` on the borrower course; a new course: ``moodle/course:create`` in its category (the platform refuses the creation otherwise) — and only after an owner's approval |
 | labels audit --fix | each platform's | ``update`` on each course fixed |
 """
@@ -102,18 +102,21 @@ def publish(*, share_id: str, state: str, borrower_platform: str, actor_platform
 
 
 def withdraw(*, share_id: str, state: str, borrower_platform: str, actor_platform: str, who: str,
-             asked_by_them: bool, answer: CourseAnswer | None) -> Verdict:
-    """withdraw: the borrower takes back its own request (only while it is a request), by the person who asked
-    or by one who may update the borrower course."""
-    if state != "requested":
+             asked_by_them: bool, answer: CourseAnswer | None, owner_platform: str = "") -> Verdict:
+    """withdraw: a request, or an approved share not yet published, is taken back: by the person who asked, by
+    one who may update the borrower course, or, once approved, by the owner (``update`` on the owner's course;
+    ``answer`` is then the owner platform's)."""
+    if state not in ("requested", "approved"):
         return verdict(False, "rights.withdraw_not_requested", share=share_id, state=state)
-    if actor_platform != borrower_platform:
-        return _wrong_platform("withdraw", share_id, actor_platform, borrower_platform, "borrower")
     if asked_by_them:
         return verdict(True, "rights.asked", share=share_id, platform=actor_platform, who=who)
-    if answer is None:
-        return verdict(False, "rights.not_asker", share=share_id, platform=actor_platform, who=who)
-    return _course_answer("withdraw", answer, share_id)
+    if actor_platform == borrower_platform:
+        if answer is None:
+            return verdict(False, "rights.not_asker", share=share_id, platform=actor_platform, who=who)
+        return _course_answer("withdraw", answer, share_id)
+    if state == "approved" and actor_platform == owner_platform and answer is not None:
+        return _course_answer("withdraw", answer, share_id)
+    return _wrong_platform("withdraw", share_id, actor_platform, borrower_platform, "borrower")
 
 
 def fix_label(answer: CourseAnswer) -> Verdict:

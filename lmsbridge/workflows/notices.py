@@ -42,16 +42,18 @@ class NoticeWritten:
 
 
 def deliver_notice(*, ledger: Ledger, mailer: Mailer, notice: Notice, kind: str, key: str, actor: str,
-                   when: datetime, details: Mapping[str, Any] | None = None) -> NoticeWritten:
+                   when: datetime, details: Mapping[str, Any] | None = None,
+                   cc: tuple[str, ...] = ()) -> NoticeWritten:
     """Write the notice to the outbox (and send it when SMTP is configured), then log it: the message row
     and a ``notice`` event carrying ``kind``, the recipient, the key and ``details``, in ONE transaction."""
-    delivery = mailer.deliver(to=notice.to, subject=notice.subject, body=notice.body, key=key, when=when)
+    delivery = mailer.deliver(to=notice.to, cc=cc, subject=notice.subject, body=notice.body, key=key, when=when)
     with ledger.transaction():
         logged = ledger.record_message(key=key, kind=f"notice-{kind}", to=notice.to, subject=notice.subject,
                                        message_id=delivery.message_id, path=str(delivery.path), now=when)
         if logged:
             ledger.append_event(share_id=None, actor=actor, action=NOTICE_ACTION, at=when,
-                                details={"kind": kind, "to": notice.to, "key": key, "sent": delivery.sent,
+                                details={"kind": kind, "to": notice.to, **({"cc": list(cc)} if cc else {}),
+                                         "key": key, "sent": delivery.sent,
                                          **(details or {})})
     return NoticeWritten(notice.to, key, str(delivery.path), delivery.sent, logged)
 

@@ -26,7 +26,7 @@ from lmsbridge.adapters import MoodleClient, PlannedCall, PlatformProfile
 from lmsbridge.adapters.models import Course
 from lmsbridge.config import Config
 from lmsbridge.domain import PlatformRole, ShareFlow
-from lmsbridge.errors import AccessDeniedError, ConfigError, RecordError, RuleViolation
+from lmsbridge.errors import AccessDeniedError, ConfigError, ExitCode, LmsbridgeError, RecordError, RuleViolation
 from lmsbridge.i18n import Message
 from lmsbridge.ledger import Event, Ledger, Share
 from lmsbridge.mail import Mailer
@@ -43,7 +43,7 @@ from lmsbridge.sharing.ownership import (
     share_parties,
     support_routing,
 )
-from lmsbridge.sharing.receipts import act_notice, receipt_block
+from lmsbridge.sharing.receipts import LEARNERS_REVOKE_UNSYNCED, act_notice, receipt_block
 from lmsbridge.sharing.requirements import Finding
 from lmsbridge.sharing.term import may_publish, may_request
 from lmsbridge.sharing.verdict import Verdict
@@ -59,6 +59,7 @@ from lmsbridge.workflows.courses import (
     link_paragraph,
     set_label,
 )
+from lmsbridge.workflows.notices import deliver_notice
 from lmsbridge.workflows.witnesses import Delivered, Witnesses
 
 
@@ -97,10 +98,34 @@ class PublishResult:
 
 
 @dataclass(frozen=True)
+class LastSync:
+    """The last sync of a share before its revoke: its exit code and what it brought back."""
+
+    exit_code: int
+    written: int = 0
+    failed: int = 0
+
+    def as_data(self) -> dict[str, int]:
+        return {"exit_code": self.exit_code, "written": self.written, "failed": self.failed}
+
+
+class LastSyncFailed(LmsbridgeError):
+    """The last sync before a revoke did not go through: nothing was revoked (the sync's exit code)."""
+
+    code = "revoke_sync"
+
+    def __init__(self, message: Message, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+@dataclass(frozen=True)
 class RevokeResult:
     share: Share
     planned: list[PlannedCall] = field(default_factory=list)
     act: ActResult | None = None
+    #: The last sync run before the revoke (None: not run, --no-sync or not published).
+    last_sync: LastSync | None = None
 
 
 def _refuse(verdict: Verdict) -> None:
@@ -230,7 +255,8 @@ class ShareService:
             self.witnesses.check(existing)
         now = self.now()
         details = {"flow": flow.value, "course": source.shortname, "reason": reason,
-                   "findings": [f.code for f in findings], "by": actor.as_data()}
+                   "findings": [f.code for f in findings], "by": actor.as_data(),
+                   "notify": self._address_of(actor, self.client_for(asking.name, False))}
         with self.ledger.transaction():
             current = (self.ledger.find_share_for_course(owner.name, source.id, borrower.name)
                        or self.ledger.find_share_by_request_key(request_key))
@@ -293,8 +319,10 @@ class ShareService:
                                                message_id=delivery.message_id, path=str(delivery.path), now=now)
 
     def _after(self, share: Share, actor: Actor, act: str, reason: str, event: Event | None,
-               planned: list[PlannedCall] | None = None) -> ActResult:
-        """The act's receipt onto the courses and, for a new event, into an e-mail to the contact point."""
+               planned: list[PlannedCall] | None = None, learners: str = "") -> ActResult:
+        """The act's receipt onto the courses and, for a new event, the other party told: an e-mail to the
+        contact point with the requesting coordinator in copy, saying what the act means for the learners,
+        logged as a ``notice`` event (``lmsbridge report`` counts them)."""
         witnessed = self.witnesses.write([share.id])
         receipt = witnessed.receipts.get(share.id)
         path = None
@@ -303,13 +331,29 @@ class ShareService:
                 to=share.contact_point, share_id=share.id, act=act, course=share.owner_course_shortname,
                 owner_org=share.owner_org, borrower_org=share.borrower_org, who=actor.label,
                 platform=self.config.platform(actor.platform).title, reason=reason, receipt=receipt.text,
-                signature=self._signature(), lang=i18n.language())
+                signature=self._signature(), learners=learners, lang=i18n.language())
             key = f"{share.id}-{act}-{event.seq}"
-            delivery = self.mailer.deliver(to=notice.to, subject=notice.subject, body=notice.body, key=key,
-                                           when=event.at)
-            self._record_sent(delivery, key, f"share-{act}", notice.to, notice.subject, event.at)
-            path = str(delivery.path)
+            cc = tuple(a for a in self._requester_addresses(share) if a.lower() != notice.to.lower())
+            written = deliver_notice(ledger=self.ledger, mailer=self.mailer, notice=notice, kind=f"share-{act}",
+                                     key=key, actor=actor.label, when=event.at, cc=cc,
+                                     details={"share": share.id, "act": act, "seq": event.seq})
+            path = written.path
         return ActResult(share, actor, event, witnessed, path, planned or [])
+
+    def _requester_addresses(self, share: Share) -> list[str]:
+        """The requesting coordinator's e-mail address, as the share's last request recorded it."""
+        asked = [e for e in self.ledger.events(share.id) if e.action == "request"]
+        address = asked[-1].details.get("notify") if asked else None
+        return [address] if isinstance(address, str) and "@" in address else []
+
+    def _address_of(self, actor: Actor, client: MoodleClient) -> str:
+        """Where the requesting coordinator is told of the acts that follow: their e-mail address on the platform
+        when they asked with their own key, else the operator's ([operator] email)."""
+        if actor.userid != who_holds(client, actor.platform).userid:
+            found = client.users_by_field("id", [actor.userid])
+            if found and found[0].email:
+                return found[0].email
+        return self.config.operator.email
 
     def _owner_check(self, share: Share, act: str) -> tuple[Actor, MoodleClient, dict[str, Any]]:
         """The owner platform's answer for ``act``: who holds the key, and ``update`` on the owner's course."""
@@ -350,26 +394,47 @@ class ShareService:
         return self._after(updated, actor, act, reason, event)
 
     def withdraw(self, share_id: str, *, reason: str) -> ActResult:
-        """The borrower takes back its own request: the person who asked, or one who may update the borrower
-        course, with the borrower platform's key."""
+        """Take back a request, or an approved share not yet published: the person who asked (on the platform
+        they asked on), one who may update the borrower course (borrower platform's key), or, once approved, the
+        owner (owner platform's key, ``update`` on the owner's course). The platforms tried are those the person
+        is logged in to, the asker's first."""
         share = self.get(share_id)
-        actor, person = self._keys().actor(share.borrower_platform)
+        keys = self._keys()
         asked = [e for e in self.ledger.events(share.id) if e.action == "request"]
-        asked_by_them = bool(asked) and actor.same_person(asked[-1].details.get("by"))
-        answer = None
-        if share.borrower_course_id:
-            answer = self._keys().answers(person, actor, [(share.borrower_course_id, share.borrower_course_shortname or "")]
-                                    )[share.borrower_course_id]
-        if share.state == "rejected" and asked_by_them:
-            return self._after(share, actor, "withdraw", reason, None)
-        rights.withdraw(share_id=share.id, state=share.state, borrower_platform=share.borrower_platform,
-                        actor_platform=actor.platform, who=actor.label, asked_by_them=asked_by_them,
-                        answer=answer).require()
-        self.witnesses.check(share)
-        details = {"reason": reason, "by": actor.as_data(),
-                   "right": right_data(answer) if answer else {"right": "asked", "request_seq": asked[-1].seq}}
-        updated, event = self._record(share, "rejected", actor, "withdraw", details)
-        return self._after(updated, actor, "withdraw", reason, event)
+        asked_by = asked[-1].details.get("by") if asked else None
+        tried = [asked_by.get("platform") if isinstance(asked_by, dict) else None, share.borrower_platform,
+                 share.owner_platform]
+        platforms = [name for name in dict.fromkeys(tried) if isinstance(name, str) and name in self.config.platforms]
+        logged_in = [name for name in platforms if keys.store.get(self.config.platform(name).url) is not None]
+        refused: Verdict | None = None
+        for platform in logged_in or [share.borrower_platform]:
+            actor, person = keys.actor(platform)
+            asked_by_them = actor.same_person(asked_by)
+            if share.state == "rejected" and asked_by_them and asked and self._last_act(share) == "withdraw":
+                return self._after(share, actor, "withdraw", reason, None)
+            if platform == share.borrower_platform:
+                course_id, shortname = share.borrower_course_id, share.borrower_course_shortname or ""
+            else:
+                course_id, shortname = share.owner_course_id, share.owner_course_shortname
+            answer = keys.answers(person, actor, [(course_id, shortname)])[course_id] if course_id else None
+            verdict = rights.withdraw(share_id=share.id, state=share.state, borrower_platform=share.borrower_platform,
+                                      owner_platform=share.owner_platform, actor_platform=actor.platform,
+                                      who=actor.label, asked_by_them=asked_by_them, answer=answer)
+            if not verdict.allowed:
+                refused = refused or verdict
+                continue
+            self.witnesses.check(share)
+            details = {"reason": reason, "by": actor.as_data(), "from_state": share.state,
+                       "right": right_data(answer) if answer and not asked_by_them
+                       else {"right": "asked", "request_seq": asked[-1].seq}}
+            updated, event = self._record(share, "rejected", actor, "withdraw", details)
+            return self._after(updated, actor, "withdraw", reason, event)
+        assert refused is not None
+        raise RuleViolation(refused.reason)
+
+    def _last_act(self, share: Share) -> str:
+        acts = [e.action for e in self.ledger.events(share.id)]
+        return acts[-1] if acts else ""
 
     # -- publish ---------------------------------------------------------------------------------------
 
@@ -474,11 +539,15 @@ class ShareService:
 
     # -- revoke ---------------------------------------------------------------------------------------------
 
-    def revoke(self, share_id: str, *, reason: str, dry_run: bool = False) -> RevokeResult:
+    def revoke(self, share_id: str, *, reason: str, dry_run: bool = False,
+               last_sync: Callable[[Share], LastSync] | None = None) -> RevokeResult:
         """Only the owner ends a share; the borrower course is hidden and unlabelled, history kept.
 
-        Allowed whatever the agreement's term (a revoke is always allowed). The owner's course is unlabelled with
-        the owner's key; the borrower course is withdrawn with the service's (the agreement has the borrower do it)."""
+        Allowed whatever the agreement's term (a revoke is always allowed). A published share first gets a last
+        sync (``last_sync``, unless the caller leaves it out: ``--no-sync``), so that completions made until now
+        reach the owner; when it does not go through, nothing is revoked (``LastSyncFailed``). The owner's
+        course is unlabelled with the owner's key; the borrower course is withdrawn with the service's (the
+        agreement has the borrower do it)."""
         share = self.get(share_id)
         actor, person, details = self._owner_check(share, "revoke")
         if share.state == "revoked":
@@ -486,6 +555,12 @@ class ShareService:
         _refuse(check_transition(share.state, "revoked"))
         if not dry_run:
             self.witnesses.check(share)
+        synced: LastSync | None = None
+        if last_sync is not None and share.state == "published" and not dry_run:
+            synced = last_sync(share)
+            if synced.exit_code != ExitCode.OK:
+                raise LastSyncFailed(Message("share.revoke.sync_failed", share=share.id, code=synced.exit_code,
+                                             failed=synced.failed), synced.exit_code)
         flow = ShareFlow(share.flow)
         owner = self.config.platform(share.owner_platform)
         borrower = self.config.platform(share.borrower_platform)
@@ -517,8 +592,12 @@ class ShareService:
         planned = list(owner_client.planned) + [p for p in borrower_client.planned if p not in owner_client.planned]
         if dry_run:
             return RevokeResult(share, planned)
+        details["last_sync"] = synced.as_data() if synced is not None else None
         updated, event = self._record(share, "revoked", actor, "revoke", {"reason": reason, **details})
-        return RevokeResult(updated, act=self._after(updated, actor, "revoke", reason, event))
+        unsynced = synced is None and share.state == "published"
+        act = self._after(updated, actor, "revoke", reason, event,
+                          learners=LEARNERS_REVOKE_UNSYNCED if unsynced else "")
+        return RevokeResult(updated, act=act, last_sync=synced)
 
 
 def field_label(profile: PlatformProfile, course: Course) -> str | None:

@@ -102,7 +102,7 @@ def test_keep_leaves_the_ledger_and_outbox_and_never_prints_a_token(tmp_path: Pa
     assert result.exit_code == 0, result.output
     assert (folder / "ledger.db").is_file()
     emails = sorted(p.name for p in (folder / "outbox").glob("*.eml"))
-    assert emails[:2] == ["S-0001-approve-2.eml", "S-0001-publish-3.eml"]
+    assert emails[:2] == ["S-0001-approve-2.eml", "S-0001-publish-4.eml"]  # each named by its act's event
     assert "S-0001-request.eml" in emails and "S-0002-request.eml" in emails
     assert any(name.startswith("S-0001-revoke-") for name in emails)  # the revoke, named by its event
     assert any(name.startswith("notice-upgrade-lp-") for name in emails)

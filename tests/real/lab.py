@@ -30,6 +30,7 @@ from typing import Any, TypeVar
 import requests
 
 REST_PATH = "/webservice/rest/server.php"
+HERE = Path(__file__).parent
 
 #: what ``lab env`` exports and the suite needs
 LAB_VARIABLES = (
@@ -268,6 +269,16 @@ class Lab:
     def admin(self, site: str, *options: str) -> str:
         return self._lab("admin", site, *options)
 
+    def prepare_owner_acts(self) -> dict[str, str]:
+        """What each site's admin does for the owner acts (README «Hvem kan gjøre hva»), which the lab's seed
+        leaves out: the function ``core_course_get_user_administration_options`` in the service, the receipt
+        field ``lmsbridge_kvittering``, and an e-læringsansvarlig (manager) with a personal token
+        (tests/real/staff.php, idempotent; gone again after the next reset). Returns each site's URL → token."""
+        parallel(lambda person: self._lab("php", person.site, str(HERE / "staff.php"), person.username,
+                                          person.firstname, person.lastname, person.email, person.token),
+                 STAFF, workers=len(STAFF))
+        return {self.site(person.site).url: person.token for person in STAFF}
+
     def aggregate(self, site: str) -> None:
         """Moodle's completion cron task (``\\core\\task\\completion_regular_task``). The task aggregates only
         what was flagged before the second it starts in (lib/completionlib.php aggregate_completions: reaggregate
@@ -357,6 +368,24 @@ def toml_document(data: Mapping[str, Any], prefix: str = "") -> str:
 PSEUDONYM_ENV = "LMSBRIDGE_REAL_PSEUDONYM_SECRET"
 
 
+@dataclass(frozen=True)
+class Staff:
+    """An e-læringsansvarlig with a personal token (lab tokens, not secrets; fixed so runs are comparable)."""
+
+    site: str
+    username: str
+    firstname: str
+    lastname: str
+    email: str
+    token: str
+
+
+STAFF = (
+    Staff("ks", "kari.as", "Kari", "Ås", "kari.as@ks.no", "5f1c2a9e7b3d4c6e8a0b1d2f3e4a5b6c"),
+    Staff("lp", "ingrid.hauge", "Ingrid", "Hauge", "ingrid.hauge@helse-bergen.no", "7a2b3c4d5e6f708192a3b4c5d6e7f809"),
+)
+
+
 @dataclass
 class Bridge:
     """lmsbridge with its own folder (config, ledger, outbox) for the lab's two sites."""
@@ -371,7 +400,14 @@ class Bridge:
     def __post_init__(self) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         self.config = self.folder / "lmsbridge.toml"
+        self.keys = self.folder / "personal-tokens.json"
+        self.log_in(self.lab.prepare_owner_acts())
         self.write()
+
+    def log_in(self, keys: Mapping[str, str]) -> None:
+        """The coordinators' personal keys, where ``lmsbridge login`` with ``[login] store = "file"`` keeps them."""
+        self.keys.write_text(json.dumps({"keys": dict(keys)}), encoding="utf-8")
+        self.keys.chmod(0o600)
 
     def profile(self, site: Site) -> dict[str, Any]:
         hospital = site.name == "lp"
@@ -400,6 +436,7 @@ class Bridge:
             "outbox": "outbox",
             "agreement": {"contact_point": "kslaring@ks.no", "start": date(2016, 7, 1), "term_months": 12,
                           "renewals": renewals(date.today())},
+            "login": {"store": "file", "file": str(self.keys)},
             "operator": {"name": "Ola Hansen", "email": "ola.hansen@helse-bergen.no",
                          "organisation": "Helse Bergen HF"},
             "platforms": {"ks": self.profile(self.lab.ks), "lp": self.profile(self.lab.lp)},

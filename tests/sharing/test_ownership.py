@@ -85,7 +85,7 @@ TRANSITIONS = [
     ("published", "published", True, "transition.idempotent"),
     ("requested", "published", False, "transition.not_allowed"),
     ("requested", "revoked", False, "transition.not_allowed"),
-    ("approved", "rejected", False, "transition.not_allowed"),
+    ("approved", "rejected", True, "transition.allowed"),  # withdrawn before it is published (issue 14)
     ("approved", "requested", False, "transition.not_allowed"),
     ("rejected", "approved", False, "transition.not_allowed"),
     ("revoked", "published", False, "transition.not_allowed"),

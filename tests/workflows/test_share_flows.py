@@ -91,6 +91,7 @@ def setup_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sandbox: Sandb
                                   lp_url=sandbox.sites["lp"].url), encoding="utf-8")
     monkeypatch.setenv("KS_TOKEN", sandbox.sites["ks"].token)
     monkeypatch.setenv("LP_TOKEN", sandbox.sites["lp"].token)
+    monkeypatch.setenv("LMSBRIDGE_PSEUDONYM_SECRET", "a-secret-for-the-last-sync-before-a-revoke")
     for platform in ("lp", "ks"):
         login(path, sandbox, platform)
     return path

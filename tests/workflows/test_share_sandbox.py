@@ -122,7 +122,8 @@ class Bridge:
                                              lp_url=self.sandbox.sites["lp"].url), encoding="utf-8")
 
     def env(self) -> dict[str, str]:
-        return {"SANDBOX_KS_TOKEN": self.sandbox.sites["ks"].token, "SANDBOX_LP_TOKEN": self.sandbox.sites["lp"].token}
+        return {"SANDBOX_KS_TOKEN": self.sandbox.sites["ks"].token, "SANDBOX_LP_TOKEN": self.sandbox.sites["lp"].token,
+                "LMSBRIDGE_PSEUDONYM_SECRET": "a-secret-for-the-last-sync-before-a-revoke"}
 
     def key(self, platform: str, who: str) -> str:
         """A person's own token: "coordinator" (the site's e-læringsansvarlig), "learner" (u01), "service"."""
@@ -164,6 +165,12 @@ class Bridge:
             share = ledger.get_share(share_id)
         assert share is not None
         return share
+
+    def ledger_lines(self) -> list[str]:
+        """Every ledger event as «share action» or «notice kind» (the acts' notices have no share)."""
+        with Ledger.open(self.tmp / "ledger.db") as ledger:
+            return [f"notice {e.details.get('kind')}" if e.action == "notice" else f"{e.share_id or '-'} {e.action}"
+                    for e in ledger.events()]
 
     def verified(self) -> dict[str, Any]:
         report: dict[str, Any] = self.json("ledger", "verify")
@@ -308,11 +315,15 @@ def test_hospital_course_into_ks_laering_end_to_end(bridge: Bridge, flow: str) -
     shown = bridge.json("share", "show", share_id)
     assert [e["action"] for e in shown["events"]] == ["request", "approve", "publish", "revoke"]
     assert shown["share"]["state"] == "revoked" and shown["share"]["borrower_course_id"] == shell.id
-    assert bridge.verified()["events"] == 4
+    # each act after the request told the other party (a notice), and the revoke ran a last sync first
+    assert bridge.ledger_lines() == [
+        f"{share_id} request", f"{share_id} approve", "notice share-approve", f"{share_id} publish",
+        "notice share-publish", "- sync.secret.adopted", f"{share_id} revoke", "notice share-revoke"]
+    assert bridge.verified()["events"] == 8
     reset(ks, lp)
-    bridge.ok("share", "revoke", share_id, "--reason", "igjen")  # idempotent
+    bridge.ok("share", "revoke", share_id, "--reason", "igjen")  # idempotent: no act, no notice, no sync
     assert writes(ks) == {} and writes(lp) == {}
-    assert bridge.verified()["events"] == 4
+    assert bridge.verified()["events"] == 8
 
 
 def test_hospital_shares_ks_course_end_to_end(bridge: Bridge) -> None:
@@ -430,7 +441,7 @@ def test_ledger_verify_catches_a_tampered_event(bridge: Bridge) -> None:
     share_id = bridge.request("hospital-shares-ks-course", "KSL-VELFERD-01")
     bridge.ok("share", "approve", share_id)
     course_id = bridge.json("share", "publish", share_id)["borrower_course_id"]
-    assert bridge.verified()["events"] == 3
+    assert bridge.verified()["events"] == 5  # request, approve, publish and the notices of the last two
     raw = Raw(str(bridge.tmp / "ledger.db"))
     try:
         with pytest.raises(raw.errors):  # the events table is append-only …
@@ -438,13 +449,13 @@ def test_ledger_verify_catches_a_tampered_event(bridge: Bridge) -> None:
         raw.drop_append_only_triggers()  # … until someone drops the guard and points the share elsewhere
         raw.execute("UPDATE events SET details = replace(details, ?, ?) WHERE action = 'publish'",
                     (f'"borrower_course_id": {course_id}', '"borrower_course_id": 2'))
-        assert raw.execute("SELECT seq FROM events WHERE details LIKE '%\"borrower_course_id\": 2%'") == [(3,)]
+        assert raw.execute("SELECT seq FROM events WHERE details LIKE '%\"borrower_course_id\": 2%'") == [(4,)]
     finally:
         raw.close()
     result = bridge.run("ledger", "verify", "--json")
     assert result.exit_code == 1
     report = json.loads(result.output)
-    assert (report["ok"], report["first_bad_seq"]) == (False, 3)
+    assert (report["ok"], report["first_bad_seq"]) == (False, 4)
 
 
 # -- SIGKILL in the middle of publish ----------------------------------------------------------------
@@ -495,7 +506,8 @@ def test_killed_mid_publish_leaves_the_ledger_consistent_and_a_rerun_completes(
     assert ks.calls_by_function["core_course_create_courses"] == 1
     share = bridge.share(share_id)
     assert (share.state, share.borrower_course_id) == ("approved", None)  # … their record did not: consistent
-    assert bridge.verified()["events"] == 2
+    assert bridge.ledger_lines() == [f"{share_id} request", f"{share_id} approve", "notice share-approve"]
+    assert bridge.verified()["events"] == 3
     assert [e["action"] for e in bridge.json("share", "show", share_id)["events"]] == ["request", "approve"]
 
     rerun = bridge.json("share", "publish", share_id)
@@ -510,5 +522,5 @@ def test_killed_mid_publish_leaves_the_ledger_consistent_and_a_rerun_completes(
     # the owner was labelled once, and the publish's receipt written onto its course once
     assert lp.calls_by_function.get("core_course_update_courses", 0) == 2
     assert [e["action"] for e in bridge.json("share", "show", share_id)["events"]] == ["request", "approve", "publish"]
-    assert bridge.verified()["events"] == 3
+    assert bridge.verified()["events"] == 5  # and the notices of the approve and the publish
     bridge.ok("labels", "audit")
