@@ -13,6 +13,7 @@ tracked activities complete (INDEX.md), so with three activities 100 % names all
 
 from __future__ import annotations
 
+import os
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -35,6 +36,9 @@ from tests.real.lab import Bridge, Lab, Ran
 
 pytestmark = pytest.mark.real
 
+#: The first sync's concurrency: 4, as the issue ran it (LAB_SCALE_CONCURRENCY=8 runs it at 8).
+CONCURRENCY = os.environ.get("LAB_SCALE_CONCURRENCY", "4")
+
 @dataclass
 class FirstSync:
     facts: dict[str, Any]
@@ -54,7 +58,7 @@ def first_sync(fresh_lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Firs
     expected = expect_scale(ks, lp, facts["pairs"])
     print(f"\nscale: expectation read from both sites in {time.monotonic() - started:.0f} s")
 
-    ran = bridge.run("sync", "run", "--concurrency", "4", timeout=1500)
+    ran = bridge.run("sync", "run", "--concurrency", CONCURRENCY, timeout=1500)
     print(f"scale: first sync exit {ran.code} in {ran.seconds:.0f} s; {ran.stdout.strip().splitlines()[-1]}")
 
     started = time.monotonic()
