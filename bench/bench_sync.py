@@ -99,6 +99,7 @@ class SeededShare:
     borrower_tracked: int
     learners_done: int  # borrower learners with one activity or more done
     completions: int  # activity completions on the borrower side
+    learners_all: int = 0  # borrower learners with every activity done: their owner course completion is read back
 
 
 @dataclass(frozen=True)
@@ -139,7 +140,7 @@ def _seed(sb: Any, shares: int, enrolments: int, active: float, seed: int) -> Se
         owner = lp.add_course(f"BENCH-LP-{k:04d}", f"Delt kurs {k}", activities=list(ACTIVITIES))
         borrower = ks.add_course(f"KSL-BENCH-LP-{k:04d}", f"Delt kurs {k} (KS)", activities=list(ACTIVITIES))
         tracked = list(ks.tracked_modules(borrower))
-        learners = completions = 0
+        learners = completions = finished = 0
         for uid in people["lp"]:
             lp.enrol(uid, owner.id)
         for uid in people["ks"]:
@@ -153,11 +154,12 @@ def _seed(sb: Any, shares: int, enrolments: int, active: float, seed: int) -> Se
             ks.set_last_access(uid, borrower.id, when)
             learners += 1
             completions += done
+            finished += done == len(tracked)
         seeded.append(SeededShare(
             owner.id, owner.shortname, borrower.id, borrower.shortname,
             owner_enrolled=len(lp.enrolments.get(owner.id, {})), borrower_enrolled=len(ks.enrolments.get(borrower.id, {})),
             owner_tracked=len(lp.tracked_modules(owner)), borrower_tracked=len(tracked),
-            learners_done=learners, completions=completions,
+            learners_done=learners, completions=completions, learners_all=finished,
         ))
     rows = sum(1 for users in ks.enrolments.values() for e in users.values() if e.status == 0)
     return Seeded({n: s.url for n, s in sb.sites.items()}, {n: s.token for n, s in sb.sites.items()}, seeded, rows)
@@ -388,6 +390,8 @@ class Minimum:
     idnumbers: int  # core_course_get_course_module, one per tracked activity
     reads: int
     writes: int
+    checks: int = 0  # core_completion_get_course_completion_status: the course completions that should follow
+    ws_user: int = 0  # core_webservice_get_site_info on the owner: whose overrides are lmsbridge's own
 
     @property
     def listing(self) -> int:
@@ -401,7 +405,7 @@ class Minimum:
 
     @property
     def total(self) -> int:
-        return self.issue + self.idnumbers
+        return self.issue + self.idnumbers + self.checks + self.ws_user
 
 
 def pages_until_short(items: int, page_size: int) -> int:
@@ -425,6 +429,8 @@ def minimum_first(seeded: Seeded, page_size: int) -> Minimum:
         idnumbers=sum(s.owner_tracked + s.borrower_tracked for s in busy),
         reads=sum(s.learners_done for s in busy),
         writes=sum(s.completions for s in busy),
+        checks=sum(s.learners_all for s in busy),
+        ws_user=1 if busy else 0,
     )
 
 
@@ -447,6 +453,8 @@ def minimum_changed(seeded: Seeded, page_size: int, changed: list[int]) -> Minim
         idnumbers=sum(s.owner_tracked + s.borrower_tracked for s in busy),
         reads=sum(changed),
         writes=sum(changed),
+        checks=sum(changed),
+        ws_user=1 if busy else 0,
     )
 
 

@@ -152,6 +152,9 @@ class SyncConfig(_Section):
     username_pairs: list[tuple[str, str]] = Field(
         default_factory=list, description="Platform pairs (either direction) that share usernames; default none.")
     unmatched: Literal["skip", "create"] = "skip"
+    #: A learner with no account on the owner (policy skip) is looked up there again only this long after the
+    #: last try (``--full`` looks again at once): not on every run (issue 15 item 5).
+    unmatched_retry_hours: float = Field(default=24.0, ge=0, le=24 * 365)
     enrol_missing: bool = True
     overlap_minutes: int = Field(default=10, ge=0, le=24 * 60)
     page_size: int = Field(default=500, ge=10, le=5000)

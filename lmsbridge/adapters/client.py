@@ -76,7 +76,11 @@ REQUIRED_FUNCTIONS: frozenset[str] = frozenset(
 )
 #: Needed by one feature each; ``doctor`` names what is missing without failing.
 FEATURE_FUNCTIONS: dict[str, frozenset[str]] = {
-    "certificates": frozenset({"core_group_delete_group_members", "core_message_send_instant_messages"}),
+    # certificates group: taking a learner out of a group she no longer belongs in (without it the adds are
+    # made and each removal is reported as a manual step, exit 4)
+    "certificates group": frozenset({"core_group_delete_group_members"}),
+    # certificates notify: the «what you miss» messages
+    "certificates notify": frozenset({"core_message_send_instant_messages"}),
     # approve, reject, withdraw, publish, revoke and labels audit --fix ask the platform what the person holding
     # the key may do on the course (not in the lab's lmsbridge service: the site admin adds it)
     "owner-acts": frozenset({"core_course_get_user_administration_options"}),

@@ -39,7 +39,8 @@ class CertificatesRun:
 
     @property
     def exit_code(self) -> ExitCode:
-        failed = bool(self.errors) or any(n.failed for n in self.notices) or any(g.unread for g in self.grouped)
+        failed = (bool(self.errors) or any(n.failed for n in self.notices)
+                  or any(g.unread or g.manual for g in self.grouped))
         return exit_code_for(config=self.config_error, unreachable=self.unreachable, failed=failed)
 
     def as_dict(self) -> dict[str, Any]:

@@ -4,6 +4,9 @@ The groups «Fullført 100%», «Fullført, ikke 100%» and «Inaktiv» are crea
 name is ``invalidparameter``: ``lp__core_group_create_groups__err_duplicate_name.json``, so existing groups
 are looked up first). A learner whose state changed is removed from the old group and added to the new;
 only enrolled users may be group members (``lp__core_group_add_group_members__err_not_enrolled.json``).
+The adds are made first; when the platform refuses the removals (a service without
+``core_group_delete_group_members``: issue 15), each member who should leave a group is reported as a manual step
+and the run exits 4, the adds standing.
 Members of these groups who are not participants (teachers placed by hand) are left alone.
 """
 
@@ -18,6 +21,7 @@ from lmsbridge.adapters import MoodleClient, PlatformProfile
 from lmsbridge.certificates.course import CourseState, read_course
 from lmsbridge.certificates.rules import GROUP_NAMES, CertificateGroup, Move, moves
 from lmsbridge.config import CertificateCourse
+from lmsbridge.errors import AccessDeniedError
 from lmsbridge.i18n import N_, Message
 from lmsbridge.sync.outcome import CourseWrites
 
@@ -40,6 +44,9 @@ class GroupingOutcome:
     counts: dict[str, int] = field(default_factory=dict)
     unread: int = 0
     notes: list[Message] = field(default_factory=list)
+    #: (user id, group) for each member who should leave a group but could not be taken out: a manual step
+    manual: list[tuple[int, str]] = field(default_factory=list)
+    manual_reason: Message | None = None
 
     @property
     def changed(self) -> int:
@@ -56,6 +63,8 @@ class GroupingOutcome:
             "moves": [{"userid": m.userid, "remove": list(m.remove), "add": m.add} for m in self.moves],
             "groups": self.counts,
             "unread": self.unread,
+            "manual": [{"userid": userid, "leave": group} for userid, group in self.manual],
+            "manual_reason": self.manual_reason.render() if self.manual_reason else "",
             "notes": [note.render() for note in self.notes],
         }
 
@@ -87,14 +96,20 @@ def apply_groups(client: MoodleClient, state: CourseState) -> GroupingOutcome:
                 if userid in current:
                     current[userid].add(names[members.groupid])
     outcome.moves = moves(current, wanted)
-    removals = [(groups[name], m.userid) for m in outcome.moves for name in m.remove]
-    if removals:
-        client.delete_group_members(removals)
     additions = [(groups[m.add], m.userid) for m in outcome.moves if m.add and m.add in groups]
     if len(additions) < sum(1 for m in outcome.moves if m.add):
         outcome.notes.append(Message("certificates.note.dry_run_groups"))
-    if additions:
+    if additions:  # first: every add the platform allows is made, whatever happens to the removals
         client.add_group_members(additions)
+    removals = [(groups[name], m.userid) for m in outcome.moves for name in m.remove]
+    if removals:
+        try:
+            client.delete_group_members(removals)
+        except AccessDeniedError as exc:
+            # The service lacks core_group_delete_group_members (doctor names it), or may not use it here:
+            # each member who should leave a group is a manual step for a person (exit 4).
+            outcome.manual = [(m.userid, name) for m in outcome.moves for name in m.remove]
+            outcome.manual_reason = exc.message
     for name in wanted.values():
         if name:
             outcome.counts[name] = outcome.counts.get(name, 0) + 1

@@ -100,6 +100,7 @@ def is_terminal() -> bool:
 #: Column name → its header's message code.
 COLUMNS: dict[str, str] = {
     "already": N_("col.already"),
+    "already_there": N_("col.already_there"),
     "borrower_lacks": N_("col.borrower_lacks"),
     "learners": N_("col.learners"),
     "owner_lacks": N_("col.owner_lacks"),
@@ -130,8 +131,9 @@ COLUMNS: dict[str, str] = {
     "written": N_("col.written"),
 }
 
-NUMERIC_COLUMNS = frozenset({"listed", "read", "written", "already", "unmatched", "failed", "completions", "attempts",
-                             "learners", "owner_lacks", "borrower_lacks", "without_owner_account"})
+NUMERIC_COLUMNS = frozenset({"listed", "read", "written", "already", "already_there", "unmatched", "failed",
+                             "completions", "attempts", "learners", "owner_lacks", "borrower_lacks",
+                             "without_owner_account"})
 
 
 def table(title: str, columns: list[str]) -> Table:

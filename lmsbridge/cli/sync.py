@@ -124,8 +124,11 @@ def _today() -> date:
 LABELS: dict[str, dict[str, str]] = {
     "count": {
         "already_complete": N_("sync.count.already_complete"),
+        "already_there": N_("sync.count.already_there"),
         "calls": N_("sync.count.calls"),
         "candidates": N_("sync.count.candidates"),
+        "courses_checked": N_("sync.count.courses_checked"),
+        "courses_repaired": N_("sync.count.courses_repaired"),
         "created": N_("sync.count.created"),
         "enrolled": N_("sync.count.enrolled"),
         "failed_items": N_("sync.count.failed_items"),
@@ -197,8 +200,8 @@ def print_summary(summary: SyncSummary, *, quiet: bool = False) -> None:
         click.echo(i18n.t("sync.no_shares"))
     else:
         runs = table(i18n.t("table.sync_run", id=summary.run_id or "-"),
-                     ["share", "course", "direction", "path", "listed", "read", "written", "already", "unmatched",
-                      "failed", "status"])
+                     ["share", "course", "direction", "path", "listed", "read", "written", "already_there", "already",
+                      "unmatched", "failed", "status"])
         for share in summary.shares:
             failed = sum(1 for f in share.failures if f.kind in FAILING_KINDS)
             written = str(len(share.written)) + (
@@ -207,7 +210,8 @@ def print_summary(summary: SyncSummary, *, quiet: bool = False) -> None:
             if share.error:
                 status = f"{status}: {share.error.render()}"
             runs.add_row(escape(share.share_id), escape(share.course), escape(f"{share.borrower} → {share.owner}"),
-                         label("path", share.path), str(share.listed), str(share.read), written, str(share.already),
+                         label("path", share.path), str(share.listed), str(share.read), written, str(share.already_there),
+                         str(share.already),
                          str(share.unmatched), str(failed), escape(status))
         out.print(runs)
     for share in summary.shares:
@@ -222,7 +226,8 @@ def print_summary(summary: SyncSummary, *, quiet: bool = False) -> None:
     for warning in summary.warnings:
         click.echo(i18n.t("sync.warning", text=warning))
     totals = summary.counts()
-    click.echo(i18n.t("sync.summary", written=summary.written, failed=summary.failed_items,
+    click.echo(i18n.t("sync.summary", written=summary.written, already=totals.get("already_there", 0),
+                      failed=summary.failed_items,
                       unmatched=totals.get("unmatched", 0), calls=totals["calls"]))
     if summary.dry_run:
         if summary.planned:
@@ -237,6 +242,11 @@ def print_certificates(run: CertificatesRun) -> None:
     for outcome in run.grouped:
         counts = ", ".join(f"{name} {n}" for name, n in sorted(outcome.counts.items())) or "-"
         click.echo(i18n.t("sync.certificates", course=outcome.key, counts=counts, moves=outcome.changed))
+        if outcome.manual:  # members who should leave a group the platform would not take them out of
+            click.echo(i18n.t("certificates.manual", course=outcome.key, n=len(outcome.manual),
+                              reason=outcome.manual_reason or ""))
+            for userid, group in outcome.manual:
+                click.echo(i18n.t("certificates.manual_step", userid=userid, group=group))
     for course, error in run.errors.items():
         click.echo(i18n.t("sync.certificates.error", course=course, error=error))
 

@@ -71,9 +71,28 @@ class RunContext:
     #: Guards the owner directories, which the workers of several shares of one owner course match against
     #: and add enrolled learners to.
     directory_lock: threading.Lock = field(default_factory=threading.Lock)
+    #: One lock per (owner platform, owner course, owner user): never two completion writes for one learner in
+    #: one owner course in flight at once, whichever share they come from (issue 15 item 2).
+    _write_locks: dict[tuple[str, int, int], threading.Lock] = field(default_factory=dict)
+    _write_locks_guard: threading.Lock = field(default_factory=threading.Lock)
 
     def student_role(self, platform: str) -> int:
         return self.profiles[platform].student_role_id
+
+    def write_lock(self, platform: str, courseid: int, userid: int) -> threading.Lock:
+        """The lock a learner's completion writes in one owner course are made under."""
+        key = (platform, courseid, userid)
+        with self._write_locks_guard:
+            lock = self._write_locks.get(key)
+            if lock is None:
+                lock = self._write_locks[key] = threading.Lock()
+            return lock
+
+    def ws_userid(self, platform: str) -> int:
+        """The web-service user lmsbridge acts as on a platform (``core_webservice_get_site_info``, once per
+        run): an override by that user is lmsbridge's own."""
+        return int(self.memo.get(("ws-user", platform),
+                                 lambda: self.pools[platform].call(lambda c: c.site_info().userid)))
 
 
 @dataclass(frozen=True)

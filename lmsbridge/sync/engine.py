@@ -8,7 +8,10 @@ One run, for every published share (DESIGN.md rule 10; issue 6), in stages, each
    and one completion read each for those the ledger does not already hold.
 3. **match** (:mod:`~lmsbridge.sync.match`, the owner's accounts): learners to owner accounts by the
    configured keys, against the owner course's participants first; lookups, accounts and enrolments when needed.
-4. **write** (:mod:`~lmsbridge.sync.write`, the owner): one completion override per new completion.
+4. **write** (:mod:`~lmsbridge.sync.write`, the owner): one completion override per new completion, a
+   learner's one after another (never two in flight for one learner and owner course), learners in parallel;
+   **check** (:mod:`~lmsbridge.sync.aggregate`): the course completions that should follow, read back, and those
+   a run found missing repaired by the next.
 5. **commit** (:mod:`~lmsbridge.sync.commit`, the ledger): each share's results in one transaction, from the
    main thread; the cursor moves only when the share ended cleanly, to the run's start.
 
@@ -33,8 +36,8 @@ from lmsbridge.adapters import MoodleClient, PlatformProfile
 from lmsbridge.config import Config, SyncConfig
 from lmsbridge.errors import ConfigError, InvalidTokenError, LmsbridgeError
 from lmsbridge.i18n import N_, Message
-from lmsbridge.ledger import NOTIFY_LOCK, SYNC_LOCK, Ledger
-from lmsbridge.sync import courses, match, read
+from lmsbridge.ledger import NOTIFY_LOCK, SYNC_LOCK, Ledger, Share
+from lmsbridge.sync import aggregate, courses, match, read
 from lmsbridge.sync.clock import correct_cursor, cursor_at
 from lmsbridge.sync.commit import commit
 from lmsbridge.sync.context import SESSION_SETTINGS, Learner, ProgressListener, Quiet, RunContext, ShareProblem
@@ -98,9 +101,7 @@ class CompletionSync:
         pools = Pools(platforms, sizes, settings=SESSION_SETTINGS)
         ctx = RunContext(pools, self.profiles, self.settings, self.options, self.secret, self.progress)
         try:
-            overlap = timedelta(minutes=self.settings.overlap_minutes)
-            plans = [plan_share(self.ledger, share, overlap=overlap, full=self.options.full, secret=self.secret)
-                     for share in shares]
+            plans = [self._plan(share, started) for share in shares]
             self._read_reports(ctx, plans, summary)
             self.progress.shares(len(plans))
             workers = max(1, min(len(plans), max(4, 2 * max(sizes.values(), default=1))))
@@ -134,6 +135,11 @@ class CompletionSync:
         summary.finished_at = self.clock()
         return summary
 
+    def _plan(self, share: Share, now: datetime) -> SharePlan:
+        return plan_share(self.ledger, share, overlap=timedelta(minutes=self.settings.overlap_minutes),
+                          full=self.options.full, secret=self.secret,
+                          unmatched_retry=timedelta(hours=self.settings.unmatched_retry_hours), now=now)
+
     def _read_reports(self, ctx: RunContext, plans: list[SharePlan], summary: SyncSummary) -> None:
         """The completion reports, one run at a time among the runs sharing the ledger (a report's filters are
         kept per user on the site: another run's filter would change what this one reads). One that fails in a
@@ -158,8 +164,7 @@ class CompletionSync:
                 out.notes.append(Message(TAKEN_NOTES[claim]))
                 return plan, out
             if self.ledger.supports_claims:  # another run may have moved the share on since it was planned
-                fresh = plan_share(self.ledger, share, overlap=timedelta(minutes=self.settings.overlap_minutes),
-                                   full=self.options.full, secret=self.secret)
+                fresh = self._plan(share, self._started)
                 plan = replace(fresh, report_rows=plan.report_rows)
         return plan, self._sync_claimed(ctx, plan, out)
 
@@ -212,7 +217,14 @@ class CompletionSync:
         try:
             match.resolve_owners(ctx, share, [p for p in pending if p.owner is None], directory, out)
             ready = match.enrol(ctx, share, owner_course, [p for p in pending if p.owner is not None], directory, out)
-            write_completions(ctx, share, ready, out, errors)
+            writes = write_completions(ctx, share, owner_course, ready, out, errors)
+            # The course completions that should follow, read back; last run's missing ones repaired.
+            aggregate.check_courses(ctx, share, mapped.owner, aggregate.expected_after(plan, mapped.owner, writes, out),
+                                    out)
+            written = {w.item.learner.person.id for w in writes}
+            due = [(lr, owners.found[lr.person.id].person) for lr in aggregate.due(plan, learners)
+                   if lr.person.id not in written]
+            aggregate.repair(ctx, plan, mapped.owner, [(lr, p) for lr, p in due if p is not None], out, errors)
         except LmsbridgeError as exc:
             errors.append(exc)
         if errors:

@@ -4,8 +4,11 @@ Takes the run context, a share, the owner course's participants (a ``Directory``
 and the learners. Gives:
 
 * ``known_owners``: each learner matched against the owner course's participants by the configured keys
-  (no call; ``username`` only between platforms that share usernames); a learner left unmatched last time is
-  looked up on the owner site again before any read. Keys that disagree are an identity conflict.
+  (no call; ``username`` only between platforms that share usernames); those left unmatched last time, and
+  under policy ``skip`` those the report shows with something done, are looked up on the owner site before
+  any read, except a learner
+  looked up within ``[sync] unmatched_retry_hours``: still unmatched, not asked for again. Keys that disagree are
+  an identity conflict.
 * ``resolve_owners``: the learners with something new who are not participants, looked up on the owner site
   (``core_user_get_users_by_field``, batched per key); the rest, by policy, given a manual account
   (``create``) or counted as unmatched (``skip``).
@@ -72,9 +75,19 @@ def known_owners(ctx: RunContext, plan: SharePlan, learners: Sequence[Learner], 
         for learner in learners:
             owners.found[learner.person.id] = match(learner.person, directory, keys)
     stopped = {lr.person.id for lr in learners if _conflict(owners.found[lr.person.id], lr, out)}
-    # A learner left unmatched last time had something to bring back: look them up before reading.
+    # One left unmatched last time, looked up within the retry interval ([sync] unmatched_retry_hours): still
+    # unmatched, not looked up again (its failed item stays as it is).
+    for learner in learners:
+        if (learner.person.id not in stopped and not owners.found[learner.person.id].found
+                and plan.failed.waits(learner.person.id)):
+            out.unmatched += 1
+            stopped.add(learner.person.id)
+    # Look up before reading: one left unmatched last time (it had something to bring back), and, when learners
+    # without an account are skipped anyway, one outside the owner course whom the completion report shows with
+    # something done (a learner with no account is then never read: issue 15 item 5).
+    skip = ctx.settings.unmatched == "skip"
     retry = [lr for lr in learners if lr.person.id not in stopped and not owners.found[lr.person.id].found
-             and plan.failed.before(lr.person.id, [KIND_UNMATCHED])]
+             and (plan.failed.before(lr.person.id, [KIND_UNMATCHED]) or (skip and (lr.progress or 0) > 0))]
     looked = lookup_owners(ctx, plan.share, [lr.person for lr in retry]) if retry else {}
     for learner in retry:
         hit = looked.get(learner.person.id, Match(None, tried=keys))

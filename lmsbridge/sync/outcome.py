@@ -14,7 +14,7 @@ from typing import Any
 
 from lmsbridge.adapters import PlannedCall
 from lmsbridge.errors import ExitCode, exit_code_for
-from lmsbridge.i18n import Message
+from lmsbridge.i18n import N_, Message
 from lmsbridge.ledger import LEARNER_FAILURE_KINDS, Share
 from lmsbridge.sync.mapping import Activity, Unmapped
 from lmsbridge.sync.secret import Rotation
@@ -29,6 +29,11 @@ KIND_CONFLICT = "conflict"
 KIND_ACTIVITY = "activity"
 KIND_SHARE = "share"
 FAILING_KINDS = frozenset({KIND_LEARNER, KIND_CONFLICT, KIND_SHARE})
+#: Reasons of a learner's failed item when the owner's course completion did not follow the activities written
+#: (:mod:`lmsbridge.sync.aggregate`): the next run repairs it.
+MISSING = N_("sync.failure.course_completion_missing")
+CRON = N_("sync.failure.course_completion_cron")
+REPAIR_CODES: frozenset[str] = frozenset({MISSING, CRON})
 #: A share's status when another run holds it or finished it during this run (PostgreSQL: runs split shares).
 TAKEN = "taken"
 #: The kinds of failed item that are a borrower learner (retried by reading the learner again).
@@ -113,6 +118,11 @@ class ShareOutcome:
     created: int = 0
     planned_writes: int = 0
     written: list[Written] = field(default_factory=list)
+    #: completions found on the owner already («fra før»: the learner's or a teacher's own; no ledger row)
+    already_there: int = 0
+    present: list[Written] = field(default_factory=list)
+    courses_checked: int = 0  # course completions read back after the writes
+    repaired: int = 0  # course completions the run brought about for learners the last run found without one
     failures: list[Failure] = field(default_factory=list)
     cleared: set[tuple[str, str]] = field(default_factory=set)
     unmapped: list[Unmapped] = field(default_factory=list)
@@ -167,6 +177,9 @@ class ShareOutcome:
             "read": self.read,
             "already_complete": self.already,
             "written": len(self.written),
+            "already_there": self.already_there,
+            "courses_checked": self.courses_checked,
+            "courses_repaired": self.repaired,
             "planned_writes": self.planned_writes,
             "enrolled": self.enrolled,
             "created": self.created,
@@ -202,7 +215,7 @@ class SyncSummary:
             if course is None:
                 continue
             known = out.setdefault((course.platform, course.shortname), CourseWrites(course, {}))
-            for written in share.written:
+            for written in (*share.written, *share.present):  # complete on the owner now
                 if written.owner_userid is not None:
                     done = known.completions.get(written.owner_userid, frozenset())
                     known.completions[written.owner_userid] = done | {written.owner_cmid}
@@ -250,6 +263,9 @@ class SyncSummary:
             totals["read"] += share.read
             totals["already_complete"] += share.already
             totals["written"] += len(share.written)
+            totals["already_there"] += share.already_there
+            totals["courses_checked"] += share.courses_checked
+            totals["courses_repaired"] += share.repaired
             totals["planned_writes"] += share.planned_writes
             totals["enrolled"] += share.enrolled
             totals["created"] += share.created
@@ -282,6 +298,7 @@ class SyncSummary:
 
 
 __all__ = [
+    "CRON",
     "FAILING_KINDS",
     "KIND_ACTIVITY",
     "KIND_CONFLICT",
@@ -289,6 +306,8 @@ __all__ = [
     "KIND_SHARE",
     "KIND_UNMATCHED",
     "LEARNER_KINDS",
+    "MISSING",
+    "REPAIR_CODES",
     "TAKEN",
     "CourseWrites",
     "Failure",

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import partial
 
 from lmsbridge.adapters import CompletionRow
@@ -21,7 +21,7 @@ from lmsbridge.i18n import Message
 from lmsbridge.ledger import Ledger, Share
 from lmsbridge.sync import cursor as cursor_rules
 from lmsbridge.sync.identity import learner_key
-from lmsbridge.sync.outcome import LEARNER_KINDS, stored_key
+from lmsbridge.sync.outcome import KIND_LEARNER, KIND_UNMATCHED, LEARNER_KINDS, REPAIR_CODES, stored_key
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,11 @@ class FailedLearners:
 
     keys: dict[str, frozenset[str]]  # kind → pseudonyms
     pseudonym: Callable[[int], str]  # borrower user id → its pseudonym
+    #: unmatched learners looked up on the owner within the retry interval: not looked up again this run
+    waiting: frozenset[str] = frozenset()
+
+    def waits(self, userid: int) -> bool:
+        return self.pseudonym(userid) in self.waiting
 
     def before(self, userid: int, kinds: Iterable[str] = LEARNER_KINDS) -> bool:
         key = self.pseudonym(userid)
@@ -75,6 +80,8 @@ class SharePlan:
             self.cursor_ahead_of = platform_now
             self.since = None
         return self.cursor_ahead_of is not None
+    #: borrower pseudonyms of the learners whose owner course completion did not follow (repaired this run)
+    repair: frozenset[str] = frozenset()
 
 
 def published_shares(ledger: Ledger, options: SyncOptions) -> tuple[list[Share], list[Share]]:
@@ -90,7 +97,8 @@ def published_shares(ledger: Ledger, options: SyncOptions) -> tuple[list[Share],
     return published, [s for s in published if s.id in wanted]
 
 
-def plan_share(ledger: Ledger, share: Share, *, overlap: timedelta, full: bool, secret: bytes) -> SharePlan:
+def plan_share(ledger: Ledger, share: Share, *, overlap: timedelta, full: bool, secret: bytes,
+               unmatched_retry: timedelta = timedelta(0), now: datetime | None = None) -> SharePlan:
     cursor = ledger.get_cursor(share.id)
     since_at = cursor_rules.since(cursor, overlap, full=full)
     recorded: dict[str, set[str]] = {}
@@ -99,14 +107,21 @@ def plan_share(ledger: Ledger, share: Share, *, overlap: timedelta, full: bool, 
     pseudonym = partial(learner_key, secret, share.borrower_platform)
     learners: dict[str, set[str]] = {}
     failure_keys: set[tuple[str, str]] = set()
+    repair: set[str] = set()
+    waiting: set[str] = set()
+    retry_from = (now or datetime.now(UTC)) - unmatched_retry
     for failure in ledger.list_failures(share.id):
         kind, key = str(failure.item_kind), failure.item_key
         if kind in LEARNER_KINDS:
             key = stored_key(key, pseudonym)  # a dry run over a ledger from before pseudonyms
             learners.setdefault(kind, set()).add(key)
+            if kind == KIND_LEARNER and Message.from_stored(failure.reason).code in REPAIR_CODES:
+                repair.add(key)
+            if kind == KIND_UNMATCHED and not full and failure.last_failed_at > retry_from:
+                waiting.add(key)
         failure_keys.add((kind, key))
-    failed = FailedLearners({kind: frozenset(keys) for kind, keys in learners.items()}, pseudonym)
-    return SharePlan(share, since_at, recorded, failed, failure_keys, cursor=cursor)
+    failed = FailedLearners({kind: frozenset(keys) for kind, keys in learners.items()}, pseudonym, frozenset(waiting))
+    return SharePlan(share, since_at, recorded, failed, failure_keys, cursor=cursor, repair=frozenset(repair))
 
 
 def pseudonymise_failures(ledger: Ledger, secret: bytes) -> int:

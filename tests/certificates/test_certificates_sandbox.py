@@ -17,6 +17,7 @@ from lmsbridge.certificates import certificate_list, group_after_sync, group_cer
 from lmsbridge.config import Config
 from lmsbridge.ledger import Ledger
 from lmsbridge.sandbox import Sandbox
+from lmsbridge.sandbox.registry import REGISTRY
 from lmsbridge.sync import run_sync
 from tests.sync.helpers import SECRET, make_clients, make_config, publish
 
@@ -147,3 +148,24 @@ def test_notices_once_per_due_date_and_refusals_reported(sandbox: Sandbox, tmp_p
         refused = notify_certificates(config, clients.__getitem__, ledger, today=date(2026, 11, 2))
         assert refused.exit_code == 4 and len(refused.notices[0].failed) == len(PARTIAL | NOTHING)
         assert ledger.certificate_notices() == []  # tried again next time
+
+
+def test_without_the_delete_function_every_add_is_made_and_each_removal_is_a_manual_step(
+        sandbox: Sandbox, tmp_path: Path) -> None:
+    """issue 15 item 3: a service without core_group_delete_group_members degrades, never fails whole."""
+    config = config_for(sandbox, tmp_path)
+    clients = client_for(sandbox)
+    group_certificates(config, clients.__getitem__, today=date(2026, 11, 20))
+    lp = sandbox.sites["lp"].state
+    lp.set_service_functions(sorted(set(REGISTRY) - {"core_group_delete_group_members"}))
+    lp.complete_activity(10, 12)  # u07: Inaktiv → Fullført, ikke 100% (cannot leave Inaktiv)
+    lp.complete_activity(8, 13)  # u05: Fullført, ikke 100% → Fullført 100% (cannot leave the old one)
+    run = group_certificates(config, clients.__getitem__, today=date(2026, 11, 21))
+    assert run.exit_code == 4 and not run.errors
+    outcome = run.grouped[0]
+    assert sorted(outcome.manual) == [(8, "Fullført, ikke 100%"), (10, "Inaktiv")]
+    assert outcome.manual_reason is not None and outcome.manual_reason.code == "moodle.access_denied"
+    found = members(sandbox)
+    assert 8 in found["Fullført 100%"] and 10 in found["Fullført, ikke 100%"]  # the adds were made
+    assert 8 in found["Fullført, ikke 100%"] and 10 in found["Inaktiv"]  # the removals were not
+    assert found["Fullført 100%"] == COMPLETE | {8}  # nobody else changed

@@ -102,7 +102,7 @@ def test_doctor_names_what_the_owners_acts_and_their_witnesses_need(config: Path
     responses.post(REST, json=listing(receipt_field=False))
     result = CliRunner().invoke(cli, ["--config", str(config), "--lang", "en", "doctor"])
     assert result.exit_code == 1
-    assert "«owner-acts» also needs core_course_get_user_administration_options" in result.output
+    assert "«owner-acts» needs core_course_get_user_administration_options" in result.output
     assert "lmsbridge_kvittering" in result.output and "the site admin creates it" in result.output
 
 

@@ -42,7 +42,7 @@ def test_doctor_all_good_on_both_lab_sites(bridge: Bridge) -> None:
         assert found[name]["missing_functions"] == []
         # the one optional function the lab's service lacks is named, and only because Moodle lacks it
         assert OPTIONAL_DELETE not in have
-        assert found[name]["missing_optional"] == {"certificates": [OPTIONAL_DELETE]}
+        assert found[name]["missing_optional"] == {"certificates group": [OPTIONAL_DELETE]}
         assert found[name]["missing_fields"] == []
 
 

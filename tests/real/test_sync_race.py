@@ -16,10 +16,6 @@ from tests.real.lab import Bridge, Lab
 
 pytestmark = pytest.mark.real
 
-RACE = "issue #15 item 2: write race, fixed by the sync change"
-
-
-@pytest.mark.xfail(strict=False, reason=RACE)
 def test_default_concurrency_completes_every_course_on_the_owner(fresh_lab: Lab,
                                                                  tmp_path_factory: pytest.TempPathFactory) -> None:
     bridge = Bridge(fresh_lab, tmp_path_factory.mktemp("sync-race"))

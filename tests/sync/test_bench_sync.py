@@ -33,6 +33,8 @@ def test_first_full_syncs_make_exactly_the_minimum(figures: Figures) -> None:
     assert figures.first4.calls == minimum.total
     assert figures.first4.by_function == {
         "core_completion_get_activities_completion_status": minimum.reads,
+        "core_completion_get_course_completion_status": minimum.checks,
+        "core_webservice_get_site_info": minimum.ws_user,
         "core_completion_override_activity_completion_status": minimum.writes,
         "core_course_get_contents": minimum.contents,
         "core_course_get_course_module": minimum.idnumbers,
@@ -64,6 +66,8 @@ def test_the_small_change_run_reads_only_who_finished(figures: Figures) -> None:
     # the learner is in the filtered report (course completed) and in the listing (visited): read once
     assert figures.changed.by_function == {
         "core_completion_get_activities_completion_status": 1,
+        "core_completion_get_course_completion_status": 1,  # her course completion, read back
+        "core_webservice_get_site_info": 1,
         "core_completion_override_activity_completion_status": 1,
         "core_course_get_contents": 2,
         "core_course_get_course_module": minimum.idnumbers,
@@ -91,6 +95,7 @@ def test_the_naive_sweep_costs_what_its_formula_says(figures: Figures) -> None:
     idnumbers = sum(s.owner_tracked + s.borrower_tracked for s in figures.seeded.shares)
     assert figures.without_report.owner_reads > 0
     # and, the owner holding every completion by then, it writes none where the naive sweep writes them all again
+    # (so no course completion is read back and no override told apart: those follow writes)
     writes = figures.completions_now
     assert figures.without_report.calls == figures.naive_formula - writes + idnumbers + figures.without_report.owner_reads
     assert figures.without_report.written == 0

@@ -58,7 +58,9 @@ def test_run_then_status(config_file: Path, sandbox: Sandbox) -> None:
     result = invoke(config_file, "sync", "run", "--json", "--no-certificates")
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    assert data["totals"]["written"] == 5 and data["status"] == "ok" and data["shares"][0]["unmatched"] == 2
+    # 5 completions to bring back, 2 of them on the owner already (Kari's own: «fra før», not written, no row)
+    assert data["totals"]["written"] == 3 and data["totals"]["already_there"] == 2
+    assert data["status"] == "ok" and data["shares"][0]["unmatched"] == 2
     # --json keeps English keys and language-neutral codes; the reason itself is in the user's language
     assert data["shares"][0]["failed"][0] == {
         "kind": "unmatched", "key": borrower_key(18), "reason": "ingen konto hos eier med samme idnumber/email",
@@ -67,7 +69,7 @@ def test_run_then_status(config_file: Path, sandbox: Sandbox) -> None:
     assert table.exit_code == 0 and "S-0001" in table.output and "0 fullføringer" in table.output
     status = invoke(config_file, "sync", "status", "--json")
     info = json.loads(status.output)
-    assert info["last_run"]["status"] == "ok" and info["shares"][0]["completions"] == 5
+    assert info["last_run"]["status"] == "ok" and info["shares"][0]["completions"] == 3
     assert info["shares"][0]["cursor"] is not None
     assert {f["item_kind"] for f in info["failures"]} == {"unmatched"}
     plain = invoke(config_file, "sync", "status")
@@ -166,9 +168,10 @@ def test_parse_every_refuses(text: str) -> None:
 # --- the output in the user's language: nb by default, en with --lang en --------------------------------
 
 SUMMARY = {
-    "nb": "{written} fullføringer ført tilbake til eier, {failed} feilede elementer, {unmatched} uten konto hos eier",
-    "en": "{written} completions brought back to the owner, {failed} failed items, {unmatched} without an owner "
-    "account",
+    "nb": "{written} fullføringer ført tilbake til eier, {already} fra før, {failed} feilede elementer, {unmatched} uten "
+    "konto hos eier",
+    "en": "{written} completions brought back to the owner, {already} already there, {failed} failed items, "
+    "{unmatched} without an owner account",
 }
 UNMATCHED = {"nb": "ingen konto hos eier med samme idnumber/email",
              "en": "no owner account with the same idnumber/email"}
@@ -204,7 +207,7 @@ def test_unmatched_learners_in_the_users_language(config_file: Path, lang: str) 
     kind = {"nb": "uten konto", "en": "unmatched"}[lang]
     for uid in (18, 19):
         assert f"  S-0001 {kind} {borrower_key(uid)[:12]}: {UNMATCHED[lang]}\n" in result.output
-    assert SUMMARY[lang].format(written=5, failed=0, unmatched=2) in result.output
+    assert SUMMARY[lang].format(written=3, already=2, failed=0, unmatched=2) in result.output
     assert {"nb": "per deltaker", "en": "per-learner"}[lang] in result.output
     no_other_language(result.output, lang)
 
@@ -212,7 +215,7 @@ def test_unmatched_learners_in_the_users_language(config_file: Path, lang: str) 
     assert status.exit_code == 0, status.output
     text = flat(status.output)
     assert {"nb": "Siste kjøring #1: ok", "en": "Last run #1: ok"}[lang] in text
-    assert {"nb": "skrevet 5", "en": "written 5"}[lang] in text
+    assert {"nb": "skrevet 3", "en": "written 3"}[lang] in text
     assert f"S-0001 ks KSL-HBHF-SMITTE-01 {kind} {borrower_key(18)[:12]} 1 " in text and UNMATCHED[lang] in text
     no_other_language(status.output, lang)
 
@@ -239,7 +242,7 @@ def test_a_failing_learner_in_the_users_language(config_file: Path, monkeypatch:
     }[lang]
     kind = {"nb": "deltaker", "en": "learner"}[lang]
     assert f"  S-0001 {kind} {borrower_key(10)[:12]}: {reading}\n" in result.output
-    assert SUMMARY[lang].format(written=3, failed=1, unmatched=2) in result.output
+    assert SUMMARY[lang].format(written=1, already=2, failed=1, unmatched=2) in result.output
     no_other_language(result.output, lang)
 
     status = in_language(config_file, lang, "sync", "status")
@@ -394,7 +397,7 @@ def test_another_secret_exits_2_and_rotate_secret_rekeys_the_ledger(config_file:
     rotated = invoke(config_file, "--lang", "en", "sync", "run", "--no-certificates", "--rotate-secret",
                      "--old-secret-env", "OLD")
     assert rotated.exit_code == 0, rotated.output
-    assert "Pseudonyms re-keyed to the new secret: 5 completions, 0 certificate notices, 2 failed items" in rotated.output
+    assert "Pseudonyms re-keyed to the new secret: 3 completions, 0 certificate notices, 2 failed items" in rotated.output
     assert "0 completions brought back" in rotated.output
     assert invoke(config_file, "sync", "run", "--no-certificates").exit_code == 0
 

@@ -32,6 +32,8 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 # ks user id → lp user id of the same person (seed_data.json: u01 4→4, u07 10→10, u09 12→12, u10 13→13)
 EXPECTED_FIRST = {(4, 12), (4, 13), (10, 12), (10, 13), (12, 12)}  # (lp user, lp cmid)
+#: u01's, on lp already (her own): «fra før», no ledger row (the ledger holds what exists because of lmsbridge)
+ALREADY_THERE = {(4, 12), (4, 13)}
 
 
 @pytest.fixture
@@ -85,16 +87,19 @@ def test_recorded_edge_cases_come_back_and_a_rerun_writes_nothing(
     first = run(sandbox, config, ledger)
     assert first.exit_code == 0, first.as_dict()
     assert owner_done(lp, {4, 10, 12, 13}) >= EXPECTED_FIRST | {(13, 12)}
-    assert sorted(ledger_pairs(ledger)) == sorted((key(u), str(c)) for u, c in EXPECTED_FIRST | {(13, 12)})
+    assert sorted(ledger_pairs(ledger)) == sorted(
+        (key(u), str(c)) for u, c in (EXPECTED_FIRST | {(13, 12)}) - ALREADY_THERE)
     assert first.shares[0].unmatched == 2  # k15, k16: municipal learners without an lp account
 
     lp.reset_counters()
     ks.reset_counters()
     again = run(sandbox, config, ledger)
     assert again.exit_code == 0 and again.written == 0
-    writes = {"core_completion_override_activity_completion_status", "enrol_manual_enrol_users",
-              "core_user_create_users"}
-    assert not writes & set(lp.calls_by_function)
+    assert not {"enrol_manual_enrol_users", "core_user_create_users"} & set(lp.calls_by_function)
+    # an override sent again is one of u01's (in the report's window; hers already, so no ledger row): Moodle
+    # changes nothing, and it is counted as already there
+    sent = lp.calls_by_function.get("core_completion_override_activity_completion_status", 0)
+    assert sent == again.shares[0].already_there <= 2
     assert "core_completion_get_activities_completion_status" not in lp.calls_by_function
 
 
@@ -136,7 +141,7 @@ def test_platform_answering_503_for_a_while_delays_but_loses_nothing(
     assert final.exit_code == 0, (outcomes, final.as_dict())
     expected = EXPECTED_FIRST | {(11, 12)}
     assert owner_done(lp, {4, 10, 11, 12}) >= expected
-    assert sorted(ledger_pairs(ledger)) == sorted((key(u), str(c)) for u, c in expected)
+    assert sorted(ledger_pairs(ledger)) == sorted((key(u), str(c)) for u, c in expected - ALREADY_THERE)
     assert lp.fault_count > 0
 
 
@@ -192,7 +197,7 @@ def test_killed_mid_run_then_rerun_loses_nothing_and_duplicates_nothing(
                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
     pairs = ledger_pairs(ledger)
-    assert sorted(pairs) == sorted((key(u), str(c)) for u, c in expected)
+    assert sorted(pairs) == sorted((key(u), str(c)) for u, c in expected - ALREADY_THERE)
     assert len(pairs) == len(set(pairs))
     assert owner_done(lp, {4, 10, 11, 12, 13}) >= expected
     third = run(sandbox, make_config(urls(sandbox), tmp=tmp_path), ledger)
@@ -222,7 +227,7 @@ def _report_supplements_the_listing(sandbox: Sandbox, ledger: Ledger, tmp_path: 
 
     first = run(sandbox, config, ledger)
     assert first.exit_code == 0 and first.shares[0].path == "report", first.as_dict()
-    assert sorted(ledger_pairs(ledger)) == sorted((key(u), str(c)) for u, c in EXPECTED_FIRST)
+    assert sorted(ledger_pairs(ledger)) == sorted((key(u), str(c)) for u, c in EXPECTED_FIRST - ALREADY_THERE)
 
     def counted_run() -> tuple[SyncSummary, set[tuple[str, str]]]:
         ks.reset_counters()
@@ -264,7 +269,7 @@ def _report_supplements_the_listing(sandbox: Sandbox, ledger: Ledger, tmp_path: 
     assert ks.calls_by_function.get("core_completion_get_activities_completion_status") == 1
 
     # nothing new: nothing read, nothing written; the unmatched municipal learners (k15 Eva Rønning, k16 Trond
-    # Lunde, ks 18/19) are looked up again and stay in failed_items
+    # Lunde, ks 18/19) were looked up within [sync] unmatched_retry_hours: not again, they stay in failed_items
     quiet, new = counted_run()
     assert quiet.written == 0 and new == set()
     assert "core_completion_get_activities_completion_status" not in ks.calls_by_function

@@ -70,17 +70,19 @@ def test_first_run_brings_back_every_completion_and_logs_it_pseudonymously(
     assert done(lp, 10) == {12, 13}
     assert 12 in done(lp, 12) and 13 not in done(lp, 12)
     share = summary.shares[0]
-    assert share.unmatched == 2 and len(share.written) == 5
+    # u01's two are on lp already (her own: «fra før»): counted, not written, no ledger row
+    assert share.unmatched == 2 and len(share.written) == 3 and share.already_there == 2
     rows = ledger.completions()
     assert {(r.learner_key, r.owner_activity) for r in rows} == {
-        (key(4), "12"), (key(4), "13"), (key(10), "12"), (key(10), "13"), (key(12), "12")}
+        (key(10), "12"), (key(10), "13"), (key(12), "12")}
     assert all(is_pseudonym(r.learner_key) and "@" not in r.learner_key for r in rows)
     assert {r.borrower_activity for r in rows} == {"5", "6"}
     assert ledger.get_cursor(share.share_id) == clock.now
     assert failed_items(ledger) == {("unmatched", borrower_key(18)), ("unmatched", borrower_key(19))}
     assert all("user:" not in f.item_key for f in ledger.list_failures())  # pseudonyms, never borrower ids
     run = ledger.last_run()
-    assert run is not None and run.status == "ok" and run.counts["written"] == 5
+    assert run is not None and run.status == "ok" and run.counts["written"] == 3
+    assert run.counts["already_there"] == 2
 
 
 def test_second_run_without_changes_only_lists_and_writes_nothing(
@@ -98,7 +100,7 @@ def test_second_run_without_changes_only_lists_and_writes_nothing(
     # the listing, plus the owner's participants and one lookup to retry the two unmatched learners
     assert ks.calls_by_function == {"core_enrol_get_enrolled_users": 1}
     assert set(lp.calls_by_function) <= {"core_enrol_get_enrolled_users", "core_user_get_users_by_field"}
-    assert len(ledger.completions()) == 5
+    assert len(ledger.completions()) == 3
 
 
 def test_new_completion_after_a_visit_is_read_and_written_once(
@@ -111,7 +113,7 @@ def test_new_completion_after_a_visit_is_read_and_written_once(
     ks.reset_counters()
     summary = sync(config, ledger, sandbox, clock)
     assert summary.written == 1 and 12 in done(lp, 13)
-    assert ks.calls_by_function[STATUSES] == 1
+    assert ks.calls_by_function[STATUSES] == 1, ks.calls_to(STATUSES)
     clock.tick(minutes=15)
     again = sync(config, ledger, sandbox, clock)
     assert again.written == 0
@@ -136,7 +138,7 @@ def test_unmatched_created_with_policy_create_and_enrolled(
     summary = sync(config_for(sandbox, tmp_path, sync={"unmatched": "create"}), ledger, sandbox, clock)
     assert summary.exit_code == 0
     share = summary.shares[0]
-    assert share.created == 2 and share.unmatched == 0 and len(share.written) == 8
+    assert share.created == 2 and share.unmatched == 0 and len(share.written) == 6 and share.already_there == 2
     camilla = next(u for u in lp.users.values() if u.email == "eva.ronning@bergen.kommune.no")
     assert camilla.idnumber == "BK-5015" and lp.is_enrolled(5, camilla.id)
 
@@ -149,7 +151,7 @@ def test_one_failing_learner_does_not_stop_the_others_and_is_retried(
                          when=lambda call: call.params["userid"] == 10)
     summary = sync(config, ledger, sandbox, clock)
     assert summary.exit_code == 4
-    assert len(summary.shares[0].written) == 3  # u01 ×2, u09
+    assert len(summary.shares[0].written) == 1 and summary.shares[0].already_there == 2  # u09; u01 ×2 there
     assert ("learner", borrower_key(10)) in failed_items(ledger)
     assert ledger.get_cursor(summary.shares[0].share_id) == clock.now  # per-learner failures keep the cursor moving
     run = ledger.last_run()
@@ -184,7 +186,7 @@ def test_unreachable_platform_exits_3_and_keeps_the_cursor(
                                    "next run")
     down.remove()
     clock.tick(minutes=15)
-    assert sync(config, ledger, sandbox, clock).written == 5  # delayed, not lost
+    assert sync(config, ledger, sandbox, clock).written == 3  # delayed, not lost (u01's two were there)
 
 
 def test_owner_down_mid_share_commits_what_was_written(
@@ -192,7 +194,8 @@ def test_owner_down_mid_share_commits_what_was_written(
 ) -> None:
     config = config_for(sandbox, tmp_path)
     # once two completions were written, the owner's site drops every connection
-    down = lp.fail(None, Fault.dropped(), when=lambda _call: lp.calls_by_function.get(OVERRIDE, 0) >= 2)
+    # (u01's two go first and are hers already; then u07's two)
+    down = lp.fail(None, Fault.dropped(), when=lambda _call: lp.calls_by_function.get(OVERRIDE, 0) >= 4)
     summary = sync(config, ledger, sandbox, clock, concurrency=1)
     assert summary.exit_code == 3 and "lp" in summary.unreachable
     assert len(ledger.completions()) == 2
@@ -201,7 +204,7 @@ def test_owner_down_mid_share_commits_what_was_written(
     down.remove()
     clock.tick(minutes=15)
     again = sync(config, ledger, sandbox, clock)
-    assert again.exit_code == 0 and len(ledger.completions()) == 5
+    assert again.exit_code == 0 and len(ledger.completions()) == 3
 
 
 def test_missing_secret_is_a_configuration_error(tmp_path: Path, sandbox: Sandbox, ledger: Ledger, clock: Clock,
@@ -295,11 +298,12 @@ def test_report_path_reads_only_learners_with_progress(tmp_path: Path, sandbox: 
     config = config_for(sandbox, tmp_path, report={"ks": 1})
     summary = sync(config, ledger, sandbox, clock)
     assert summary.exit_code == 0 and summary.shares[0].path == "report"
-    assert len(ledger.completions()) == 5
+    assert len(ledger.completions()) == 3  # u01's two are hers already (on lp: «fra før»)
     assert "core_enrol_get_enrolled_users" not in ks.calls_by_function
     assert ks.calls_by_function["core_reportbuilder_retrieve_report"] == 1
-    # 5 learners of the course have something done (u01, u07, k15 C; u09, k16 P1): only they are read
-    assert ks.calls_by_function[STATUSES] == 5
+    # 5 learners of the course have something done (u01, u07, k15 C; u09, k16 P1); k15 and k16 have no lp
+    # account (looked up first, skip policy): only the other three are read
+    assert ks.calls_by_function[STATUSES] == 3
     # incremental: set_filters (time completed ≥ cursor − overlap), one read, filters_reset
     ks.reset_counters()
     clock.tick(minutes=15)
@@ -309,7 +313,8 @@ def test_report_path_reads_only_learners_with_progress(tmp_path: Path, sandbox: 
     assert again.written == 2
     assert ks.calls_by_function["core_reportbuilder_set_filters"] == 1
     assert ks.calls_by_function["core_reportbuilder_filters_reset"] == 1
-    assert ks.calls_by_function[STATUSES] == 1
+    # u08; and u01, whose course completion on ks is in the window and whose completions were on lp already
+    assert sorted(p["userid"] for p in ks.calls_to(STATUSES)) == [4, 11]
     assert ks.report_filters == {}  # no filter left behind for the next reader
 
 
@@ -322,7 +327,7 @@ def test_report_denied_falls_back_to_the_listing(tmp_path: Path, sandbox: Sandbo
     warnings = [w.render("nb") for w in summary.warnings]
     assert any(w.startswith("ks: fullføringsrapport 1 kan ikke brukes (") and w.endswith(
         "); leser deltaker for deltaker i stedet") and "(ks: " not in w for w in warnings), warnings
-    assert len(ledger.completions()) == 5
+    assert len(ledger.completions()) == 3  # u01's two are hers already (on lp: «fra før»)
 
 
 def test_shares_of_a_link_are_skipped(tmp_path: Path, sandbox: Sandbox, ledger: Ledger, clock: Clock) -> None:
@@ -355,8 +360,9 @@ def test_incremental_report_run_retries_a_failed_learner_and_leaves_out_staff(
         ks.complete_activity(11, cmid)
     again = sync(config, ledger, sandbox, clock)
     assert again.exit_code == 0 and again.shares[0].path == "listing+report", again.as_dict()
-    # u07 failed last time (no visit since), u08 completed; not the teacher
-    assert sorted(p["userid"] for p in ks.calls_to(STATUSES)) == [10, 11]
+    # u07 failed last time (no visit since), u08 completed; not the teacher. u01's course completion is in the
+    # report's window too, and the ledger holds none of hers (on lp already): read again, nothing written
+    assert sorted(p["userid"] for p in ks.calls_to(STATUSES)) == [4, 10, 11]
     assert {(w.learner_key, w.owner_cmid) for w in again.shares[0].written} == {
         (key(10), 12), (key(10), 13), (key(11), 12), (key(11), 13)}
     assert ("learner", borrower_key(10)) not in failed_items(ledger)

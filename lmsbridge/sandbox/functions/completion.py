@@ -61,11 +61,15 @@ def _override(call: Call, course: Course, user: User, module: Module, newstate: 
     """Store the activity completion; when it races, leave the course completion it would aggregate undone
     and answer like Moodle."""
     state = call.state
+    if not module.completion:
+        return
+    current = state.activity_state(module.id, user.id)
+    now = current.state if current else 0
+    if newstate == now or (newstate == COMPLETE and now in (2, 3)):  # 2, 3: complete (pass), complete (fail)
+        return  # completion_info::update_state: the state it has already, nothing written or aggregated
     key = (user.id, course.id)
     raced = _races(state, key)
     try:
-        if not module.completion:
-            return
         record = state.course_completions.get((course.id, user.id))
         was_complete = bool(record and record.timecompleted)
         state.complete_activity(user.id, module.id, call.now, state=newstate, overrideby=call.caller.id)
