@@ -81,8 +81,10 @@ class LmsbridgeError(Exception):
     #: Process exit code the CLI uses for this error.
     exit_code: int = ExitCode.FAILED
 
-    def __init__(self, message: Message | str) -> None:
+    def __init__(self, message: Message | str, *, details: tuple[Message, ...] = ()) -> None:
         self.message = message if isinstance(message, Message) else Message.text(message)
+        #: What the message sums up, one message each (a refused request's findings): shown below it.
+        self.details = details
         super().__init__(message if isinstance(message, str) else message.code)
 
     def __str__(self) -> str:

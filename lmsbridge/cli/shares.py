@@ -10,6 +10,7 @@ import click
 
 from lmsbridge import i18n
 from lmsbridge.adapters import MoodleClient, PlannedCall
+from lmsbridge.cli.command import Example, group
 from lmsbridge.cli.context import AppContext, app, echo_json
 from lmsbridge.cli.witness import echo_act, echo_undelivered
 from lmsbridge.domain import ShareFlow
@@ -51,36 +52,41 @@ def _print_planned(planned: list[PlannedCall]) -> None:
         click.echo(f"  {call.wsfunction} {dict(call.params)}")
 
 
-EXAMPLES = """\b
-Examples:
-  lmsbridge share request --flow hospital-to-ks --course HBHF-SMITTE-01
-  lmsbridge login --platform lp                 # the owner's acts are made with your own key
-  lmsbridge share approve S-0001
-  lmsbridge share publish S-0001 --dry-run
-  lmsbridge share publish S-0001
-  lmsbridge share revoke S-0001 --reason "Kurset er erstattet"
-  lmsbridge share list --json
-"""
+#: The workflow, in the group's help.
+EXAMPLES: list[Example] = [
+    ("lmsbridge share request --flow hospital-to-ks --course HBHF-SMITTE-01", None),
+    ("lmsbridge login --platform lp", N_("help.share.example.login")),
+    ("lmsbridge share approve S-0001", None),
+    ("lmsbridge share publish S-0001 --dry-run", None),
+    ("lmsbridge share publish S-0001", None),
+    ("lmsbridge share revoke S-0001 --reason \"Kurset er erstattet\"", None),
+    ("lmsbridge share list --json", None),
+]
+#: What an act on a share may end with besides 0 and 2: refused (a rule, the platform's answer), unreachable.
+ACT_EXITS = (ExitCode.FAILED, ExitCode.UNREACHABLE)
+_SHARE = N_("metavar.share")
 
 
-@click.group(name="share", epilog=EXAMPLES)
+@group(name="share", help=N_("help.share"), examples=EXAMPLES)
 def share_group() -> None:
-    """Request, approve, publish and end course shares under the agreement (each step in the ledger)."""
+    pass
 
 
-@share_group.command(name="request", epilog=EXAMPLES)
+@share_group.command(name="request", help=N_("help.share.request"), exits=ACT_EXITS, examples=[
+    ('lmsbridge share request --flow hospital-to-ks --course HBHF-SMITTE-01 --reason "Kommunene ønsker kurset"', None),
+    ("lmsbridge share request --flow hospital-shares-ks-course --course KSL-VELFERD-01", None),
+])
 @click.option("--flow", type=click.Choice([f.value for f in ShareFlow]), required=True,
-              help="hospital-to-ks: an HF shares its course to KS Læring; ks-orders-from-hospital: a municipality "
-              "orders an HF course; hospital-shares-ks-course: an HF links a KS Læring course.")
-@click.option("--course", required=True, help="The owner's course: id or shortname on the owner platform.")
-@click.option("--owner", "owner_platform", help="Owner platform (when several have the owner's role).")
-@click.option("--borrower", "borrower_platform", help="Borrower platform (when several have that role).")
-@click.option("--reason", default="", help="Why the course is shared (goes into the request).")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+              help=N_("help.share.request.flow"))
+@click.option("--course", required=True, metavar=N_("metavar.course"), help=N_("help.share.request.course"))
+@click.option("--owner", "owner_platform", metavar=N_("metavar.platform"), help=N_("help.share.request.owner"))
+@click.option("--borrower", "borrower_platform", metavar=N_("metavar.platform"),
+              help=N_("help.share.request.borrower"))
+@click.option("--reason", default="", help=N_("help.share.request.reason"))
 @click.pass_context
 def share_request(ctx: click.Context, flow: str, course: str, owner_platform: str | None,
-                  borrower_platform: str | None, reason: str, as_json: bool) -> None:
-    """Validate the course information and send the share request to the contact point (idempotent)."""
+                  borrower_platform: str | None, reason: str) -> None:
+    as_json = app(ctx).json
     with service(ctx) as svc:
         result = svc.request(flow=ShareFlow(flow), course=course, owner_platform=owner_platform,
                              borrower_platform=borrower_platform, reason=reason)
@@ -121,42 +127,39 @@ def _done(result: ActResult, code: str, as_json: bool) -> None:
     echo_act(result)
 
 
-def _decision(name: str, done: str, doc: str, *, reason_required: bool) -> click.Command:
+def _decision(name: str, done: str, help_code: str, *, reason_required: bool) -> click.Command:
     """``share approve|reject|withdraw ID``: one act on a request, with the acting person's own key."""
+    example = f"lmsbridge share {name} S-0001" + ("" if not reason_required else ' --reason "Kurset er utdatert"')
 
-    @share_group.command(name=name, epilog=EXAMPLES, help=doc)
-    @click.argument("share_id")
+    @share_group.command(name=name, help=help_code, exits=ACT_EXITS, examples=[example])
+    @click.argument("share_id", metavar=_SHARE)
     @click.option("--reason", required=reason_required, default=None if reason_required else "",
-                  help="Why (goes into the ledger and the e-mail to the contact point).")
-    @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+                  help=N_("help.share.decision.reason"))
     @click.pass_context
-    def command(ctx: click.Context, share_id: str, reason: str, as_json: bool) -> None:
+    def command(ctx: click.Context, share_id: str, reason: str) -> None:
         with service(ctx) as svc:
             result: ActResult = getattr(svc, name)(share_id, reason=reason)
-        _done(result, done, as_json)
+        _done(result, done, app(ctx).json)
 
     return command
 
 
-share_approve = _decision("approve", N_("share.approved"), reason_required=False, doc=(
-    "Approve a requested share: the owner's act, with your own key to the owner platform (it must say you may "
-    "update the owner's course)."))
-share_reject = _decision("reject", N_("share.rejected"), reason_required=True, doc=(
-    "Reject a requested share: the owner's act, with your own key to the owner platform."))
-share_withdraw = _decision("withdraw", N_("share.withdrawn"), reason_required=True, doc=(
-    "Withdraw the borrower's own request, with your own key to the borrower platform (you asked, or you may update "
-    "the borrower course)."))
+share_approve = _decision("approve", N_("share.approved"), N_("help.share.approve"), reason_required=False)
+share_reject = _decision("reject", N_("share.rejected"), N_("help.share.reject"), reason_required=True)
+share_withdraw = _decision("withdraw", N_("share.withdrawn"), N_("help.share.withdraw"), reason_required=True)
 
 
-@share_group.command(name="publish", epilog=EXAMPLES)
-@click.argument("share_id")
-@click.option("--borrower-course", help="Link an existing course on the borrower platform (id or shortname) "
-              "instead of creating a course shell.")
-@click.option("--dry-run", is_flag=True, help="Print the web-service calls that would be made; change nothing.")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@share_group.command(name="publish", help=N_("help.share.publish"), exits=ACT_EXITS, examples=[
+    ("lmsbridge share publish S-0001 --dry-run", N_("help.share.example.dry_run")),
+    ("lmsbridge share publish S-0001", N_("help.share.example.publish")),
+    ("lmsbridge share publish S-0002 --borrower-course KSL-HBHF-SMITTE-01", N_("help.share.example.link")),
+])
+@click.argument("share_id", metavar=_SHARE)
+@click.option("--borrower-course", metavar=N_("metavar.course"), help=N_("help.share.publish.borrower_course"))
+@click.option("--dry-run", is_flag=True, help=N_("help.share.dry_run"))
 @click.pass_context
-def share_publish(ctx: click.Context, share_id: str, borrower_course: str | None, dry_run: bool, as_json: bool) -> None:
-    """Make an approved share real on the platforms (course shell or link, labels) and record it."""
+def share_publish(ctx: click.Context, share_id: str, borrower_course: str | None, dry_run: bool) -> None:
+    as_json = app(ctx).json
     with service(ctx) as svc:
         result = svc.publish(share_id, borrower_course=borrower_course, dry_run=dry_run)
         platform = svc.config.platform(result.share.borrower_platform).title
@@ -180,14 +183,15 @@ def share_publish(ctx: click.Context, share_id: str, borrower_course: str | None
     echo_act(result.act)
 
 
-@share_group.command(name="revoke", epilog=EXAMPLES)
-@click.argument("share_id")
-@click.option("--reason", required=True, help="Why the owner ends the share.")
-@click.option("--dry-run", is_flag=True, help="Print the web-service calls that would be made; change nothing.")
+@share_group.command(name="revoke", help=N_("help.share.revoke"), exits=ACT_EXITS, examples=[
+    ('lmsbridge share revoke S-0001 --reason "Kurset er erstattet" --dry-run', N_("help.share.example.dry_run")),
+    ('lmsbridge share revoke S-0001 --reason "Kurset er erstattet"', None),
+])
+@click.argument("share_id", metavar=_SHARE)
+@click.option("--reason", required=True, help=N_("help.share.revoke.reason"))
+@click.option("--dry-run", is_flag=True, help=N_("help.share.dry_run"))
 @click.pass_context
 def share_revoke(ctx: click.Context, share_id: str, reason: str, dry_run: bool) -> None:
-    """End a share: only the owner may, with your own key to the owner platform (it must say you may update
-    the owner's course). The borrowed course is hidden and unlabelled; history is kept."""
     with service(ctx) as svc:
         result = svc.revoke(share_id, reason=reason, dry_run=dry_run)
     if dry_run:
@@ -197,12 +201,14 @@ def share_revoke(ctx: click.Context, share_id: str, reason: str, dry_run: bool) 
         echo_act(result.act)
 
 
-@share_group.command(name="list", epilog=EXAMPLES)
-@click.option("--state", type=click.Choice(["requested", "approved", "published", "revoked", "rejected"]))
-@click.option("--json", "as_json", is_flag=True)
+@share_group.command(name="list", help=N_("help.share.list"), examples=[
+    "lmsbridge share list", "lmsbridge share list --state requested --json",
+])
+@click.option("--state", type=click.Choice(["requested", "approved", "published", "revoked", "rejected"]),
+              help=N_("help.share.list.state"))
 @click.pass_context
-def share_list(ctx: click.Context, state: str | None, as_json: bool) -> None:
-    """List shares in the ledger."""
+def share_list(ctx: click.Context, state: str | None) -> None:
+    as_json = app(ctx).json
     with service(ctx) as svc:
         shares = svc.ledger.list_shares(state=state)
     if as_json:
@@ -215,12 +221,13 @@ def share_list(ctx: click.Context, state: str | None, as_json: bool) -> None:
                    f"{s.borrower_platform}:{s.borrower_course_shortname or '-'}  «{s.label}»")
 
 
-@share_group.command(name="show", epilog=EXAMPLES)
-@click.argument("share_id")
-@click.option("--json", "as_json", is_flag=True)
+@share_group.command(name="show", help=N_("help.share.show"), examples=[
+    "lmsbridge share show S-0001", "lmsbridge share show S-0001 --json",
+])
+@click.argument("share_id", metavar=_SHARE)
 @click.pass_context
-def share_show(ctx: click.Context, share_id: str, as_json: bool) -> None:
-    """One share with its support routing and its history (events)."""
+def share_show(ctx: click.Context, share_id: str) -> None:
+    as_json = app(ctx).json
     with service(ctx) as svc:
         share = svc.get(share_id)
         events = svc.ledger.events(share_id)
@@ -237,28 +244,23 @@ def share_show(ctx: click.Context, share_id: str, as_json: bool) -> None:
 commands = [share_group]
 
 
-@click.group(name="labels")
+@group(name="labels", help=N_("help.labels"), examples=["lmsbridge labels audit",
+                                                          "lmsbridge labels audit --platform ks --fix"])
 def labels_group() -> None:
-    """Labels «delt til KS Læring» / «delt fra KS» on the platforms, checked against the ledger.
-
-    \b
-    Examples:
-      lmsbridge labels audit
-      lmsbridge labels audit --platform ks --fix
-    """
+    pass
 
 
-@labels_group.command(name="audit", epilog="\b\nExamples:\n  lmsbridge labels audit --json\n  lmsbridge labels audit --fix")
-@click.option("--platform", "platforms", multiple=True, help="Only this platform (repeatable).")
-@click.option("--fix", is_flag=True, help="Repair every disagreement (apply or remove the label), with your own key "
-              "to each platform (lmsbridge login): the platform must say you may update the course.")
-@click.option("--json", "as_json", is_flag=True)
+@labels_group.command(name="audit", help=N_("help.labels.audit"), exits=ACT_EXITS,
+                      notes=N_("help.labels.audit.notes"),
+                      examples=["lmsbridge labels audit --json", "lmsbridge labels audit --fix"])
+@click.option("--platform", "platforms", multiple=True, metavar=N_("metavar.platform"),
+              help=N_("help.labels.audit.platform"))
+@click.option("--fix", is_flag=True, help=N_("help.labels.audit.fix"))
 @click.pass_context
-def labels_audit(ctx: click.Context, platforms: tuple[str, ...], fix: bool, as_json: bool) -> None:
-    """Find every course whose label disagrees with the ledger (missing, stale, wrong text).
-
-    Exit 0 when all agree (or all were fixed), 1 when problems remain."""
+def labels_audit(ctx: click.Context, platforms: tuple[str, ...], fix: bool) -> None:
     from lmsbridge.workflows.labels import audit_labels
+
+    as_json = app(ctx).json
 
     context = app(ctx)
     config = context.config()

@@ -18,6 +18,7 @@ from rich.table import Table
 from rich.text import Text
 
 from lmsbridge import i18n
+from lmsbridge.cli.command import command
 from lmsbridge.cli.context import app, echo_json
 from lmsbridge.errors import ExitCode
 from lmsbridge.i18n import N_
@@ -117,35 +118,26 @@ def _print(results: list[Checked]) -> None:
                              warnings=_count("warnings", summary["warnings"])))
 
 
-@click.command(
-    epilog="""\b
-Examples:
-  lmsbridge validate examples/course.toml                  # a course file: no configuration needed
-  lmsbridge validate kurs.zip backup-HBHF-SMITTE-01.mbz    # SCORM package (+ kurs.toml beside it), Moodle backup
-  lmsbridge validate --platform lp --course HBHF-SMITTE-01 # a live course, by shortname or id
-  lmsbridge validate --platform lp --category 3            # every course of a category (one call)
-  lmsbridge validate --platform ks --all --json            # every course on a platform, for machines
-  LMSBRIDGE_LANG=en lmsbridge validate examples/course-incomplete.yaml
-\b
-A SCORM package's course file (course-info.toml inside it, or kurs.toml beside kurs.zip) is read
-with the package.
-Course files are TOML, YAML or JSON with the items at the top level, under English names (fullname,
-study_category, time_needed, produced_by, description.goals …) or Norwegian ones (fullt_navn,
-studiekategori, tidsbruk, produsert_av, kursbeskrivelse.maal …); schema: schemas/course-info.schema.json.
-Exit status: 0 every course meets the requirements, 1 some course has errors, 2 usage or input error
-(a missing, broken, hostile or over-large file), 3 a platform cannot be reached.
-"""
+@command(
+    help=N_("help.validate"),
+    notes=N_("help.validate.notes"),
+    exits=(ExitCode.FAILED, ExitCode.UNREACHABLE),
+    examples=[
+        ("lmsbridge validate examples/course.toml", N_("help.validate.example.file")),
+        ("lmsbridge validate kurs.zip backup-HBHF-SMITTE-01.mbz", N_("help.validate.example.packages")),
+        ("lmsbridge validate --platform lp --course HBHF-SMITTE-01", N_("help.validate.example.course")),
+        ("lmsbridge validate --platform lp --category 3", N_("help.validate.example.category")),
+        ("lmsbridge validate --platform ks --all --json", N_("help.validate.example.all")),
+        ("LMSBRIDGE_LANG=en lmsbridge validate examples/course-incomplete.yaml", None),
+    ],
 )
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--platform", metavar="NAME", help="Configured platform: read live courses from it and check them as "
-              "`share request` does (KS Læring's study categories, the platform's course length, coordinators and "
-              "Creative Commons marking).")
-@click.option("--course", "courses", multiple=True, metavar="ID|SHORTNAME", help="A course on --platform (repeatable).")
-@click.option("--category", type=int, metavar="ID", help="Every course of this course category on --platform.")
-@click.option("--all", "everything", is_flag=True, help="Every course on --platform.")
-@click.option("--course-file", type=click.Path(path_type=Path), metavar="FILE",
-              help="Course file for what a SCORM package's manifest cannot hold (default: beside the package).")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path), metavar=N_("metavar.files"))
+@click.option("--platform", metavar=N_("metavar.platform"), help=N_("help.validate.platform"))
+@click.option("--course", "courses", multiple=True, metavar=N_("metavar.course"), help=N_("help.validate.course"))
+@click.option("--category", type=int, metavar="ID", help=N_("help.validate.category"))
+@click.option("--all", "everything", is_flag=True, help=N_("help.validate.all"))
+@click.option("--course-file", type=click.Path(path_type=Path), metavar=N_("metavar.file"),
+              help=N_("help.validate.course_file"))
 @click.pass_context
 def validate(
     ctx: click.Context,
@@ -155,13 +147,8 @@ def validate(
     category: int | None,
     everything: bool,
     course_file: Path | None,
-    as_json: bool,
 ) -> None:
-    """Check course information against the agreement («Krav til kursinfo i KS Læring») before publishing.
-
-    PATHS are course files (TOML, YAML, JSON), SCORM packages (.zip) or Moodle course backups (.mbz),
-    recognised by their content. Live courses need --platform and a configuration file.
-    """
+    as_json = app(ctx).json
     selects_live = bool(courses) or category is not None or everything
     if selects_live and not platform:
         raise click.UsageError(i18n.t("validate.needs_platform"))
@@ -204,23 +191,21 @@ def validate(
         ctx.exit(ExitCode.FAILED)
 
 
-@click.command(
-    epilog="""\b
-Examples:
-  lmsbridge schemas                    # write schemas/course-info.schema.json and schemas/config.schema.json
-  lmsbridge schemas --check            # exit 1 when a checked-in schema is stale
-  lmsbridge schemas --out ~/.config/lmsbridge
-\b
-Editors: TOML (Taplo/Even Better TOML) «#:schema ./schemas/course-info.schema.json» as the first line;
-YAML «# yaml-language-server: $schema=./schemas/course-info.schema.json»; JSON a "$schema" key.
-"""
+@command(
+    help=N_("help.schemas"),
+    notes=N_("help.schemas.notes"),
+    exits=(ExitCode.FAILED,),
+    examples=[
+        ("lmsbridge schemas", N_("help.schemas.example.write")),
+        ("lmsbridge schemas --check", N_("help.schemas.example.check")),
+        ("lmsbridge schemas --out ~/.config/lmsbridge", None),
+    ],
 )
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("schemas"), show_default=True,
-              help="Folder to write the schemas to.")
-@click.option("--check", is_flag=True, help="Only compare; exit 1 when a schema in --out is stale or missing.")
+              metavar=N_("metavar.folder"), help=N_("help.schemas.out"))
+@click.option("--check", is_flag=True, help=N_("help.schemas.check"))
 @click.pass_context
 def schemas(ctx: click.Context, out: Path, check: bool) -> None:
-    """Write the JSON Schemas of course files and of the configuration file (generated from the models)."""
     from lmsbridge.schemas import SCHEMAS, render
 
     stale = False
