@@ -26,9 +26,11 @@ from typing import Any
 from lmsbridge.i18n import N_, Message
 
 # --- exit codes ------------------------------------------------------------------------------------
-# The process exit codes, one table for every command (cron, systemd and scripts read them; README «Scheduled
-# completion sync» and the commands' help state them): 0 all went through, 4 some items failed (kept and
-# retried), 3 a platform could not be reached, 2 configuration or input, 1 refused or failed.
+# The process exit codes, one table for every command (cron, systemd and scripts read them; the README's «Exit
+# codes», ``lmsbridge --help`` and each command's help state them, from ``cli.command.EXIT_CODES``): 0 all went
+# through; 1 a check failed or a rule refused; 2 the command line, an input or the configuration cannot be used (a
+# token the platform rejects is configuration, a share or course named that is not there is input); 3 a platform
+# could not be reached; 4 some items failed (kept and retried next run).
 
 
 class ExitCode(IntEnum):
@@ -235,9 +237,11 @@ class MoodleRecordError(MoodleError, RecordError):
 
 
 class NotFoundError(MoodleRecordError):
-    """invalidrecord / dml_missing_record_exception and friends."""
+    """invalidrecord / dml_missing_record_exception and friends. When it ends a command, the course (or other
+    record) named is not there: input."""
 
     code = "not_found"
+    exit_code = ExitCode.INPUT
 
 
 class InvalidParameterError(MoodleRecordError):
@@ -263,7 +267,10 @@ class MoodleFatalError(MoodleError, FatalError):
 
 
 class InvalidTokenError(MoodleFatalError):
+    """The platform does not accept the token: the configuration's (or a person's key) must change."""
+
     code = "invalid_token"
+    exit_code = ExitCode.CONFIG
     frame = N_("moodle.invalid_token")
 
 
@@ -284,6 +291,7 @@ class LoginError(MoodleFatalError):
     """/login/token.php refused (its own error shape: error/errorcode)."""
 
     code = "login"
+    exit_code = ExitCode.CONFIG
     frame = N_("moodle.login")
 
 

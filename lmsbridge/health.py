@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from lmsbridge.adapters import FEATURE_FUNCTIONS, REPORT_FUNCTIONS, REQUIRED_FUNCTIONS, MoodleClient, PlatformProfile
-from lmsbridge.errors import LmsbridgeError, RetriableError
+from lmsbridge.errors import ExitCode, LmsbridgeError, RetriableError
 from lmsbridge.i18n import Message
 
 
@@ -24,6 +24,8 @@ class PlatformHealth:
     fields_checked: bool = False
     error: Message | None = None
     error_code: str = ""
+    #: What the error ends ``doctor`` with: not reachable (3), or a token the platform rejects (2).
+    exit_code: int = ExitCode.OK
 
     @property
     def ok(self) -> bool:
@@ -56,6 +58,7 @@ def check_platform(profile: PlatformProfile, client: MoodleClient) -> PlatformHe
     except LmsbridgeError as exc:
         health.error = exc.message
         health.error_code = exc.code
+        health.exit_code = exc.exit_code
         return health
     health.reachable = True
     health.sitename = info.sitename

@@ -8,7 +8,7 @@ import click
 
 from lmsbridge import i18n
 from lmsbridge.cli.context import app, echo_json
-from lmsbridge.errors import ExitCode
+from lmsbridge.errors import ExitCode, combined_exit_code
 from lmsbridge.health import PlatformHealth, check_platform
 from lmsbridge.readers.mapping import OSLO
 from lmsbridge.sharing.term import TermStatus
@@ -83,7 +83,9 @@ def doctor(ctx: click.Context, platforms: tuple[str, ...], as_json: bool) -> Non
             _print(health, config.platform(health.platform).receipt_field)
         click.echo(i18n.t("doctor.summary_ok") if ok else i18n.t("doctor.summary_bad"))
     if any(not r.reachable for r in results):
-        ctx.exit(ExitCode.UNREACHABLE)
+        # a token the platform rejects is configuration (2); any other failed first call, not reached (3)
+        ctx.exit(combined_exit_code(*(ExitCode.CONFIG if r.exit_code == ExitCode.CONFIG else ExitCode.UNREACHABLE
+                                      for r in results if not r.reachable)))
     if not ok:
         ctx.exit(ExitCode.FAILED)
 

@@ -11,7 +11,7 @@ import click
 
 from lmsbridge import i18n
 from lmsbridge.cli.command import group
-from lmsbridge.cli.context import app
+from lmsbridge.cli.context import app, echo_json
 from lmsbridge.cli.witness import echo_undelivered
 from lmsbridge.errors import ExitCode
 from lmsbridge.i18n import N_
@@ -128,7 +128,8 @@ def _echo_witnesses(report: WitnessReport) -> None:
 @ledger_group.command(
     name="witness",
     help=N_("help.ledger.witness"),
-    exits=(ExitCode.FAILED, ExitCode.UNREACHABLE),
+    notes=N_("help.ledger.witness.notes"),
+    exits=(ExitCode.FAILED, ExitCode.PARTIAL),
     examples=[
         ("lmsbridge ledger witness", N_("help.ledger.example.witness")),
         "lmsbridge ledger witness --share S-0001",
@@ -142,12 +143,19 @@ def witness_command(ctx: click.Context, ledger_location: str | None, share_ids: 
     with Ledger.open(resolve_ledger(ctx, ledger_location), create=False) as ledger:
         delivered = Witnesses(context.config(), ledger, lambda name: context.client(name)).write(
             share_ids or [s.id for s in ledger.list_shares()])
-    for holder, receipt in delivered.written:
-        click.echo(i18n.t("witness.cli.written", course=holder.name, receipt=receipt.text))
-    echo_undelivered(delivered)
-    click.echo(i18n.t("witness.cli.done", shares=len(delivered.receipts), written=len(delivered.written)))
+    if context.json:
+        echo_json({"ok": not delivered.failed, "shares": len(delivered.receipts),
+                   "written": [{"course": holder.name, "platform": holder.platform, "receipt": receipt.text}
+                               for holder, receipt in delivered.written],
+                   "failed": [{"course": holder.name, "platform": holder.platform, "reason": reason.render()}
+                              for holder, reason in delivered.failed]})
+    else:
+        for holder, receipt in delivered.written:
+            click.echo(i18n.t("witness.cli.written", course=holder.name, receipt=receipt.text))
+        echo_undelivered(delivered)
+        click.echo(i18n.t("witness.cli.done", shares=len(delivered.receipts), written=len(delivered.written)))
     if delivered.failed:
-        ctx.exit(ExitCode.FAILED)
+        ctx.exit(ExitCode.PARTIAL)
 
 
 @ledger_group.command(

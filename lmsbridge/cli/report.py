@@ -12,7 +12,7 @@ import click
 
 from lmsbridge import i18n
 from lmsbridge.cli.command import command
-from lmsbridge.cli.context import app
+from lmsbridge.cli.context import app, echo_json
 from lmsbridge.errors import ExitCode, InputError
 from lmsbridge.i18n import N_, Message
 from lmsbridge.ledger import Ledger
@@ -54,7 +54,8 @@ def write_atomically(path: Path, text: str) -> None:
 
 @command(
     help=N_("help.report"),
-    exits=(ExitCode.UNREACHABLE,),
+    exits=(ExitCode.UNREACHABLE, ExitCode.PARTIAL),
+    notes=N_("help.report.notes"),
     examples=[
         ("lmsbridge report", N_("help.report.example.quarter")),
         "lmsbridge report --quarter 2026Q4 --out rapport.html",
@@ -92,13 +93,19 @@ def report(ctx: click.Context, quarter: str | None, start: str | None, end: str 
         target = out or Path(f"report-{period.label}.html")
         write_atomically(target, render_html(figures))
         click.echo(i18n.t("report.written", path=target.resolve()))
-        return
-    text = render_json(figures) if fmt == "json" else render_csv(figures)
-    if out is None:
-        click.echo(text, nl=False)
     else:
-        write_atomically(out, text)
-        click.echo(i18n.t("report.written", path=out.resolve()))
+        text = render_json(figures) if fmt == "json" else render_csv(figures)
+        if out is None:
+            click.echo(text, nl=False)
+        else:
+            write_atomically(out, text)
+            if context.json:
+                echo_json({"ok": not figures.live_errors, "written": str(out.resolve()),
+                           "live_errors": figures.live_errors})
+            else:
+                click.echo(i18n.t("report.written", path=out.resolve()))
+    if figures.live_errors:
+        ctx.exit(figures.live_exit_code)
 
 
 commands = [report]

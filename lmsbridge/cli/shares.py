@@ -114,8 +114,17 @@ def _receipt(witnessed: Delivered | None, share_id: str) -> str | None:
 
 def _act_json(result: ActResult) -> dict[str, Any]:
     return {"share": _share_dict(result.share), "by": result.actor.as_data(),
-            "event": result.event.seq if result.event else None, "email": result.email_path,
-            "receipt": _receipt(result.witnessed, result.share.id)}
+            "event": result.event.seq if result.event else None, "already": result.event is None,
+            "email": result.email_path, "receipt": _receipt(result.witnessed, result.share.id)}
+
+
+#: What an act says when the share was already where the act would take it (nothing recorded, nothing sent).
+ALREADY = {
+    "share.approved": N_("share.approved.already"),
+    "share.rejected": N_("share.rejected.already"),
+    "share.withdrawn": N_("share.withdrawn.already"),
+    "share.revoked": N_("share.revoked.already"),
+}
 
 
 def _done(result: ActResult, code: str, as_json: bool) -> None:
@@ -123,7 +132,7 @@ def _done(result: ActResult, code: str, as_json: bool) -> None:
         echo_json(_act_json(result))
         echo_undelivered(result.witnessed)
         return
-    click.echo(i18n.t(code, id=result.share.id))
+    click.echo(i18n.t(ALREADY[code] if result.event is None else code, id=result.share.id))
     echo_act(result)
 
 
@@ -194,11 +203,14 @@ def share_publish(ctx: click.Context, share_id: str, borrower_course: str | None
 def share_revoke(ctx: click.Context, share_id: str, reason: str, dry_run: bool) -> None:
     with service(ctx) as svc:
         result = svc.revoke(share_id, reason=reason, dry_run=dry_run)
-    if dry_run:
+    if app(ctx).json:
+        echo_json({**(_act_json(result.act) if result.act else {"share": _share_dict(result.share)}),
+                   "planned": [{"wsfunction": p.wsfunction, "params": p.params} for p in result.planned]})
+        echo_undelivered(result.act.witnessed if result.act else None)
+    elif dry_run:
         _print_planned(result.planned)
-    else:
-        click.echo(i18n.t("share.revoked", id=result.share.id))
-        echo_act(result.act)
+    elif result.act is not None:
+        _done(result.act, "share.revoked", False)
 
 
 @share_group.command(name="list", help=N_("help.share.list"), examples=[

@@ -7,6 +7,7 @@ the JSON Schemas of course files and of the configuration for editors.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -20,7 +21,7 @@ from rich.text import Text
 from lmsbridge import i18n
 from lmsbridge.cli.command import command
 from lmsbridge.cli.context import app, echo_json
-from lmsbridge.errors import ExitCode
+from lmsbridge.errors import ExitCode, LmsbridgeError
 from lmsbridge.i18n import N_
 from lmsbridge.readers import DEFAULT_MAPPING, FieldMapping, Source, live_sources, load_path, study_categories
 from lmsbridge.readers.coursefile import COURSE_FILE_SUFFIXES
@@ -53,15 +54,47 @@ class Checked:
         }
 
 
-def _summary(results: list[Checked]) -> dict[str, int]:
+@dataclass(frozen=True)
+class Unreadable:
+    """A file of a batch that could not be read: reported in its place, the others are checked all the same."""
+
+    path: Path
+    error: LmsbridgeError
+
+    ok = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"source": str(self.path), "ok": False,
+                "error": {"code": self.error.code, "message": self.error.message.render(),
+                          "exit_code": int(self.error.exit_code)}}
+
+
+def _summary(entries: Sequence[Checked | Unreadable]) -> dict[str, int]:
+    results = [r for r in entries if isinstance(r, Checked)]
     passed = sum(r.ok for r in results)
     return {
-        "total": len(results),
+        "total": len(entries),
         "passed": passed,
         "failed": len(results) - passed,
+        "unreadable": len(entries) - len(results),
         "errors": sum(len(errors(r.findings)) for r in results),
         "warnings": sum(len(warnings(r.findings)) for r in results),
     }
+
+
+def _load(paths: list[Path], *, mapping: FieldMapping, course_file: Path | None,
+          one_by_one: bool) -> list[Source | Unreadable]:
+    """Each file's course information; with ``one_by_one`` (a batch) a file that cannot be read is kept as
+    ``Unreadable`` and the others are read all the same, else its error ends the command."""
+    loaded: list[Source | Unreadable] = []
+    for path in paths:
+        try:
+            loaded.append(load_path(path, mapping=mapping, course_file=course_file))
+        except LmsbridgeError as exc:
+            if not one_by_one or exc.exit_code != ExitCode.INPUT:
+                raise
+            loaded.append(Unreadable(path, exc))
+    return loaded
 
 
 def _without_companions(paths: tuple[Path, ...], course_file: Path | None) -> list[Path]:
@@ -87,9 +120,16 @@ def _count(kind: str, n: int) -> str:
     return i18n.t(one if n == 1 else many, n=n)
 
 
-def _print(results: list[Checked]) -> None:
+def _print(results: Sequence[Checked | Unreadable], *, quiet: bool = False) -> None:
+    """Each course's verdict and findings; ``quiet``: only the courses that fail or cannot be read, and the
+    summary."""
     console = Console(highlight=False, width=None if Console().is_terminal else 120)
     for result in results:
+        if isinstance(result, Unreadable):
+            console.print(Text.assemble(("✘ ", "red"), result.error.message.render()))  # it names the file
+            continue
+        if quiet and result.ok:
+            continue
         name = result.source.title()
         count_errors = _count("errors", len(errors(result.findings)))
         count_warnings = _count("warnings", len(warnings(result.findings)))
@@ -111,11 +151,14 @@ def _print(results: list[Checked]) -> None:
             table.add_row(Text(i18n.t(_SEVERITIES[str(finding.severity)]), style=style), Text(finding.message.render()),
                           Text(finding.code))
         console.print(table)
-    if len(results) > 1:
+    if len(results) > 1 or quiet:
         summary = _summary(results)
-        console.print(i18n.t("validate.summary", total=summary["total"], passed=summary["passed"],
-                             failed=summary["failed"], errors=_count("errors", summary["errors"]),
-                             warnings=_count("warnings", summary["warnings"])))
+        summary_line = i18n.t("validate.summary", total=summary["total"], passed=summary["passed"],
+                              failed=summary["failed"], errors=_count("errors", summary["errors"]),
+                              warnings=_count("warnings", summary["warnings"]))
+        if summary["unreadable"]:
+            summary_line += i18n.t("validate.summary.unreadable", n=summary["unreadable"])
+        console.print(summary_line)
 
 
 @command(
@@ -138,6 +181,7 @@ def _print(results: list[Checked]) -> None:
 @click.option("--all", "everything", is_flag=True, help=N_("help.validate.all"))
 @click.option("--course-file", type=click.Path(path_type=Path), metavar=N_("metavar.file"),
               help=N_("help.validate.course_file"))
+@click.option("-q", "--quiet", is_flag=True, help=N_("help.validate.quiet"))
 @click.pass_context
 def validate(
     ctx: click.Context,
@@ -147,6 +191,7 @@ def validate(
     category: int | None,
     everything: bool,
     course_file: Path | None,
+    quiet: bool,
 ) -> None:
     as_json = app(ctx).json
     selects_live = bool(courses) or category is not None or everything
@@ -160,13 +205,14 @@ def validate(
     mapping: FieldMapping = DEFAULT_MAPPING
     if platform:
         mapping = app(ctx).config().platform(platform)
-    sources = [load_path(path, mapping=mapping, course_file=course_file) for path in _without_companions(paths,
-                                                                                                          course_file)]
+    files = _without_companions(paths, course_file)
+    loaded = _load(files, mapping=mapping, course_file=course_file, one_by_one=len(files) > 1 or selects_live)
+    sources = [entry for entry in loaded if isinstance(entry, Source)]
     if platform and selects_live:
         client = app(ctx).client(platform)
         sources.extend(live_sources(client, mapping, platform=platform, keys=courses, category=category,
                                     everything=everything))
-    if not sources:
+    if not sources and not loaded:
         raise click.UsageError(i18n.t("validate.nothing"))
 
     today = datetime.now(OSLO).date()
@@ -182,12 +228,19 @@ def validate(
         categories = study_categories(mapping)
         results = [Checked(source, check_course_info(source.info, categories=categories, today=today))
                    for source in sources]
+    # in the order given, the files that could not be read in their place
+    checked = iter(results)
+    entries: list[Checked | Unreadable] = [entry if isinstance(entry, Unreadable) else next(checked)
+                                           for entry in loaded]
+    entries.extend(checked)
     if as_json:
-        echo_json({"ok": all(r.ok for r in results), "summary": _summary(results),
-                   "courses": [r.as_dict() for r in results]})
+        echo_json({"ok": all(r.ok for r in entries), "summary": _summary(entries),
+                   "courses": [r.as_dict() for r in entries]})
     else:
-        _print(results)
-    if not all(r.ok for r in results):
+        _print(entries, quiet=quiet)
+    if any(isinstance(r, Unreadable) for r in entries):
+        ctx.exit(ExitCode.INPUT)
+    if not all(r.ok for r in entries):
         ctx.exit(ExitCode.FAILED)
 
 
@@ -208,7 +261,8 @@ def validate(
 def schemas(ctx: click.Context, out: Path, check: bool) -> None:
     from lmsbridge.schemas import SCHEMAS, render
 
-    stale = False
+    as_json = app(ctx).json
+    files: list[dict[str, object]] = []
     for name, build in SCHEMAS.items():
         target = out / name
         text = render(build())
@@ -217,12 +271,18 @@ def schemas(ctx: click.Context, out: Path, check: bool) -> None:
                 current = target.read_text(encoding="utf-8") == text
             except OSError:
                 current = False
-            stale = stale or not current
-            click.echo(i18n.t("schemas.current", path=target) if current else i18n.t("schemas.stale", path=target))
+            files.append({"path": str(target), "current": current})
+            if not as_json:
+                click.echo(i18n.t("schemas.current", path=target) if current else i18n.t("schemas.stale", path=target))
             continue
         out.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
-        click.echo(i18n.t("schemas.written", path=target))
+        files.append({"path": str(target), "written": True})
+        if not as_json:
+            click.echo(i18n.t("schemas.written", path=target))
+    stale = any(f.get("current") is False for f in files)
+    if as_json:
+        echo_json({"ok": not stale, "schemas": files})
     if stale:
         ctx.exit(ExitCode.FAILED)
 

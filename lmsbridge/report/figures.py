@@ -155,6 +155,8 @@ class Figures:
     live: bool = False
     live_at: datetime | None = None
     live_errors: list[str] = field(default_factory=list)
+    #: What ``report --live`` ends with when some live figures could not be read (ExitCode).
+    live_exit_code: int = 0
     verified: bool | None = None
     events: int = 0
     head_hash: str | None = None

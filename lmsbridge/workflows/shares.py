@@ -26,7 +26,7 @@ from lmsbridge.adapters import MoodleClient, PlannedCall, PlatformProfile
 from lmsbridge.adapters.models import Course
 from lmsbridge.config import Config
 from lmsbridge.domain import PlatformRole, ShareFlow
-from lmsbridge.errors import AccessDeniedError, ConfigError, RecordError, RuleViolation
+from lmsbridge.errors import AccessDeniedError, ConfigError, InputError, RuleViolation
 from lmsbridge.i18n import Message
 from lmsbridge.ledger import Event, Ledger, Share
 from lmsbridge.mail import Mailer
@@ -169,7 +169,7 @@ class ShareService:
     def get(self, share_id: str) -> Share:
         share = self.ledger.get_share(share_id)
         if share is None:
-            raise RecordError(Message("share.not_found", share_id=share_id))
+            raise InputError(Message("share.not_found", share_id=share_id))
         return share
 
     def categories_for_checks(self) -> list[str]:
