@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from lmsbridge import i18n
@@ -116,12 +116,20 @@ DEFAULT_IDENTITY_KEYS: tuple[IdentityKey, ...] = ("idnumber", "email", "username
 
 class SyncConfig(_Section):
     identity_keys: list[IdentityKey] = Field(default_factory=lambda: list(DEFAULT_IDENTITY_KEYS))
+    #: Pairs of platforms whose usernames name the same people (one user directory behind both, e.g. one
+    #: single sign-on). Usernames belong to each site: between any other two, "username" is not compared.
+    username_pairs: list[tuple[str, str]] = Field(
+        default_factory=list, description="Platform pairs (either direction) that share usernames; default none.")
     unmatched: Literal["skip", "create"] = "skip"
     enrol_missing: bool = True
     overlap_minutes: int = Field(default=10, ge=0, le=24 * 60)
     page_size: int = Field(default=500, ge=10, le=5000)
     pseudonym_secret_env: str = "LMSBRIDGE_PSEUDONYM_SECRET"  # noqa: S105 - the variable's name
     pseudonym_secret_file: Path | None = None
+
+    def usernames_shared(self, one: str, other: str) -> bool:
+        """May usernames match between platforms ``one`` and ``other``? (``username_pairs``, either order)"""
+        return any({one, other} == set(pair) for pair in self.username_pairs)
 
 
 class CertificateCourse(_Section):
@@ -165,6 +173,15 @@ class Config(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # The environment overrides the file (the file arrives as init kwargs).
         return (env_settings, init_settings)
+
+    @model_validator(mode="after")
+    def _pairs_name_platforms(self) -> Config:
+        for pair in self.sync.username_pairs:
+            unknown = [name for name in pair if name not in self.platforms]
+            if unknown or pair[0] == pair[1]:
+                known: str | Message = ", ".join(sorted(self.platforms)) or Message("config.no_platforms")
+                raise ValueError(Message("config.username_pair", pair=" & ".join(pair), known=known))
+        return self
 
     def platform(self, name: str) -> PlatformProfile:
         try:

@@ -30,12 +30,13 @@ from lmsbridge.i18n import N_, Message
 # codes», ``lmsbridge --help`` and each command's help state them, from ``cli.command.EXIT_CODES``): 0 all went
 # through; 1 a check failed or a rule refused; 2 the command line, an input or the configuration cannot be used (a
 # token the platform rejects is configuration, a share or course named that is not there is input); 3 a platform
-# could not be reached; 4 some items failed (kept and retried next run).
+# could not be reached; 4 some items failed (kept and retried next run); 75 another run holds the lock (nothing
+# was done; try again later).
 
 
 class ExitCode(IntEnum):
     OK = 0
-    #: Refused (a rule, a share's state), a check that failed, another run holding the lock.
+    #: Refused (a rule, a share's state), a check that failed.
     FAILED = 1
     #: The command line, an input file, or the configuration (secrets included) cannot be used.
     USAGE = 2
@@ -45,6 +46,10 @@ class ExitCode(IntEnum):
     UNREACHABLE = 3
     #: Some items failed; they are kept and tried again next run.
     PARTIAL = 4
+    #: Another run holds the ledger's lock (``sync run``, ``certificates notify``): this one did nothing and
+    #: stopped at once. sysexits' EX_TEMPFAIL: try again later. Under ``--quiet`` the command exits 0 instead,
+    #: silently, so that cron and systemd do not report the overlap as an error.
+    LOCKED = 75
     #: Ctrl-C (128 + SIGINT).
     INTERRUPTED = 130
 

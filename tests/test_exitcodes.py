@@ -17,14 +17,14 @@ PACKAGE = Path(lmsbridge.__file__).parent
 
 def test_the_table() -> None:
     assert [int(c) for c in (ExitCode.OK, ExitCode.FAILED, ExitCode.CONFIG, ExitCode.UNREACHABLE,
-                             ExitCode.PARTIAL)] == [0, 1, 2, 3, 4]
+                             ExitCode.PARTIAL, ExitCode.LOCKED)] == [0, 1, 2, 3, 4, 75]
     assert ExitCode.USAGE == ExitCode.INPUT == ExitCode.CONFIG
 
 
 @pytest.mark.parametrize(("error", "code"), [
     (errors.ConfigError, ExitCode.CONFIG), (errors.InputError, ExitCode.INPUT),
     (errors.RetriableError, ExitCode.UNREACHABLE), (errors.RecordError, ExitCode.FAILED),
-    (LockedError, ExitCode.FAILED),
+    (LockedError, ExitCode.LOCKED),
 ])
 def test_errors_exit_by_the_table(error: type[errors.LmsbridgeError], code: ExitCode) -> None:
     assert error.exit_code == code

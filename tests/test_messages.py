@@ -252,6 +252,8 @@ INTERNAL: dict[tuple[str, str, str], str] = {
     ("ledger/locks.py", "check_lock_name", "LedgerError"): "lock names are constants in the code",
     ("ledger/base.py", "LedgerBase.backup_to", "LedgerError"): "a backup taken inside a transaction: a programming error",
     ("workflows/labels.py", "audit_labels", "ValueError"): "the CLI always passes the keys with --fix",
+    ("ledger/lockstate.py", "LockState.acquire_lock", "LedgerError"):
+        "a shared lock asked of SQLite: the sync asks for one only where the ledger supports it",
     ("ledger/migrations.py", "m0006_row_digests", "LedgerError"): "a migration called outside migrate()",
     ("ledger/rows.py", "parse_stamps", "ValueError"): "caught by the ledger: the user sees ledger.unreadable_event",
     ("ledger/base.py", "_ts", "LedgerError"): "a naive datetime passed by lmsbridge's code",

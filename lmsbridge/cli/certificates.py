@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 from datetime import date, datetime
@@ -13,7 +14,9 @@ from lmsbridge.adapters import MoodleClient
 from lmsbridge.certificates import CertificatesRun, certificate_list, group_certificates, notify_certificates
 from lmsbridge.cli.context import app, echo_json, table
 from lmsbridge.cli.sync import _today, console, print_certificates
-from lmsbridge.ledger import Ledger
+from lmsbridge.errors import ExitCode
+from lmsbridge.ledger import NOTIFY_LOCK, Ledger, LockedError
+from lmsbridge.sync.secret import check_secret, pseudonym_secret
 
 EXAMPLES = """\b
 Examples:
@@ -132,21 +135,34 @@ def _print_table(run: CertificatesRun) -> None:
 @_course
 @_today_option
 @click.option("--dry-run", is_flag=True, help="Print the messages that would be sent; send nothing.")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing when everything went through (for cron).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_context
 def certificates_notify_command(ctx: click.Context, courses: tuple[str, ...], today: object, dry_run: bool,
-                                as_json: bool) -> None:
+                                quiet: bool, as_json: bool) -> None:
     """Message each participant who is not complete, naming what is missing (once per due date).
 
     A message Moodle refuses (the learner's privacy settings, an unknown user) is reported and tried again
-    next time; it does not stop the others.
+    next time; it does not stop the others. One notify at a time per ledger: a second one while the first
+    runs stops at once with exit 75 (with --quiet: exit 0 and no output), so nobody is told twice.
     """
     config = app(ctx).config()
     clients = _clients(ctx, dry_run)
     with Ledger.open(config.ledger_url()) as ledger:
         shares = ledger.list_shares(state="published")
-        run = notify_certificates(config, clients.__getitem__, ledger, today=_date(today), shares=shares,
-                                  courses=courses)
+        try:
+            with contextlib.nullcontext() if dry_run else ledger.acquire_lock(NOTIFY_LOCK):
+                # notices are kept under pseudonyms: another secret would tell everyone again
+                check_secret(ledger, pseudonym_secret(config.sync, config.source.parent if config.source else None),
+                             adopt=not dry_run)
+                run = notify_certificates(config, clients.__getitem__, ledger, today=_date(today), shares=shares,
+                                          courses=courses)
+        except LockedError:
+            if quiet:  # another notify is telling them: no error to mail
+                ctx.exit(ExitCode.OK)
+            raise
+    if quiet and run.exit_code == ExitCode.OK and not dry_run:
+        ctx.exit(ExitCode.OK)
     if as_json:
         echo_json(run.as_dict())
     else:

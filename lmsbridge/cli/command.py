@@ -41,6 +41,7 @@ EXIT_CODES: dict[int, str] = {
     ExitCode.USAGE: N_("exit.usage"),
     ExitCode.UNREACHABLE: N_("exit.unreachable"),
     ExitCode.PARTIAL: N_("exit.partial"),
+    ExitCode.LOCKED: N_("exit.locked"),
     ExitCode.INTERRUPTED: N_("exit.interrupted"),
 }
 #: The codes every command may end with (its own come on top): done, and a command line that cannot be used.

@@ -129,6 +129,7 @@ COLUMNS: dict[str, str] = {
     "share": N_("col.share"),
     "status": N_("col.status"),
     "unmatched": N_("col.unmatched"),
+    "who": N_("col.who"),
     "written": N_("col.written"),
 }
 

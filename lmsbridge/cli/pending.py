@@ -71,7 +71,7 @@ PENDING: dict[str, dict[str, Any]] = {
                 ("lmsbridge sync run --every 15m", N_("help.sync.example.every")),
                 ("lmsbridge sync run --concurrency 8 --json", None),
             ],
-            "exits": (ExitCode.FAILED, ExitCode.UNREACHABLE, ExitCode.PARTIAL),
+            "exits": (ExitCode.UNREACHABLE, ExitCode.PARTIAL, ExitCode.LOCKED),
         },
         "status": {
             "help": N_("help.sync.status"),
@@ -112,7 +112,7 @@ PENDING: dict[str, dict[str, Any]] = {
             "dry_run": N_("help.certificates.notify.dry_run"),
             "as_json": _JSON,
             "examples": [("lmsbridge certificates notify --dry-run", N_("help.certificates.example.notify"))],
-            "exits": (ExitCode.UNREACHABLE, ExitCode.PARTIAL),
+            "exits": (ExitCode.UNREACHABLE, ExitCode.PARTIAL, ExitCode.LOCKED),
         },
     },
 }

@@ -7,6 +7,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 import click
@@ -22,9 +23,12 @@ from lmsbridge.cli.witness import echo_undelivered
 from lmsbridge.config import Config
 from lmsbridge.errors import ExitCode, combined_exit_code
 from lmsbridge.i18n import N_
-from lmsbridge.ledger import Ledger, LockedError
-from lmsbridge.sync import ShareOutcome, SyncOptions, SyncSummary, run_sync, sync_status
-from lmsbridge.sync.outcome import FAILING_KINDS
+from lmsbridge.ledger import LEARNER_FAILURE_KINDS, FailedItem, Ledger, LockedError
+from lmsbridge.sync import ShareOutcome, SyncOptions, SyncStatus, SyncSummary, pseudonym_secret, run_sync, sync_status
+from lmsbridge.sync.identity import Person
+from lmsbridge.sync.outcome import FAILING_KINDS, shown_key
+from lmsbridge.sync.secret import MAX_USER_ID, check_secret, old_pseudonym_secret
+from lmsbridge.sync.status import reveal
 from lmsbridge.workflows.witnesses import Witnesses
 
 EXAMPLES = """\b
@@ -35,7 +39,9 @@ Examples:
   lmsbridge sync run --dry-run             # print the writes that would be made; change nothing
   lmsbridge sync run --every 15m           # run in the foreground every 15 minutes (Ctrl-C stops)
   lmsbridge sync run --concurrency 8 --json
+  lmsbridge sync run --rotate-secret --old-secret-env OLD_SECRET   # re-key the ledger to a new secret
   lmsbridge sync status
+  lmsbridge sync status --reveal           # who the failed learners are (reads the borrower courses live)
 """
 
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -129,12 +135,14 @@ LABELS: dict[str, dict[str, str]] = {
         "shares_failed": N_("sync.count.shares_failed"),
         "shares_ok": N_("sync.count.shares_ok"),
         "shares_skipped": N_("sync.count.shares_skipped"),
+        "shares_taken": N_("sync.count.shares_taken"),
         "unmapped_activities": N_("sync.count.unmapped_activities"),
         "unmatched": N_("sync.count.unmatched"),
         "written": N_("sync.count.written"),
     },
     "kind": {
         "activity": N_("sync.kind.activity"),
+        "conflict": N_("sync.kind.conflict"),
         "learner": N_("sync.kind.learner"),
         "share": N_("sync.kind.share"),
         "unmatched": N_("sync.kind.unmatched"),
@@ -146,13 +154,16 @@ LABELS: dict[str, dict[str, str]] = {
     },
     "run_status": {
         "failed": N_("sync.run_status.failed"),
+        "interrupted": N_("sync.run_status.interrupted"),
         "ok": N_("sync.run_status.ok"),
         "partial": N_("sync.run_status.partial"),
+        "running": N_("sync.run_status.running"),
     },
     "share_status": {
         "failed": N_("sync.share_status.failed"),
         "ok": N_("sync.share_status.ok"),
         "skipped": N_("sync.share_status.skipped"),
+        "taken": N_("sync.share_status.taken"),
     },
 }
 
@@ -198,7 +209,8 @@ def print_summary(summary: SyncSummary, *, quiet: bool = False) -> None:
         out.print(runs)
     for share in summary.shares:
         for failure in share.failures:
-            click.echo(f"  {share.share_id} {label('kind', failure.kind)} {failure.key}: {failure.reason.render()}")
+            click.echo(f"  {share.share_id} {label('kind', failure.kind)} {shown_key(failure.key)}: "
+                       f"{failure.reason.render()}")
         for unmapped in share.unmapped:
             click.echo(i18n.t("sync.unmapped", share=share.share_id, cmid=unmapped.activity.cmid,
                               name=unmapped.activity.name, reason=unmapped.reason.render()))
@@ -227,19 +239,25 @@ def print_certificates(run: CertificatesRun) -> None:
 
 
 def _one_run(config: Config, ledger: Ledger, clients: dict[str, MoodleClient],
-             options: SyncOptions, *, as_json: bool, quiet: bool, certificates: bool) -> int:
+             options: SyncOptions, *, as_json: bool, quiet: bool, certificates: bool,
+             rotate_from: bytes | None = None, max_user_id: int = MAX_USER_ID) -> int:
     before = max(ledger.event_refs(), default=0)
     with _progress(is_terminal() and not as_json and not quiet) as bar:
-        summary = run_sync(config=config, clients=clients, ledger=ledger, options=options, progress=bar)
+        summary = run_sync(config=config, clients=clients, ledger=ledger, options=options, progress=bar,
+                           rotate_from=rotate_from, max_user_id=max_user_id)
+    if summary.rotation and not as_json and not quiet:
+        click.echo(summary.rotation.message.render())
     delivered = None
     if not options.dry_run:
         # the shares that got completions: their receipts on the platforms move on (issue 12)
         synced = [e.share_id for seq, e in ledger.event_refs().items() if seq > before and e.share_id]
         delivered = Witnesses(config, ledger, clients.__getitem__).write(synced)
     cert_run: CertificatesRun | None = None
-    if certificates and config.certificates:
+    if certificates and config.certificates and summary.exit_code != ExitCode.LOCKED:
         cert_run = group_after_sync(config, clients.__getitem__, summary, today=_today())
     code = combined_exit_code(summary.exit_code, cert_run.exit_code if cert_run else ExitCode.OK)
+    if quiet and code == ExitCode.LOCKED:  # other runs had every share: no error to mail
+        code = ExitCode.OK
     if as_json:
         data: dict[str, Any] = summary.as_dict()
         data["certificates"] = cert_run.as_dict() if cert_run else None
@@ -265,7 +283,8 @@ def sync_group() -> None:
 @sync_group.command(name="run", epilog=EXAMPLES)
 @click.option("--full", is_flag=True, help="Read every learner, not only those who visited since the last run "
               "(catches completions set by cron or a teacher without a visit).")
-@click.option("--dry-run", is_flag=True, help="Print the web-service writes that would be made; change nothing.")
+@click.option("--dry-run", is_flag=True, help="Print the web-service writes that would be made; change nothing, "
+              "on the platforms or in the ledger (no report filter is set: it reads learner by learner).")
 @click.option("--concurrency", type=click.IntRange(1, 32), help="Calls in flight per platform "
               "(default: each platform profile's concurrency, 4).")
 @click.option("--share", "share_ids", multiple=True, help="Sync only this share (repeatable).")
@@ -274,10 +293,19 @@ def sync_group() -> None:
 @click.option("--no-report", is_flag=True, help="Do not use the platforms' completion reports (read learner by learner).")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing when everything went through (for cron).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--rotate-secret", is_flag=True, help="First re-key the ledger's pseudonyms from the old secret "
+              "(--old-secret-env or --old-secret-file) to the configured one, in one transaction (README).")
+@click.option("--old-secret-env", metavar="NAME", help="With --rotate-secret: the environment variable holding the "
+              "secret the ledger was written with.")
+@click.option("--old-secret-file", type=click.Path(dir_okay=False, path_type=Path),
+              help="With --rotate-secret: the file holding the secret the ledger was written with.")
+@click.option("--max-user-id", type=click.IntRange(1), default=MAX_USER_ID, show_default=True,
+              help="With --rotate-secret: the highest user id tried to find each pseudonym again.")
 @click.option("--max-runs", type=int, default=0, hidden=True)
 @click.pass_context
 def sync_run(ctx: click.Context, full: bool, dry_run: bool, concurrency: int | None, share_ids: tuple[str, ...],
              every: str | None, no_certificates: bool, no_report: bool, quiet: bool, as_json: bool,
+             rotate_secret: bool, old_secret_env: str | None, old_secret_file: Path | None, max_user_id: int,
              max_runs: int) -> None:
     """Sync completions of every published share back to the owner (one run; cron or a timer calls it).
 
@@ -285,27 +313,37 @@ def sync_run(ctx: click.Context, full: bool, dry_run: bool, concurrency: int | N
     changed, and writes each new completion to the owner's course (enrolling the learner there first when
     allowed). Every completion brought back is logged in the ledger under a pseudonym. Exit 0 when all went
     through, 4 when some items failed (they are retried next run), 3 when a platform could not be reached,
-    2 for configuration errors. A second run while one is running stops at once.
+    2 for configuration errors (a pseudonym secret that is not the ledger's among them: --rotate-secret
+    re-keys the ledger). A second run while one is running stops at once with exit 75 (with --quiet: exit 0
+    and no output).
     """
     interval = parse_every(every) if every else None
+    if rotate_secret != bool(old_secret_env or old_secret_file) or (old_secret_env and old_secret_file):
+        raise click.UsageError(i18n.t("sync.secret.rotate_usage"))
     context = app(ctx)
     config = context.config()
+    rotate_from = old_pseudonym_secret(env=old_secret_env, file=old_secret_file) if rotate_secret else None
     options = SyncOptions(full=full, dry_run=dry_run, concurrency=concurrency, share_ids=share_ids,
                           use_report=not no_report)
     clients = {name: context.client(name, dry_run=dry_run) for name in config.platforms}
-    with Ledger.open(config.ledger_url()) as ledger:
+    with Ledger.open(config.ledger_url(), read_only=dry_run) as ledger:
         runs = 0
         code: int = ExitCode.OK
         while True:
             runs += 1
             try:
                 code = _one_run(config, ledger, clients, options, as_json=as_json, quiet=quiet,
-                                certificates=not no_certificates)
+                                certificates=not no_certificates, max_user_id=max_user_id,
+                                rotate_from=rotate_from if runs == 1 else None)
             except LockedError as exc:
+                # Another run holds the ledger: not an error to mail from cron (--quiet: exit 0, say nothing).
                 if interval is None:
+                    if quiet:
+                        ctx.exit(ExitCode.OK)
                     raise
-                click.echo(i18n.t("sync.locked_wait", error=str(exc)), err=True)
-                code = ExitCode.FAILED
+                if not quiet:
+                    click.echo(i18n.t("sync.locked_wait", error=str(exc)), err=True)
+                code = ExitCode.LOCKED
             if interval is None or (max_runs and runs >= max_runs):
                 break
             if not quiet and not as_json:
@@ -320,13 +358,28 @@ def sync_run(ctx: click.Context, full: bool, dry_run: bool, concurrency: int | N
 
 
 @sync_group.command(name="status", epilog=EXAMPLES)
+@click.option("--reveal", "reveal_learners", is_flag=True,
+              help="Name each failed learner (the ledger keeps pseudonyms only): reads the borrower courses' "
+              "participants live, so it needs the pseudonym secret and the platforms' tokens. Shown here, stored "
+              "nowhere.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_context
-def sync_status_command(ctx: click.Context, as_json: bool) -> None:
-    """Show the last sync run, each published share's cursor, and the failed items waiting for a retry."""
-    config = app(ctx).config()
+def sync_status_command(ctx: click.Context, reveal_learners: bool, as_json: bool) -> None:
+    """Show the last sync run, each published share's cursor, and the failed items waiting for a retry.
+
+    A failed learner is shown by the first digits of its pseudonym, with the borrower platform and course;
+    --reveal says who it is (and, for an identity conflict, which owner accounts its key finds).
+    """
+    context = app(ctx)
+    config = context.config()
     with Ledger.open(config.ledger_url()) as ledger:
         status = sync_status(ledger)
+        if reveal_learners:
+            clients: dict[str, MoodleClient] = {}
+            secret = pseudonym_secret(config.sync, config.source.parent if config.source else None)
+            check_secret(ledger, secret, adopt=False)
+            reveal(status, ledger, lambda name: clients.get(name) or clients.setdefault(name, context.client(name)),
+                   secret, page_size=config.sync.page_size)
     if as_json:
         echo_json(status.as_dict())
         return
@@ -347,14 +400,37 @@ def sync_status_command(ctx: click.Context, as_json: bool) -> None:
                             share.cursor.isoformat() if share.cursor else "-", str(share.completions))
         out.print(cursors)
     if status.failures:
-        failures = table(i18n.t("table.failed_items"), ["share", "kind", "item", "attempts", "last_failed", "reason"])
+        columns = ["share", "course", "kind", "item", "attempts", "last_failed", "reason"]
+        failures = table(i18n.t("table.failed_items"), [*columns, *(["who"] if reveal_learners else [])])
         for failure in status.failures:
-            failures.add_row(escape(failure.share_id), label("kind", str(failure.item_kind)), escape(failure.item_key),
-                             str(failure.attempts), failure.last_failed_at.isoformat(),
-                             escape(status.reason(failure).render()))
+            row = [escape(failure.share_id), escape(status.borrower_of(failure)), label("kind", str(failure.item_kind)),
+                   escape(shown_key(failure.item_key)), str(failure.attempts), failure.last_failed_at.isoformat(),
+                   escape(status.reason(failure).render())]
+            if reveal_learners:
+                row.append(escape(_who(status, failure)))
+            failures.add_row(*row)
         out.print(failures)
     else:
         click.echo(i18n.t("sync.status.no_failures"))
+
+
+def _who(status: SyncStatus, failure: FailedItem) -> str:
+    """A failed learner as ``--reveal`` names it (and the owner accounts of an identity conflict)."""
+    if str(failure.item_kind) not in LEARNER_FAILURE_KINDS:
+        return ""
+    found = status.who(failure)
+    if found is None:
+        return i18n.t("sync.status.not_found")
+    text = _person(found.learner)
+    if found.owner_accounts:
+        text += " ↔ " + "; ".join(f"{_person(p)} #{p.id}" for p in found.owner_accounts)
+    return text
+
+
+def _person(person: Person) -> str:
+    name = person.fullname or f"{person.firstname} {person.lastname}".strip()
+    keys = ", ".join(value for value in (person.username, person.idnumber, person.email) if value)
+    return f"{name} ({keys})" if keys else name
 
 
 commands = [sync_group]

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 from lmsbridge.ledger.chain import GENESIS
 from lmsbridge.ledger.errors import LedgerConstraintError, LedgerNotFoundError, LockedError, ShareStateError
+from lmsbridge.ledger.locks import NOTIFY_LOCK, SYNC_LOCK
 from lmsbridge.ledger.migrations import MIGRATIONS, Migration
 from lmsbridge.ledger.models import (
     FAILURE_KINDS,
+    LEARNER_FAILURE_KINDS,
     RUN_STATUSES,
     SHARE_STATES,
     SHARE_TRANSITIONS,
@@ -41,10 +43,13 @@ from lmsbridge.ledger.store import Ledger, RunLock, ShareChanges
 __all__ = [
     "FAILURE_KINDS",
     "GENESIS",
+    "LEARNER_FAILURE_KINDS",
     "MIGRATIONS",
+    "NOTIFY_LOCK",
     "RUN_STATUSES",
     "SHARE_STATES",
     "SHARE_TRANSITIONS",
+    "SYNC_LOCK",
     "CertificateNotice",
     "Completion",
     "Event",

@@ -107,8 +107,11 @@ class RunLock:
 class LedgerBase:
     """One ledger database. Safe to share between threads of one process (writes are serialised)."""
 
-    def __init__(self, database: Database, *, clock: Callable[[], datetime] = _utcnow, migrate: bool = True) -> None:
+    def __init__(self, database: Database, *, clock: Callable[[], datetime] = _utcnow, migrate: bool = True,
+                 read_only: bool = False) -> None:
         self._db = database
+        #: Every write refused (``transaction`` raises): what ``--dry-run`` opens.
+        self._read_only = read_only
         self._clock = clock
         self._file_path = database.location if database.dialect == "sqlite" and database.location != MEMORY else None
         self._lock = threading.RLock()
@@ -117,20 +120,31 @@ class LedgerBase:
         #: appended to or replaced (by ``append_event``), so a savepoint's mark is (the list, its length).
         self._stamps: list[RowStamp] = []
         self._memory_locks: set[str] = set()
-        if migrate:
+        #: PostgreSQL: the schema advisory-lock keys are made in (``LockState.advisory_key``), once asked.
+        self._advisory_scope: str | None = None
+        #: PostgreSQL: the advisory keys of the shares this ledger's run has claimed (``LockState.claim_share``).
+        self._claims: set[int] = set()
+        if migrate and not read_only:
             self.migrate()
 
     @classmethod
     def open(cls, url_or_path: str | os.PathLike[str], *, clock: Callable[[], datetime] = _utcnow,
-             busy_timeout: float = 30.0, create: bool = True) -> Self:
+             busy_timeout: float = 30.0, create: bool = True, read_only: bool = False) -> Self:
         """Open (and create or migrate) a ledger: a file path, ``sqlite:///path``, ``:memory:`` or
-        ``postgresql://user@host/db``. With ``create=False`` a missing SQLite file is an error instead."""
+        ``postgresql://user@host/db``. With ``create=False`` a missing SQLite file is an error instead.
+        ``read_only`` (a dry run): the ledger must exist and be up to date, and nothing is written to it, not
+        even a migration."""
         location: Location = parse_location(os.fspath(url_or_path))
+        create = create and not read_only
         if not create and location.dialect == "sqlite" and not location.is_memory and not Path(location.target).exists():
             raise LedgerNotFoundError(Message("ledger.missing", where=location.target))
         database = connect(location, busy_timeout=busy_timeout)
         try:
-            return cls(database, clock=clock)
+            ledger = cls(database, clock=clock, read_only=read_only)
+            pending = ledger.pending_migrations() if read_only else []
+            if pending:
+                raise LedgerError(Message("ledger.needs_upgrade", where=database.location, names=", ".join(pending)))
+            return ledger
         except BaseException:
             database.close()
             raise
@@ -173,6 +187,8 @@ class LedgerBase:
 
         Nested, it is a savepoint: the inner block's writes are undone on its exception, the outer goes on.
         """
+        if self._read_only:
+            raise LedgerError(Message("ledger.read_only", where=self.location))
         with self._lock:
             depth = self._depth
             savepoint = f"lmsbridge_{depth}"
@@ -245,6 +261,8 @@ class LedgerBase:
         with self._lock:
             if self._depth:
                 raise LedgerError("migrations cannot run inside a transaction")
+            if self._read_only:
+                raise LedgerError(Message("ledger.read_only", where=self.location))
             return migrations.migrate(self._db, _ts(self.now()))
 
     def backup_to(self, path: str | os.PathLike[str]) -> None:
@@ -259,6 +277,14 @@ class LedgerBase:
     def applied_migrations(self) -> list[str]:
         with self._lock:
             return migrations.applied(self._db)
+
+    def pending_migrations(self) -> list[str]:
+        """The migrations this version has that the ledger has not had yet (all of them for an empty file)."""
+        try:
+            done = set(self.applied_migrations())
+        except LedgerError:  # no migrations table: nothing was ever applied
+            done = set()
+        return [m.name for m in migrations.MIGRATIONS if m.name not in done]
 
     @staticmethod
     def _model(cls: type[M], row: Mapping[str, Any]) -> M:

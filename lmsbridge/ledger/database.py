@@ -7,7 +7,6 @@ once with ``?`` placeholders. Every driver exception leaves here as a ``LedgerEr
 from __future__ import annotations
 
 import contextlib
-import os
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 from lmsbridge.errors import LedgerError
 from lmsbridge.i18n import Message
 from lmsbridge.ledger.errors import LedgerConstraintError
+from lmsbridge.ledger.locks import create_private
 
 Dialect = Literal["sqlite", "postgresql"]
 MEMORY = ":memory:"
@@ -25,6 +25,14 @@ MEMORY = ":memory:"
 #: Key of the PostgreSQL advisory lock that serialises the ledger's write transactions (as SQLite's
 #: ``BEGIN IMMEDIATE`` does): the event chain needs one writer at a time. Arbitrary, stable.
 PG_WRITE_LOCK_KEY = 0x4C4D5342  # "LMSB"
+
+
+#: libpq keepalives: this side notices a server that went silent.
+CLIENT_KEEPALIVES: dict[str, Any] = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10,
+                                     "keepalives_count": 3}
+#: The server's keepalives for this session (settable by any user): it notices a client that went silent.
+SERVER_KEEPALIVES: dict[str, int] = {"tcp_keepalives_idle": 60, "tcp_keepalives_interval": 10,
+                                     "tcp_keepalives_count": 6}
 
 
 @dataclass(frozen=True)
@@ -99,21 +107,6 @@ def redact(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc}"))
 
 
-#: The ledger holds pseudonyms, course histories and who did what: its files are the owner's alone.
-PRIVATE_FILE_MODE = 0o600
-
-
-def create_private(path: str | Path) -> None:
-    """Create ``path`` empty with mode 0600 unless it exists (an existing file keeps the mode it was given).
-
-    SQLite gives the ``-wal`` and ``-shm`` files the mode of the database file, so they follow."""
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, PRIVATE_FILE_MODE)
-    except FileExistsError:
-        return
-    os.close(fd)
-
-
 def connect(location: Location, *, busy_timeout: float = 30.0) -> Database:
     if location.dialect == "postgresql":
         return PostgresDatabase(location.target, busy_timeout=busy_timeout)
@@ -130,6 +123,8 @@ class SqliteDatabase:
         try:
             if path != MEMORY:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
+                # Owner-only from the start (pseudonyms, the audit trail): SQLite gives its -wal and -shm files
+                # the database file's mode.
                 create_private(path)
             # isolation_level=None: no implicit transactions; the ledger says BEGIN/COMMIT itself.
             self._conn = sqlite3.connect(path, isolation_level=None, timeout=busy_timeout, check_same_thread=False)
@@ -187,9 +182,13 @@ class PostgresDatabase:
         try:
             # autocommit: no implicit transactions; the ledger says BEGIN/COMMIT itself, as with SQLite.
             self._conn: Any = psycopg.connect(url, autocommit=True, row_factory=dict_row,
-                                              connect_timeout=max(1, int(busy_timeout)))
+                                              connect_timeout=max(1, int(busy_timeout)), **CLIENT_KEEPALIVES)
             self._conn.execute(f"SET lock_timeout = '{int(busy_timeout * 1000)}ms'")
             self._conn.execute("SET TIME ZONE 'UTC'")
+            # The server drops a dead client's session, and with it its advisory locks (run locks, share
+            # claims), about two minutes after the client's host went silent (the default is hours).
+            for setting, value in SERVER_KEEPALIVES.items():
+                self._conn.execute(f"SET {setting} = {value}")
         except psycopg.Error as exc:
             raise LedgerError(Message("ledger.open_failed", where=self.location, reason=_first_line(exc))) from exc
 

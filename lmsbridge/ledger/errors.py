@@ -10,7 +10,7 @@ class LockedError(LedgerError):
     """Another process holds the lock (a sync run is already running): stop now, re-run later."""
 
     code = "locked"
-    exit_code = ExitCode.FAILED
+    exit_code = ExitCode.LOCKED
 
 
 class ShareStateError(LedgerError, RuleViolation):

@@ -116,7 +116,8 @@ def m0003_chain_head(db: Database) -> None:
 
 
 def m0004_run_locks(db: Database) -> None:
-    # PostgreSQL's run lock (SQLite uses an OS file lock beside the database and leaves this table empty).
+    # PostgreSQL's run lock (SQLite used an OS file lock beside the database and left this table empty; since
+    # 0007 both write it: lmsbridge.ledger.locks).
     _run(
         db,
         """CREATE TABLE run_locks (
@@ -161,6 +162,39 @@ def m0007_shares_by_course(db: Database) -> None:
     _run(db, "CREATE INDEX shares_by_course ON shares (owner_platform, owner_course_id, borrower_platform)")
 
 
+def m0008_run_holders(db: Database) -> None:
+    """Who holds a run lock and who runs a sync, so a dead one is told from a live one (issue 11 item 6): the
+    process's start beside a lock's pid (a reused pid is not the holder), and each run's pid, host and start
+    (a run killed without a word is marked ``interrupted`` by the next). SQLite now writes ``run_locks`` too."""
+    _run(
+        db,
+        "ALTER TABLE run_locks ADD COLUMN process TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE sync_runs ADD COLUMN pid INTEGER",
+        "ALTER TABLE sync_runs ADD COLUMN host TEXT",
+        "ALTER TABLE sync_runs ADD COLUMN process TEXT",
+    )
+
+
+def m0009_ledger_meta(db: Database) -> None:
+    """Facts about the ledger itself, by name: the fingerprint of the pseudonym secret its learner keys were
+    made with (``secret_fingerprint``: an HMAC of a constant, which tells secrets apart and reveals none),
+    so a run with another secret refuses instead of writing every completion again (issue 11 item 4)."""
+    _run(db, "CREATE TABLE ledger_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at TEXT NOT NULL)")
+
+
+def m0010_share_claims(db: Database) -> None:
+    """Which run holds (or last held) each share (issue 11 item 7): several ``sync run`` processes on one
+    PostgreSQL ledger split the shares, each claimed by one run at a time (an advisory lock decides; this row
+    says who and when, and ``done_at`` lets a run skip a share another run finished meanwhile)."""
+    _run(
+        db,
+        """CREATE TABLE share_claims (
+            share_id TEXT PRIMARY KEY, run_id INTEGER NOT NULL, pid INTEGER NOT NULL, host TEXT NOT NULL,
+            claimed_at TEXT NOT NULL, done_at TEXT
+        )""",
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("0001_shares_and_events", m0001_shares_and_events),
     Migration("0002_sync", m0002_sync),
@@ -169,6 +203,9 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration("0005_indexes", m0005_indexes),
     Migration("0006_row_digests", m0006_row_digests),
     Migration("0007_shares_by_course", m0007_shares_by_course),
+    Migration("0008_run_holders", m0008_run_holders),
+    Migration("0009_ledger_meta", m0009_ledger_meta),
+    Migration("0010_share_claims", m0010_share_claims),
 )
 
 

@@ -29,11 +29,14 @@ SHARE_TRANSITIONS: Mapping[ShareState, frozenset[ShareState]] = {
     "rejected": frozenset({"requested"}),
 }
 
-FailureKind = Literal["learner", "activity", "share", "unmatched"]
-FAILURE_KINDS: tuple[FailureKind, ...] = ("learner", "activity", "share", "unmatched")
+FailureKind = Literal["learner", "activity", "share", "unmatched", "conflict"]
+FAILURE_KINDS: tuple[FailureKind, ...] = ("learner", "activity", "share", "unmatched", "conflict")
+#: Failed items that are a learner: kept under the learner's pseudonym, never a user id (issue 11 item 8).
+LEARNER_FAILURE_KINDS: tuple[FailureKind, ...] = ("learner", "unmatched", "conflict")
 
-RunStatus = Literal["running", "ok", "partial", "failed"]
-RUN_STATUSES: tuple[RunStatus, ...] = ("running", "ok", "partial", "failed")
+#: ``interrupted``: the run's process went away without a word (killed); the next run marks it so.
+RunStatus = Literal["running", "ok", "partial", "failed", "interrupted"]
+RUN_STATUSES: tuple[RunStatus, ...] = ("running", "ok", "partial", "failed", "interrupted")
 
 # A learner key is a pseudonym (an HMAC of the platform user id), never a name or an e-mail: at least
 # 16 characters from a digest alphabet, with a digit in it. "kari.nordmann@hf.no" or "Kari Nordmann" fail.
@@ -201,6 +204,9 @@ class SyncRun(LedgerModel):
     status: RunStatus
     #: What the run did, in numbers (no learner data).
     counts: dict[str, Any]
+    #: The process that ran it (None for runs from before runs named theirs).
+    pid: int | None = None
+    host: str | None = None
 
 
 class SentMessage(LedgerModel):

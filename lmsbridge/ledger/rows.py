@@ -8,7 +8,9 @@ transaction (``Event.rows``, stored in ``events.row_digests``): the table, an op
 primary key, the share it belongs to, a label a person can read, the sha256 of every column, and 8 hex
 digits per column (what lets verify say *which* fields differ). ``check_rows`` compares the rows as they
 are with the last stamp of each and names every row with no stamp (inserted behind lmsbridge's back), every
-stamp with no row (deleted, or its key edited), and every row that differs from its stamp.
+stamp with no row (deleted, or its key edited), and every row that differs from its stamp. A stamp with an
+empty digest says lmsbridge removed the row in that event (re-keying the pseudonyms to a new secret moves
+completions and notices to new keys: ``removed``).
 
 Not audited, and written without events: sync cursors, failed items, sync runs and run locks are
 operational state (where the next run starts, what it retries, who runs): wrong values there make a sync
@@ -149,6 +151,12 @@ def stamp(table: AuditedTable, row: Mapping[str, Any]) -> RowStamp:
         digest=_sha("lmsbridge.row/1", table.name, *cells),
         fields="".join(fields),
     )
+
+
+def removed(table: AuditedTable, row: Mapping[str, Any]) -> RowStamp:
+    """The stamp that says lmsbridge removed ``row`` (its digest and fields empty): re-keying the pseudonyms
+    moves a row to another primary key, so its old key is vouched gone, not missing."""
+    return stamp(table, row).model_copy(update={"digest": "", "fields": ""})
 
 
 def _sort_key(item: RowStamp | RowProblem) -> tuple[int, str, str, str]:
@@ -328,7 +336,7 @@ def check_rows(events: Iterable[StoredEvent], current: Mapping[str, Iterable[Map
                 shares_here.add(now.row)
             seen.add((table.name, now.ref))
             entry = latest.get((table.name, now.ref))
-            if entry is None:
+            if entry is None or not entry[0].digest:  # never stamped, or stamped as removed
                 check.problems.append(_problem(UNRECORDED, table.name, now.share_id, now.row, key=key))
             elif entry[0].digest != now.digest:
                 written, seq = entry
@@ -336,7 +344,7 @@ def check_rows(events: Iterable[StoredEvent], current: Mapping[str, Iterable[Map
                                                fields=_differing(table, written.fields, now.fields)))
     missing_shares: set[str] = set()
     for (table_name, ref), (written, seq) in latest.items():
-        if (table_name, ref) not in seen:
+        if (table_name, ref) not in seen and written.digest:  # an empty digest: removed by lmsbridge
             check.problems.append(_problem(MISSING, table_name, written.share_id, written.row, seq=seq))
             if table_name == SHARES.name:
                 missing_shares.add(written.row)

@@ -6,22 +6,23 @@ failed items, sync runs and run locks are operational state, outside the audit t
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import socket
-from collections.abc import Collection, Iterator, Mapping, Sequence
-from datetime import date, datetime, timedelta
+from collections.abc import Collection, Mapping
+from datetime import date, datetime
 from typing import Any
 
 from lmsbridge.errors import LedgerError
 from lmsbridge.i18n import Message
-from lmsbridge.ledger.base import LedgerBase, RunLock, _dt, _dt_or_none, _ts
+from lmsbridge.ledger.base import _dt, _dt_or_none, _ts
 from lmsbridge.ledger.chain import details_text
-from lmsbridge.ledger.errors import LedgerNotFoundError, LockedError
-from lmsbridge.ledger.locks import FileLock, LockHolder, check_lock_name, pid_alive
+from lmsbridge.ledger.errors import LedgerNotFoundError
+from lmsbridge.ledger.locks import process_start
+from lmsbridge.ledger.lockstate import LockState
 from lmsbridge.ledger.models import (
     FAILURE_KINDS,
+    LEARNER_FAILURE_KINDS,
     RUN_STATUSES,
     CertificateNotice,
     Completion,
@@ -35,11 +36,12 @@ from lmsbridge.ledger.models import (
 from lmsbridge.ledger.rows import (
     CERTIFICATE_NOTICES,
     COMPLETIONS,
+    removed,
 )
 
 
-class SyncState(LedgerBase):
-    """Cursors, completions, failed items, runs, certificate notices and the run lock."""
+class SyncState(LockState):
+    """Cursors, completions, failed items, runs and certificate notices (and, from ``LockState``, run locks)."""
 
     # -- sync cursors -----------------------------------------------------------------------------------
 
@@ -127,13 +129,77 @@ class SyncState(LedgerBase):
             out.append(self._model(Completion, data))
         return out
 
+    # -- the pseudonym secret's fingerprint, and re-keying to another secret -----------------------------------
+
+    def secret_fingerprint(self) -> str | None:
+        """The fingerprint of the secret the learner pseudonyms were made with (None: not known yet)."""
+        rows = self._execute("SELECT value FROM ledger_meta WHERE name = 'secret_fingerprint'")
+        return str(rows[0]["value"]) if rows else None
+
+    def adopt_secret_fingerprint(self, fingerprint: str, *, actor: str, at: datetime | None = None) -> str:
+        """Record ``fingerprint`` when the ledger has none yet (the first secret used is the ledger's; an event
+        says so); return the one the ledger has."""
+        when = at or self.now()
+        with self.transaction():
+            added = self._write("INSERT INTO ledger_meta (name, value, updated_at) VALUES ('secret_fingerprint', ?, ?) "
+                                "ON CONFLICT (name) DO NOTHING", (fingerprint, _ts(when)))
+            if added == 1:
+                self.append_event(share_id=None, actor=actor, action="sync.secret.adopted", at=when,
+                                  details={"fingerprint": fingerprint})
+            stored = self.secret_fingerprint()
+        assert stored is not None
+        return stored
+
+    def learner_pseudonyms(self) -> list[tuple[str, str, str]]:
+        """Every learner pseudonym the ledger holds, once per row, with where it is: (table, the share or course
+        the row belongs to, the pseudonym); failed learners as ``failed_items``."""
+        rows = self._execute(
+            "SELECT 'completions' AS t, share_id AS owner, learner_key AS k FROM completions "
+            "UNION ALL SELECT 'certificate_notices', course_key, learner_key FROM certificate_notices "
+            "UNION ALL SELECT 'failed_items', share_id, item_key FROM failed_items WHERE item_kind IN "
+            f"({', '.join('?' for _ in LEARNER_FAILURE_KINDS)}) ORDER BY 1, 2, 3", LEARNER_FAILURE_KINDS)
+        return [(str(r["t"]), str(r["owner"]), str(r["k"])) for r in rows]
+
+    def rekey_pseudonyms(self, new_keys: Mapping[str, str], *, fingerprint: str, actor: str,
+                         at: datetime | None = None) -> dict[str, int]:
+        """Move every learner pseudonym in ``new_keys`` (old → new) to its new key, in completions, certificate
+        notices and failed items, and record the new secret's ``fingerprint``: one transaction, with one
+        event that vouches for the rows moved (their old keys stamped as removed). Returns rows per table."""
+        when = at or self.now()
+        counts = {"completions": 0, "certificate_notices": 0, "failed_items": 0}
+        with self.transaction():
+            for table in (COMPLETIONS, CERTIFICATE_NOTICES):
+                for old, new in new_keys.items():
+                    rows = self._execute(f"SELECT * FROM {table.name} WHERE learner_key = ?", (old,))
+                    if not rows:
+                        continue
+                    self._stamps.extend(removed(table, row) for row in rows)
+                    moved = self._write_audited(table, f"UPDATE {table.name} SET learner_key = ? WHERE learner_key = ? "
+                                                "RETURNING *", (self._pseudonym(new), old))
+                    counts[table.name] += len(moved)
+            for failure in self.list_failures():
+                renamed = new_keys.get(failure.item_key)
+                if str(failure.item_kind) in LEARNER_FAILURE_KINDS and renamed is not None:
+                    self.rename_failure(share_id=failure.share_id, item_kind=str(failure.item_kind),
+                                        item_key=failure.item_key, new_key=renamed)
+                    counts["failed_items"] += 1
+            self._write("INSERT INTO ledger_meta (name, value, updated_at) VALUES ('secret_fingerprint', ?, ?) "
+                        "ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                        (fingerprint, _ts(when)))
+            self.append_event(share_id=None, actor=actor, action="sync.secret.rotated", at=when,
+                              details={"fingerprint": fingerprint, "rows": counts})
+        return counts
+
     # -- failed items -----------------------------------------------------------------------------------
 
     def record_failure(self, *, share_id: str, item_kind: FailureKind | str, item_key: str, reason: str,
                        now: datetime | None = None) -> FailedItem:
-        """Note that an item failed (again): the first time at 1 attempt, then +1 with the latest reason."""
+        """Note that an item failed (again): the first time at 1 attempt, then +1 with the latest reason. A
+        learner's item (learner, unmatched, conflict) is kept under its pseudonym, never its user id."""
         if item_kind not in FAILURE_KINDS:
             raise LedgerError(f"unknown failed item kind {item_kind!r} (known: {', '.join(FAILURE_KINDS)})")
+        if item_kind in LEARNER_FAILURE_KINDS:
+            self._pseudonym(item_key)
         stamp = _ts(now or self.now())
         with self.transaction():
             self._write(
@@ -145,6 +211,18 @@ class SyncState(LedgerBase):
             )
             (failure,) = self.list_failures(share_id, item_kind=item_kind, item_key=item_key)
         return failure
+
+    def rename_failure(self, *, share_id: str, item_kind: str, item_key: str, new_key: str) -> None:
+        """Keep a failed item under another key (a pseudonym instead of an id, or a new secret's pseudonym);
+        when the new key has a row already, the old one goes."""
+        if item_kind in LEARNER_FAILURE_KINDS:
+            self._pseudonym(new_key)
+        with self.transaction():
+            if self.list_failures(share_id, item_kind=item_kind, item_key=new_key):
+                self.clear_failure(share_id=share_id, item_kind=item_kind, item_key=item_key)
+                return
+            self._write("UPDATE failed_items SET item_key = ? WHERE share_id = ? AND item_kind = ? AND item_key = ?",
+                        (new_key, share_id, item_kind, item_key))
 
     def clear_failure(self, *, share_id: str, item_kind: str, item_key: str) -> bool:
         """Forget a failed item (it went through). True if there was one."""
@@ -170,24 +248,29 @@ class SyncState(LedgerBase):
 
     def _run(self, row: Mapping[str, Any]) -> SyncRun:
         data = dict(row)
+        data.pop("process", None)
         data["started_at"] = _dt(data["started_at"])
         data["finished_at"] = _dt_or_none(data["finished_at"])
         data["counts"] = json.loads(data["counts"])
         return self._model(SyncRun, data)
 
     def start_run(self, started_at: datetime | None = None) -> SyncRun:
-        rows = self._insert_returning("INSERT INTO sync_runs (started_at, status, counts) VALUES (?, 'running', '{}') "
-                                      "RETURNING *", (_ts(started_at or self.now()),))
-        return self._run(rows[0])
-
-    def _insert_returning(self, sql: str, params: Sequence[object]) -> list[dict[str, Any]]:
+        """A run begins, naming its process (pid, host, start). On PostgreSQL the run also holds an advisory lock
+        of its own until ``finish_run``, taken before its row is seen, so others can tell it lives."""
+        pid = os.getpid()
         with self.transaction():
-            return self._execute(sql, params)
+            rows = self._execute("INSERT INTO sync_runs (started_at, status, counts, pid, host, process) "
+                                 "VALUES (?, 'running', '{}', ?, ?, ?) RETURNING *",
+                                 (_ts(started_at or self.now()), pid, socket.gethostname(), process_start(pid)))
+            run = self._run(rows[0])
+            if self.dialect == "postgresql":
+                self._try_advisory(self.advisory_key(_run_lock_name(run.id)))  # a new id: free
+        return run
 
     def finish_run(self, run_id: int, *, status: RunStatus | str, counts: Mapping[str, Any],
                    finished_at: datetime | None = None) -> SyncRun:
         """Close a running run with its outcome (ok, partial, failed) and its counts."""
-        if status not in RUN_STATUSES or status == "running":
+        if status not in RUN_STATUSES or status in ("running", "interrupted"):
             raise LedgerError(f"a run finishes as ok, partial or failed, not {status!r}")
         body = details_text(counts)
         with self.transaction():
@@ -196,7 +279,33 @@ class SyncState(LedgerBase):
                                   (status, body, _ts(finished_at or self.now()), run_id))
             if changed != 1:
                 raise LedgerNotFoundError(Message("ledger.no_run", id=run_id))
-            return self._run(self._execute("SELECT * FROM sync_runs WHERE id = ?", (run_id,))[0])
+            finished = self._run(self._execute("SELECT * FROM sync_runs WHERE id = ?", (run_id,))[0])
+        if self.dialect == "postgresql":
+            self._advisory_unlock(self.advisory_key(_run_lock_name(run_id)))
+        return finished
+
+    def run_alive(self, run: SyncRun) -> bool:
+        """Does the process of a ``running`` run still live? (PostgreSQL: it holds its run's advisory lock;
+        SQLite: its pid lives and is the same process.) A run from before runs named their process: no."""
+        if run.status != "running":
+            return False
+        rows = self._execute("SELECT pid, host, process FROM sync_runs WHERE id = ?", (run.id,))
+        if not rows:
+            return False
+        return self.holder_alive(_run_lock_name(run.id), pid=rows[0]["pid"], host=rows[0]["host"],
+                                 process=rows[0]["process"])
+
+    def mark_interrupted_runs(self, now: datetime | None = None) -> list[int]:
+        """Runs left ``running`` by a process that is gone (killed, its host lost) become ``interrupted``.
+        Returns their ids. The next run calls this, holding the run lock."""
+        stamp = _ts(now or self.now())
+        running = [self._run(row) for row in self._execute("SELECT * FROM sync_runs WHERE status = 'running'")]
+        gone = [run.id for run in running if not self.run_alive(run)]
+        with self.transaction():
+            for run_id in gone:
+                self._write("UPDATE sync_runs SET status = 'interrupted', finished_at = ? "
+                            "WHERE id = ? AND status = 'running'", (stamp, run_id))
+        return gone
 
     def last_run(self, status: RunStatus | None = None) -> SyncRun | None:
         """The latest run (by start), or the latest with ``status``."""
@@ -247,74 +356,6 @@ class SyncState(LedgerBase):
             for row in self._execute(sql + " ORDER BY course_key, due_date, learner_key", params)
         ]
 
-    # -- run lock ---------------------------------------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def acquire_lock(self, name: str, *, stale_after: timedelta = timedelta(minutes=10)) -> Iterator[RunLock]:
-        """Hold the run lock ``name`` for the block, or fail at once with ``LockedError`` when another
-        process holds it. A dead holder's lock is taken over (``stale_after``: PostgreSQL, other hosts)."""
-        check_lock_name(name)
-        if self._depth:
-            raise LedgerError(Message("ledger.lock_in_transaction"))
-        holder = LockHolder.me(name, self.now())
-        if self._db.dialect == "postgresql":
-            with self._row_lock(holder, stale_after) as lock:
-                yield lock
-        elif self._file_path is None:
-            with self._memory_lock(holder) as lock:
-                yield lock
-        else:
-            file_lock = FileLock(f"{self._file_path}.{name}.lock", holder)
-            file_lock.acquire()
-            try:
-                yield RunLock(holder, lambda: None)
-            finally:
-                file_lock.release()
-
-    @contextlib.contextmanager
-    def _memory_lock(self, holder: LockHolder) -> Iterator[RunLock]:
-        # A :memory: ledger lives in this process only, so the lock does too.
-        with self._lock:
-            if holder.name in self._memory_locks:
-                raise holder.locked_error()
-            self._memory_locks.add(holder.name)
-        try:
-            yield RunLock(holder, lambda: None)
-        finally:
-            self._memory_locks.discard(holder.name)
-
-    @contextlib.contextmanager
-    def _row_lock(self, holder: LockHolder, stale_after: timedelta) -> Iterator[RunLock]:
-        with self.transaction():
-            rows = self._execute("SELECT * FROM run_locks WHERE name = ?", (holder.name,))
-            if rows:
-                current = LockHolder(holder.name, int(rows[0]["pid"]), str(rows[0]["host"]),
-                                     str(rows[0]["acquired_at"]))
-                if not self._stale(current, _dt(rows[0]["heartbeat_at"]), stale_after):
-                    raise current.locked_error()
-                self._write("DELETE FROM run_locks WHERE name = ?", (holder.name,))
-            stamp = _ts(self.now())
-            self._write("INSERT INTO run_locks (name, pid, host, acquired_at, heartbeat_at) VALUES (?, ?, ?, ?, ?)",
-                        (holder.name, holder.pid, holder.host, stamp, stamp))
-
-        def beat() -> None:
-            changed = self._write("UPDATE run_locks SET heartbeat_at = ? WHERE name = ? AND pid = ? AND host = ?",
-                                  (_ts(self.now()), holder.name, holder.pid, holder.host))
-            if changed != 1:
-                rows = self._execute("SELECT pid, host FROM run_locks WHERE name = ?", (holder.name,))
-                pid, host = (rows[0]["pid"], rows[0]["host"]) if rows else ("?", "?")
-                raise LockedError(Message("ledger.lock_lost", name=holder.name, pid=pid, host=host))
-
-        try:
-            yield RunLock(holder, beat)
-        finally:
-            with contextlib.suppress(LedgerError):
-                self._write("DELETE FROM run_locks WHERE name = ? AND pid = ? AND host = ?",
-                            (holder.name, holder.pid, holder.host))
-
-    def _stale(self, current: LockHolder, heartbeat_at: datetime, stale_after: timedelta) -> bool:
-        """On this host a holder is gone when its pid is; another host's, when its heartbeat is old."""
-        if current.host == socket.gethostname():
-            return current.pid != os.getpid() and not pid_alive(current.pid)
-        return self.now() - heartbeat_at > stale_after
-
+def _run_lock_name(run_id: int) -> str:
+    return f"run-{run_id}"

@@ -12,6 +12,7 @@ __all__ = [
     "MoodleError",
     "access_exception",
     "coding_error",
+    "dml_write_error",
     "invalid_parameter",
     "invalid_user",
     "missing_record",
@@ -26,6 +27,7 @@ CODING_EXCEPTION = "core\\exception\\coding_exception"
 MISSING_RECORD_EXCEPTION = "dml_missing_record_exception"
 ACCESS_EXCEPTION = "webservice_access_exception"
 REPORT_ACCESS_EXCEPTION = "core_reportbuilder\\exception\\report_access_exception"
+DML_WRITE_EXCEPTION = "dml_write_exception"
 
 ACCESS_DEBUGINFO = """Access to the function {function}() is not allowed.
                      There could be multiple reasons for this:
@@ -93,3 +95,9 @@ def coding_error(detail: str) -> MoodleError:
     return MoodleError(
         CODING_EXCEPTION, "codingerror", f"Coding error detected, it must be fixed by a programmer: {detail}", detail
     )
+
+
+def dml_write_error(debuginfo: str) -> MoodleError:
+    """A failed insert or update (lib/dml/moodle_database.php: dml_write_exception, not namespaced), e.g. two
+    requests inserting the same unique row at once; ``debuginfo`` (debugging on) carries the SQL error."""
+    return MoodleError(DML_WRITE_EXCEPTION, "dmlwriteexception", "Error writing to database", debuginfo)

@@ -1,5 +1,8 @@
 """The table of web-service functions the sandbox serves, and what one call sees.
 
+``RETURNS`` holds Moodle 4.5's return description of each served function (data/returns.json), which
+lays out its XML answers.
+
 Each function module registers its functions with ``@ws(name, params)``; the server looks them up
 here. ``KNOWN_FUNCTIONS`` are real Moodle 4.5 functions the sandbox does not serve: calling one gives
 ``webservice_access_exception`` (exists, not in the token's service) rather than
@@ -8,8 +11,10 @@ here. ``KNOWN_FUNCTIONS`` are real Moodle 4.5 functions the sandbox does not ser
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib import resources
 from typing import Any
 
 from lmsbridge.sandbox.models import Course, User
@@ -17,7 +22,7 @@ from lmsbridge.sandbox.params import Single
 from lmsbridge.sandbox.present import resolve_timezone
 from lmsbridge.sandbox.state import SiteState
 
-__all__ = ["KNOWN_FUNCTIONS", "REGISTRY", "Call", "WsFunction", "ws"]
+__all__ = ["KNOWN_FUNCTIONS", "REGISTRY", "RETURNS", "Call", "WsFunction", "ws"]
 
 MOODLE_VERSION = "2024090300"
 MOODLE_RELEASE = "4.5dev+ (Build: 20240903)"
@@ -68,6 +73,10 @@ class WsFunction:
 
 
 REGISTRY: dict[str, WsFunction] = {}
+
+#: function name → its return description as Moodle 4.5 declares it (None: the function returns null)
+RETURNS: dict[str, dict[str, Any] | None] = json.loads(
+    resources.files("lmsbridge.sandbox").joinpath("data/returns.json").read_text(encoding="utf-8"))
 
 
 def ws(name: str, params: Single | None = None, *, writes: bool = False,

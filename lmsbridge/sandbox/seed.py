@@ -140,6 +140,8 @@ def build_site(name: str, *, clock: Clock | None = None, base: str = "default") 
     for modname in {m.modname for m in state.modules.values()}:
         _raise_floor(state, f"instance_{modname}", max(m.instance for m in state.modules.values() if m.modname == modname))
     _seed_staff(state, site, shift)
+    if base == "default":
+        _seed_copy_targets(state, site)
     return state
 
 
@@ -168,6 +170,27 @@ def add_receipt_field(state: SiteState, shortname: str = RECEIPT_FIELD["shortnam
                                 RECEIPT_FIELD["name"], RECEIPT_FIELD["type"])
             state.custom_fields.append(found)
         return found
+
+
+def _seed_copy_targets(state: SiteState, site: Mapping[str, Any]) -> None:
+    """The course a queued course copy restores into exists at once, hidden and empty (no sections), until the
+    copy runs: ks course 4 «Course copying in progress» on the lab. It is made with the copy form's defaults
+    (completion off; see functions/common.py for what a copy leaves as text or unset)."""
+    for copy, raw in zip(state.copies, site.get("copies", []), strict=True):
+        target = raw.get("target")
+        if not target:
+            continue
+        source = state.courses[copy.source_courseid]
+        now = state.now()
+        course = Course(
+            id=int(target["id"]), shortname=target["shortname"], fullname=target["fullname"],
+            categoryid=source.categoryid, summaryformat=0, newsitems=1, visible=0, enablecompletion=0,
+            sortorder=source.sortorder + 1, timecreated=now, timemodified=now, cacherev=now,
+            contextid=state.next_id("context"), gradeitemid=state.next_id("gradeitem"),
+        )
+        state.courses[course.id] = course
+        state.enrolments[course.id] = {}
+        copy.target_courseid = course.id
 
 
 def _raise_floor(state: SiteState, table: str, used: int) -> None:

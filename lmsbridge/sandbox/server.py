@@ -45,7 +45,7 @@ from lmsbridge.sandbox.exceptions import (
 from lmsbridge.sandbox.hooks import Fault, HookCall, Raw
 from lmsbridge.sandbox.models import Token
 from lmsbridge.sandbox.params import validate
-from lmsbridge.sandbox.registry import KNOWN_FUNCTIONS, REGISTRY, Call
+from lmsbridge.sandbox.registry import KNOWN_FUNCTIONS, REGISTRY, RETURNS, Call
 from lmsbridge.sandbox.state import SiteState
 from lmsbridge.sandbox.wire import (
     decode_form,
@@ -165,7 +165,7 @@ def handle_rest(state: SiteState, form: dict[str, Any]) -> Reply:
         result = state.hooks.rewrite(seen, result)
         if isinstance(result, Raw):
             return Reply(200, result.content_type, result.body)
-        body = render_json(result) if fmt == "json" else render_xml(result)
+        body = render_json(result) if fmt == "json" else render_xml(result, RETURNS.get(name))
         return Reply(200, JSON_TYPE if fmt == "json" else XML_TYPE, body)
     except MoodleError as error:
         if lost:

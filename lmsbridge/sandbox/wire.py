@@ -8,6 +8,11 @@
 * ``ABSENT`` and ``ABSENT_LIST`` mark keys a function's return description lists but the value
   leaves out: JSON omits them, XML still writes them (``usersessionscount`` in
   lp__core_webservice_get_site_info__ok.xml, ``communicationroomurl`` in …ok_category.xml).
+* Given the function's return description (``returns``: data/returns.json, dumped from Moodle 4.5 by
+  scripts/moodle-returns.php), ``render_xml`` writes what Moodle's ``xmlize_result`` writes
+  (webservice/rest/locallib.php): every described key in the description's order, a key the value lacks
+  (or holds null) as ``<VALUE null="null"/>``, an empty ``<MULTIPLE>`` or a ``<SINGLE>`` of such keys, and
+  no key the description does not name.
 """
 
 from __future__ import annotations
@@ -141,9 +146,33 @@ def _xmlize(value: Any, out: list[str]) -> None:
         out.append(_xml_scalar(value))
 
 
-def render_xml(value: Any) -> bytes:
+def _xmlize_described(value: Any, description: Mapping[str, Any], out: list[str]) -> None:
+    """webservice_rest_server::xmlize_result: the description decides the layout."""
+    if isinstance(value, Absent):
+        value = None
+    if "value" in description:
+        out.append(_xml_scalar(value) if not isinstance(value, Mapping | list | tuple) else '<VALUE null="null"/>\n')
+    elif "multiple" in description:
+        out.append("<MULTIPLE>\n")
+        for item in value if isinstance(value, list | tuple) else ():
+            _xmlize_described(item, description["multiple"], out)
+        out.append("</MULTIPLE>\n")
+    else:
+        given = value if isinstance(value, Mapping) else {}
+        out.append("<SINGLE>\n")
+        for key, sub in description["single"]:
+            out.append(f'<KEY name="{xml_escape(str(key))}">')
+            _xmlize_described(given.get(key), sub, out)
+            out.append("</KEY>\n")
+        out.append("</SINGLE>\n")
+
+
+def render_xml(value: Any, returns: Mapping[str, Any] | None = None) -> bytes:
+    """The XML body; laid out by the function's return description when there is one."""
     out = ['<?xml version="1.0" encoding="UTF-8" ?>\n<RESPONSE>\n']
-    if value is not None:  # a function that returns null answers an empty RESPONSE
+    if value is not None and returns is not None:
+        _xmlize_described(value, returns, out)
+    elif value is not None:  # a function that returns null answers an empty RESPONSE
         _xmlize(value, out)
     out.append("</RESPONSE>\n")
     return "".join(out).encode("utf-8")

@@ -19,9 +19,12 @@ from lmsbridge.sync.plan import SharePlan
 ACTOR = "lmsbridge sync"
 
 
-def commit(ledger: Ledger, plan: SharePlan, out: ShareOutcome, *, started: datetime, now: datetime) -> None:
+def commit(ledger: Ledger, plan: SharePlan, out: ShareOutcome, *, started: datetime, now: datetime,
+           run_id: int | None = None) -> None:
     share = plan.share
     with ledger.transaction():
+        if run_id is not None and out.status != "failed":  # a failed share is left for the next run to retry
+            ledger.share_done(share.id, run_id=run_id, now=now)
         for written in out.written:
             ledger.record_completion(
                 share_id=share.id,

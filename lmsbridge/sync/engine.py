@@ -22,24 +22,34 @@ that platform. The summary carries what the run wrote, for the certificate group
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from lmsbridge.adapters import MoodleClient, PlatformProfile
 from lmsbridge.config import Config, SyncConfig
 from lmsbridge.errors import ConfigError, InvalidTokenError, LmsbridgeError
-from lmsbridge.i18n import Message
-from lmsbridge.ledger import Ledger
+from lmsbridge.i18n import N_, Message
+from lmsbridge.ledger import NOTIFY_LOCK, SYNC_LOCK, Ledger
 from lmsbridge.sync import courses, match, read
 from lmsbridge.sync.commit import commit
 from lmsbridge.sync.context import SESSION_SETTINGS, Learner, ProgressListener, Quiet, RunContext, ShareProblem
-from lmsbridge.sync.outcome import ShareOutcome, SyncSummary
-from lmsbridge.sync.plan import SharePlan, SyncOptions, plan_share, published_shares
+from lmsbridge.sync.outcome import TAKEN, ShareOutcome, SyncSummary
+from lmsbridge.sync.plan import SharePlan, SyncOptions, plan_share, pseudonymise_failures, published_shares
 from lmsbridge.sync.pools import INTERRUPTED, PlatformUnreachable, Pools
-from lmsbridge.sync.reason import cause
-from lmsbridge.sync.secret import pseudonym_secret
+from lmsbridge.sync.reason import UnexpectedError, cause
+from lmsbridge.sync.secret import MAX_USER_ID, check_secret, pseudonym_secret, rotate_secret
 from lmsbridge.sync.write import write_completions
+
+logger = logging.getLogger(__name__)
+
+#: The turn the runs sharing a ledger take to read the completion reports (``Ledger.turn``).
+REPORT_TURN = "sync-reports"
+#: Why a share was left to another run, by what claiming it gave.
+TAKEN_NOTES = {"busy": N_("sync.note.claimed"), "done": N_("sync.note.done_elsewhere")}
 
 
 class CompletionSync:
@@ -68,8 +78,12 @@ class CompletionSync:
         self.clock = clock or (lambda: datetime.now(UTC))
         self.progress: ProgressListener = progress or Quiet()
 
-    def run(self, started_at: datetime | None = None) -> SyncSummary:
+    def run(self, started_at: datetime | None = None, *, run_id: int | None = None) -> SyncSummary:
+        """Sync every share. With ``run_id`` (a run that writes), each share is claimed first: on a PostgreSQL
+        ledger several runs split the shares that way (one run per share at a time), and a share another run
+        holds or finished meanwhile is left to it (status ``taken``)."""
         started = started_at or self.clock()
+        self._run_id, self._started = run_id, started
         summary = SyncSummary(started_at=started, dry_run=self.options.dry_run, full=self.options.full)
         calls_before = {name: client.call_counts() for name, client in self.clients.items()}
         planned_before = {name: len(client.planned) for name, client in self.clients.items()}
@@ -82,19 +96,18 @@ class CompletionSync:
         ctx = RunContext(pools, self.profiles, self.settings, self.options, self.secret, self.progress)
         try:
             overlap = timedelta(minutes=self.settings.overlap_minutes)
-            plans = [plan_share(self.ledger, share, overlap=overlap, full=self.options.full) for share in shares]
-            read.read_reports(ctx, plans, summary.warnings)
+            plans = [plan_share(self.ledger, share, overlap=overlap, full=self.options.full, secret=self.secret)
+                     for share in shares]
+            self._read_reports(ctx, plans, summary)
             self.progress.shares(len(plans))
             workers = max(1, min(len(plans), max(4, 2 * max(sizes.values(), default=1))))
             with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="lmsbridge-share") as executor:
-                futures: dict[Future[ShareOutcome], SharePlan] = {
-                    executor.submit(self._sync_share, ctx, plan): plan for plan in plans
-                }
+                futures = [executor.submit(self._sync_share, ctx, plan) for plan in plans]
                 try:
                     for future in as_completed(futures):
-                        outcome = future.result()
-                        if not self.options.dry_run:
-                            commit(self.ledger, futures[future], outcome, started=started, now=self.clock())
+                        plan, outcome = future.result()
+                        if not self.options.dry_run and outcome.status != TAKEN:
+                            commit(self.ledger, plan, outcome, started=started, now=self.clock(), run_id=run_id)
                         self.heartbeat()
                         summary.shares.append(outcome)
                         self.progress.share_done(outcome)
@@ -105,6 +118,8 @@ class CompletionSync:
                     raise
         finally:
             pools.shutdown()
+            if run_id is not None:
+                self.ledger.release_claims()
         summary.shares.sort(key=lambda s: s.share_id)
         summary.unreachable = {k: v for k, v in pools.unreachable.items() if v != INTERRUPTED}
         for name, client in self.clients.items():
@@ -114,10 +129,37 @@ class CompletionSync:
         summary.finished_at = self.clock()
         return summary
 
-    def _sync_share(self, ctx: RunContext, plan: SharePlan) -> ShareOutcome:
+    def _read_reports(self, ctx: RunContext, plans: list[SharePlan], summary: SyncSummary) -> None:
+        """The completion reports, one run at a time among the runs sharing the ledger (a report's filters are
+        kept per user on the site: another run's filter would change what this one reads). One that fails in a
+        way nobody foresaw is not used (a warning): the shares are read learner by learner instead."""
+        try:
+            with self.ledger.turn(REPORT_TURN):
+                read.read_reports(ctx, plans, summary.warnings)
+        except Exception as exc:  # the listing path needs no report
+            logger.warning("unexpected error reading the completion reports", exc_info=exc)
+            summary.warnings.append(Message("sync.warning.reports_failed", cause=cause(UnexpectedError(exc))))
+            for plan in plans:
+                plan.report_rows = None
+
+    def _sync_share(self, ctx: RunContext, plan: SharePlan) -> tuple[SharePlan, ShareOutcome]:
         share = plan.share
         out = ShareOutcome(share.id, owner=share.owner_platform, borrower=share.borrower_platform,
-                           course=share.owner_course_shortname)
+                           course=share.owner_course_shortname, pseudonym=plan.failed.pseudonym)
+        if self._run_id is not None:
+            claim = self.ledger.claim_share(share.id, run_id=self._run_id, run_started=self._started, now=self.clock())
+            if claim != "claimed":
+                out.status = TAKEN
+                out.notes.append(Message(TAKEN_NOTES[claim]))
+                return plan, out
+            if self.ledger.supports_claims:  # another run may have moved the share on since it was planned
+                fresh = plan_share(self.ledger, share, overlap=timedelta(minutes=self.settings.overlap_minutes),
+                                   full=self.options.full, secret=self.secret)
+                plan = replace(fresh, report_rows=plan.report_rows)
+        return plan, self._sync_claimed(ctx, plan, out)
+
+    def _sync_claimed(self, ctx: RunContext, plan: SharePlan, out: ShareOutcome) -> ShareOutcome:
+        share = plan.share
         for platform in (share.owner_platform, share.borrower_platform):
             if platform not in ctx.pools:
                 out.fail(Message("sync.share.platform_not_configured", platform=platform), config=True)
@@ -137,6 +179,9 @@ class CompletionSync:
             out.fail(cause(exc), config=True)
         except LmsbridgeError as exc:
             out.fail(cause(exc))
+        except Exception as exc:  # one share's surprise fails that share; the others finish
+            logger.warning("unexpected error in share %s", share.id, exc_info=exc)
+            out.fail(cause(UnexpectedError(exc)))
         return out
 
     @staticmethod
@@ -175,30 +220,66 @@ def run_sync(
     options: SyncOptions | None = None,
     clock: Callable[[], datetime] | None = None,
     progress: ProgressListener | None = None,
+    rotate_from: bytes | None = None,
+    max_user_id: int = MAX_USER_ID,
 ) -> SyncSummary:
-    """One ``sync run``: the secret is checked first, then the run lock is taken (``LockedError`` at once
-    when another run holds it), the run is logged in sync_runs, and every published share is synced."""
+    """One ``sync run``: the secret is read first, then the run lock is taken (``LockedError`` at once when
+    another run holds it), runs left ``running`` by a killed process are marked ``interrupted``, the ledger is
+    re-keyed from ``rotate_from`` to the secret when asked (holding the notify lock too), a secret that is not
+    the ledger's is refused, the run is logged in sync_runs, and every published share is synced."""
     options = options or SyncOptions()
     now = clock or (lambda: datetime.now(UTC))
     secret = pseudonym_secret(config.sync, config.source.parent if config.source else None)
-    with ledger.acquire_lock("sync") as lock:
+    if options.dry_run:
+        rotation = rotate_secret(ledger, old=rotate_from, new=secret, max_user_id=max_user_id,
+                                 dry_run=True) if rotate_from else None
+        # Not re-keyed yet: the ledger's pseudonyms are still the old secret's.
+        ledger_secret = rotate_from if rotate_from and rotation and not rotation.already else secret
+        check_secret(ledger, ledger_secret, adopt=False)
+        summary = _dry_run(config=config, clients=clients, ledger=ledger, options=options, clock=now,
+                           progress=progress, secret=ledger_secret)
+        summary.rotation = rotation
+        return summary
+    # Runs on a PostgreSQL ledger share the lock and split the shares by claims; re-keying needs it alone.
+    shared = ledger.supports_claims and rotate_from is None
+    with (ledger.acquire_lock(SYNC_LOCK, shared=shared) as lock,
+          ledger.acquire_lock(NOTIFY_LOCK) if rotate_from else contextlib.nullcontext()):
+        ledger.mark_interrupted_runs(now())
+        rotation = rotate_secret(ledger, old=rotate_from, new=secret, max_user_id=max_user_id,
+                                 at=now()) if rotate_from else None
+        check_secret(ledger, secret, adopt=True)
+        pseudonymise_failures(ledger, secret)
         engine = CompletionSync(
             ledger=ledger, clients=clients, profiles=config.platforms, settings=config.sync, secret=secret,
             options=options, clock=now, progress=progress, heartbeat=lock.heartbeat,
         )
         started = now()
-        run_id = None if options.dry_run else ledger.start_run(started).id
+        run_id = ledger.start_run(started).id
         try:
-            summary = engine.run(started)
+            summary = engine.run(started, run_id=run_id)
         except BaseException:
-            if run_id is not None:
-                ledger.finish_run(run_id, status="failed", counts={"interrupted": True}, finished_at=now())
+            ledger.finish_run(run_id, status="failed", counts={"interrupted": True}, finished_at=now())
             raise
         summary.run_id = run_id
-        if run_id is not None:
-            ledger.finish_run(run_id, status=summary.run_status, counts=summary.counts(),
-                              finished_at=summary.finished_at or now())
+        summary.rotation = rotation
+        ledger.finish_run(run_id, status=summary.run_status, counts=summary.counts(),
+                          finished_at=summary.finished_at or now())
         return summary
+
+
+def _dry_run(*, config: Config, clients: Mapping[str, MoodleClient], ledger: Ledger, options: SyncOptions,
+             clock: Callable[[], datetime], progress: ProgressListener | None, secret: bytes) -> SyncSummary:
+    """``--dry-run`` changes nothing anywhere (issue 11 item 9): no lock row, no run row, nothing committed to
+    the ledger, no write on a platform (the clients only plan them), and no completion report: reading one
+    means setting or resetting its filters on the site, which are state there. It reads learner by learner."""
+    reports = sorted(name for name, profile in config.platforms.items() if profile.completion_report_id)
+    engine = CompletionSync(ledger=ledger, clients=clients, profiles=config.platforms, settings=config.sync,
+                            secret=secret, options=replace(options, use_report=False), clock=clock,
+                            progress=progress)
+    summary = engine.run(clock())
+    if options.use_report and reports:
+        summary.warnings.append(Message("sync.warning.dry_run_no_report", platforms=", ".join(reports)))
+    return summary
 
 
 __all__ = ["CompletionSync", "ProgressListener", "SyncOptions", "pseudonym_secret", "run_sync"]

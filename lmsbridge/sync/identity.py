@@ -6,6 +6,11 @@ the same nurse has different usernames on the two sites (ks ``kari.nordmann@hels
 lookup is case-sensitive (``ks__core_user_get_users_by_field__ok_email_case.json``: 0 hits); u10 has no
 idnumber on ks. So keys are tried in the configured order, compared case-insensitively, an empty value never
 matches, and a key that points at two different people is not used.
+
+A match needs every configured key present on both sides to agree (issue 11 item 5): a learner whose username
+names an owner account with another idnumber is an identity *conflict*, for a person to resolve, never a
+match. Usernames belong to each site, so ``username`` is used only between two platforms configured to share
+them (``sync.username_pairs``; :func:`usable_keys`).
 """
 
 from __future__ import annotations
@@ -49,11 +54,16 @@ def normalise(value: str | None) -> str:
 
 @dataclass(frozen=True)
 class Match:
-    """The owner-side person a learner matched, and by which key; or why there is none."""
+    """The owner-side person a learner matched, and by which key; or why there is none.
+
+    ``conflict``: the keys present on both sides that disagree with the account ``key`` found (or that name
+    another account): no match, a person has to look. ``tried``: the keys compared."""
 
     person: Person | None
     key: IdentityKey | None = None
     ambiguous: tuple[IdentityKey, ...] = ()
+    conflict: tuple[IdentityKey, ...] = ()
+    tried: tuple[IdentityKey, ...] = KEYS
 
     @property
     def found(self) -> bool:
@@ -63,9 +73,11 @@ class Match:
     def reason(self) -> Message:
         if self.person is not None:
             return Message("sync.match.by", key=str(self.key))
+        if self.conflict:
+            return Message("sync.match.conflict", by=str(self.key), keys="/".join(self.conflict))
         if self.ambiguous:
             return Message("sync.match.ambiguous", keys="/".join(self.ambiguous))
-        return Message("sync.match.none", keys="/".join(KEYS))
+        return Message("sync.match.none", keys="/".join(self.tried))
 
 
 @dataclass
@@ -101,7 +113,10 @@ class Directory:
 
 
 def match(learner: Person, directory: Directory, keys: Sequence[IdentityKey] = KEYS) -> Match:
-    """The first key (in ``keys`` order) that names exactly one person in ``directory``."""
+    """The person the keys (in ``keys`` order) find in ``directory``, when every key present on both sides
+    agrees with them; a key that names two people finds nobody."""
+    tried = tuple(keys)
+    found_by: dict[int, tuple[Person, IdentityKey]] = {}
     ambiguous: list[IdentityKey] = []
     for key in keys:
         value = learner.key(key)
@@ -109,10 +124,23 @@ def match(learner: Person, directory: Directory, keys: Sequence[IdentityKey] = K
             continue
         found = directory.lookup(key, value)
         if len(found) == 1:
-            return Match(found[0], key)
-        if len(found) > 1:
+            found_by.setdefault(found[0].id, (found[0], key))
+        elif len(found) > 1:
             ambiguous.append(key)
-    return Match(None, None, tuple(ambiguous))
+    if not found_by:
+        return Match(None, None, tuple(ambiguous), tried=tried)
+    (person, by), *others = found_by.values()
+    disagree = {key for key in keys if learner.key(key) and person.key(key) and learner.key(key) != person.key(key)}
+    disagree |= {key for _, key in others}  # a key that names someone else
+    if disagree:
+        return Match(None, by, tuple(ambiguous), conflict=tuple(k for k in keys if k in disagree), tried=tried)
+    return Match(person, by, tried=tried)
+
+
+def usable_keys(keys: Sequence[IdentityKey], *, usernames: bool) -> tuple[IdentityKey, ...]:
+    """The configured keys that may match across two platforms: ``username`` only where the pair shares one
+    username namespace (``sync.username_pairs``); elsewhere a username names someone on one site only."""
+    return tuple(key for key in keys if key != "username" or usernames)
 
 
 def lookup_values(learners: Iterable[Person], key: IdentityKey) -> list[str]:
@@ -149,8 +177,12 @@ def learner_key(secret: bytes, platform: str, userid: int) -> str:
     Stable across runs (so the ledger can tell what was already brought back) and meaningless without the
     secret: no name, email or username is ever stored.
     """
-    message = f"{platform}\x1fuser\x1f{userid}".encode()
-    return hmac.new(secret, message, hashlib.sha256).hexdigest()
+    return hmac.new(secret, pseudonym_message(platform, userid), hashlib.sha256).hexdigest()
+
+
+def pseudonym_message(platform: str, userid: int) -> bytes:
+    """What a learner's pseudonym is the HMAC of: the platform and the user id there."""
+    return f"{platform}\x1fuser\x1f{userid}".encode()
 
 
 def person_of(user: EnrolledUser | User) -> Person:
@@ -178,4 +210,6 @@ __all__ = [
     "match",
     "normalise",
     "person_of",
+    "pseudonym_message",
+    "usable_keys",
 ]

@@ -7,6 +7,7 @@ owner course it read (id, activities) and the completions it wrote there, per ow
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -14,16 +15,37 @@ from typing import Any
 from lmsbridge.adapters import PlannedCall
 from lmsbridge.errors import ExitCode, exit_code_for
 from lmsbridge.i18n import Message
-from lmsbridge.ledger import Share
+from lmsbridge.ledger import LEARNER_FAILURE_KINDS, Share
 from lmsbridge.sync.mapping import Activity, Unmapped
+from lmsbridge.sync.secret import Rotation
 
-#: failed_items kinds. Learner and share failures make the run exit 4; "unmatched" (no owner account under
-#: the skip policy) and "activity" (no owner counterpart) are reported and retried, not failures of the run.
+#: failed_items kinds. Learner, identity-conflict and share failures make the run exit 4; "unmatched" (no owner
+#: account under the skip policy) and "activity" (no owner counterpart) are reported and retried, not failures
+#: of the run. A "conflict" (keys that disagree: issue 11 item 5) waits for a person and is looked at again on
+#: every run.
 KIND_LEARNER = "learner"
 KIND_UNMATCHED = "unmatched"
+KIND_CONFLICT = "conflict"
 KIND_ACTIVITY = "activity"
 KIND_SHARE = "share"
-FAILING_KINDS = frozenset({KIND_LEARNER, KIND_SHARE})
+FAILING_KINDS = frozenset({KIND_LEARNER, KIND_CONFLICT, KIND_SHARE})
+#: A share's status when another run holds it or finished it during this run (PostgreSQL: runs split shares).
+TAKEN = "taken"
+#: The kinds of failed item that are a borrower learner (retried by reading the learner again).
+LEARNER_KINDS: tuple[str, ...] = LEARNER_FAILURE_KINDS
+
+
+def stored_key(key: str, pseudonym: Callable[[int], str]) -> str:
+    """The key a failed item is kept under. A borrower learner, ``user:<id>`` in the run (and in failed_items
+    before pseudonyms), is kept under its pseudonym; any other key (``cm:<id>``, ``share``) as it is."""
+    prefix, _, userid = key.partition(":")
+    return pseudonym(int(userid)) if prefix == "user" and userid.isdigit() else key
+
+
+def shown_key(key: str) -> str:
+    """A failed item's key for people: a pseudonym's first 12 digits (enough to tell learners apart, as
+    ``ledger verify`` shows them), any other key whole."""
+    return key[:12] if len(key) == 64 and all(ch in "0123456789abcdef" for ch in key) else key
 
 
 @dataclass(frozen=True)
@@ -77,7 +99,7 @@ class ShareOutcome:
     owner: str = ""
     borrower: str = ""
     course: str = ""
-    status: str = "ok"  # ok | failed | skipped
+    status: str = "ok"  # ok | failed | skipped | taken
     error: Message | None = None
     unreachable: str | None = None
     config_error: bool = False
@@ -97,6 +119,9 @@ class ShareOutcome:
     mapped_borrower_cmids: frozenset[int] | None = None
     notes: list[Message] = field(default_factory=list)  # not kept in the ledger
     owner_course: OwnerCourse | None = None  # once the run has read it
+    #: A borrower learner's pseudonym from its user id: the key its failed items are kept and shown under
+    #: (issue 11 item 8); the engine gives the secret's. Without one (a test's outcome), ``user:<id>``.
+    pseudonym: Callable[[int], str] = field(default=lambda userid: f"user:{userid}", repr=False)
 
     @property
     def clean(self) -> bool:
@@ -111,12 +136,21 @@ class ShareOutcome:
         self.config_error = config
 
     def item_failed(self, key: str, reason: Message, *, kind: str = KIND_LEARNER) -> None:
-        """One item (a learner, most often) failed: kept in failed_items and retried next run."""
+        """One item (a learner, most often) failed: kept in failed_items and retried next run. A learner
+        (``user:<id>`` in the run) is kept under its pseudonym; its failure of another kind from before goes
+        (unmatched then, an identity conflict now)."""
+        key = stored_key(key, self.pseudonym)
         self.failures.append(Failure(kind, key, reason))
+        if kind in LEARNER_KINDS:
+            self.cleared.update((other, key) for other in LEARNER_KINDS if other != kind)
 
     def clear(self, userid: int) -> None:
         """Nothing is left to retry for this borrower learner: its failed items go, unless it failed again."""
-        self.cleared.update({(KIND_LEARNER, f"user:{userid}"), (KIND_UNMATCHED, f"user:{userid}")})
+        self.clear_key(self.pseudonym(userid))
+
+    def clear_key(self, key: str) -> None:
+        """The same, for a learner known by its pseudonym only (one the run no longer sees)."""
+        self.cleared.update((kind, key) for kind in LEARNER_KINDS)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -158,6 +192,7 @@ class SyncSummary:
     calls: dict[str, dict[str, int]] = field(default_factory=dict)
     planned: list[tuple[str, PlannedCall]] = field(default_factory=list)
     published: tuple[Share, ...] = ()  # every published share the run found in the ledger (--share or not)
+    rotation: Rotation | None = None  # what --rotate-secret did before the run
 
     def writes(self) -> dict[tuple[str, str], CourseWrites]:
         """Per owner course (platform, short name): the course as read and the completions the run wrote."""
@@ -185,6 +220,8 @@ class SyncSummary:
 
     @property
     def exit_code(self) -> ExitCode:
+        if self.shares and all(s.status == TAKEN for s in self.shares):
+            return ExitCode.LOCKED  # other runs have every share: this one did nothing
         return exit_code_for(
             config=any(s.config_error for s in self.shares),
             unreachable=bool(self.unreachable) or any(s.unreachable for s in self.shares),
@@ -193,14 +230,14 @@ class SyncSummary:
 
     @property
     def status(self) -> str:
-        return {ExitCode.OK: "ok", ExitCode.CONFIG: "config-error", ExitCode.UNREACHABLE: "unreachable"}.get(
-            self.exit_code, "some-failed"
-        )
+        return {ExitCode.OK: "ok", ExitCode.CONFIG: "config-error", ExitCode.UNREACHABLE: "unreachable",
+                ExitCode.LOCKED: "taken"}.get(self.exit_code, "some-failed")
 
     @property
     def run_status(self) -> str:
-        """sync_runs.status: ok, partial (some items failed) or failed (a platform or the config)."""
-        return {ExitCode.OK: "ok", ExitCode.PARTIAL: "partial"}.get(self.exit_code, "failed")
+        """sync_runs.status: ok (every share taken by other runs included), partial (some items failed) or
+        failed (a platform or the config)."""
+        return {ExitCode.OK: "ok", ExitCode.LOCKED: "ok", ExitCode.PARTIAL: "partial"}.get(self.exit_code, "failed")
 
     def counts(self) -> dict[str, Any]:
         """The run's activity log (sync_runs.counts): numbers only, no learner data."""
@@ -240,15 +277,19 @@ class SyncSummary:
             "unreachable": {p: m.render() for p, m in self.unreachable.items()},
             "shares": [s.as_dict() for s in self.shares],
             "planned": [{"platform": p, "wsfunction": c.wsfunction, "params": dict(c.params)} for p, c in self.planned],
+            "rotation": self.rotation.as_dict() if self.rotation else None,
         }
 
 
 __all__ = [
     "FAILING_KINDS",
     "KIND_ACTIVITY",
+    "KIND_CONFLICT",
     "KIND_LEARNER",
     "KIND_SHARE",
     "KIND_UNMATCHED",
+    "LEARNER_KINDS",
+    "TAKEN",
     "CourseWrites",
     "Failure",
     "OwnerCourse",
@@ -256,4 +297,6 @@ __all__ = [
     "SyncSummary",
     "Written",
     "reason_code",
+    "shown_key",
+    "stored_key",
 ]

@@ -8,6 +8,7 @@ instead of each waiting out its own retries.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -16,7 +17,9 @@ from typing import Any, TypeVar
 from lmsbridge.adapters import MoodleClient, WorkerClients
 from lmsbridge.errors import LmsbridgeError, RecordError, RetriableError
 from lmsbridge.i18n import Message
-from lmsbridge.sync.reason import cause
+from lmsbridge.sync.reason import UnexpectedError, cause
+
+logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 K = TypeVar("K")
@@ -118,8 +121,9 @@ class Pools:
 
 def results(jobs: Iterable[tuple[K, Future[T]]], record_failed: Callable[[K, RecordError], None],
             errors: list[LmsbridgeError]) -> Iterator[tuple[K, T]]:
-    """Each job's result in order, as it comes. A ``RecordError`` (this item is bad) goes to ``record_failed``;
-    any other lmsbridge error is collected in ``errors`` (it stops the share once the rest is done)."""
+    """Each job's result in order, as it comes. A ``RecordError`` (this item is bad) goes to ``record_failed``,
+    and so does an exception lmsbridge did not foresee (``UnexpectedError``: the item fails, not the run); any
+    other lmsbridge error is collected in ``errors`` (it stops the share once the rest is done)."""
     for key, future in jobs:
         try:
             result = future.result()
@@ -128,6 +132,10 @@ def results(jobs: Iterable[tuple[K, Future[T]]], record_failed: Callable[[K, Rec
             continue
         except LmsbridgeError as exc:
             errors.append(exc)
+            continue
+        except Exception as exc:  # one item's surprise is that item's failure
+            logger.warning("unexpected error in one item of a sync", exc_info=exc)
+            record_failed(key, UnexpectedError(exc))
             continue
         yield key, result
 

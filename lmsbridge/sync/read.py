@@ -40,7 +40,7 @@ from lmsbridge.sync.context import Learner, NewCompletions, RunContext
 from lmsbridge.sync.courses import Mapped
 from lmsbridge.sync.identity import Match, learner_key, person_of
 from lmsbridge.sync.mapping import ActivityMapping
-from lmsbridge.sync.outcome import ShareOutcome
+from lmsbridge.sync.outcome import ShareOutcome, shown_key
 from lmsbridge.sync.plan import SharePlan
 from lmsbridge.sync.pools import PlatformPool, PlatformUnreachable, results
 from lmsbridge.sync.reason import cause
@@ -159,7 +159,7 @@ def _read_listing(ctx: RunContext, plan: SharePlan, out: ShareOutcome) -> Listin
             listing.staff.add(user.id)  # teachers and other staff of the borrower course
             continue
         listing.students[user.id] = user
-        failed = user.id in plan.failed_learners
+        failed = plan.failed.before(user.id)
         verdict = cursor_rules.should_read(last_access=user.lastcourseaccess, since_at=plan.since, failed_before=failed)
         if verdict.read:
             listing.chosen[user.id] = Learner(person_of(user), user.lastcourseaccess, None, failed)
@@ -168,9 +168,9 @@ def _read_listing(ctx: RunContext, plan: SharePlan, out: ShareOutcome) -> Listin
 
 def _clear_gone(plan: SharePlan, out: ShareOutcome, present: set[int]) -> None:
     """Failed learners no longer among the borrower course's learners: nothing left to retry."""
-    for gone in sorted(plan.failed_learners - present):
-        out.clear(gone)
-        out.notes.append(Message("sync.note.gone", id=gone))
+    for gone in plan.failed.gone(present):
+        out.clear_key(gone)
+        out.notes.append(Message("sync.note.gone", learner=shown_key(gone)))
 
 
 def _listing_and_report_candidates(ctx: RunContext, plan: SharePlan, out: ShareOutcome) -> list[Learner]:
@@ -187,7 +187,7 @@ def _listing_and_report_candidates(ctx: RunContext, plan: SharePlan, out: ShareO
             continue  # no id; already chosen by the listing (read once); not a learner of the course
         if not cursor_rules.completed_since(row.time_completed, plan.since):
             continue
-        failed = uid in plan.failed_learners
+        failed = plan.failed.before(uid)
         user = listing.students.get(uid)
         if user is not None:
             from_report[uid] = Learner(person_of(user), user.lastcourseaccess, row.progress, failed)
@@ -208,7 +208,7 @@ def _report_candidates(ctx: RunContext, plan: SharePlan, out: ShareOutcome) -> l
     for row in rows:
         if row.userid is None:
             continue
-        failed = row.userid in plan.failed_learners
+        failed = plan.failed.before(row.userid)
         if plan.since is None:
             wanted = (row.progress or 0.0) > 0 or row.completed is True or failed
         else:
@@ -216,12 +216,13 @@ def _report_candidates(ctx: RunContext, plan: SharePlan, out: ShareOutcome) -> l
         if wanted:
             chosen[row.userid] = Learner.from_row(row.userid, row, failed_before=failed)
     seen = {row.userid for row in rows if row.userid is not None}
-    # Failed learners outside a filtered report, and rows without identity columns: ask for them by id.
-    need = {uid for uid in plan.failed_learners if uid not in chosen and (plan.since is not None or uid in seen)}
+    # Failed learners in the report not chosen, and rows without identity columns: ask for them by id. (Failed
+    # learners are known by pseudonym only: one outside the rows cannot be asked for.)
+    need = {uid for uid in seen if uid not in chosen and plan.failed.before(uid)}
     need |= {uid for uid, learner in chosen.items() if not learner.identified}
     if plan.since is None:
-        for gone in plan.failed_learners - seen:
-            out.clear(gone)
+        for gone in plan.failed.gone(seen):
+            out.clear_key(gone)
     for missing in _look_up(ctx, plan, need, chosen):
         out.clear(missing)
     return [chosen[uid] for uid in sorted(chosen)]
@@ -239,7 +240,7 @@ def _look_up(ctx: RunContext, plan: SharePlan, need: set[int], chosen: dict[int,
         before = chosen.pop(uid, None)
         if uid in found:
             chosen[uid] = Learner(person_of(found[uid]), before.last_access if before else 0,
-                                  before.progress if before else None, uid in plan.failed_learners)
+                                  before.progress if before else None, plan.failed.before(uid))
     return need - set(found)
 
 

@@ -11,6 +11,7 @@ has the failures of earlier runs cleared.
 from __future__ import annotations
 
 from concurrent.futures import Future
+from datetime import datetime
 from functools import partial
 
 from lmsbridge.adapters import MoodleClient
@@ -25,7 +26,7 @@ from lmsbridge.sync.outcome import ShareOutcome, Written
 from lmsbridge.sync.pools import results
 from lmsbridge.sync.reason import cause
 
-Job = tuple[int, NewCompletions, ActivityStatus, Activity]
+Job = tuple[int, NewCompletions, ActivityStatus, Activity, datetime | None]
 
 
 def write_completions(ctx: RunContext, share: Share, items: list[NewCompletions], out: ShareOutcome,
@@ -36,23 +37,31 @@ def write_completions(ctx: RunContext, share: Share, items: list[NewCompletions]
         assert item.owner is not None
         item.key = item.key or learner_key(ctx.secret, share.owner_platform, item.owner.id)
         for status, owner_activity in item.new:
+            # Read before the write: a time that cannot be one fails the learner here, instead of after a
+            # write the ledger then never records (and every run would write again: issue 11 item 1).
+            try:
+                completed_at = from_unix(status.timecompleted)
+            except (LmsbridgeError, ValueError, OverflowError, OSError):
+                out.item_failed(item.learner.item_key, Message("sync.failure.bad_time", cmid=status.cmid,
+                                                               value=status.timecompleted))
+                continue
             future = pool.submit(partial(MoodleClient.override_activity_completion, userid=item.owner.id,
                                          cmid=owner_activity.cmid, complete=True))
-            jobs.append(((len(jobs), item, status, owner_activity), future))
+            jobs.append(((len(jobs), item, status, owner_activity, completed_at), future))
 
     def refused(job: Job, exc: RecordError) -> None:
-        _, item, _, owner_activity = job
+        _, item, _, owner_activity, _ = job
         out.item_failed(item.learner.item_key, Message("sync.failure.writing", cmid=owner_activity.cmid,
                                                        cause=cause(exc)))
 
     went_through: set[int] = set()
-    for (number, item, status, owner_activity), result in results(jobs, refused, errors):
+    for (number, item, status, owner_activity, completed_at), result in results(jobs, refused, errors):
         went_through.add(number)
         if result is None:  # dry run
             out.planned_writes += 1
             continue
         assert item.key is not None and item.owner is not None
-        out.written.append(Written(item.key, owner_activity.cmid, status.cmid, from_unix(status.timecompleted),
+        out.written.append(Written(item.key, owner_activity.cmid, status.cmid, completed_at,
                                    owner_userid=item.owner.id))
     failed = {job[1].learner.item_key for job, _ in jobs if job[0] not in went_through}
     for item in items:

@@ -11,6 +11,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from lmsbridge.cli.main import cli
+from lmsbridge.errors import ExitCode
+from lmsbridge.ledger import NOTIFY_LOCK, Ledger
 from lmsbridge.sandbox import Sandbox
 from tests.sandbox_cli import write_config
 
@@ -58,3 +60,21 @@ def test_notify_dry_run_then_real(config_file: Path, sandbox: Sandbox) -> None:
 def test_unknown_course_is_a_configuration_error(config_file: Path) -> None:
     result = invoke(config_file, "certificates", "group", "--course", "NOPE")
     assert result.exit_code == 2 and "NOPE" in result.output
+
+
+def test_a_second_notify_while_one_sends_tells_nobody_twice(config_file: Path, sandbox: Sandbox,
+                                                             tmp_path: Path) -> None:
+    """Issue 11: two notifies at once told every learner twice. The second stops at once (exit 75; --quiet: 0 and
+    nothing printed), whatever path it reached the ledger by."""
+    (tmp_path / "link.db").symlink_to(tmp_path / "ledger.db")
+    with Ledger.open(tmp_path / "link.db") as ledger, ledger.acquire_lock(NOTIFY_LOCK):
+        second = invoke(config_file, "certificates", "notify", "--today", "2026-11-02")
+        quiet = invoke(config_file, "certificates", "notify", "--today", "2026-11-02", "--quiet")
+        dry = invoke(config_file, "certificates", "notify", "--today", "2026-11-02", "--dry-run")
+    assert second.exit_code == ExitCode.LOCKED and "kjører allerede" in second.output
+    assert quiet.exit_code == 0 and quiet.output == ""
+    assert dry.exit_code == 0 and "7 planlagt" in dry.output  # a dry run sends and records nothing: no lock
+    assert sandbox.sites["lp"].state.messages_to(8) == []
+    sent = invoke(config_file, "certificates", "notify", "--today", "2026-11-02", "--quiet")
+    assert sent.exit_code == 0 and sent.output == ""
+    assert len(sandbox.sites["lp"].state.messages_to(8)) == 1

@@ -68,7 +68,7 @@ def lifecycle(ledger: Ledger) -> None:
         for learner, activity in ((LEARNER, "12"), (LEARNER, "13"), (OTHER_LEARNER, "12")):
             ledger.record_completion(share_id=first.id, learner_key=learner, owner_activity=activity,
                                      borrower_activity="b" + activity, time_completed=NOW, synced_at=NOW + 3 * HOUR)
-        ledger.record_failure(share_id=first.id, item_kind="unmatched", item_key="u:7", reason="no account")
+        ledger.record_failure(share_id=first.id, item_kind="unmatched", item_key=OTHER_LEARNER, reason="no account")
         ledger.set_cursor(first.id, NOW + 3 * HOUR, NOW + 3 * HOUR)
         ledger.append_event(share_id=first.id, actor="lmsbridge sync", action="sync.completions", at=NOW + 3 * HOUR,
                             details={"completions": 3, "learners": 2})

@@ -106,6 +106,20 @@ def test_a_failure_is_counted_up_and_cleared(ledger: Ledger) -> None:
         ledger.record_failure(share_id=share.id, item_kind="course", item_key="x", reason="?")
 
 
+@pytest.mark.parametrize("kind", ["learner", "unmatched", "conflict"])
+def test_a_failed_learner_is_kept_under_a_pseudonym_never_an_id(ledger: Ledger, kind: str) -> None:
+    """Issue 11 item 8: failed_items held raw borrower ids (``user:18``)."""
+    share = new_share(ledger)
+    with pytest.raises(LedgerError, match="pseudonym"):
+        ledger.record_failure(share_id=share.id, item_kind=kind, item_key="user:18", reason="?")
+    ledger.record_failure(share_id=share.id, item_kind="activity", item_key="cm:5", reason="no counterpart")
+    ledger.record_failure(share_id=share.id, item_kind=kind, item_key=LEARNER, reason="?")
+    with pytest.raises(LedgerError, match="pseudonym"):
+        ledger.rename_failure(share_id=share.id, item_kind=kind, item_key=LEARNER, new_key="user:18")
+    ledger.rename_failure(share_id=share.id, item_kind=kind, item_key=LEARNER, new_key=OTHER_LEARNER)
+    assert [f.item_key for f in ledger.list_failures(item_kind=kind)] == [OTHER_LEARNER]
+
+
 def test_sync_runs_start_finish_and_the_last_one(ledger: Ledger) -> None:
     assert ledger.last_run() is None
     first = ledger.start_run(NOW)

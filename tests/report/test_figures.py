@@ -45,7 +45,7 @@ def test_the_period_decides_what_counts() -> None:
                                  time_completed=None, synced_at=at("2026-09-01"))
         ledger.record_completion(share_id=old, learner_key=PSEUDONYM, owner_activity="8", borrower_activity="10",
                                  time_completed=None, synced_at=at("2026-11-02"))
-        ledger.record_failure(share_id=old, item_kind="unmatched", item_key="u:1", reason="x", now=at("2026-11-02"))
+        ledger.record_failure(share_id=old, item_kind="unmatched", item_key=PSEUDONYM, reason="x", now=at("2026-11-02"))
         run = ledger.start_run(at("2026-11-02"))
         ledger.finish_run(run.id, status="ok", counts={"written": 1}, finished_at=at("2026-11-02"))
         with ledger.transaction():

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -10,9 +13,15 @@ from typing import Any
 from lmsbridge.adapters import MoodleClient, MoodleTransport, RetryPolicy
 from lmsbridge.config import Config, parse_config
 from lmsbridge.ledger import Ledger, Share
+from lmsbridge.sync.identity import learner_key
 
 SECRET = "test-pseudonym-secret-0123456789"
 T0 = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+
+
+def borrower_key(userid: int, platform: str = "ks") -> str:
+    """A borrower learner's pseudonym: what failed_items keeps instead of its user id."""
+    return learner_key(SECRET.encode(), platform, userid)
 
 
 def make_config(urls: dict[str, str], *, tmp: Path, report: dict[str, int | None] | None = None,
@@ -57,6 +66,26 @@ def publish(ledger: Ledger, *, owner: str, owner_course: int | None, owner_short
     ledger.update_share_state(share.id, "approved", now=T0)
     return ledger.update_share_state(share.id, "published", now=T0, borrower_course_id=borrower_course,
                                      borrower_course_shortname=borrower_shortname)
+
+
+def publish_seeded(ledger: Ledger) -> Share:
+    """The sandbox's seeded share: lp owns HBHF-SMITTE-01 (course 5), ks borrows it as KSL-HBHF-SMITTE-01 (course
+    3) (seed_data.json)."""
+    return publish(ledger, owner="lp", owner_course=5, owner_shortname="HBHF-SMITTE-01", borrower="ks",
+                   borrower_course=3, borrower_shortname="KSL-HBHF-SMITTE-01")
+
+
+def kill_when(process: subprocess.Popen[Any], event: threading.Event, *, timeout: float = 120) -> None:
+    """SIGKILL ``process`` as soon as ``event`` is set (it must be, within ``timeout`` seconds)."""
+    try:
+        assert event.wait(timeout=timeout), process.communicate(timeout=5)
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == -signal.SIGKILL
 
 
 class Clock:

@@ -15,11 +15,12 @@ from click.testing import CliRunner
 
 import lmsbridge.cli.sync as cli_sync
 from lmsbridge.cli.main import cli
+from lmsbridge.errors import ExitCode
 from lmsbridge.ledger import Ledger
 from lmsbridge.sandbox import Sandbox
 from lmsbridge.sandbox.exceptions import invalid_user
 from lmsbridge.sandbox.registry import REGISTRY, Call
-from tests.sync.helpers import SECRET, publish
+from tests.sync.helpers import SECRET, borrower_key, publish
 
 pytestmark = pytest.mark.slow
 
@@ -60,7 +61,7 @@ def test_run_then_status(config_file: Path, sandbox: Sandbox) -> None:
     assert data["totals"]["written"] == 5 and data["status"] == "ok" and data["shares"][0]["unmatched"] == 2
     # --json keeps English keys and language-neutral codes; the reason itself is in the user's language
     assert data["shares"][0]["failed"][0] == {
-        "kind": "unmatched", "key": "user:18", "reason": "ingen konto hos eier med samme idnumber/email/username",
+        "kind": "unmatched", "key": borrower_key(18), "reason": "ingen konto hos eier med samme idnumber/email",
         "reason_code": "sync.match.none"}
     table = invoke(config_file, "sync", "run", "--no-certificates")
     assert table.exit_code == 0 and "S-0001" in table.output and "0 fullføringer" in table.output
@@ -87,11 +88,17 @@ def test_certificate_groups_after_the_sync(config_file: Path, sandbox: Sandbox) 
 
 
 def test_dry_run_prints_the_writes_and_changes_nothing(config_file: Path, tmp_path: Path) -> None:
-    result = invoke(config_file, "sync", "run", "--dry-run", "--no-certificates")
+    with Ledger.open(tmp_path / "ledger.db") as ledger, ledger.acquire_lock("sync"):
+        # a dry run writes nothing to the ledger, so it takes no lock either: it runs beside a real run
+        result = invoke(config_file, "sync", "run", "--dry-run", "--no-certificates")
     assert result.exit_code == 0, result.output
     assert "core_completion_override_activity_completion_status" in result.output
     with Ledger.open(tmp_path / "ledger.db") as ledger:
-        assert ledger.completions() == [] and ledger.last_run() is None
+        assert ledger.completions() == [] and ledger.last_run() is None and ledger.list_failures() == []
+    (tmp_path / "ledger.db").rename(tmp_path / "elsewhere.db")
+    missing = invoke(config_file, "sync", "run", "--dry-run")
+    assert missing.exit_code == 1 and "Fant ingen hovedbok" in missing.output
+    assert not (tmp_path / "ledger.db").exists()
 
 
 def test_missing_secret_exits_2(config_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -103,7 +110,10 @@ def test_missing_secret_exits_2(config_file: Path, monkeypatch: pytest.MonkeyPat
 def test_second_run_while_one_runs_exits_at_once(config_file: Path, tmp_path: Path, sandbox: Sandbox) -> None:
     with Ledger.open(tmp_path / "ledger.db") as ledger, ledger.acquire_lock("sync"):
         result = invoke(config_file, "sync", "run")
-    assert result.exit_code == 1 and "kjører allerede" in result.output
+        # cron's line: an overlap is no error to mail
+        quiet = invoke(config_file, "sync", "run", "--quiet")
+    assert result.exit_code == ExitCode.LOCKED == 75 and "kjører allerede" in result.output
+    assert quiet.exit_code == 0 and quiet.output == ""
     assert sandbox.sites["ks"].state.call_count == 0
 
 
@@ -160,8 +170,8 @@ SUMMARY = {
     "en": "{written} completions brought back to the owner, {failed} failed items, {unmatched} without an owner "
     "account",
 }
-UNMATCHED = {"nb": "ingen konto hos eier med samme idnumber/email/username",
-             "en": "no owner account with the same idnumber/email/username"}
+UNMATCHED = {"nb": "ingen konto hos eier med samme idnumber/email",
+             "en": "no owner account with the same idnumber/email"}
 #: A sync run's own words that must not show in the other language.
 OTHER = {"nb": ("no owner account", "reading completion", "could not reach", "Last run", "failed items", "learner "),
          "en": ("ingen konto", "lesing av", "kan ikke nå", "Siste kjøring", "feilede elementer", "deltaker")}
@@ -193,7 +203,7 @@ def test_unmatched_learners_in_the_users_language(config_file: Path, lang: str) 
     assert result.exit_code == 0, result.output
     kind = {"nb": "uten konto", "en": "unmatched"}[lang]
     for uid in (18, 19):
-        assert f"  S-0001 {kind} user:{uid}: {UNMATCHED[lang]}\n" in result.output
+        assert f"  S-0001 {kind} {borrower_key(uid)[:12]}: {UNMATCHED[lang]}\n" in result.output
     assert SUMMARY[lang].format(written=5, failed=0, unmatched=2) in result.output
     assert {"nb": "per deltaker", "en": "per-learner"}[lang] in result.output
     no_other_language(result.output, lang)
@@ -203,7 +213,7 @@ def test_unmatched_learners_in_the_users_language(config_file: Path, lang: str) 
     text = flat(status.output)
     assert {"nb": "Siste kjøring #1: ok", "en": "Last run #1: ok"}[lang] in text
     assert {"nb": "skrevet 5", "en": "written 5"}[lang] in text
-    assert f"S-0001 {kind} user:18 1 " in text and UNMATCHED[lang] in text
+    assert f"S-0001 ks KSL-HBHF-SMITTE-01 {kind} {borrower_key(18)[:12]} 1 " in text and UNMATCHED[lang] in text
     no_other_language(status.output, lang)
 
 
@@ -228,7 +238,7 @@ def test_a_failing_learner_in_the_users_language(config_file: Path, monkeypatch:
         "with an error: «Invalid user» [invaliduser]",
     }[lang]
     kind = {"nb": "deltaker", "en": "learner"}[lang]
-    assert f"  S-0001 {kind} user:10: {reading}\n" in result.output
+    assert f"  S-0001 {kind} {borrower_key(10)[:12]}: {reading}\n" in result.output
     assert SUMMARY[lang].format(written=3, failed=1, unmatched=2) in result.output
     no_other_language(result.output, lang)
 
@@ -236,7 +246,7 @@ def test_a_failing_learner_in_the_users_language(config_file: Path, monkeypatch:
     text = flat(status.output)
     assert {"nb": "Siste kjøring #1: delvis (noen elementer feilet)",
             "en": "Last run #1: partial (some items failed)"}[lang] in text
-    assert f"S-0001 {kind} user:10 1 " in text and reading in text  # Moodle's [code] is not taken for markup
+    assert f"S-0001 ks KSL-HBHF-SMITTE-01 {kind} {borrower_key(10)[:12]} 1 " in text and reading in text  # Moodle's [code] is not taken for markup
     no_other_language(status.output, lang)
 
 
@@ -268,7 +278,7 @@ def test_an_unreachable_platform_in_the_users_language(config_file: Path, lang: 
     flat_status = flat(status.output)
     assert {"nb": "Siste kjøring #1: feilet", "en": "Last run #1: failed"}[lang] in flat_status
     share = {"nb": "deling", "en": "share"}[lang]
-    assert f"S-0001 {share} share 1 " in flat_status and cause + retried[lang] in flat_status
+    assert f"S-0001 ks KSL-HBHF-SMITTE-01 {share} share 1 " in flat_status and cause + retried[lang] in flat_status
     no_other_language(status.output, lang)
 
 
@@ -292,16 +302,16 @@ def test_a_stored_reason_is_shown_in_the_readers_language(config_file: Path, mon
     no_other_language(english, "en")
     data = json.loads(in_language(config_file, "en", "sync", "status", "--json").output)
     reasons = {f["item_key"]: (f["reason"], f["reason_code"]) for f in data["failures"]}
-    assert reasons["user:18"] == (UNMATCHED["en"], "sync.match.none")
-    assert reasons["user:10"][1] == "sync.failure.reading"
+    assert reasons[borrower_key(18)] == (UNMATCHED["en"], "sync.match.none")
+    assert reasons[borrower_key(10)][1] == "sync.failure.reading"
     with Ledger.open(tmp_path / "ledger.db") as ledger:
         stored = {f.item_key: f.reason for f in ledger.list_failures()}
-    assert json.loads(stored["user:18"]) == {"code": "sync.match.none", "values": {"keys": "idnumber/email/username"}}
+    assert json.loads(stored[borrower_key(18)]) == {"code": "sync.match.none", "values": {"keys": "idnumber/email"}}
 
 
 def test_a_reason_stored_as_text_by_an_earlier_version_is_shown_as_it_is(config_file: Path, tmp_path: Path) -> None:
     with Ledger.open(tmp_path / "ledger.db") as ledger:
-        ledger.record_failure(share_id="S-0001", item_kind="learner", item_key="user:77",
+        ledger.record_failure(share_id="S-0001", item_kind="learner", item_key=borrower_key(77),
                               reason="reading completion: {not json} [code]")
     for lang in ("nb", "en"):
         assert "reading completion: {not json} [code]" in flat(in_language(config_file, lang, "sync", "status").output)
@@ -327,3 +337,63 @@ def test_configuration_errors_of_the_sync_in_the_users_language(config_file: Pat
         "en": "Error: the pseudonym secret in $TEST_PSEUDONYM is shorter than 16 characters",
     }[lang]
     assert "short" not in short.stderr.replace("shorter", "")  # never the value
+
+
+def test_a_poisoned_record_exits_4_without_a_traceback_and_shows_in_status(config_file: Path,
+                                                                            sandbox: Sandbox) -> None:
+    def poison(answer: dict[str, object]) -> dict[str, object]:
+        for status in answer["statuses"]:  # type: ignore[attr-defined]
+            status["timecompleted"] = 10 ** 13
+        return answer
+
+    sandbox.sites["ks"].state.rewrite("core_completion_get_activities_completion_status", poison,
+                                      when=lambda call: call.params["userid"] == 10)
+    result = CliRunner().invoke(cli, ["--config", str(config_file), "--lang", "en", "sync", "run",
+                                      "--no-certificates"])
+    assert result.exit_code == 4, result.output
+    assert isinstance(result.exception, SystemExit) and "Traceback" not in result.output
+    status = json.loads(invoke(config_file, "sync", "status", "--json").output)
+    codes = {f["reason_code"] for f in status["failures"] if f["item_kind"] == "learner"}
+    assert codes <= {"sync.failure.bad_time", "sync.failure.reading"} and codes
+
+
+def test_status_reveal_names_the_failed_learners_live_and_the_ledger_keeps_no_id(
+    config_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ledger keeps pseudonyms; an operator with the secret and the platforms' tokens can still act: --reveal
+    reads the borrower course's participants and says who each failed learner is."""
+    assert invoke(config_file, "sync", "run", "--no-certificates").exit_code == 0
+    plain = json.loads(invoke(config_file, "sync", "status", "--json").output)
+    assert {f["item_key"] for f in plain["failures"]} == {borrower_key(18), borrower_key(19)}
+    assert all("revealed" not in f for f in plain["failures"])
+    assert {(f["borrower_platform"], f["borrower_course"]) for f in plain["failures"]} == {("ks", "KSL-HBHF-SMITTE-01")}
+    revealed = json.loads(invoke(config_file, "sync", "status", "--reveal", "--json").output)
+    names = {f["item_key"]: f["revealed"]["name"] for f in revealed["failures"]}
+    assert names == {borrower_key(18): "Eva Rønning", borrower_key(19): "Trond Lunde"}
+    text = flat(invoke(config_file, "sync", "status", "--reveal").output)
+    assert "Eva Rønning" in text and "Trond Lunde" in text
+    data = b"".join(path.read_bytes() for path in tmp_path.glob("ledger.db*"))  # the database and its WAL
+    assert b"user:18" not in data and b"Eva" not in data and b"eva.ronning" not in data
+    monkeypatch.delenv("TEST_PSEUDONYM")
+    assert invoke(config_file, "sync", "status", "--reveal").exit_code == 2  # no secret, no names
+
+
+def test_another_secret_exits_2_and_rotate_secret_rekeys_the_ledger(config_file: Path, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    assert invoke(config_file, "sync", "run", "--no-certificates").exit_code == 0
+    monkeypatch.setenv("TEST_PSEUDONYM", "a-brand-new-pseudonym-secret-9876")
+    refused = invoke(config_file, "sync", "run", "--no-certificates")
+    assert refused.exit_code == 2 and "--rotate-secret" in refused.output
+    notify = invoke(config_file, "certificates", "notify", "--today", "2026-11-02")
+    assert notify.exit_code == 2  # notices are kept under pseudonyms too: nobody is told twice
+    for wrong in (["--rotate-secret"], ["--old-secret-env", "OLD"],
+                  ["--rotate-secret", "--old-secret-env", "OLD", "--old-secret-file", "old.txt"]):
+        usage = invoke(config_file, "sync", "run", *wrong)
+        assert usage.exit_code == 2 and "--old-secret-env" in usage.output
+    monkeypatch.setenv("OLD", SECRET)
+    rotated = invoke(config_file, "--lang", "en", "sync", "run", "--no-certificates", "--rotate-secret",
+                     "--old-secret-env", "OLD")
+    assert rotated.exit_code == 0, rotated.output
+    assert "Pseudonyms re-keyed to the new secret: 5 completions, 0 certificate notices, 2 failed items" in rotated.output
+    assert "0 completions brought back" in rotated.output
+    assert invoke(config_file, "sync", "run", "--no-certificates").exit_code == 0

@@ -7,8 +7,8 @@ u09's email differs in case, u10 has no idnumber on ks (tests/fixtures/moodle/se
 
 from __future__ import annotations
 
+import json
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -25,18 +25,13 @@ from lmsbridge.sandbox import Sandbox
 from lmsbridge.sandbox.state import SiteState
 from lmsbridge.sync import SyncOptions, SyncSummary, run_sync
 from lmsbridge.sync.identity import learner_key
-from tests.sync.helpers import SECRET, Clock, make_clients, make_config, publish
+from tests.sync.helpers import SECRET, Clock, borrower_key, kill_when, make_clients, make_config, publish_seeded
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 # ks user id → lp user id of the same person (seed_data.json: u01 4→4, u07 10→10, u09 12→12, u10 13→13)
 EXPECTED_FIRST = {(4, 12), (4, 13), (10, 12), (10, 13), (12, 12)}  # (lp user, lp cmid)
-
-
-@pytest.fixture(autouse=True)
-def _secret(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TEST_PSEUDONYM", SECRET)
 
 
 @pytest.fixture
@@ -48,8 +43,7 @@ def sandbox() -> Iterator[Sandbox]:
 @pytest.fixture
 def ledger(tmp_path: Path) -> Iterator[Ledger]:
     with Ledger.open(tmp_path / "ledger.db") as led:
-        publish(led, owner="lp", owner_course=5, owner_shortname="HBHF-SMITTE-01", borrower="ks", borrower_course=3,
-                borrower_shortname="KSL-HBHF-SMITTE-01")
+        publish_seeded(led)
         yield led
 
 
@@ -120,7 +114,12 @@ def test_email_differing_only_in_case_matches_through_the_owner_course(
 
 
 def test_different_usernames_do_not_match_by_username(sandbox: Sandbox, ledger: Ledger, tmp_path: Path) -> None:
-    config = make_config(urls(sandbox), tmp=tmp_path, sync={"identity_keys": ["username"]})
+    # usernames belong to each site: compared only between a pair configured to share them
+    alone = run(sandbox, make_config(urls(sandbox), tmp=tmp_path, sync={"identity_keys": ["username"]}), ledger)
+    assert alone.exit_code == 2 and alone.shares[0].error is not None
+    assert alone.shares[0].error.code == "config.where" and alone.written == 0
+    config = make_config(urls(sandbox), tmp=tmp_path, sync={"identity_keys": ["username"],
+                                                              "username_pairs": [["ks", "lp"]]})
     summary = run(sandbox, config, ledger)
     assert summary.written == 0 and summary.shares[0].unmatched == 5  # ks usernames are emails, lp's hb1000x
 
@@ -181,18 +180,17 @@ def test_killed_mid_run_then_rerun_loses_nothing_and_duplicates_nothing(
     env = {k: v for k, v in env.items() if not k.startswith("LMSBRIDGE_")}
     process = subprocess.Popen([sys.executable, "-m", "lmsbridge", "--config", str(config_path), "sync", "run",
                                 "--quiet"], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        assert second_write.wait(timeout=60), process.communicate(timeout=5)
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-    assert process.returncode == -signal.SIGKILL
+    kill_when(process, second_write, timeout=60)
     lp.record_call = counted  # type: ignore[method-assign]
     lp.set_latency(0.0)
     written_before = len(ledger.completions())
     assert written_before < len(expected)  # the kill landed before the share's transaction
+    # the killed run does not stay "running": status sees its process gone, the next run marks it
+    status = subprocess.run([sys.executable, "-m", "lmsbridge", "--config", str(config_path), "sync", "status",
+                             "--json"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    assert json.loads(status.stdout)["last_run"]["status"] == "interrupted", status.stdout + status.stderr
+    (killed,) = ledger.runs()
+    assert killed.status == "running" and killed.pid == process.pid
 
     rerun = subprocess.run([sys.executable, "-m", "lmsbridge", "--config", str(config_path), "sync", "run", "--json"],
                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
@@ -203,6 +201,8 @@ def test_killed_mid_run_then_rerun_loses_nothing_and_duplicates_nothing(
     assert owner_done(lp, {4, 10, 11, 12, 13}) >= expected
     third = run(sandbox, make_config(urls(sandbox), tmp=tmp_path), ledger)
     assert third.written == 0
+    assert [r.status for r in ledger.runs()] == ["ok", "ok", "interrupted"]
+    assert ledger.runs()[-1].finished_at is not None
 
 
 def test_incremental_run_with_the_report_reads_the_listing_too(ledger: Ledger, tmp_path: Path) -> None:
@@ -276,11 +276,11 @@ def _report_supplements_the_listing(sandbox: Sandbox, ledger: Ledger, tmp_path: 
               "core_user_create_users"}
     assert not writes & set(lp.calls_by_function)
     unmatched = {f.item_key for f in ledger.list_failures() if str(f.item_kind) == "unmatched"}
-    assert unmatched == {"user:18", "user:19"}
+    assert unmatched == {borrower_key(18), borrower_key(19)}
 
     # k16 leaves the borrower course: the listing no longer shows him, so his failure is cleared
     ks.unenrol(19, 3)
     gone, _ = counted_run()
-    assert "user:19 er ikke lenger deltaker i lånekurset; feilen er fjernet" in [
+    assert f"deltakeren {borrower_key(19)[:12]} er ikke lenger med i lånekurset; feilen er fjernet" in [
         note.render("nb") for note in gone.shares[0].notes]
-    assert {f.item_key for f in ledger.list_failures() if str(f.item_kind) == "unmatched"} == {"user:18"}
+    assert {f.item_key for f in ledger.list_failures() if str(f.item_kind) == "unmatched"} == {borrower_key(18)}

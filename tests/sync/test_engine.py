@@ -9,40 +9,25 @@ the test's ``Clock``, so the seeded completions are minutes old at T0 and every 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import sqlite3
 from pathlib import Path
 
 import pytest
 
 from lmsbridge.config import Config
-from lmsbridge.errors import ConfigError
+from lmsbridge.errors import ConfigError, LedgerError
 from lmsbridge.i18n import Message
-from lmsbridge.ledger import Ledger, is_pseudonym
+from lmsbridge.ledger import MIGRATIONS, Ledger, is_pseudonym
 from lmsbridge.sandbox import Fault, Sandbox
 from lmsbridge.sandbox.models import TRACKING_MANUAL
 from lmsbridge.sandbox.state import SiteState
 from lmsbridge.sync import SyncOptions, SyncSummary, run_sync
 from lmsbridge.sync.identity import learner_key
-from tests.sync.helpers import SECRET, Clock, make_clients, make_config, publish
+from lmsbridge.sync.status import reveal, sync_status
+from tests.sync.helpers import SECRET, Clock, borrower_key, make_clients, make_config, publish, publish_seeded
 
 STATUSES = "core_completion_get_activities_completion_status"
 OVERRIDE = "core_completion_override_activity_completion_status"
-
-
-@pytest.fixture(autouse=True)
-def _secret(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TEST_PSEUDONYM", SECRET)
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def sandbox(clock: Clock) -> Iterator[Sandbox]:
-    with Sandbox.in_process(clock=lambda: clock.now.timestamp()) as sb:
-        yield sb
 
 
 @pytest.fixture
@@ -58,9 +43,7 @@ def lp(sandbox: Sandbox) -> SiteState:
 @pytest.fixture
 def ledger(tmp_path: Path) -> Ledger:
     led = Ledger.open(tmp_path / "ledger.db")
-    # lp owns HBHF-SMITTE-01 (course 5); ks borrows it as KSL-HBHF-SMITTE-01 (course 3): seed_data.json
-    publish(led, owner="lp", owner_course=5, owner_shortname="HBHF-SMITTE-01", borrower="ks", borrower_course=3,
-            borrower_shortname="KSL-HBHF-SMITTE-01")
+    publish_seeded(led)
     return led
 
 
@@ -115,7 +98,8 @@ def test_first_run_brings_back_every_completion_and_logs_it_pseudonymously(
     assert all(is_pseudonym(r.learner_key) and "@" not in r.learner_key for r in rows)
     assert {r.borrower_activity for r in rows} == {"5", "6"}
     assert ledger.get_cursor(share.share_id) == clock.now
-    assert failed_items(ledger) == {("unmatched", "user:18"), ("unmatched", "user:19")}
+    assert failed_items(ledger) == {("unmatched", borrower_key(18)), ("unmatched", borrower_key(19))}
+    assert all("user:" not in f.item_key for f in ledger.list_failures())  # pseudonyms, never borrower ids
     run = ledger.last_run()
     assert run is not None and run.status == "ok" and run.counts["written"] == 5
 
@@ -187,7 +171,7 @@ def test_one_failing_learner_does_not_stop_the_others_and_is_retried(
     summary = sync(config, ledger, sandbox, clock)
     assert summary.exit_code == 4
     assert len(summary.shares[0].written) == 3  # u01 ×2, u09
-    assert ("learner", "user:10") in failed_items(ledger)
+    assert ("learner", borrower_key(10)) in failed_items(ledger)
     assert ledger.get_cursor(summary.shares[0].share_id) == clock.now  # per-learner failures keep the cursor moving
     run = ledger.last_run()
     assert run is not None and run.status == "partial"
@@ -196,7 +180,7 @@ def test_one_failing_learner_does_not_stop_the_others_and_is_retried(
     clock.tick(minutes=15)
     again = sync(config, ledger, sandbox, clock)
     assert again.exit_code == 0 and again.written == 2
-    assert ("learner", "user:10") not in failed_items(ledger)
+    assert ("learner", borrower_key(10)) not in failed_items(ledger)
 
 
 def test_unreachable_platform_exits_3_and_keeps_the_cursor(
@@ -262,6 +246,51 @@ def test_dry_run_plans_writes_and_changes_nothing(tmp_path: Path, sandbox: Sandb
     assert [c.wsfunction for _, c in summary.planned].count(OVERRIDE) == 5
     assert OVERRIDE not in lp.calls_by_function
     assert ledger.completions() == [] and ledger.last_run() is None and ledger.get_cursor("S-0001") is None
+
+
+def dump(ledger: Ledger) -> list[str]:
+    assert ledger.path is not None
+    with sqlite3.connect(ledger.path) as raw:
+        return list(raw.iterdump())
+
+
+def test_dry_run_sets_no_report_filter_and_writes_nothing_to_the_ledger(
+    tmp_path: Path, sandbox: Sandbox, ks: SiteState, lp: SiteState, ledger: Ledger, clock: Clock
+) -> None:
+    """Issue 11 item 9: ``--dry-run`` called core_reportbuilder_filters_reset, which is state on the site."""
+    config = config_for(sandbox, tmp_path, report={"ks": 1})
+    sync(config, ledger, sandbox, clock)
+    clock.tick(minutes=15)
+    visit_and_complete(ks, 11, 5, 3)
+    ks.reset_counters()
+    before, sites_before = dump(ledger), {name: s.state.snapshot() for name, s in sandbox.sites.items()}
+    read_only = Ledger.open(ledger.path or "", read_only=True)
+    try:
+        summary = sync(config, read_only, sandbox, clock, dry_run=True)
+    finally:
+        read_only.close()
+    assert summary.exit_code == 0 and summary.shares[0].planned_writes == 1
+    assert not {"core_reportbuilder_set_filters", "core_reportbuilder_filters_reset",
+                "core_reportbuilder_retrieve_report"} & set(ks.calls_by_function)
+    assert [w.code for w in summary.warnings] == ["sync.warning.dry_run_no_report"]
+    assert dump(ledger) == before
+    assert {name: s.state.snapshot() for name, s in sandbox.sites.items()} == sites_before
+
+
+def test_a_read_only_ledger_refuses_every_write_and_an_old_one(tmp_path: Path, ledger: Ledger) -> None:
+    with Ledger.open(tmp_path / "ledger.db", read_only=True) as read_only:
+        assert [s.id for s in read_only.list_shares()] == ["S-0001"]
+        with pytest.raises(LedgerError, match="bare for lesing"):
+            read_only.start_run()
+        with pytest.raises(LedgerError, match="bare for lesing"), read_only.acquire_lock("sync"):
+            pass
+    with pytest.raises(LedgerError, match="Fant ingen hovedbok"):
+        Ledger.open(tmp_path / "nowhere.db", read_only=True)
+    assert not (tmp_path / "nowhere.db").exists()
+    with sqlite3.connect(tmp_path / "ledger.db") as raw:
+        raw.execute("DELETE FROM migrations WHERE name = ?", (MIGRATIONS[-1].name,))
+    with pytest.raises(LedgerError, match=MIGRATIONS[-1].name):
+        Ledger.open(tmp_path / "ledger.db", read_only=True)
 
 
 def test_unmapped_activity_is_reported_not_guessed(tmp_path: Path, sandbox: Sandbox, ks: SiteState, ledger: Ledger,
@@ -333,7 +362,7 @@ def test_incremental_report_run_retries_a_failed_learner_and_leaves_out_staff(
                          when=lambda call: call.params["userid"] == 10)
     first = sync(config, ledger, sandbox, clock)
     assert first.exit_code == 4 and first.shares[0].path == "report"
-    assert ("learner", "user:10") in failed_items(ledger)
+    assert ("learner", borrower_key(10)) in failed_items(ledger)
 
     refuse_u07.remove()
     ks.reset_counters()
@@ -351,5 +380,80 @@ def test_incremental_report_run_retries_a_failed_learner_and_leaves_out_staff(
     assert sorted(p["userid"] for p in ks.calls_to(STATUSES)) == [10, 11]
     assert {(w.learner_key, w.owner_cmid) for w in again.shares[0].written} == {
         (key(10), 12), (key(10), 13), (key(11), 12), (key(11), 13)}
-    assert ("learner", "user:10") not in failed_items(ledger)
+    assert ("learner", borrower_key(10)) not in failed_items(ledger)
     assert ks.calls_by_function["core_reportbuilder_set_filters"] == 1 and ks.report_filters == {}
+
+
+def test_an_identity_conflict_is_never_written_and_waits_for_a_person(
+    tmp_path: Path, sandbox: Sandbox, ks: SiteState, lp: SiteState, ledger: Ledger, clock: Clock
+) -> None:
+    """Issue 11: a borrower learner with idnumber KS-555 and username «ola» was matched by username to owner
+    HB-20002; the completion went to the wrong person."""
+    learner = ks.add_user("ola", "Ola", "Kommune", "", idnumber="KS-555")
+    ks.enrol(learner.id, 3)
+    visit_and_complete(ks, learner.id, 5, 3)
+    someone_else = lp.add_user("ola", "Ola", "Sykehus", "ola@helse-bergen.no", idnumber="HB-20002")
+    lp.enrol(someone_else.id, 5)
+    # username is not compared between ks and lp unless configured: Ola is simply not found
+    plain = sync(config_for(sandbox, tmp_path), ledger, sandbox, clock)
+    assert done(lp, someone_else.id) == set()
+    assert ("unmatched", borrower_key(learner.id)) in failed_items(ledger) and plain.exit_code == 0
+    # with usernames shared by the pair, username finds HB-20002, whose idnumber disagrees: a conflict
+    clock.tick(minutes=15)
+    shared = config_for(sandbox, tmp_path, sync={"username_pairs": [["lp", "ks"]]})
+    summary = sync(shared, ledger, sandbox, clock)
+    assert summary.exit_code == 4 and done(lp, someone_else.id) == set()
+    (conflict,) = [f for f in ledger.list_failures() if str(f.item_kind) == "conflict"]
+    reason = Message.from_stored(conflict.reason)
+    assert reason.code == "sync.match.conflict" and reason.values == {"by": "username", "keys": "idnumber"}
+    assert ("unmatched", borrower_key(learner.id)) not in failed_items(ledger)
+    # the person who resolves it sees who it is and which owner account the username names
+    status = sync_status(ledger)
+    clients = make_clients(urls(sandbox), tokens={n: s.token for n, s in sandbox.sites.items()})
+    reveal(status, ledger, clients.__getitem__, SECRET.encode())
+    (conflicting,) = [f for f in status.failures if str(f.item_kind) == "conflict"]
+    who = status.who(conflicting)
+    assert who is not None and (who.learner.id, who.learner.idnumber) == (learner.id, "KS-555")
+    assert [(p.id, p.idnumber) for p in who.owner_accounts] == [(someone_else.id, "HB-20002")]
+    # it stays until a person resolves it (here: the borrower's idnumber is corrected)
+    clock.tick(minutes=15)
+    assert sync(shared, ledger, sandbox, clock).exit_code == 4
+    with ks.changing():
+        ks.users[learner.id].idnumber = "HB-20002"
+    clock.tick(minutes=15)
+    fixed = sync(shared, ledger, sandbox, clock)
+    assert fixed.exit_code == 0 and done(lp, someone_else.id) == {12}
+    assert not [f for f in ledger.list_failures() if str(f.item_kind) == "conflict"]
+
+
+def test_username_pairs_name_two_configured_platforms(tmp_path: Path, sandbox: Sandbox) -> None:
+    with pytest.raises(ConfigError, match="ks & nowhere"):
+        config_for(sandbox, tmp_path, sync={"username_pairs": [["ks", "nowhere"]]})
+    with pytest.raises(ConfigError, match="ks & ks"):
+        config_for(sandbox, tmp_path, sync={"username_pairs": [["ks", "ks"]]})
+
+
+def test_failed_learners_from_before_pseudonyms_are_retried_and_rekeyed(
+    tmp_path: Path, sandbox: Sandbox, ks: SiteState, lp: SiteState, ledger: Ledger, clock: Clock
+) -> None:
+    """failed_items from an earlier version keep borrower ids (``user:10``): a dry run still retries them and
+    writes nothing; the next run retries them and keeps them under the pseudonym from then on."""
+    config = config_for(sandbox, tmp_path)
+    refuse_u07 = ks.fail(STATUSES, Fault.moodle("nocriteriaset", "No completion criteria set for this course"),
+                         when=lambda call: call.params["userid"] == 10)
+    sync(config, ledger, sandbox, clock)
+    refuse_u07.remove()
+    assert ledger.path is not None
+    with sqlite3.connect(ledger.path) as raw:  # as an earlier version kept them
+        for uid in (10, 18, 19):
+            raw.execute("UPDATE failed_items SET item_key = ? WHERE item_key = ?", (f"user:{uid}", borrower_key(uid)))
+    clock.tick(minutes=15)
+    dry = sync(config, ledger, sandbox, clock, dry_run=True)
+    assert dry.shares[0].planned_writes == 2  # u07 is read again (no visit since): he failed last time
+    assert {f.item_key for f in ledger.list_failures()} == {"user:10", "user:18", "user:19"}
+    again = sync(config, ledger, sandbox, clock)
+    assert again.exit_code == 0 and again.written == 2 and done(lp, 10) == {12, 13}
+    assert failed_items(ledger) == {("unmatched", borrower_key(18)), ("unmatched", borrower_key(19))}
+    with sqlite3.connect(ledger.path) as raw:
+        keys = [row[0] for row in raw.execute("SELECT item_key FROM failed_items")]
+    assert all("user:" not in key for key in keys)

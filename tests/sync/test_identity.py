@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from lmsbridge.sync.identity import Directory, Person, learner_key, lookup_values, match
+from lmsbridge.config import SyncConfig
+from lmsbridge.sync.identity import Directory, Person, learner_key, lookup_values, match, usable_keys
 from tests.conftest import fixture
 
 # The owner (ks) side as recorded: different usernames from lp, u09's email in mixed case, u10 without idnumber.
@@ -23,12 +24,12 @@ KS = Directory.of(
 @pytest.mark.parametrize(
     ("learner", "keys", "expected_id", "by"),
     [
-        # different usernames on the two sites: idnumber wins
-        (Person(4, "hb10001", "HB10001", "kari.nordmann@helse-bergen.no"), ("idnumber", "email", "username"), 4, "idnumber"),
+        # different usernames on the two sites (username is not compared between them): idnumber finds her
+        (Person(4, "hb10001", "HB10001", "kari.nordmann@helse-bergen.no"), ("idnumber", "email"), 4, "idnumber"),
         # email differing only in case (idnumber not configured)
         (Person(12, "hb10009", "", "nils.kristiansen@helse-bergen.no"), ("email",), 12, "email"),
         # no idnumber on the owner side: email takes over
-        (Person(13, "hb10010", "HB10010", "hilde.berg@helse-bergen.no"), ("idnumber", "email", "username"), 13, "email"),
+        (Person(13, "hb10010", "HB10010", "hilde.berg@helse-bergen.no"), ("idnumber", "email"), 13, "email"),
         # username only when configured, compared without case
         (Person(9, "HB10099", "", ""), ("username",), 32, "username"),
         (Person(9, "HB10099", "", ""), ("idnumber", "email"), None, None),
@@ -45,6 +46,45 @@ def test_match(learner: Person, keys: tuple[str, ...], expected_id: int | None, 
     result = match(learner, KS, keys)  # type: ignore[arg-type]
     assert (result.person.id if result.person else None) == expected_id
     assert result.key == by
+
+
+# Every key present on both sides must agree (issue 11 item 5): otherwise a conflict, for a person.
+@pytest.mark.parametrize(
+    ("learner", "keys", "by", "conflict"),
+    [
+        # the issue's case: idnumber KS-555, username ola, matched by username to owner HB-20002
+        (Person(9, "ola", "KS-555", ""), ("idnumber", "email", "username"), "username", ("idnumber",)),
+        # the recorded nurse, had username been compared between the two sites
+        (Person(4, "hb10001", "HB10001", "kari.nordmann@helse-bergen.no"), ("idnumber", "email", "username"),
+         "idnumber", ("username",)),
+        # idnumber finds one person, email another
+        (Person(9, "", "X-1", "kari.nordmann@helse-bergen.no"), ("idnumber", "email"), "idnumber", ("email",)),
+        # found by email; the idnumbers differ
+        (Person(9, "", "HB99999", "hilde.berg@helse-bergen.no"), ("idnumber", "email"), "email", ()),
+        (Person(9, "", "HB99999", "x@kommune.no"), ("idnumber", "email"), "email", ("idnumber",)),
+    ],
+)
+def test_keys_that_disagree_are_a_conflict_not_a_match(learner: Person, keys: tuple[str, ...], by: str,
+                                                        conflict: tuple[str, ...]) -> None:
+    owners = Directory.of([*KS.people.values(), Person(40, "ola", "HB-20002", "")])
+    result = match(learner, owners, keys)  # type: ignore[arg-type]
+    if not conflict:  # Hilde has no idnumber on the owner's side: nothing to disagree with
+        assert result.found and result.key == by
+        return
+    assert not result.found and result.key == by and result.conflict == conflict
+    assert result.reason.code == "sync.match.conflict"
+    assert result.reason.render("en") == (f"identity conflict: found by {by}, but {'/'.join(conflict)} differs on "
+                                          "the owner's side; a person must decide who this is («lmsbridge sync "
+                                          "status --reveal» shows both)")
+    assert "KS-555" not in result.reason.render("en") and "ola" not in result.reason.render("en")
+
+
+def test_usernames_are_compared_only_between_platforms_that_share_them() -> None:
+    assert usable_keys(("idnumber", "email", "username"), usernames=False) == ("idnumber", "email")
+    assert usable_keys(("username", "email"), usernames=True) == ("username", "email")
+    settings = SyncConfig(username_pairs=[("ks", "lp")])
+    assert settings.usernames_shared("lp", "ks") and settings.usernames_shared("ks", "lp")
+    assert not SyncConfig().usernames_shared("ks", "lp")
 
 
 def test_ambiguous_reason_names_the_key_not_the_person() -> None:

@@ -82,16 +82,29 @@ def customfields(call: Call, course: Course) -> list[dict[str, Any]]:
     return out
 
 
-def format_options(course: Course, *, with_indentation: bool) -> list[dict[str, Any]]:
+def format_options(course: Course, *, with_indentation: bool, copied: bool = False) -> list[dict[str, Any]]:
+    """``copied``: the course was made by a course copy, whose form stored the options as text (the lab's ks
+    course 4 answers ``"value": "1"`` where the courses made otherwise answer ``1``)."""
     if course.is_site:
         return [{"name": "numsections", "value": 1}]
     options: list[dict[str, Any]] = [
-        {"name": "hiddensections", "value": course.hiddensections},
-        {"name": "coursedisplay", "value": course.coursedisplay},
+        {"name": "hiddensections", "value": str(course.hiddensections) if copied else course.hiddensections},
+        {"name": "coursedisplay", "value": str(course.coursedisplay) if copied else course.coursedisplay},
     ]
     if with_indentation:
         options.append({"name": "indentation", "value": "1"})
     return options
+
+
+def is_copy(call: Call, course: Course) -> bool:
+    """Made by a course copy (queued or done)."""
+    return any(copy.target_courseid == course.id for copy in call.state.copies)
+
+
+def show_completion_conditions(call: Call, course: Course) -> bool | None:
+    """Null for the site and for a course made by a course copy (the copy leaves the setting unset: ks course 4
+    on the lab), true for the others (the sites' default)."""
+    return None if course.is_site or is_copy(call, course) else True
 
 
 def course_record(call: Call, course: Course) -> dict[str, Any]:
@@ -128,9 +141,9 @@ def course_record(call: Call, course: Course) -> dict[str, Any]:
         "completionnotify": course.completionnotify,
         "lang": course.lang,
         "forcetheme": "",
-        "courseformatoptions": format_options(course, with_indentation=False),
+        "courseformatoptions": format_options(course, with_indentation=False, copied=is_copy(call, course)),
         "showactivitydates": False,
-        "showcompletionconditions": None if course.is_site else True,
+        "showcompletionconditions": show_completion_conditions(call, course),
         "customfields": customfields(call, course),
     })
     return record
@@ -156,7 +169,7 @@ def course_public(call: Call, course: Course, *, full: bool, manager: bool) -> d
         "summaryfiles": [],
         "overviewfiles": [],
         "showactivitydates": False,
-        "showcompletionconditions": None if course.is_site else True,
+        "showcompletionconditions": show_completion_conditions(call, course),
         "contacts": [],
         "enrollmentmethods": [] if course.is_site else ["manual"],
         "customfields": customfields(call, course),
@@ -193,7 +206,8 @@ def course_public(call: Call, course: Course, *, full: bool, manager: bool) -> d
             "cacherev": course.cacherev,
         })
     record["filters"] = [{"filter": name, "localstate": 0, "inheritedstate": 1} for name in FILTERS]
-    record["courseformatoptions"] = ABSENT_LIST if course.is_site else format_options(course, with_indentation=True)
+    record["courseformatoptions"] = ABSENT_LIST if course.is_site else format_options(
+        course, with_indentation=True, copied=is_copy(call, course))
     record["communicationroomname"] = ABSENT
     record["communicationroomurl"] = ABSENT
     return record

@@ -5,20 +5,79 @@ once (u06 ``ok_after_override`` is complete); a self-completion shows the criter
 ``completed`` stays false until cron (the three ``ok_lp3_*`` files); criterion type 4 = activity,
 1 = self; aggregation 1 = ALL; ``usernotenroled`` / ``nocriteriaset`` / ``invaliduser`` /
 ``cannotviewreport`` errors.
+
+**The aggregation race.** On a real site two overrides for the same learner and course in flight at once
+collide: each commits its activity completion, then marks one completion criterion of the course
+(``\\core_completion\\api::mark_course_completions_activity_criteria`` picks the first criterion still unmarked)
+and both insert the same ``course_completion_crit_compl`` row; the second insert fails. That request answers
+``dml_write_exception`` / ``dmlwriteexception`` «Error writing to database», its activity completion stays
+stored, and the course completion it would have aggregated does not happen (until cron, or another override
+for that learner and course). The sandbox handles requests one at a time, so "in flight at once" is read
+from the site's latency, the time each request waits before it is handled: an override that arrived before the
+previous override for the same learner and course had finished races with it. At latency 0 nothing races.
 """
 
 from __future__ import annotations
 
+import time
+import weakref
 from typing import Any
 
-from lmsbridge.sandbox.exceptions import MISSING_RECORD_EXCEPTION, MoodleError, moodle_error, no_permission
+from lmsbridge.sandbox.exceptions import (
+    MISSING_RECORD_EXCEPTION,
+    MoodleError,
+    dml_write_error,
+    moodle_error,
+    no_permission,
+)
 from lmsbridge.sandbox.functions.common import get_course, get_user
 from lmsbridge.sandbox.functions.courses import completion_details, context_error
-from lmsbridge.sandbox.models import COMPLETE, TRACKING_AUTOMATIC, Course, User
+from lmsbridge.sandbox.models import COMPLETE, TRACKING_AUTOMATIC, Course, Module, User
 from lmsbridge.sandbox.params import Single, Value
 from lmsbridge.sandbox.registry import Call, ws
+from lmsbridge.sandbox.state import SiteState
 
 COURSE_USER = Single({"courseid": Value("int"), "userid": Value("int")})
+
+#: per site: (userid, courseid) → when the last override for them finished (time.monotonic)
+_OVERRIDES_FINISHED: weakref.WeakKeyDictionary[SiteState, dict[tuple[int, int], float]] = weakref.WeakKeyDictionary()
+#: the SQL error Moodle's debuginfo carries for the colliding insert (PostgreSQL; the unique index on userid, course,
+#: criteriaid of lib/db/install.xml, as the lab's database names it)
+_CRITERION_COLLISION = (
+    'ERROR:  duplicate key value violates unique constraint "mdl_courcompcritcomp_useco_uix"\n'
+    "DETAIL:  Key (userid, course, criteriaid)=({userid}, {courseid}, {criterionid}) already exists.\n"
+    "INSERT INTO mdl_course_completion_crit_compl (userid,course,criteriaid,timecompleted) VALUES($1,$2,$3,$4) "
+    "RETURNING id"
+)
+
+
+def _races(state: SiteState, key: tuple[int, int]) -> bool:
+    """Did this override arrive (``latency`` before it is handled) before the last one for ``key`` finished?"""
+    finished = _OVERRIDES_FINISHED.setdefault(state, {}).get(key)
+    return finished is not None and time.monotonic() - state.latency < finished
+
+
+def _override(call: Call, course: Course, user: User, module: Module, newstate: int) -> None:
+    """Store the activity completion; when it races, leave the course completion it would aggregate undone
+    and answer like Moodle."""
+    state = call.state
+    key = (user.id, course.id)
+    raced = _races(state, key)
+    try:
+        if not module.completion:
+            return
+        record = state.course_completions.get((course.id, user.id))
+        was_complete = bool(record and record.timecompleted)
+        state.complete_activity(user.id, module.id, call.now, state=newstate, overrideby=call.caller.id)
+        if raced:
+            record = state.course_completions.get((course.id, user.id))
+            if record is not None and record.timecompleted and not was_complete:
+                record.timecompleted = None
+            criterion = 1 + next((n for n, m in enumerate(state.tracked_modules(course)) if m.id == module.id), 0)
+            raise dml_write_error(_CRITERION_COLLISION.format(userid=user.id, courseid=course.id,
+                                                              criterionid=criterion))
+    finally:
+        _OVERRIDES_FINISHED.setdefault(state, {})[key] = time.monotonic()
 
 
 def _active_user(user: User) -> None:
@@ -143,8 +202,7 @@ def override_activity_completion_status(call: Call) -> dict[str, Any]:
     newstate = call.params["newstate"]
     if newstate not in (0, 1):
         raise moodle_error("invalidparameter", "Invalid parameter value detected")
-    if module.completion:
-        state.complete_activity(user.id, module.id, call.now, state=newstate, overrideby=call.caller.id)
+    _override(call, course, user, module, newstate)
     record = state.activity_state(module.id, user.id)
     return {
         "cmid": module.id,

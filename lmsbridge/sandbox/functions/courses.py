@@ -36,6 +36,7 @@ from lmsbridge.sandbox.models import (
 )
 from lmsbridge.sandbox.params import DEFAULT, OPTIONAL, Multiple, Single, Value
 from lmsbridge.sandbox.registry import Call, ws
+from lmsbridge.sandbox.wire import ABSENT
 
 #: modules.id of the module types on a standard 4.5 install (lp__core_course_get_course_module__ok: page = 17)
 MODULE_TYPE_IDS = {"assign": 1, "book": 3, "folder": 7, "forum": 9, "label": 13, "lesson": 14, "page": 17,
@@ -502,7 +503,8 @@ def _module_record(call: Call, module: Module, *, contents: bool) -> dict[str, A
         "purpose": PURPOSES.get(module.modname, "content"),
         "branded": False,
         "modplural": PLURALS.get(module.modname, module.modname.title() + "s"),
-        "availability": None,
+        # course/externallib.php: availability only for those who may see hidden activities or update the course
+        "availability": None if call.can_manage() else ABSENT,
         "indent": 0,
         "onclick": "",
         "afterlink": None,
@@ -593,18 +595,22 @@ def get_course_module(call: Call) -> dict[str, Any]:
         raise MoodleError("core\\exception\\require_login_exception", "requireloginerror",
                           "Course or activity not accessible. (Not enrolled)")
     section = next(s for s in course.sections if s.id == module.sectionid)
-    return {
-        "cm": {
-            "id": module.id, "course": module.courseid, "module": MODULE_TYPE_IDS.get(module.modname, 0),
-            "name": module.name, "modname": module.modname, "instance": module.instance, "section": section.id,
-            "sectionnum": section.section, "groupmode": 0, "groupingid": 0, "completion": module.completion,
+    cm: dict[str, Any] = {
+        "id": module.id, "course": module.courseid, "module": MODULE_TYPE_IDS.get(module.modname, 0),
+        "name": module.name, "modname": module.modname, "instance": module.instance, "section": section.id,
+        "sectionnum": section.section, "groupmode": 0, "groupingid": 0, "completion": module.completion,
+    }
+    if call.can_manage():  # course/externallib.php get_course_module: the settings need manageactivities
+        cm.update({
             "idnumber": module.idnumber, "added": module.added, "score": 0, "indent": 0, "visible": module.visible,
             "visibleoncoursepage": module.visibleoncoursepage, "visibleold": module.visibleold,
             "completiongradeitemnumber": None, "completionpassgrade": 0, "completionview": module.completionview,
-            "completionexpected": 0, "showdescription": 0, "downloadcontent": 1, "availability": None,
-        },
-        "warnings": [],
-    }
+            "completionexpected": 0, "showdescription": 0,
+        })
+    cm["downloadcontent"] = 1
+    if call.can_manage():
+        cm["availability"] = None
+    return {"cm": cm, "warnings": []}
 
 
 def _module_html(call: Call, module: Module) -> str:

@@ -76,7 +76,14 @@ def create_groups(call: Call) -> list[dict[str, Any]]:
 
 @ws("core_group_get_course_groups", Single({"courseid": Value("int")}))
 def get_course_groups(call: Call) -> list[dict[str, Any]]:
-    course = get_course(call, call.params["courseid"])
+    courseid = call.params["courseid"]
+    course = call.state.course(courseid)
+    if course is None:
+        # group/externallib.php: context_course::instance(IGNORE_MISSING), then validate_context fails and the
+        # failure is wrapped like any context error (not a missing record as elsewhere)
+        raise moodle_error("errorcoursecontextnotvalid",
+                           f"You cannot execute functions in the course context (course id:{courseid}). "
+                           "The context error message was: Invalid parameter value detected")
     _require_manage(call, course)
     groups = sorted((g for g in call.state.groups.values() if g.courseid == course.id), key=lambda g: (g.name, g.id))
     return [{

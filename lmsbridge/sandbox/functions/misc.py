@@ -10,7 +10,7 @@ import zlib
 from html import escape
 from typing import Any
 
-from lmsbridge.sandbox.exceptions import coding_error, missing_record, moodle_error, no_permission
+from lmsbridge.sandbox.exceptions import MoodleError, coding_error, missing_record, moodle_error, no_permission
 from lmsbridge.sandbox.functions.common import get_course
 from lmsbridge.sandbox.functions.courses import context_error
 from lmsbridge.sandbox.params import DEFAULT, OPTIONAL, Multiple, Single, Value
@@ -19,9 +19,9 @@ from lmsbridge.sandbox.registry import Call, ws
 
 @ws("core_tag_get_tagindex",
     Single({"tagindex": Single({
-        "tag": Value("raw", OPTIONAL),
-        "tc": Value("int", OPTIONAL),
-        "ta": Value("int", OPTIONAL),
+        "tag": Value("raw"),
+        "tc": Value("int"),
+        "ta": Value("int"),
         "excl": Value("bool", OPTIONAL),
         "from": Value("int", OPTIONAL),
         "ctx": Value("int", OPTIONAL),
@@ -34,6 +34,14 @@ def get_tagindex(call: Call) -> dict[str, Any]:
     tag = next((t for t in state.tags.values() if t.name == str(spec.get("tag", "")).lower()), None)
     if tag is None:
         raise missing_record("tag")
+    # tag/classes/external.php: the tag area's index is rendered; the sites' areas of collection 1 are 1 (user
+    # interests: its index lacks what the return description requires) and 2 (courses); another area id has no
+    # index, and PHP fails on null (an "Error" without an errorcode: the lab answers so)
+    if spec["ta"] == 1:
+        raise MoodleError("core\\exception\\invalid_response_exception", "invalidresponse", "Invalid response value detected",
+                          "Error in response - Missing following required key in a single structure: content")
+    if spec["ta"] != 2:
+        raise MoodleError("Error", None, "Call to a member function export_for_template() on null")
     courses = sorted((c for c in state.courses.values() if tag.name in c.tags and (c.visible or call.can_manage())),
                      key=lambda c: c.sortorder)
     items = []
@@ -58,13 +66,16 @@ def get_tagindex(call: Call) -> dict[str, Any]:
     }
 
 
-def _grade_item(course_gradeitem: int) -> dict[str, Any]:
+def _grade_item(course_gradeitem: int, *, teacher: bool) -> dict[str, Any]:
+    """``teacher``: may see locks and overrides (grade/report/user: a learner's own report leaves them null)."""
+    shown = (lambda value: value) if teacher else (lambda value: None)
     return {
         "id": course_gradeitem, "itemname": None, "itemtype": "course", "itemmodule": None,
         "iteminstance": course_gradeitem, "itemnumber": None, "idnumber": None, "categoryid": None,
-        "outcomeid": None, "scaleid": None, "locked": False, "graderaw": None, "gradedatesubmitted": None,
+        "outcomeid": None, "scaleid": None, "locked": shown(False), "graderaw": None, "gradedatesubmitted": None,
         "gradedategraded": None, "gradehiddenbydate": False, "gradeneedsupdate": False, "gradeishidden": False,
-        "gradeislocked": False, "gradeisoverridden": False, "gradeformatted": "-", "grademin": 0, "grademax": 0,
+        "gradeislocked": shown(False), "gradeisoverridden": shown(False), "gradeformatted": "-", "grademin": 0,
+        "grademax": 0,
         "rangeformatted": "0&ndash;0", "percentageformatted": "-", "feedback": "", "feedbackformat": 0,
     }
 
@@ -90,7 +101,8 @@ def get_grade_items(call: Call) -> dict[str, Any]:
     return {
         "usergrades": [{
             "courseid": course.id, "courseidnumber": course.idnumber, "userid": u.id, "userfullname": u.fullname,
-            "useridnumber": u.idnumber, "maxdepth": 2, "gradeitems": [_grade_item(course.gradeitemid)],
+            "useridnumber": u.idnumber, "maxdepth": 2,
+            "gradeitems": [_grade_item(course.gradeitemid, teacher=call.caller.is_manager)],
         } for u in enrolled],
         "warnings": [],
     }
@@ -131,13 +143,14 @@ def upload(call: Call) -> dict[str, Any]:
     Single({"copies": Multiple(Single({"backupid": Value("alphanum"), "restoreid": Value("alphanum"),
                                        "operation": Value("alpha")}))}))
 def get_copy_progress(call: Call) -> list[dict[str, Any]]:
-    if not call.caller.is_manager:
-        raise no_permission("Copy courses", "moodle/backup:backupcourse")
+    # backup/externallib.php: each copy's record is looked up first, then its course's capabilities checked
     out = []
     for item in call.params["copies"]:
         copy = next((c for c in call.state.copies if c.backupid == item["backupid"]), None)
         if copy is None:
             raise missing_record("backup_controllers")
+        if not call.caller.is_manager:
+            raise no_permission("Copy courses", "moodle/backup:backupcourse")
         if copy.finished:  # the restore finished with the backup: Moodle then reports the restore
             out.append({"status": 1000, "progress": 1, "backupid": copy.restoreid, "operation": "restore"})
         else:
