@@ -12,6 +12,7 @@ import click
 from lmsbridge import i18n
 from lmsbridge.cli.command import group
 from lmsbridge.cli.context import app, echo_json
+from lmsbridge.cli.output import chosen, emit, output_options
 from lmsbridge.cli.witness import echo_undelivered
 from lmsbridge.errors import ExitCode
 from lmsbridge.i18n import N_
@@ -162,22 +163,26 @@ def witness_command(ctx: click.Context, ledger_location: str | None, share_ids: 
     name="events",
     help=N_("help.ledger.events"),
     examples=["lmsbridge ledger events", "lmsbridge ledger events --share S-0001",
-              "lmsbridge ledger events --share S-0001 --json"],
+              "lmsbridge ledger events --share S-0001 --json", "lmsbridge ledger events -o jsonl",
+              ("lmsbridge ledger events --excel > hendelser.csv", N_("help.output.example.excel"))],
 )
 @ledger_option
 @click.option("--share", "share_id", metavar=N_("metavar.share"), help=N_("help.ledger.events.share"))
+@output_options
 @click.pass_context
-def events_command(ctx: click.Context, ledger_location: str | None, share_id: str | None) -> None:
-    as_json = app(ctx).json
+def events_command(ctx: click.Context, ledger_location: str | None, share_id: str | None, fmt: str | None,
+                   excel: bool) -> None:
     with Ledger.open(resolve_ledger(ctx, ledger_location), create=False) as ledger:
         events = ledger.events(share_id)
-    if as_json:
-        click.echo(json.dumps([e.model_dump(mode="json") for e in events], ensure_ascii=False, indent=2))
-        return
-    if not events:
-        click.echo(i18n.t("ledger.cli.no_events"))
-    for event in events:
-        click.echo(_event_line(event))
+
+    def as_table() -> None:
+        if not events:
+            click.echo(i18n.t("ledger.cli.no_events"))
+        for event in events:
+            click.echo(_event_line(event))
+
+    emit(chosen(ctx, fmt, excel), [e.model_dump(mode="json") for e in events],
+         ["seq", "at", "share_id", "actor", "action", "details"], excel=excel, table=as_table)
 
 
 def _event_line(event: Event) -> str:

@@ -12,11 +12,12 @@ from lmsbridge import i18n
 from lmsbridge.adapters import MoodleClient, PlannedCall
 from lmsbridge.cli.command import Example, group
 from lmsbridge.cli.context import AppContext, app, echo_json
+from lmsbridge.cli.output import chosen, emit, output_options
 from lmsbridge.cli.witness import echo_act, echo_undelivered
 from lmsbridge.domain import ShareFlow
 from lmsbridge.errors import ExitCode
 from lmsbridge.i18n import N_
-from lmsbridge.ledger import Ledger, Share
+from lmsbridge.ledger import Event, Ledger, Share
 from lmsbridge.mail import Mailer
 from lmsbridge.workflows.shares import ActResult, ShareService
 from lmsbridge.workflows.witnesses import Delivered
@@ -210,47 +211,103 @@ def share_revoke(ctx: click.Context, share_id: str, reason: str, dry_run: bool) 
     elif dry_run:
         _print_planned(result.planned)
     elif result.act is not None:
-        _done(result.act, "share.revoked", False)
+        _done(result.act, N_("share.revoked"), False)
+
+
+SHARE_COLUMNS = list(Share.model_fields)
+EVENT_COLUMNS = ["seq", "at", "share_id", "actor", "action", "details"]
+STATES = {state: f"report.state.{state}" for state in ("requested", "approved", "published", "revoked", "rejected")}
+FLOWS = {flow.value: f"report.flow.{flow.value}" for flow in ShareFlow}
+#: An event's act as a participle («godkjent»); a request is «forespurt».
+ACTS = {"request": N_("share.show.act.request"), "approve": N_("act_notice.done.approve"),
+        "reject": N_("act_notice.done.reject"), "withdraw": N_("act_notice.done.withdraw"),
+        "publish": N_("act_notice.done.publish"), "revoke": N_("act_notice.done.revoke")}
+
+
+def _named(table: dict[str, str], code: str) -> str:
+    return i18n.t(table[code]) if code in table else code
 
 
 @share_group.command(name="list", help=N_("help.share.list"), examples=[
     "lmsbridge share list", "lmsbridge share list --state requested --json",
+    ("lmsbridge share list --excel > delinger.csv", N_("help.output.example.excel")),
 ])
 @click.option("--state", type=click.Choice(["requested", "approved", "published", "revoked", "rejected"]),
               help=N_("help.share.list.state"))
+@output_options
 @click.pass_context
-def share_list(ctx: click.Context, state: str | None) -> None:
-    as_json = app(ctx).json
+def share_list(ctx: click.Context, state: str | None, fmt: str | None, excel: bool) -> None:
     with service(ctx) as svc:
         shares = svc.ledger.list_shares(state=state)
-    if as_json:
-        echo_json([_share_dict(s) for s in shares])
-        return
-    if not shares:
-        click.echo(i18n.t("share.none"))
-    for s in shares:
-        click.echo(f"{s.id}  {s.state:<10} {s.flow:<26} {s.owner_platform}:{s.owner_course_shortname} → "
-                   f"{s.borrower_platform}:{s.borrower_course_shortname or '-'}  «{s.label}»")
+
+    def as_table() -> None:
+        if not shares:
+            click.echo(i18n.t("share.none"))
+            return
+        # the id never cut: a share per two lines fits 80 columns (the courses on the second)
+        for s in shares:
+            click.echo(f"{s.id}  {_named(STATES, s.state)}  {_named(FLOWS, s.flow)}  «{s.label}»")
+            click.echo(f"    {s.owner_platform}:{s.owner_course_shortname} → "
+                       f"{s.borrower_platform}:{s.borrower_course_shortname or '-'}")
+
+    emit(chosen(ctx, fmt, excel), [_share_dict(s) for s in shares], SHARE_COLUMNS, excel=excel, table=as_table)
+
+
+def _event_text(event: Event) -> str:
+    """What happened, in the user's language: the act, and the reason given or the borrower course made."""
+    text = _named(ACTS, event.action)
+    reason = event.details.get("reason") if isinstance(event.details, dict) else None
+    if reason:
+        text += " " + i18n.t("share.show.reason", reason=reason)
+    return text
 
 
 @share_group.command(name="show", help=N_("help.share.show"), examples=[
     "lmsbridge share show S-0001", "lmsbridge share show S-0001 --json",
+    "lmsbridge share show S-0001 -o csv",
 ])
 @click.argument("share_id", metavar=_SHARE)
+@output_options
 @click.pass_context
-def share_show(ctx: click.Context, share_id: str) -> None:
-    as_json = app(ctx).json
+def share_show(ctx: click.Context, share_id: str, fmt: str | None, excel: bool) -> None:
     with service(ctx) as svc:
         share = svc.get(share_id)
         events = svc.ledger.events(share_id)
-    if as_json:
-        echo_json({"share": _share_dict(share), "events": [e.model_dump(mode="json") for e in events]})
-        return
-    for key, value in _share_dict(share).items():
-        click.echo(f"{key:<26} {value}")
-    click.echo("")
-    for event in events:
-        click.echo(f"#{event.seq} {event.at:%Y-%m-%d %H:%M} {event.actor}: {event.action} {event.details}")
+        titles = {name: svc.config.platform(name).title for name in (share.owner_platform, share.borrower_platform)
+                  if name in svc.config.platforms}
+
+    def as_table() -> None:
+        def side(platform: str, course: str | None, course_id: int | None, org: str) -> str:
+            where = f"{titles.get(platform, platform)} ({platform})"
+            return f"{where}: {course or '-'}" + (f" [{course_id}]" if course_id else "") + f", {org}"
+
+        click.echo(i18n.t("share.show.title", id=share.id, state=_named(STATES, share.state)))
+        rows = [
+            (N_("share.show.flow"), _named(FLOWS, share.flow)),
+            (N_("share.show.owner"), side(share.owner_platform, share.owner_course_shortname, share.owner_course_id,
+                                      share.owner_org)),
+            (N_("share.show.borrower"), side(share.borrower_platform, share.borrower_course_shortname,
+                                         share.borrower_course_id, share.borrower_org)),
+            (N_("share.show.label"), f"«{share.label}»"),
+            (N_("share.show.licence"), share.licence_at_share or "-"),
+            (N_("share.show.initiator"), share.initiator),
+            (N_("share.show.contact_point"), share.contact_point),
+            (N_("share.show.support"), i18n.t("share.show.support_value", owner=share.owner_support or "-",
+                                          borrower=share.borrower_support or "-")),
+            (N_("share.show.created"), i18n.moment(share.created_at)),
+            (N_("share.show.updated"), i18n.moment(share.updated_at)),
+        ]
+        width = max(len(i18n.t(code)) for code, _ in rows)
+        for code, value in rows:
+            click.echo(f"  {i18n.t(code):<{width}}  {value}")
+        click.echo("")
+        click.echo(i18n.t("share.show.events"))
+        for event in events:
+            click.echo(f"  #{event.seq}  {i18n.moment(event.at)}  {event.actor}: {_event_text(event)}")
+
+    emit(chosen(ctx, fmt, excel), [e.model_dump(mode="json") for e in events], EVENT_COLUMNS, excel=excel,
+         as_json={"share": _share_dict(share), "events": [e.model_dump(mode="json") for e in events]},
+         table=as_table)
 
 
 commands = [share_group]

@@ -21,6 +21,7 @@ from rich.text import Text
 from lmsbridge import i18n
 from lmsbridge.cli.command import command
 from lmsbridge.cli.context import app, echo_json
+from lmsbridge.cli.output import chosen, emit, output_options
 from lmsbridge.errors import ExitCode, LmsbridgeError
 from lmsbridge.i18n import N_
 from lmsbridge.readers import DEFAULT_MAPPING, FieldMapping, Source, live_sources, load_path, study_categories
@@ -80,6 +81,18 @@ def _summary(entries: Sequence[Checked | Unreadable]) -> dict[str, int]:
         "errors": sum(len(errors(r.findings)) for r in results),
         "warnings": sum(len(warnings(r.findings)) for r in results),
     }
+
+
+ROW_COLUMNS = ["source", "kind", "shortname", "fullname", "ok", "errors", "warnings", "codes", "error"]
+
+
+def _row(entry: Checked | Unreadable) -> dict[str, Any]:
+    """One course as one row (``-o jsonl|csv``): its verdict and the codes of its errors."""
+    if isinstance(entry, Unreadable):
+        return {"source": str(entry.path), "ok": False, "error": entry.error.message.render()}
+    data = entry.as_dict()
+    return {**{key: data.get(key) for key in ROW_COLUMNS[:7]},
+            "codes": " ".join(f.code for f in errors(entry.findings))}
 
 
 def _load(paths: list[Path], *, mapping: FieldMapping, course_file: Path | None,
@@ -182,6 +195,7 @@ def _print(results: Sequence[Checked | Unreadable], *, quiet: bool = False) -> N
 @click.option("--course-file", type=click.Path(path_type=Path), metavar=N_("metavar.file"),
               help=N_("help.validate.course_file"))
 @click.option("-q", "--quiet", is_flag=True, help=N_("help.validate.quiet"))
+@output_options
 @click.pass_context
 def validate(
     ctx: click.Context,
@@ -192,8 +206,9 @@ def validate(
     everything: bool,
     course_file: Path | None,
     quiet: bool,
+    fmt: str | None,
+    excel: bool,
 ) -> None:
-    as_json = app(ctx).json
     selects_live = bool(courses) or category is not None or everything
     if selects_live and not platform:
         raise click.UsageError(i18n.t("validate.needs_platform"))
@@ -233,11 +248,10 @@ def validate(
     entries: list[Checked | Unreadable] = [entry if isinstance(entry, Unreadable) else next(checked)
                                            for entry in loaded]
     entries.extend(checked)
-    if as_json:
-        echo_json({"ok": all(r.ok for r in entries), "summary": _summary(entries),
-                   "courses": [r.as_dict() for r in entries]})
-    else:
-        _print(entries, quiet=quiet)
+    emit(chosen(ctx, fmt, excel), [_row(r) for r in entries], ROW_COLUMNS, excel=excel,
+         as_json={"ok": all(r.ok for r in entries), "summary": _summary(entries),
+                  "courses": [r.as_dict() for r in entries]},
+         table=lambda: _print(entries, quiet=quiet))
     if any(isinstance(r, Unreadable) for r in entries):
         ctx.exit(ExitCode.INPUT)
     if not all(r.ok for r in entries):

@@ -206,9 +206,9 @@ class ShareService:
         findings = request_findings(info, config=self.config, owner=owner, today=self._today())
         errors = [f for f in findings if f.severity == "error"]
         if errors:
-            raise RuleViolation(
-                Message("share.refused_findings", count=len(errors), codes=", ".join(f.code for f in errors))
-            )
+            # each error as ``validate`` words it, under the one error line
+            raise RuleViolation(Message("share.refused_findings", count=len(errors)),
+                                details=tuple(f.message for f in errors))
         hospital = owner if owner.role is PlatformRole.HOSPITAL else borrower
         municipal = borrower if owner.role is PlatformRole.HOSPITAL else owner
         parties = share_parties(flow, hospital_org=hospital.organisation, municipal_org=municipal.organisation)

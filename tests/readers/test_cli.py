@@ -294,3 +294,17 @@ def test_one_file_that_cannot_be_read_is_the_error_line(tmp_path: Path) -> None:
     result = invoke("validate", str(tmp_path / "missing.toml"))
     assert result.exit_code == 2
     assert result.stderr.startswith("Feil: ") and "missing.toml" in result.stderr
+
+
+def test_a_batch_as_csv_for_excel_and_as_json_lines(tmp_path: Path) -> None:
+    import csv
+    import io
+
+    files = [str(EXAMPLES / "course.toml"), str(tmp_path / "missing.toml"), str(EXAMPLES / "course-incomplete.yaml")]
+    excel = invoke("validate", *files, "--excel")
+    assert excel.exit_code == 2
+    rows = list(csv.DictReader(io.StringIO(excel.stdout_bytes.decode("utf-8-sig")), delimiter=";"))
+    assert [(r["source"], r["ok"]) for r in rows] == [(files[0], "ja"), (files[1], "nei"), (files[2], "nei")]
+    assert "finnes ikke" in rows[1]["error"] and "missing.summary" in rows[2]["codes"].split()
+    lines = invoke("validate", *files, "-o", "jsonl").stdout.splitlines()
+    assert [json.loads(line)["ok"] for line in lines] == [True, False, False]

@@ -192,7 +192,7 @@ def test_usage_errors(demo: Demo, tmp_path: Path) -> None:
     missing = tmp_path / "none.toml"
     missing.write_text(f'ledger = "{tmp_path / "nothing.db"}"\n', encoding="utf-8")
     result = CliRunner().invoke(cli, ["--config", str(missing), "report"])
-    assert result.exit_code == 1 and "nothing.db" in result.output and "Traceback" not in result.output
+    assert result.exit_code == 2 and "nothing.db" in result.output and "Traceback" not in result.output
 
 
 def test_a_notice_sent_shows_in_the_next_report(demo: Demo, tmp_path: Path) -> None:

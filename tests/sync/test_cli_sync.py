@@ -97,7 +97,7 @@ def test_dry_run_prints_the_writes_and_changes_nothing(config_file: Path, tmp_pa
         assert ledger.completions() == [] and ledger.last_run() is None and ledger.list_failures() == []
     (tmp_path / "ledger.db").rename(tmp_path / "elsewhere.db")
     missing = invoke(config_file, "sync", "run", "--dry-run")
-    assert missing.exit_code == 1 and "Fant ingen hovedbok" in missing.output
+    assert missing.exit_code == 2 and "Fant ingen hovedbok" in missing.output
     assert not (tmp_path / "ledger.db").exists()
 
 
