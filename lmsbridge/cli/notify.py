@@ -67,7 +67,8 @@ def notify_downtime(ctx: click.Context, from_platform: str, start: str, end: str
     others = [p for p in config.platforms.values() if p.role is not source.role]
     if not others:
         raise InputError(Message("notify.no_other"))
-    mailer = Mailer(config.outbox_dir(), config.smtp)
+    mailer = Mailer(config.outbox_dir(), config.smtp, operator_name=config.operator.name,
+                    operator_email=config.operator.email)
     begin, finish = _moment(start), _moment(end)
     written = []
     with Ledger.open(config.ledger_url()) as ledger:
@@ -105,7 +106,8 @@ def _print_written(written: list[NoticeWritten], as_json: bool) -> None:
 def notify_renewal(ctx: click.Context) -> None:
     as_json = app(ctx).json
     config = app(ctx).config()
-    mailer = Mailer(config.outbox_dir(), config.smtp)
+    mailer = Mailer(config.outbox_dir(), config.smtp, operator_name=config.operator.name,
+                    operator_email=config.operator.email)
     with Ledger.open(config.ledger_url()) as ledger:
         status, written = send_renewal_reminders(config, ledger, mailer, today=datetime.now(OSLO).date(),
                                                  when=datetime.now(UTC))

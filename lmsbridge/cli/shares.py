@@ -37,7 +37,8 @@ def service(ctx: click.Context) -> Iterator[ShareService]:
 
     try:
         yield ShareService(config=config, ledger=ledger, client_for=client_for,
-                           mailer=Mailer(config.outbox_dir(), config.smtp),
+                           mailer=Mailer(config.outbox_dir(), config.smtp, operator_name=config.operator.name,
+                                         operator_email=config.operator.email),
                            keys=context.keys({name: client for (name, dry), client in cache.items() if not dry}))
     finally:
         ledger.close()

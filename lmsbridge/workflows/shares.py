@@ -266,7 +266,11 @@ class ShareService:
                 self.ledger.append_event(share_id=share.id, actor=actor.label, action="request", at=now,
                                          details=details)
         witnessed = self.witnesses.write([share.id])
-        notice = share_request_message(share=share, fullname=source.fullname, findings=findings, lang=i18n.language())
+        notice = share_request_message(share=share, fullname=source.fullname, findings=findings, reason=reason,
+                                       sender=self._signature(), lang=i18n.language(),
+                                       titles={name: self.config.platform(name).title
+                                               for name in (share.owner_platform, share.borrower_platform)
+                                               if name in self.config.platforms})
         body = notice.body
         receipt = witnessed.receipts.get(share.id)
         if receipt is not None:
