@@ -27,10 +27,12 @@ from typing import Any
 from lmsbridge.i18n import N_, Message
 
 # --- exit codes ------------------------------------------------------------------------------------
-# The process exit codes, one table for every command (cron, systemd and scripts read them; README «Scheduled
-# completion sync» and the commands' help state them): 0 all went through, 4 some items failed (kept and
-# retried), 3 a platform could not be reached, 2 configuration or input, 1 refused or failed, 75 another run
-# holds the lock (nothing was done; try again later).
+# The process exit codes, one table for every command (cron, systemd and scripts read them; the README's «Exit
+# codes», ``lmsbridge --help`` and each command's help state them, from ``cli.command.EXIT_CODES``): 0 all went
+# through; 1 a check failed or a rule refused; 2 the command line, an input or the configuration cannot be used (a
+# token the platform rejects is configuration, a share or course named that is not there is input); 3 a platform
+# could not be reached; 4 some items failed (kept and retried next run); 75 another run holds the lock (nothing
+# was done; try again later).
 
 
 class ExitCode(IntEnum):
@@ -87,8 +89,10 @@ class LmsbridgeError(Exception):
     #: Process exit code the CLI uses for this error.
     exit_code: int = ExitCode.FAILED
 
-    def __init__(self, message: Message | str) -> None:
+    def __init__(self, message: Message | str, *, details: tuple[Message, ...] = ()) -> None:
         self.message = message if isinstance(message, Message) else Message.text(message)
+        #: What the message sums up, one message each (a refused request's findings): shown below it.
+        self.details = details
         super().__init__(message if isinstance(message, str) else message.code)
 
     def __str__(self) -> str:
@@ -265,9 +269,11 @@ class MoodleRecordError(MoodleError, RecordError):
 
 
 class NotFoundError(MoodleRecordError):
-    """invalidrecord / dml_missing_record_exception and friends."""
+    """invalidrecord / dml_missing_record_exception and friends. When it ends a command, the course (or other
+    record) named is not there: input."""
 
     code = "not_found"
+    exit_code = ExitCode.INPUT
 
 
 class InvalidParameterError(MoodleRecordError):
@@ -317,6 +323,7 @@ class LoginError(MoodleFatalError):
     """/login/token.php refused (its own error shape: error/errorcode)."""
 
     code = "login"
+    exit_code = ExitCode.CONFIG
     frame = N_("moodle.login")
 
 

@@ -14,7 +14,9 @@ fifth of a second at every start). ``pybabel extract`` finds every code in the s
 a text in either language, a text no code uses, or a .mo that is not its .po compiled.
 
 A value may itself be a ``Message`` (an item's label, Moodle's error inside lmsbridge's frame) or a tuple of
-values (rendered joined by ", "); both follow the language of the whole.
+values (rendered joined by ", "); both follow the language of the whole. A float is written the language's way
+(«57,2» in bokmål, «57.2» in English: Babel's ``format_decimal``); ``number``, ``moment`` and ``day`` do the same
+for the edges' own numbers, times (Europe/Oslo, with the zone) and dates.
 """
 
 from __future__ import annotations
@@ -25,11 +27,18 @@ import json
 import os
 import threading
 from collections.abc import Iterable, Mapping
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, TypeAlias
+from zoneinfo import ZoneInfo
 
 LANGUAGES = ("nb", "en")
 DEFAULT_LANGUAGE = "nb"
+#: The locale Babel formats numbers and dates in, per language: English the British way (a 24-hour clock, the
+#: day first), as the users are in Norway.
+LOCALES = {"nb": "nb_NO", "en": "en_GB"}
+#: Where the platforms and their users are: every time shown to a person is in this zone.
+OSLO = ZoneInfo("Europe/Oslo")
 
 #: Babel's extraction keywords: the call names whose first argument is a message code.
 #: ``verdict(allowed, code, …)`` and ``input_error(code, …)`` build a message from their code argument.
@@ -105,7 +114,7 @@ class Message:
 
     def render(self, lang: str | None = None) -> str:
         """The message in ``lang`` ('nb' or 'en'; default: the current language)."""
-        lang = normalise_language(lang) if lang else language()
+        lang = _lang(lang)
         template = catalogue(lang).get(self.code)
         values = {name: _render_value(value, lang) for name, value in self._items}
         if template is None:
@@ -229,7 +238,30 @@ def _render_value(value: Value, lang: str) -> object:
         return value.render(lang)
     if isinstance(value, tuple):
         return ", ".join(str(_render_value(v, lang)) for v in value)
+    if isinstance(value, float):
+        return _Number(value, lang)
     return value
+
+
+class _Number:
+    """A float in a message, written the language's way: ``{n}`` as ``number`` does, ``{n:.1f}`` with that
+    precision and the language's decimal sign."""
+
+    __slots__ = ("lang", "value")
+
+    def __init__(self, value: float, lang: str) -> None:
+        self.value = value
+        self.lang = lang
+
+    def __format__(self, spec: str) -> str:
+        if not spec:
+            return number(self.value, self.lang)
+        from babel.numbers import get_decimal_symbol
+
+        return format(self.value, spec).replace(".", get_decimal_symbol(LOCALES[self.lang]))
+
+    def __str__(self) -> str:
+        return format(self)
 
 
 def t(code: str, lang: str | None = None, /, **values: object) -> str:
@@ -291,6 +323,35 @@ def language() -> str:
     return _language or normalise_language(os.environ.get("LMSBRIDGE_LANG"))
 
 
+# --- numbers and times the language's way (Babel) -----------------------------------------------------------
+
+
+def number(value: float, lang: str | None = None, *, grouping: bool = True) -> str:
+    """``value`` the language's way: «12 345,5» in bokmål, «12,345.5» in English (``grouping`` False: «12345,5»)."""
+    from babel.numbers import format_decimal  # Babel's locale data: only when a number is shown
+
+    return format_decimal(value, locale=LOCALES[_lang(lang)], group_separator=grouping)
+
+
+def moment(value: datetime, lang: str | None = None) -> str:
+    """A point in time in Europe/Oslo with its zone: «01.03.2026, 14:05 CET» («01/03/2026, 14:05 CET» in English)."""
+    from babel.dates import format_datetime
+
+    locale = LOCALES[_lang(lang)]
+    return f"{format_datetime(value, 'short', tzinfo=OSLO, locale=locale)} {format_datetime(value, 'z', tzinfo=OSLO, locale=locale)}"
+
+
+def day(value: date, lang: str | None = None) -> str:
+    """A date the language's way: «01.03.2026» («01/03/2026» in English)."""
+    from babel.dates import format_date
+
+    return format_date(value, "short", locale=LOCALES[_lang(lang)])
+
+
+def _lang(lang: str | None) -> str:
+    return normalise_language(lang) if lang else language()
+
+
 # --- operating-system reasons --------------------------------------------------------------------
 
 # Why a file could not be read or written, in the user's language (OSError.strerror is English).
@@ -318,14 +379,19 @@ __all__ = [
     "DEFAULT_LANGUAGE",
     "EXTRACT_KEYWORDS",
     "LANGUAGES",
+    "LOCALES",
     "N_",
+    "OSLO",
     "TEXT",
     "Message",
     "Value",
     "catalogue",
+    "day",
     "has",
     "language",
+    "moment",
     "normalise_language",
+    "number",
     "os_reason",
     "render_all",
     "set_language",

@@ -17,7 +17,7 @@ import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
-from email.utils import format_datetime
+from email.utils import format_datetime, formataddr
 from pathlib import Path
 
 from pydantic import SecretStr
@@ -45,7 +45,8 @@ def message_id_for(key: str) -> str:
 
 
 def build_message(
-    *, sender: str, to: str, subject: str, body: str, key: str, when: datetime, cc: tuple[str, ...] = ()
+    *, sender: str, to: str, subject: str, body: str, key: str, when: datetime, cc: tuple[str, ...] = (),
+    reply_to: str = "",
 ) -> EmailMessage:
     """The message, every header cleaned (``header_text``): a line break in a course's name or in a notice's
     text never stops a message from being written, nor adds a header to it."""
@@ -54,6 +55,8 @@ def build_message(
     message["To"] = header_text(to, MAX_ADDRESS_TEXT)
     if cc:
         message["Cc"] = header_text(", ".join(cc), MAX_ADDRESS_TEXT)
+    if reply_to:
+        message["Reply-To"] = header_text(reply_to, MAX_ADDRESS_TEXT)
     message["Subject"] = header_text(subject)
     message["Date"] = format_datetime(when)
     message["Message-ID"] = message_id_for(key)
@@ -134,10 +137,17 @@ def _smtp_reason(exc: smtplib.SMTPException | OSError) -> Message:
 class Mailer:
     """Writes every message to the outbox, and sends it when SMTP is configured."""
 
-    def __init__(self, outbox: Path, smtp: SmtpConfig | None = None, *, sender: str | None = None) -> None:
+    def __init__(self, outbox: Path, smtp: SmtpConfig | None = None, *, sender: str | None = None,
+                 operator_name: str = "", operator_email: str = "") -> None:
+        """``operator_name`` and ``operator_email`` (``[operator]``): the person the contact point answers. The
+        name shows as the sender, the address stays the configured one (the SMTP server's domain vouches for
+        it), and replies go to the operator."""
         self.outbox = outbox
         self.smtp = smtp
-        self.sender = sender or (smtp.sender if smtp else "lmsbridge@localhost")
+        address = sender or (smtp.sender if smtp else "") or operator_email or "lmsbridge@localhost"
+        name = operator_name.strip()
+        self.sender = formataddr((name, address)) if name and "<" not in address else address
+        self.reply_to = operator_email.strip()
 
     def _password(self) -> SecretStr | None:
         if self.smtp and self.smtp.password_env:
@@ -148,7 +158,8 @@ class Mailer:
     def deliver(
         self, *, to: str, subject: str, body: str, key: str, when: datetime, cc: tuple[str, ...] = (), send: bool = True
     ) -> Delivery:
-        message = build_message(sender=self.sender, to=to, subject=subject, body=body, key=key, when=when, cc=cc)
+        message = build_message(sender=self.sender, to=to, subject=subject, body=body, key=key, when=when, cc=cc,
+                                reply_to=self.reply_to)
         path = write_eml(self.outbox, message, key)
         sent = False
         if self.smtp and send:

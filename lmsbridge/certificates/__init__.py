@@ -17,7 +17,7 @@ from lmsbridge.certificates.groups import GroupingOutcome, apply_groups, group_c
 from lmsbridge.certificates.notify import NoticeOutcome, notify_missing
 from lmsbridge.certificates.rules import GROUP_NAMES, CertificateGroup, place
 from lmsbridge.config import Config
-from lmsbridge.errors import ConfigError, ExitCode, LmsbridgeError, RetriableError, exit_code_for
+from lmsbridge.errors import ConfigError, ExitCode, LmsbridgeError, exit_code_for
 from lmsbridge.i18n import Message
 from lmsbridge.ledger import Ledger, Share
 from lmsbridge.sync.outcome import CourseWrites, SyncSummary
@@ -68,14 +68,11 @@ def _each(config: Config, client_for: ClientFor, shares: Sequence[Share], only: 
         try:
             platform = platform_for(config, key, shares)
             action(client_for(platform), platform, key)
-        except ConfigError as exc:
-            run.errors[key] = exc.message
-            run.config_error = True
-        except RetriableError as exc:
-            run.errors[key] = exc.message
-            run.unreachable = True
         except LmsbridgeError as exc:
+            # by the error's own exit code: a token the platform rejects is configuration, like a ConfigError
             run.errors[key] = exc.message
+            run.config_error = run.config_error or exc.exit_code == ExitCode.CONFIG
+            run.unreachable = run.unreachable or exc.exit_code == ExitCode.UNREACHABLE
 
 
 def group_certificates(config: Config, client_for: ClientFor, *, today: date, shares: Sequence[Share] = (),

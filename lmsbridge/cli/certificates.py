@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import csv
-import io
 from datetime import date, datetime
 
 import click
@@ -13,6 +11,7 @@ from lmsbridge import i18n
 from lmsbridge.adapters import MoodleClient
 from lmsbridge.certificates import CertificatesRun, certificate_list, group_certificates, notify_certificates
 from lmsbridge.cli.context import app, echo_json, table
+from lmsbridge.cli.output import chosen, emit, output_options
 from lmsbridge.cli.sync import _today, console, print_certificates
 from lmsbridge.errors import ExitCode
 from lmsbridge.ledger import NOTIFY_LOCK, Ledger, LockedError
@@ -95,9 +94,10 @@ def certificates_group_command(ctx: click.Context, courses: tuple[str, ...], tod
 @_today_option
 @click.option("--csv", "as_csv", is_flag=True, help="CSV (UTF-8, comma-separated, header row).")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@output_options
 @click.pass_context
 def certificates_list_command(ctx: click.Context, courses: tuple[str, ...], today: object, as_csv: bool,
-                              as_json: bool) -> None:
+                              as_json: bool, fmt: str | None, excel: bool) -> None:
     """The issuance list: each participant's group and credit points (all points for 100%, the points earned
     otherwise; «Inaktiv» is flagged for an administrator to issue by hand)."""
     config = app(ctx).config()
@@ -105,18 +105,11 @@ def certificates_list_command(ctx: click.Context, courses: tuple[str, ...], toda
     with Ledger.open(config.ledger_url()) as ledger:
         shares = ledger.list_shares(state="published")
     run = certificate_list(config, clients.__getitem__, today=_date(today), shares=shares, courses=courses)
-    if as_json:
-        echo_json({"rows": run.rows, "errors": {key: str(error) for key, error in run.errors.items()}})
-    elif as_csv:
-        buffer = io.StringIO()
-        fields = ["course", "platform", "due", "userid", "name", "email", "idnumber", "group", "done", "required",
-                  "points", "points_total", "manual_issue", "missing", "note"]
-        writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(run.rows)
-        click.echo(buffer.getvalue(), nl=False)
-    else:
-        _print_table(run)
+    fields = ["course", "platform", "due", "userid", "name", "email", "idnumber", "group", "done", "required",
+              "points", "points_total", "manual_issue", "missing", "note"]
+    emit(chosen(ctx, fmt or ("csv" if as_csv else "json" if as_json else None), excel), run.rows, fields,
+         excel=excel, as_json={"rows": run.rows, "errors": {key: str(error) for key, error in run.errors.items()}},
+         table=lambda: _print_table(run))
     for course, error in run.errors.items():
         click.echo(i18n.t("certificates.error", course=course, error=error), err=True)
     ctx.exit(run.exit_code)

@@ -22,6 +22,8 @@ from lmsbridge.workflows.acting import Keys
 @dataclass
 class AppContext:
     config_path: str | None = None
+    #: ``--json``: the command prints JSON (its errors too), wherever on the line it was given.
+    json: bool = False
     _config: Config | None = field(default=None, repr=False)
     _secrets: list[SecretStr] | None = field(default=None, repr=False)
 
@@ -80,9 +82,14 @@ class AppContext:
 
 
 def app(ctx: click.Context) -> AppContext:
+    """The invocation's ``AppContext``, made on the outermost context the first time it is asked for (a global
+    option's callback, before the root's own callback runs, asks first)."""
     obj = ctx.find_object(AppContext)
-    if obj is None:  # a command invoked without the root group (tests)
+    if obj is None:
+        root = ctx.find_root()
         obj = AppContext()
+        if root.obj is None:
+            root.obj = obj
         ctx.obj = obj
     return obj
 

@@ -29,8 +29,9 @@ from typing import Any
 import click
 
 from lmsbridge import i18n
+from lmsbridge.cli.command import command
 from lmsbridge.cli.config import write_secret_file
-from lmsbridge.cli.context import AppContext, echo_json
+from lmsbridge.cli.context import AppContext, app, echo_json
 from lmsbridge.config import renewals_until
 from lmsbridge.errors import ExitCode, InputError, LmsbridgeError
 from lmsbridge.i18n import N_, Message
@@ -164,17 +165,9 @@ def _quote(arg: str) -> str:
 
 
 def _invoke(root: click.Command, args: Sequence[str]) -> int:
-    """Run one ``lmsbridge`` command line in this process; its exit code."""
-    try:
-        result = root.main(args=list(args), prog_name="lmsbridge", standalone_mode=False)
-    except click.ClickException as exc:
-        exc.show()
-        return exc.exit_code
-    except click.exceptions.Exit as exc:
-        return exc.exit_code
-    except click.Abort:
-        return ExitCode.FAILED
-    return result if isinstance(result, int) else 0
+    """Run one ``lmsbridge`` command line in this process; its exit code (the root shows its errors)."""
+    result = root.main(args=list(args), prog_name="lmsbridge", standalone_mode=False)
+    return result if isinstance(result, int) else ExitCode.OK
 
 
 def write_demo_config(folder: Path, sandbox: Sandbox, *, today: date) -> Path:
@@ -383,34 +376,26 @@ def run_demo(root: click.Command, *, keep: Path | None = None, capture: bool = F
         return True, story.runs, time.monotonic() - begin
 
 
-@click.command(
+@command(
     "demo",
-    epilog="""\b
-Examples:
-  lmsbridge demo                        # the whole story, in Norwegian bokmål
-  lmsbridge --lang en demo              # in English
-  lmsbridge demo --keep demo-files      # keep the ledger, the e-mails and the report afterwards
-  lmsbridge demo --report rapport.html  # write the closing quarterly report here
-  lmsbridge demo --json                 # each command's exit code and output as JSON
-""",
+    help=N_("help.demo"),
+    notes=N_("help.demo.notes"),
+    exits=(ExitCode.FAILED,),
+    examples=[
+        ("lmsbridge demo", N_("help.demo.example.nb")),
+        ("lmsbridge demo --lang en", N_("help.demo.example.en")),
+        ("lmsbridge demo --keep demo-files", N_("help.demo.example.keep")),
+        ("lmsbridge demo --report rapport.html", N_("help.demo.example.report")),
+        ("lmsbridge demo --json", N_("help.demo.example.json")),
+    ],
 )
-@click.option("--keep", type=click.Path(file_okay=False, path_type=Path), metavar="FOLDER",
-              help="Write the config, ledger and outbox into FOLDER and keep them (default: a temporary folder).")
-@click.option("--report", "report", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
-              help="Write the closing quarterly report here (default: report.html in the kept folder, else in a "
-              "new temporary folder that is left in place).")
-@click.option("--json", "as_json", is_flag=True, help="Print each command, its exit code and output as JSON.")
+@click.option("--keep", type=click.Path(file_okay=False, path_type=Path), metavar=N_("metavar.folder"),
+              help=N_("help.demo.keep"))
+@click.option("--report", "report", type=click.Path(dir_okay=False, path_type=Path), metavar=N_("metavar.file"),
+              help=N_("help.demo.report"))
 @click.pass_context
-def demo(ctx: click.Context, keep: Path | None, report: Path | None, as_json: bool) -> None:
-    """See lmsbridge work on two built-in sandbox sites, with no platform, network or token.
-
-    Starts a KS Læring and a Læringsportal that answer like Moodle 4.5 on 127.0.0.1 and runs, as a
-    coordinator would: doctor, validate a good and a bad course, request, approve and publish a share
-    (labels on both sides), a KS course linked in the Læringsportal, the resale rule, a notice of an
-    upgrade, learners completing activities, sync run, certificate groups, revoke and ledger verify, and
-    ends by writing the partners' quarterly report (HTML) and printing its path. Exit 0 when every command
-    gave the expected outcome, 1 otherwise.
-    """
+def demo(ctx: click.Context, keep: Path | None, report: Path | None) -> None:
+    as_json = app(ctx).json
     target = (report or report_path(keep)).resolve()
     ok, runs, seconds = run_demo(ctx.find_root().command, keep=keep, capture=as_json, report=target)
     if as_json:

@@ -8,32 +8,25 @@ import click
 from pydantic import SecretStr
 
 from lmsbridge import i18n
-from lmsbridge.cli.context import app
-from lmsbridge.errors import InputError
-from lmsbridge.i18n import Message
+from lmsbridge.cli.command import Example, command
+from lmsbridge.cli.context import app, echo_json
+from lmsbridge.errors import ExitCode, InputError
+from lmsbridge.i18n import N_, Message
 from lmsbridge.workflows.acting import who_holds
 
-EXAMPLES = """\b
-Examples:
-  lmsbridge login --platform lp                      # paste your key (Moodle: Preferences > Security keys)
-  lmsbridge login --platform ks --token-stdin < key.txt
-  lmsbridge logout --platform lp
-  LMSBRIDGE_LOGIN__STORE=file lmsbridge login --platform lp   # a 0600 file instead of the OS keyring
-"""
+EXAMPLES: list[Example] = [
+    ("lmsbridge login --platform lp", N_("help.login.example.paste")),
+    ("lmsbridge login --platform ks --token-stdin < key.txt", None),
+    ("lmsbridge logout --platform lp", None),
+    ("LMSBRIDGE_LOGIN__STORE=file lmsbridge login --platform lp", N_("help.login.example.file")),
+]
 
 
-@click.command(name="login", epilog=EXAMPLES)
-@click.option("--platform", "platform", required=True, help="The platform (a key of [platforms] in the config).")
-@click.option("--token-stdin", is_flag=True, help="Read the key from standard input (one line) instead of a prompt.")
+@command(name="login", help=N_("help.login"), exits=(ExitCode.FAILED, ExitCode.UNREACHABLE), examples=EXAMPLES)
+@click.option("--platform", "platform", required=True, metavar=N_("metavar.platform"), help=N_("help.login.platform"))
+@click.option("--token-stdin", is_flag=True, help=N_("help.login.token_stdin"))
 @click.pass_context
 def login(ctx: click.Context, platform: str, token_stdin: bool) -> None:
-    """Store your own key (personal web-service token for the lmsbridge service) for PLATFORM.
-
-    Approve, reject, withdraw, publish, revoke and labels audit --fix are made with it: the platform says who
-    you are and what you may do on the course. Make the key in Moodle under Preferences > Security keys
-    («Sikkerhetsnøkler»), or ask the site admin for one (works for ID-porten/HelseID users). The key is checked
-    against the platform, then kept in the OS keyring, or in a 0600 file where there is none ([login] store).
-    """
     context = app(ctx)
     profile = context.config().platform(platform)
     if token_stdin:
@@ -48,23 +41,30 @@ def login(ctx: click.Context, platform: str, token_stdin: bool) -> None:
     keys.not_the_service(actor).require()
     store = keys.store
     store.set(profile.url, token)
+    if context.json:
+        echo_json({"platform": platform, "by": actor.as_data(), "store": store.where})
+        return
     click.echo(i18n.t("keys.logged_in", title=profile.title, who=actor.label, where=store.where))
 
 
-@click.command(name="logout", epilog=EXAMPLES)
-@click.option("--platform", "platforms", multiple=True, help="Only this platform (repeatable; default: all).")
+@command(name="logout", help=N_("help.logout"), examples=EXAMPLES)
+@click.option("--platform", "platforms", multiple=True, metavar=N_("metavar.platform"), help=N_("help.logout.platform"))
 @click.pass_context
 def logout(ctx: click.Context, platforms: tuple[str, ...]) -> None:
-    """Forget your own key for each platform (or those named)."""
     context = app(ctx)
     config = context.config()
     store = context.key_store()
-    for name in platforms or tuple(config.platforms):
-        profile = config.platform(name)
-        if store.delete(profile.url):
-            click.echo(i18n.t("keys.logged_out", title=profile.title, where=store.where))
+    forgotten = {name: store.delete(config.platform(name).url) for name in platforms or tuple(config.platforms)}
+    if context.json:
+        echo_json({"store": store.where, "logged_out": [name for name, done in forgotten.items() if done],
+                   "no_key": [name for name, done in forgotten.items() if not done]})
+        return
+    for name, done in forgotten.items():
+        title = config.platform(name).title
+        if done:
+            click.echo(i18n.t("keys.logged_out", title=title, where=store.where))
         else:
-            click.echo(i18n.t("keys.no_key", title=profile.title, where=store.where))
+            click.echo(i18n.t("keys.no_key", title=title, where=store.where))
 
 
 commands = [login, logout]

@@ -10,9 +10,12 @@ from typing import Any, TypeVar
 import click
 
 from lmsbridge import i18n
-from lmsbridge.cli.context import app
+from lmsbridge.cli.command import group
+from lmsbridge.cli.context import app, echo_json
+from lmsbridge.cli.output import chosen, emit, output_options
 from lmsbridge.cli.witness import echo_undelivered
 from lmsbridge.errors import ExitCode
+from lmsbridge.i18n import N_
 from lmsbridge.ledger import Event, Ledger, VerifyReport
 from lmsbridge.ledger.witnesses import WitnessReport
 from lmsbridge.workflows.witnesses import Witnesses
@@ -29,10 +32,9 @@ def ledger_option(command: F) -> F:
     return click.option(
         "--ledger",
         "ledger_location",
-        metavar="PATH_OR_URL",
+        metavar=N_("metavar.ledger"),
         envvar="LMSBRIDGE_LEDGER",
-        help="The ledger: a SQLite file, sqlite:///path or postgresql://… "
-        "Default: $LMSBRIDGE_LEDGER, else the configuration's ledger.",
+        help=N_("help.ledger.location"),
     )(command)
 
 
@@ -46,50 +48,32 @@ def resolve_ledger(ctx: click.Context, given: str | None) -> str:
     return DEFAULT_LEDGER
 
 
-@click.group(name="ledger")
+@group(name="ledger", help=N_("help.ledger"), examples=[
+    "lmsbridge ledger verify",
+    "lmsbridge ledger events --share S-0001",
+    "lmsbridge ledger verify --ledger /var/lib/lmsbridge/ledger.db --json",
+])
 def ledger_group() -> None:
-    """The ledger, the only state lmsbridge keeps: check its event chain and rows, and read its log.
-
-    Every share request, approval, publication and revocation is an event; each event carries the hash of
-    the one before, so an event edited, deleted or inserted afterwards is found. Each event also carries a
-    digest of the shares, completions and sent messages it wrote, so such a row edited, deleted or
-    inserted behind lmsbridge's back is found too.
-
-    \b
-    Examples:
-      lmsbridge ledger verify
-      lmsbridge ledger events --share S-0001
-      lmsbridge ledger verify --ledger /var/lib/lmsbridge/ledger.db --json
-    """
+    pass
 
 
 @ledger_group.command(
     name="verify",
-    epilog="""\b
-Examples:
-  lmsbridge ledger verify
-  lmsbridge ledger verify --witnesses      # and the receipts the platforms keep
-  lmsbridge ledger verify --json
-  LMSBRIDGE_LEDGER=postgresql://lmsbridge@db/lmsbridge lmsbridge ledger verify
-
-Exit status: 0 when the chain is intact and every share, completion and message sent matches its last
-event (and, with --witnesses, every receipt on the platforms matches the ledger); 1 when an event was
-changed, deleted or inserted, or such a row was, or a platform's receipt disagrees (each is named); 3 when
-a platform could not be reached.""",
+    help=N_("help.ledger.verify"),
+    notes=N_("help.ledger.verify.notes"),
+    exits=(ExitCode.FAILED, ExitCode.UNREACHABLE),
+    examples=[
+        "lmsbridge ledger verify",
+        ("lmsbridge ledger verify --witnesses", N_("help.ledger.example.witnesses")),
+        "lmsbridge ledger verify --json",
+        "LMSBRIDGE_LEDGER=postgresql://lmsbridge@db/lmsbridge lmsbridge ledger verify",
+    ],
 )
 @ledger_option
-@click.option("--witnesses", is_flag=True, help="Also read the receipts on both platforms (the configuration's) and "
-              "name each share and platform whose receipt disagrees with the ledger: a rewritten history, a "
-              "rollback, a deleted share, a replaced or empty ledger.")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--witnesses", is_flag=True, help=N_("help.ledger.verify.witnesses"))
 @click.pass_context
-def verify_command(ctx: click.Context, ledger_location: str | None, witnesses: bool, as_json: bool) -> None:
-    """Walk the event chain from the first event and name the first one that is not as it was written; then
-    name every share, completion or message row that differs from the last event vouching for it, that no
-    event vouches for, or that is gone. With --witnesses, compare the ledger with the platforms' receipts.
-
-    Without witnesses this proves the ledger consistent with itself only: whoever can write the file can write
-    a consistent one. The receipts are kept by the platforms, out of the file's reach."""
+def verify_command(ctx: click.Context, ledger_location: str | None, witnesses: bool) -> None:
+    as_json = app(ctx).json
     witness_report: WitnessReport | None = None
     with Ledger.open(resolve_ledger(ctx, ledger_location), create=False) as ledger:
         report = ledger.verify()
@@ -144,55 +128,61 @@ def _echo_witnesses(report: WitnessReport) -> None:
 
 @ledger_group.command(
     name="witness",
-    epilog="""\b
-Examples:
-  lmsbridge ledger witness               # after an upgrade, or when a platform was down during an act
-  lmsbridge ledger witness --share S-0001""",
+    help=N_("help.ledger.witness"),
+    notes=N_("help.ledger.witness.notes"),
+    exits=(ExitCode.FAILED, ExitCode.PARTIAL),
+    examples=[
+        ("lmsbridge ledger witness", N_("help.ledger.example.witness")),
+        "lmsbridge ledger witness --share S-0001",
+    ],
 )
 @ledger_option
-@click.option("--share", "share_ids", multiple=True, metavar="ID", help="Only this share (repeatable).")
+@click.option("--share", "share_ids", multiple=True, metavar=N_("metavar.share"), help=N_("help.ledger.witness.share"))
 @click.pass_context
 def witness_command(ctx: click.Context, ledger_location: str | None, share_ids: tuple[str, ...]) -> None:
-    """Write each share's latest receipt onto its courses where it is missing or behind.
-
-    Never backwards: a receipt on a platform that names a later event, or an event the ledger has otherwise,
-    is left alone and reported (exit 1). Exit 0 when every receipt is in place, 3 when a platform could not
-    be reached, 1 when one was not written."""
     context = app(ctx)
     with Ledger.open(resolve_ledger(ctx, ledger_location), create=False) as ledger:
         delivered = Witnesses(context.config(), ledger, lambda name: context.client(name)).write(
             share_ids or [s.id for s in ledger.list_shares()])
-    for holder, receipt in delivered.written:
-        click.echo(i18n.t("witness.cli.written", course=holder.name, receipt=receipt.text))
-    echo_undelivered(delivered)
-    click.echo(i18n.t("witness.cli.done", shares=len(delivered.receipts), written=len(delivered.written)))
+    if context.json:
+        echo_json({"ok": not delivered.failed, "shares": len(delivered.receipts),
+                   "written": [{"course": holder.name, "platform": holder.platform, "receipt": receipt.text}
+                               for holder, receipt in delivered.written],
+                   "failed": [{"course": holder.name, "platform": holder.platform, "reason": reason.render()}
+                              for holder, reason in delivered.failed]})
+    else:
+        for holder, receipt in delivered.written:
+            click.echo(i18n.t("witness.cli.written", course=holder.name, receipt=receipt.text))
+        echo_undelivered(delivered)
+        click.echo(i18n.t("witness.cli.done", shares=len(delivered.receipts), written=len(delivered.written)))
     if delivered.failed:
-        ctx.exit(ExitCode.FAILED)
+        ctx.exit(ExitCode.PARTIAL)
 
 
 @ledger_group.command(
     name="events",
-    epilog="""\b
-Examples:
-  lmsbridge ledger events
-  lmsbridge ledger events --share S-0001
-  lmsbridge ledger events --share S-0001 --json""",
+    help=N_("help.ledger.events"),
+    examples=["lmsbridge ledger events", "lmsbridge ledger events --share S-0001",
+              "lmsbridge ledger events --share S-0001 --json", "lmsbridge ledger events -o jsonl",
+              ("lmsbridge ledger events --excel > hendelser.csv", N_("help.output.example.excel"))],
 )
 @ledger_option
-@click.option("--share", "share_id", metavar="ID", help="Only the events of this share (e.g. S-0001).")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--share", "share_id", metavar=N_("metavar.share"), help=N_("help.ledger.events.share"))
+@output_options
 @click.pass_context
-def events_command(ctx: click.Context, ledger_location: str | None, share_id: str | None, as_json: bool) -> None:
-    """List events, oldest first: when, which share, who, what, and why."""
+def events_command(ctx: click.Context, ledger_location: str | None, share_id: str | None, fmt: str | None,
+                   excel: bool) -> None:
     with Ledger.open(resolve_ledger(ctx, ledger_location), create=False) as ledger:
         events = ledger.events(share_id)
-    if as_json:
-        click.echo(json.dumps([e.model_dump(mode="json") for e in events], ensure_ascii=False, indent=2))
-        return
-    if not events:
-        click.echo(i18n.t("ledger.cli.no_events"))
-    for event in events:
-        click.echo(_event_line(event))
+
+    def as_table() -> None:
+        if not events:
+            click.echo(i18n.t("ledger.cli.no_events"))
+        for event in events:
+            click.echo(_event_line(event))
+
+    emit(chosen(ctx, fmt, excel), [e.model_dump(mode="json") for e in events],
+         ["seq", "at", "share_id", "actor", "action", "details"], excel=excel, table=as_table)
 
 
 def _event_line(event: Event) -> str:

@@ -5,39 +5,37 @@ from __future__ import annotations
 import click
 
 from lmsbridge import i18n
+from lmsbridge.cli.command import group
 from lmsbridge.cli.context import app, echo_json
 from lmsbridge.domain import PlatformRole
 from lmsbridge.errors import ExitCode, InputError
-from lmsbridge.i18n import Message
+from lmsbridge.i18n import N_, Message
 from lmsbridge.readers.live import course_info_from_course
 from lmsbridge.sharing.licence import may_resell
 
 
-@click.group(name="licence")
+@group(name="licence", help=N_("help.licence"),
+       examples=["lmsbridge licence check --platform ks --course KSL-HBHF-SMITTE-01 --seller KS"])
 def licence_group() -> None:
-    """The resale rule: borrowed courses may not be resold unless the material is CC BY-SA.
-
-    \b
-    Examples:
-      lmsbridge licence check --platform ks --course KSL-HBHF-SMITTE-01 --seller KS
-    """
+    pass
 
 
 @licence_group.command(
     name="check",
-    epilog="""\b
-Examples:
-  lmsbridge licence check --platform ks --course KSL-VELFERD-01 --seller "Helse Bergen HF"
-  lmsbridge licence check --licence "CC BY-SA" --owner KS --owner-role municipal --seller "Helse Bergen HF" --json
-""",
+    help=N_("help.licence.check"),
+    notes=N_("help.licence.check.notes"),
+    exits=(ExitCode.FAILED, ExitCode.UNREACHABLE),
+    examples=[
+        'lmsbridge licence check --platform ks --course KSL-VELFERD-01 --seller "Helse Bergen HF"',
+        'lmsbridge licence check --licence "CC BY-SA" --owner KS --owner-role municipal --seller "Helse Bergen HF" --json',
+    ],
 )
-@click.option("--platform", help="Read licence and owner from this platform's course (with --course).")
-@click.option("--course", help="Course id or shortname on --platform.")
-@click.option("--licence", "licence_text", help="Licence, when not read from a course.")
-@click.option("--owner", help="Owning organisation, when not read from a course.")
-@click.option("--owner-role", type=click.Choice(["municipal", "hospital"]), help="Owner's side, when not read from a course.")
-@click.option("--seller", required=True, help="The organisation that wants to sell the course.")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--platform", metavar=N_("metavar.platform"), help=N_("help.licence.platform"))
+@click.option("--course", metavar=N_("metavar.course"), help=N_("help.licence.course"))
+@click.option("--licence", "licence_text", help=N_("help.licence.licence"))
+@click.option("--owner", help=N_("help.licence.owner"))
+@click.option("--owner-role", type=click.Choice(["municipal", "hospital"]), help=N_("help.licence.owner_role"))
+@click.option("--seller", required=True, help=N_("help.licence.seller"))
 @click.pass_context
 def licence_check(
     ctx: click.Context,
@@ -47,10 +45,8 @@ def licence_check(
     owner: str | None,
     owner_role: str | None,
     seller: str,
-    as_json: bool,
 ) -> None:
-    """May SELLER sell this course on? The owner always; a borrower only under CC BY-SA; never a hospital
-    (Helse Sør-Øst) course. Exit 0 for yes, 1 for no."""
+    as_json = app(ctx).json
     role = PlatformRole(owner_role) if owner_role else None
     if platform and course:
         context = app(ctx)

@@ -13,9 +13,10 @@ from zoneinfo import ZoneInfo
 import click
 
 from lmsbridge import i18n
+from lmsbridge.cli.command import group
 from lmsbridge.cli.context import app, echo_json
-from lmsbridge.errors import InputError
-from lmsbridge.i18n import Message
+from lmsbridge.errors import ExitCode, InputError
+from lmsbridge.i18n import N_, Message
 from lmsbridge.ledger import Ledger
 from lmsbridge.mail import Mailer
 from lmsbridge.sharing.notices import downtime_notice
@@ -33,48 +34,41 @@ def _moment(value: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=OSLO)
 
 
-@click.group(name="notify")
+@group(name="notify", help=N_("help.notify"), examples=[
+    "lmsbridge notify downtime --from lp --start 2026-12-01T18:00 --end 2026-12-01T22:00",
+    "lmsbridge notify renewal",
+])
 def notify_group() -> None:
-    """Notices to the contact points (downtime, upgrades, renewal of the agreement), logged in the ledger.
-
-    \b
-    Examples:
-      lmsbridge notify downtime --from lp --start 2026-12-01T18:00 --end 2026-12-01T22:00
-      lmsbridge notify renewal
-    """
+    pass
 
 
 @notify_group.command(
     name="downtime",
-    epilog="""\b
-Examples:
-  lmsbridge notify downtime --from lp --start 2026-12-01T18:00 --end 2026-12-01T22:00 --affected "Alle kurs"
-  lmsbridge notify downtime --from ks --kind upgrade --start 2026-12-05T08:00 --end 2026-12-05T12:00
-""",
+    help=N_("help.notify.downtime"),
+    exits=(ExitCode.UNREACHABLE,),
+    examples=[
+        'lmsbridge notify downtime --from lp --start 2026-12-01T18:00 --end 2026-12-01T22:00 --affected "Alle kurs"',
+        "lmsbridge notify downtime --from ks --kind upgrade --start 2026-12-05T08:00 --end 2026-12-05T12:00",
+    ],
 )
-@click.option("--from", "from_platform", required=True, help="The platform that goes down or is upgraded.")
-@click.option("--start", required=True, help="Start (ISO 8601; Europe/Oslo when no offset is given).")
-@click.option("--end", required=True, help="End (ISO 8601).")
-@click.option("--kind", type=click.Choice(["downtime", "upgrade"]), default="downtime", show_default=True)
-@click.option("--affected", default="", help="What course activity is affected.")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option("--from", "from_platform", required=True, metavar=N_("metavar.platform"),
+              help=N_("help.notify.downtime.from"))
+@click.option("--start", required=True, metavar=N_("metavar.time"), help=N_("help.notify.downtime.start"))
+@click.option("--end", required=True, metavar=N_("metavar.time"), help=N_("help.notify.downtime.end"))
+@click.option("--kind", type=click.Choice(["downtime", "upgrade"]), default="downtime", show_default=True,
+              help=N_("help.notify.downtime.kind"))
+@click.option("--affected", default="", help=N_("help.notify.downtime.affected"))
 @click.pass_context
-def notify_downtime(
-    ctx: click.Context, from_platform: str, start: str, end: str, kind: str, affected: str, as_json: bool
-) -> None:
-    """Write the notice of planned downtime or an upgrade to the other party's contact point(s).
-
-    «Nede-tid eller oppgraderinger som kan berøre kursaktivitet hos den andre parten skal varsles den
-    andre parten … uten ugrunnet opphold.» The notice is written as an .eml in the outbox and sent when
-    SMTP is configured, and logged in the ledger (a «notice» event).
-    """
+def notify_downtime(ctx: click.Context, from_platform: str, start: str, end: str, kind: str, affected: str) -> None:
+    as_json = app(ctx).json
     context = app(ctx)
     config = context.config()
     source = config.platform(from_platform)
     others = [p for p in config.platforms.values() if p.role is not source.role]
     if not others:
         raise InputError(Message("notify.no_other"))
-    mailer = Mailer(config.outbox_dir(), config.smtp)
+    mailer = Mailer(config.outbox_dir(), config.smtp, operator_name=config.operator.name,
+                    operator_email=config.operator.email)
     begin, finish = _moment(start), _moment(end)
     written = []
     with Ledger.open(config.ledger_url(create=True)) as ledger:
@@ -104,23 +98,16 @@ def _print_written(written: list[NoticeWritten], as_json: bool) -> None:
 
 @notify_group.command(
     name="renewal",
-    epilog="""\b
-Examples:
-  lmsbridge notify renewal
-  lmsbridge --lang en notify renewal --json
-""",
+    help=N_("help.notify.renewal"),
+    exits=(ExitCode.UNREACHABLE,),
+    examples=["lmsbridge notify renewal", "lmsbridge notify renewal --lang en --json"],
 )
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_context
-def notify_renewal(ctx: click.Context, as_json: bool) -> None:
-    """Remind both parties' contact points that the agreement must be renewed before its term ends.
-
-    «Varighet: ett år, må deretter fornyes.» The reminder names the term and the days left; it is written
-    once per term and contact point (as an .eml in the outbox, sent when SMTP is configured) and logged in
-    the ledger. `doctor` and `share request` warn from [agreement] warn_days (60) days before the end.
-    """
+def notify_renewal(ctx: click.Context) -> None:
+    as_json = app(ctx).json
     config = app(ctx).config()
-    mailer = Mailer(config.outbox_dir(), config.smtp)
+    mailer = Mailer(config.outbox_dir(), config.smtp, operator_name=config.operator.name,
+                    operator_email=config.operator.email)
     with Ledger.open(config.ledger_url(create=True)) as ledger:
         status, written = send_renewal_reminders(config, ledger, mailer, today=datetime.now(OSLO).date(),
                                                  when=datetime.now(UTC))

@@ -11,9 +11,10 @@ from pathlib import Path
 import click
 
 from lmsbridge import i18n
-from lmsbridge.cli.context import app
-from lmsbridge.errors import InputError
-from lmsbridge.i18n import Message
+from lmsbridge.cli.command import command
+from lmsbridge.cli.context import app, echo_json
+from lmsbridge.errors import ExitCode, InputError
+from lmsbridge.i18n import N_, Message
 from lmsbridge.ledger import Ledger
 from lmsbridge.report import Period, collect, day_of
 
@@ -51,36 +52,30 @@ def write_atomically(path: Path, text: str) -> None:
         raise InputError(Message("report.write_failed", path=path, reason=i18n.os_reason(exc))) from None
 
 
-@click.command(
-    epilog="""\b
-Examples:
-  lmsbridge report                                  # this quarter so far, as report-<quarter>.html
-  lmsbridge report --quarter 2026Q4 --out rapport.html
-  lmsbridge report --quarter 2026Q4 --live          # with learners and certificate groups read from the platforms
-  lmsbridge --lang en report --from 2026-10-01 --to 2026-11-15
-  lmsbridge report --quarter 2026Q4 -o csv > tall.csv
-""",
+@command(
+    help=N_("help.report"),
+    exits=(ExitCode.UNREACHABLE, ExitCode.PARTIAL),
+    notes=N_("help.report.notes"),
+    examples=[
+        ("lmsbridge report", N_("help.report.example.quarter")),
+        "lmsbridge report --quarter 2026Q4 --out rapport.html",
+        ("lmsbridge report --quarter 2026Q4 --live", N_("help.report.example.live")),
+        "lmsbridge report --lang en --from 2026-10-01 --to 2026-11-15",
+        "lmsbridge report --quarter 2026Q4 -o csv > tall.csv",
+    ],
 )
-@click.option("--quarter", metavar="YYYYQn", help="The quarter, e.g. 2026Q4 (default: the current one, so far).")
-@click.option("--from", "start", metavar="DATE", help="First day (YYYY-MM-DD) instead of a quarter.")
-@click.option("--to", "end", metavar="DATE", help="Last day (YYYY-MM-DD), inclusive (default: today).")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
-              help="Where to write it (HTML default: report-<period>.html; JSON and CSV default: standard output).")
-@click.option("-o", "--output", "fmt", type=click.Choice(["html", "json", "csv"]), default="html", show_default=True,
-              help="One self-contained HTML page (prints to A4), or the figures as JSON or CSV.")
-@click.option("--live", is_flag=True, help="Also read the platforms now: learners on each borrower course and the "
-              "certificate groups with points (counts only).")
+@click.option("--quarter", metavar=N_("metavar.quarter"), help=N_("help.report.quarter"))
+@click.option("--from", "start", metavar=N_("metavar.date"), help=N_("help.report.from"))
+@click.option("--to", "end", metavar=N_("metavar.date"), help=N_("help.report.to"))
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), metavar=N_("metavar.file"),
+              help=N_("help.report.out"))
+@click.option("-o", "--output", "fmt", type=click.Choice(["html", "json", "csv"]), default=None,
+              help=N_("help.report.output"))
+@click.option("--live", is_flag=True, help=N_("help.report.live"))
 @click.pass_context
-def report(ctx: click.Context, quarter: str | None, start: str | None, end: str | None, out: Path | None, fmt: str,
-           live: bool) -> None:
-    """The quarterly picture for the partners' meeting: shares by flow and state over time, learners and
-    completions per shared course, certificate groups, sync health, notices, requests waiting, and the
-    agreement's term and renewal.
-
-    «Partene møtes hvert kvartal for å … følge opp og videreutvikle delingssamarbeidet.» Counts only: no
-    learner names or e-mail addresses. Each figure says where it comes from (the ledger, the configuration,
-    or the platforms with --live).
-    """
+def report(ctx: click.Context, quarter: str | None, start: str | None, end: str | None, out: Path | None,
+           fmt: str | None, live: bool) -> None:
+    fmt = fmt or ("json" if app(ctx).json else "html")
     from lmsbridge.report.render import render_csv, render_html, render_json  # Jinja2: only when reporting
 
     context = app(ctx)
@@ -98,13 +93,19 @@ def report(ctx: click.Context, quarter: str | None, start: str | None, end: str 
         target = out or Path(f"report-{period.label}.html")
         write_atomically(target, render_html(figures))
         click.echo(i18n.t("report.written", path=target.resolve()))
-        return
-    text = render_json(figures) if fmt == "json" else render_csv(figures)
-    if out is None:
-        click.echo(text, nl=False)
     else:
-        write_atomically(out, text)
-        click.echo(i18n.t("report.written", path=out.resolve()))
+        text = render_json(figures) if fmt == "json" else render_csv(figures)
+        if out is None:
+            click.echo(text, nl=False)
+        else:
+            write_atomically(out, text)
+            if context.json:
+                echo_json({"ok": not figures.live_errors, "written": str(out.resolve()),
+                           "live_errors": figures.live_errors})
+            else:
+                click.echo(i18n.t("report.written", path=out.resolve()))
+    if figures.live_errors:
+        ctx.exit(figures.live_exit_code)
 
 
 commands = [report]

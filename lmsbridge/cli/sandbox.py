@@ -16,7 +16,7 @@ from lmsbridge.cli.config import make_ledger, write_config, write_secret_file
 from lmsbridge.config import CertificateDraft, Config, ConfigDraft, PlatformDraft, renewals_until
 from lmsbridge.domain import PlatformRole
 from lmsbridge.errors import InputError
-from lmsbridge.i18n import Message
+from lmsbridge.i18n import N_, Message
 from lmsbridge.sandbox import FAULT_MODES, Sandbox, SeedSpec
 from lmsbridge.sandbox.seed import add_receipt_field
 
@@ -81,7 +81,7 @@ Examples:
 @click.option("--courses", type=click.IntRange(0), default=0, help="Synthetic courses to add per site.")
 @click.option("--enrolments", type=click.IntRange(0), default=0, help="Learners enrolled in each synthetic course.")
 @click.option("--debug", is_flag=True, help="Error answers carry debuginfo, as with Moodle's debugging on.")
-@click.option("--write-config", "config_file", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+@click.option("--write-config", "config_file", type=click.Path(dir_okay=False, path_type=Path), metavar=N_("metavar.file"),
               help="Write a configuration for these sites to FILE, with their tokens, a pseudonym secret, an empty "
               "ledger and the outbox beside it, and add the receipt field each site's admin adds (README): "
               "`lmsbridge --config FILE doctor` passes.")

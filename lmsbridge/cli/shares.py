@@ -10,12 +10,14 @@ import click
 
 from lmsbridge import i18n
 from lmsbridge.adapters import MoodleClient, PlannedCall
+from lmsbridge.cli.command import Example, group
 from lmsbridge.cli.context import AppContext, app, echo_json
+from lmsbridge.cli.output import chosen, emit, output_options
 from lmsbridge.cli.witness import echo_act, echo_undelivered
 from lmsbridge.domain import ShareFlow
 from lmsbridge.errors import ConfigError, ExitCode
 from lmsbridge.i18n import N_, Message
-from lmsbridge.ledger import Ledger, Share
+from lmsbridge.ledger import Event, Ledger, Share
 from lmsbridge.mail import Mailer
 from lmsbridge.sync import SyncOptions, run_sync
 from lmsbridge.workflows.shares import ActResult, LastSync, ShareService
@@ -37,7 +39,8 @@ def service(ctx: click.Context, *, create: bool = False) -> Iterator[ShareServic
 
     try:
         yield ShareService(config=config, ledger=ledger, client_for=client_for,
-                           mailer=Mailer(config.outbox_dir(), config.smtp),
+                           mailer=Mailer(config.outbox_dir(), config.smtp, operator_name=config.operator.name,
+                                         operator_email=config.operator.email),
                            keys=context.keys({name: client for (name, dry), client in cache.items() if not dry}))
     finally:
         ledger.close()
@@ -53,37 +56,42 @@ def _print_planned(planned: list[PlannedCall]) -> None:
         click.echo(f"  {call.wsfunction} {dict(call.params)}")
 
 
-EXAMPLES = """\b
-Examples:
-  lmsbridge share request --flow hospital-to-ks --course HBHF-SMITTE-01
-  lmsbridge login --platform lp                 # the owner's acts are made with your own key
-  lmsbridge share approve S-0001
-  lmsbridge share publish S-0001 --dry-run
-  lmsbridge share publish S-0001
-  lmsbridge share revoke S-0001 --reason "Kurset er erstattet"   # after a last sync of S-0001
-  lmsbridge share withdraw S-0002 --reason "Skal revideres"     # approved, not yet published
-  lmsbridge share list --json
-"""
+#: The workflow, in the group's help.
+EXAMPLES: list[Example] = [
+    ("lmsbridge share request --flow hospital-to-ks --course HBHF-SMITTE-01", None),
+    ("lmsbridge login --platform lp", N_("help.share.example.login")),
+    ("lmsbridge share approve S-0001", None),
+    ("lmsbridge share publish S-0001 --dry-run", None),
+    ("lmsbridge share publish S-0001", None),
+    ("lmsbridge share revoke S-0001 --reason \"Kurset er erstattet\"", N_("help.share.example.last_sync")),
+    ("lmsbridge share withdraw S-0002 --reason \"Skal revideres\"", N_("help.share.example.withdraw")),
+    ("lmsbridge share list --json", None),
+]
+#: What an act on a share may end with besides 0 and 2: refused (a rule, the platform's answer), unreachable.
+ACT_EXITS = (ExitCode.FAILED, ExitCode.UNREACHABLE)
+_SHARE = N_("metavar.share")
 
 
-@click.group(name="share", epilog=EXAMPLES)
+@group(name="share", help=N_("help.share"), examples=EXAMPLES)
 def share_group() -> None:
-    """Request, approve, publish and end course shares under the agreement (each step in the ledger)."""
+    pass
 
 
-@share_group.command(name="request", epilog=EXAMPLES)
+@share_group.command(name="request", help=N_("help.share.request"), exits=ACT_EXITS, examples=[
+    ('lmsbridge share request --flow hospital-to-ks --course HBHF-SMITTE-01 --reason "Kommunene ønsker kurset"', None),
+    ("lmsbridge share request --flow hospital-shares-ks-course --course KSL-VELFERD-01", None),
+])
 @click.option("--flow", type=click.Choice([f.value for f in ShareFlow]), required=True,
-              help="hospital-to-ks: an HF shares its course to KS Læring; ks-orders-from-hospital: a municipality "
-              "orders an HF course; hospital-shares-ks-course: an HF links a KS Læring course.")
-@click.option("--course", required=True, help="The owner's course: id or shortname on the owner platform.")
-@click.option("--owner", "owner_platform", help="Owner platform (when several have the owner's role).")
-@click.option("--borrower", "borrower_platform", help="Borrower platform (when several have that role).")
-@click.option("--reason", default="", help="Why the course is shared (goes into the request).")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+              help=N_("help.share.request.flow"))
+@click.option("--course", required=True, metavar=N_("metavar.course"), help=N_("help.share.request.course"))
+@click.option("--owner", "owner_platform", metavar=N_("metavar.platform"), help=N_("help.share.request.owner"))
+@click.option("--borrower", "borrower_platform", metavar=N_("metavar.platform"),
+              help=N_("help.share.request.borrower"))
+@click.option("--reason", default="", help=N_("help.share.request.reason"))
 @click.pass_context
 def share_request(ctx: click.Context, flow: str, course: str, owner_platform: str | None,
-                  borrower_platform: str | None, reason: str, as_json: bool) -> None:
-    """Validate the course information and send the share request to the contact point (idempotent)."""
+                  borrower_platform: str | None, reason: str) -> None:
+    as_json = app(ctx).json
     with service(ctx, create=True) as svc:
         result = svc.request(flow=ShareFlow(flow), course=course, owner_platform=owner_platform,
                              borrower_platform=borrower_platform, reason=reason)
@@ -111,8 +119,17 @@ def _receipt(witnessed: Delivered | None, share_id: str) -> str | None:
 
 def _act_json(result: ActResult) -> dict[str, Any]:
     return {"share": _share_dict(result.share), "by": result.actor.as_data(),
-            "event": result.event.seq if result.event else None, "email": result.email_path,
-            "receipt": _receipt(result.witnessed, result.share.id)}
+            "event": result.event.seq if result.event else None, "already": result.event is None,
+            "email": result.email_path, "receipt": _receipt(result.witnessed, result.share.id)}
+
+
+#: What an act says when the share was already where the act would take it (nothing recorded, nothing sent).
+ALREADY = {
+    "share.approved": N_("share.approved.already"),
+    "share.rejected": N_("share.rejected.already"),
+    "share.withdrawn": N_("share.withdrawn.already"),
+    "share.revoked": N_("share.revoked.already"),
+}
 
 
 def _done(result: ActResult, code: str, as_json: bool) -> None:
@@ -120,46 +137,43 @@ def _done(result: ActResult, code: str, as_json: bool) -> None:
         echo_json(_act_json(result))
         echo_undelivered(result.witnessed)
         return
-    click.echo(i18n.t(code, id=result.share.id))
+    click.echo(i18n.t(ALREADY[code] if result.event is None else code, id=result.share.id))
     echo_act(result)
 
 
-def _decision(name: str, done: str, doc: str, *, reason_required: bool) -> click.Command:
+def _decision(name: str, done: str, help_code: str, *, reason_required: bool) -> click.Command:
     """``share approve|reject|withdraw ID``: one act on a request, with the acting person's own key."""
+    example = f"lmsbridge share {name} S-0001" + ("" if not reason_required else ' --reason "Kurset er utdatert"')
 
-    @share_group.command(name=name, epilog=EXAMPLES, help=doc)
-    @click.argument("share_id")
+    @share_group.command(name=name, help=help_code, exits=ACT_EXITS, examples=[example])
+    @click.argument("share_id", metavar=_SHARE)
     @click.option("--reason", required=reason_required, default=None if reason_required else "",
-                  help="Why (goes into the ledger and the e-mail to the contact point).")
-    @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+                  help=N_("help.share.decision.reason"))
     @click.pass_context
-    def command(ctx: click.Context, share_id: str, reason: str, as_json: bool) -> None:
+    def command(ctx: click.Context, share_id: str, reason: str) -> None:
         with service(ctx) as svc:
             result: ActResult = getattr(svc, name)(share_id, reason=reason)
-        _done(result, done, as_json)
+        _done(result, done, app(ctx).json)
 
     return command
 
 
-share_approve = _decision("approve", N_("share.approved"), reason_required=False, doc=(
-    "Approve a requested share: the owner's act, with your own key to the owner platform (it must say you may "
-    "update the owner's course)."))
-share_reject = _decision("reject", N_("share.rejected"), reason_required=True, doc=(
-    "Reject a requested share: the owner's act, with your own key to the owner platform."))
-share_withdraw = _decision("withdraw", N_("share.withdrawn"), reason_required=True, doc=(
-    "Withdraw a request, or an approved share not yet published: you asked, you may update the borrower course, "
-    "or (once approved) you are the owner who may update the owner's course; with your own key to that platform."))
+share_approve = _decision("approve", N_("share.approved"), N_("help.share.approve"), reason_required=False)
+share_reject = _decision("reject", N_("share.rejected"), N_("help.share.reject"), reason_required=True)
+share_withdraw = _decision("withdraw", N_("share.withdrawn"), N_("help.share.withdraw"), reason_required=True)
 
 
-@share_group.command(name="publish", epilog=EXAMPLES)
-@click.argument("share_id")
-@click.option("--borrower-course", help="Link an existing course on the borrower platform (id or shortname) "
-              "instead of creating a course shell.")
-@click.option("--dry-run", is_flag=True, help="Print the web-service calls that would be made; change nothing.")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@share_group.command(name="publish", help=N_("help.share.publish"), exits=ACT_EXITS, examples=[
+    ("lmsbridge share publish S-0001 --dry-run", N_("help.share.example.dry_run")),
+    ("lmsbridge share publish S-0001", N_("help.share.example.publish")),
+    ("lmsbridge share publish S-0002 --borrower-course KSL-HBHF-SMITTE-01", N_("help.share.example.link")),
+])
+@click.argument("share_id", metavar=_SHARE)
+@click.option("--borrower-course", metavar=N_("metavar.course"), help=N_("help.share.publish.borrower_course"))
+@click.option("--dry-run", is_flag=True, help=N_("help.share.dry_run"))
 @click.pass_context
-def share_publish(ctx: click.Context, share_id: str, borrower_course: str | None, dry_run: bool, as_json: bool) -> None:
-    """Make an approved share real on the platforms (course shell or link, labels) and record it."""
+def share_publish(ctx: click.Context, share_id: str, borrower_course: str | None, dry_run: bool) -> None:
+    as_json = app(ctx).json
     with service(ctx) as svc:
         result = svc.publish(share_id, borrower_course=borrower_course, dry_run=dry_run)
         platform = svc.config.platform(result.share.borrower_platform).title
@@ -183,18 +197,17 @@ def share_publish(ctx: click.Context, share_id: str, borrower_course: str | None
     echo_act(result.act)
 
 
-@share_group.command(name="revoke", epilog=EXAMPLES)
-@click.argument("share_id")
-@click.option("--reason", required=True, help="Why the owner ends the share.")
-@click.option("--no-sync", is_flag=True, help="Do not run the last sync of the share first (completions not yet "
-              "brought back to the owner are then left out; the e-mail says so).")
-@click.option("--dry-run", is_flag=True, help="Print the web-service calls that would be made; change nothing.")
+@share_group.command(name="revoke", help=N_("help.share.revoke"), exits=ACT_EXITS, examples=[
+    ('lmsbridge share revoke S-0001 --reason "Kurset er erstattet" --dry-run', N_("help.share.example.dry_run")),
+    ('lmsbridge share revoke S-0001 --reason "Kurset er erstattet"', N_("help.share.example.last_sync")),
+    ('lmsbridge share revoke S-0001 --reason "Kurset er erstattet" --no-sync', None),
+])
+@click.argument("share_id", metavar=_SHARE)
+@click.option("--reason", required=True, help=N_("help.share.revoke.reason"))
+@click.option("--no-sync", is_flag=True, help=N_("help.share.revoke.no_sync"))
+@click.option("--dry-run", is_flag=True, help=N_("help.share.dry_run"))
 @click.pass_context
 def share_revoke(ctx: click.Context, share_id: str, reason: str, no_sync: bool, dry_run: bool) -> None:
-    """End a share: only the owner may, with your own key to the owner platform (it must say you may update
-    the owner's course). A published share first gets a last sync (completions made until now reach the owner;
-    when it does not go through, nothing is revoked). The borrowed course is then hidden and unlabelled;
-    history is kept."""
     with service(ctx) as svc:
 
         def last_sync(share: Share) -> LastSync:
@@ -207,77 +220,138 @@ def share_revoke(ctx: click.Context, share_id: str, reason: str, no_sync: bool, 
             return LastSync(summary.exit_code, written=summary.written, failed=summary.failed_items)
 
         result = svc.revoke(share_id, reason=reason, dry_run=dry_run, last_sync=None if no_sync else last_sync)
-    if dry_run:
+    synced = result.last_sync.as_data() if result.last_sync is not None else None
+    if app(ctx).json:
+        echo_json({**(_act_json(result.act) if result.act else {"share": _share_dict(result.share)}),
+                   "last_sync": synced,
+                   "planned": [{"wsfunction": p.wsfunction, "params": p.params} for p in result.planned]})
+        echo_undelivered(result.act.witnessed if result.act else None)
+    elif dry_run:
         _print_planned(result.planned)
-    else:
+    elif result.act is not None:
         if result.last_sync is not None:
             click.echo(i18n.t("share.revoke.last_sync", id=result.share.id, written=result.last_sync.written))
-        click.echo(i18n.t("share.revoked", id=result.share.id))
-        echo_act(result.act)
+            if result.last_sync.failed:
+                click.echo(i18n.t("share.revoke.last_sync_failed", id=result.share.id, failed=result.last_sync.failed))
+        _done(result.act, N_("share.revoked"), False)
 
 
-@share_group.command(name="list", epilog=EXAMPLES)
-@click.option("--state", type=click.Choice(["requested", "approved", "published", "revoked", "rejected"]))
-@click.option("--json", "as_json", is_flag=True)
+SHARE_COLUMNS = list(Share.model_fields)
+EVENT_COLUMNS = ["seq", "at", "share_id", "actor", "action", "details"]
+STATES = {state: f"report.state.{state}" for state in ("requested", "approved", "published", "revoked", "rejected")}
+FLOWS = {flow.value: f"report.flow.{flow.value}" for flow in ShareFlow}
+#: An event's act as a participle («godkjent»); a request is «forespurt».
+ACTS = {"request": N_("share.show.act.request"), "approve": N_("act_notice.done.approve"),
+        "reject": N_("act_notice.done.reject"), "withdraw": N_("act_notice.done.withdraw"),
+        "publish": N_("act_notice.done.publish"), "revoke": N_("act_notice.done.revoke")}
+
+
+def _named(table: dict[str, str], code: str) -> str:
+    return i18n.t(table[code]) if code in table else code
+
+
+@share_group.command(name="list", help=N_("help.share.list"), examples=[
+    "lmsbridge share list", "lmsbridge share list --state requested --json",
+    ("lmsbridge share list --excel > delinger.csv", N_("help.output.example.excel")),
+])
+@click.option("--state", type=click.Choice(["requested", "approved", "published", "revoked", "rejected"]),
+              help=N_("help.share.list.state"))
+@output_options
 @click.pass_context
-def share_list(ctx: click.Context, state: str | None, as_json: bool) -> None:
-    """List shares in the ledger."""
+def share_list(ctx: click.Context, state: str | None, fmt: str | None, excel: bool) -> None:
     with service(ctx) as svc:
         shares = svc.ledger.list_shares(state=state)
-    if as_json:
-        echo_json([_share_dict(s) for s in shares])
-        return
-    if not shares:
-        click.echo(i18n.t("share.none"))
-    for s in shares:
-        click.echo(f"{s.id}  {s.state:<10} {s.flow:<26} {s.owner_platform}:{s.owner_course_shortname} → "
-                   f"{s.borrower_platform}:{s.borrower_course_shortname or '-'}  «{s.label}»")
+
+    def as_table() -> None:
+        if not shares:
+            click.echo(i18n.t("share.none"))
+            return
+        # the id never cut: a share per two lines fits 80 columns (the courses on the second)
+        for s in shares:
+            click.echo(f"{s.id}  {_named(STATES, s.state)}  {_named(FLOWS, s.flow)}  «{s.label}»")
+            click.echo(f"    {s.owner_platform}:{s.owner_course_shortname} → "
+                       f"{s.borrower_platform}:{s.borrower_course_shortname or '-'}")
+
+    emit(chosen(ctx, fmt, excel), [_share_dict(s) for s in shares], SHARE_COLUMNS, excel=excel, table=as_table)
 
 
-@share_group.command(name="show", epilog=EXAMPLES)
-@click.argument("share_id")
-@click.option("--json", "as_json", is_flag=True)
+def _event_text(event: Event) -> str:
+    """What happened, in the user's language: the act, and the reason given or the borrower course made."""
+    text = _named(ACTS, event.action)
+    reason = event.details.get("reason") if isinstance(event.details, dict) else None
+    if reason:
+        text += " " + i18n.t("share.show.reason", reason=reason)
+    return text
+
+
+@share_group.command(name="show", help=N_("help.share.show"), examples=[
+    "lmsbridge share show S-0001", "lmsbridge share show S-0001 --json",
+    "lmsbridge share show S-0001 -o csv",
+])
+@click.argument("share_id", metavar=_SHARE)
+@output_options
 @click.pass_context
-def share_show(ctx: click.Context, share_id: str, as_json: bool) -> None:
-    """One share with its support routing and its history (events)."""
+def share_show(ctx: click.Context, share_id: str, fmt: str | None, excel: bool) -> None:
     with service(ctx) as svc:
         share = svc.get(share_id)
         events = svc.ledger.events(share_id)
-    if as_json:
-        echo_json({"share": _share_dict(share), "events": [e.model_dump(mode="json") for e in events]})
-        return
-    for key, value in _share_dict(share).items():
-        click.echo(f"{key:<26} {value}")
-    click.echo("")
-    for event in events:
-        click.echo(f"#{event.seq} {event.at:%Y-%m-%d %H:%M} {event.actor}: {event.action} {event.details}")
+        titles = {name: svc.config.platform(name).title for name in (share.owner_platform, share.borrower_platform)
+                  if name in svc.config.platforms}
+
+    def as_table() -> None:
+        def side(platform: str, course: str | None, course_id: int | None, org: str) -> str:
+            where = f"{titles.get(platform, platform)} ({platform})"
+            return f"{where}: {course or '-'}" + (f" [{course_id}]" if course_id else "") + f", {org}"
+
+        click.echo(i18n.t("share.show.title", id=share.id, state=_named(STATES, share.state)))
+        rows = [
+            (N_("share.show.flow"), _named(FLOWS, share.flow)),
+            (N_("share.show.owner"), side(share.owner_platform, share.owner_course_shortname, share.owner_course_id,
+                                      share.owner_org)),
+            (N_("share.show.borrower"), side(share.borrower_platform, share.borrower_course_shortname,
+                                         share.borrower_course_id, share.borrower_org)),
+            (N_("share.show.label"), f"«{share.label}»"),
+            (N_("share.show.licence"), share.licence_at_share or "-"),
+            (N_("share.show.initiator"), share.initiator),
+            (N_("share.show.contact_point"), share.contact_point),
+            (N_("share.show.support"), i18n.t("share.show.support_value", owner=share.owner_support or "-",
+                                          borrower=share.borrower_support or "-")),
+            (N_("share.show.created"), i18n.moment(share.created_at)),
+            (N_("share.show.updated"), i18n.moment(share.updated_at)),
+        ]
+        width = max(len(i18n.t(code)) for code, _ in rows)
+        for code, value in rows:
+            click.echo(f"  {i18n.t(code):<{width}}  {value}")
+        click.echo("")
+        click.echo(i18n.t("share.show.events"))
+        for event in events:
+            click.echo(f"  #{event.seq}  {i18n.moment(event.at)}  {event.actor}: {_event_text(event)}")
+
+    emit(chosen(ctx, fmt, excel), [e.model_dump(mode="json") for e in events], EVENT_COLUMNS, excel=excel,
+         as_json={"share": _share_dict(share), "events": [e.model_dump(mode="json") for e in events]},
+         table=as_table)
 
 
 commands = [share_group]
 
 
-@click.group(name="labels")
+@group(name="labels", help=N_("help.labels"), examples=["lmsbridge labels audit",
+                                                          "lmsbridge labels audit --platform ks --fix"])
 def labels_group() -> None:
-    """Labels «delt til KS Læring» / «delt fra KS» on the platforms, checked against the ledger.
-
-    \b
-    Examples:
-      lmsbridge labels audit
-      lmsbridge labels audit --platform ks --fix
-    """
+    pass
 
 
-@labels_group.command(name="audit", epilog="\b\nExamples:\n  lmsbridge labels audit --json\n  lmsbridge labels audit --fix")
-@click.option("--platform", "platforms", multiple=True, help="Only this platform (repeatable).")
-@click.option("--fix", is_flag=True, help="Repair every disagreement (apply or remove the label), with your own key "
-              "to each platform (lmsbridge login): the platform must say you may update the course.")
-@click.option("--json", "as_json", is_flag=True)
+@labels_group.command(name="audit", help=N_("help.labels.audit"), exits=ACT_EXITS,
+                      notes=N_("help.labels.audit.notes"),
+                      examples=["lmsbridge labels audit --json", "lmsbridge labels audit --fix"])
+@click.option("--platform", "platforms", multiple=True, metavar=N_("metavar.platform"),
+              help=N_("help.labels.audit.platform"))
+@click.option("--fix", is_flag=True, help=N_("help.labels.audit.fix"))
 @click.pass_context
-def labels_audit(ctx: click.Context, platforms: tuple[str, ...], fix: bool, as_json: bool) -> None:
-    """Find every course whose label disagrees with the ledger (missing, stale, wrong text).
-
-    Exit 0 when all agree (or all were fixed), 1 when problems remain."""
+def labels_audit(ctx: click.Context, platforms: tuple[str, ...], fix: bool) -> None:
     from lmsbridge.workflows.labels import audit_labels
+
+    as_json = app(ctx).json
 
     context = app(ctx)
     config = context.config()

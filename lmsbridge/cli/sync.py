@@ -308,7 +308,7 @@ def sync_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--rotate-secret", is_flag=True, help="First re-key the ledger's pseudonyms from the old secret "
               "(--old-secret-env or --old-secret-file) to the configured one, in one transaction (README).")
-@click.option("--old-secret-env", metavar="NAME", help="With --rotate-secret: the environment variable holding the "
+@click.option("--old-secret-env", metavar=N_("metavar.variable"), help="With --rotate-secret: the environment variable holding the "
               "secret the ledger was written with.")
 @click.option("--old-secret-file", type=click.Path(dir_okay=False, path_type=Path),
               help="With --rotate-secret: the file holding the secret the ledger was written with.")

@@ -7,6 +7,7 @@ the JSON Schemas of course files and of the configuration for editors.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -18,8 +19,10 @@ from rich.table import Table
 from rich.text import Text
 
 from lmsbridge import i18n
+from lmsbridge.cli.command import command
 from lmsbridge.cli.context import app, echo_json
-from lmsbridge.errors import ExitCode
+from lmsbridge.cli.output import chosen, emit, output_options
+from lmsbridge.errors import ExitCode, LmsbridgeError
 from lmsbridge.i18n import N_
 from lmsbridge.readers import DEFAULT_MAPPING, FieldMapping, Source, live_sources, load_path, study_categories
 from lmsbridge.readers.coursefile import COURSE_FILE_SUFFIXES
@@ -52,15 +55,59 @@ class Checked:
         }
 
 
-def _summary(results: list[Checked]) -> dict[str, int]:
+@dataclass(frozen=True)
+class Unreadable:
+    """A file of a batch that could not be read: reported in its place, the others are checked all the same."""
+
+    path: Path
+    error: LmsbridgeError
+
+    ok = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"source": str(self.path), "ok": False,
+                "error": {"code": self.error.code, "message": self.error.message.render(),
+                          "exit_code": int(self.error.exit_code)}}
+
+
+def _summary(entries: Sequence[Checked | Unreadable]) -> dict[str, int]:
+    results = [r for r in entries if isinstance(r, Checked)]
     passed = sum(r.ok for r in results)
     return {
-        "total": len(results),
+        "total": len(entries),
         "passed": passed,
         "failed": len(results) - passed,
+        "unreadable": len(entries) - len(results),
         "errors": sum(len(errors(r.findings)) for r in results),
         "warnings": sum(len(warnings(r.findings)) for r in results),
     }
+
+
+ROW_COLUMNS = ["source", "kind", "shortname", "fullname", "ok", "errors", "warnings", "codes", "error"]
+
+
+def _row(entry: Checked | Unreadable) -> dict[str, Any]:
+    """One course as one row (``-o jsonl|csv``): its verdict and the codes of its errors."""
+    if isinstance(entry, Unreadable):
+        return {"source": str(entry.path), "ok": False, "error": entry.error.message.render()}
+    data = entry.as_dict()
+    return {**{key: data.get(key) for key in ROW_COLUMNS[:7]},
+            "codes": " ".join(f.code for f in errors(entry.findings))}
+
+
+def _load(paths: list[Path], *, mapping: FieldMapping, course_file: Path | None,
+          one_by_one: bool) -> list[Source | Unreadable]:
+    """Each file's course information; with ``one_by_one`` (a batch) a file that cannot be read is kept as
+    ``Unreadable`` and the others are read all the same, else its error ends the command."""
+    loaded: list[Source | Unreadable] = []
+    for path in paths:
+        try:
+            loaded.append(load_path(path, mapping=mapping, course_file=course_file))
+        except LmsbridgeError as exc:
+            if not one_by_one or exc.exit_code != ExitCode.INPUT:
+                raise
+            loaded.append(Unreadable(path, exc))
+    return loaded
 
 
 def _without_companions(paths: tuple[Path, ...], course_file: Path | None) -> list[Path]:
@@ -86,9 +133,16 @@ def _count(kind: str, n: int) -> str:
     return i18n.t(one if n == 1 else many, n=n)
 
 
-def _print(results: list[Checked]) -> None:
+def _print(results: Sequence[Checked | Unreadable], *, quiet: bool = False) -> None:
+    """Each course's verdict and findings; ``quiet``: only the courses that fail or cannot be read, and the
+    summary."""
     console = Console(highlight=False, width=None if Console().is_terminal else 120)
     for result in results:
+        if isinstance(result, Unreadable):
+            console.print(Text.assemble(("✘ ", "red"), result.error.message.render()))  # it names the file
+            continue
+        if quiet and result.ok:
+            continue
         name = result.source.title()
         count_errors = _count("errors", len(errors(result.findings)))
         count_warnings = _count("warnings", len(warnings(result.findings)))
@@ -110,42 +164,38 @@ def _print(results: list[Checked]) -> None:
             table.add_row(Text(i18n.t(_SEVERITIES[str(finding.severity)]), style=style), Text(finding.message.render()),
                           Text(finding.code))
         console.print(table)
-    if len(results) > 1:
+    if len(results) > 1 or quiet:
         summary = _summary(results)
-        console.print(i18n.t("validate.summary", total=summary["total"], passed=summary["passed"],
-                             failed=summary["failed"], errors=_count("errors", summary["errors"]),
-                             warnings=_count("warnings", summary["warnings"])))
+        summary_line = i18n.t("validate.summary", total=summary["total"], passed=summary["passed"],
+                              failed=summary["failed"], errors=_count("errors", summary["errors"]),
+                              warnings=_count("warnings", summary["warnings"]))
+        if summary["unreadable"]:
+            summary_line += i18n.t("validate.summary.unreadable", n=summary["unreadable"])
+        console.print(summary_line)
 
 
-@click.command(
-    epilog="""\b
-Examples:
-  lmsbridge validate examples/course.toml                  # a course file: no configuration needed
-  lmsbridge validate kurs.zip backup-HBHF-SMITTE-01.mbz    # SCORM package (+ kurs.toml beside it), Moodle backup
-  lmsbridge validate --platform lp --course HBHF-SMITTE-01 # a live course, by shortname or id
-  lmsbridge validate --platform lp --category 3            # every course of a category (one call)
-  lmsbridge validate --platform ks --all --json            # every course on a platform, for machines
-  LMSBRIDGE_LANG=en lmsbridge validate examples/course-incomplete.yaml
-\b
-A SCORM package's course file (course-info.toml inside it, or kurs.toml beside kurs.zip) is read
-with the package.
-Course files are TOML, YAML or JSON with the items at the top level, under English names (fullname,
-study_category, time_needed, produced_by, description.goals …) or Norwegian ones (fullt_navn,
-studiekategori, tidsbruk, produsert_av, kursbeskrivelse.maal …); schema: schemas/course-info.schema.json.
-Exit status: 0 every course meets the requirements, 1 some course has errors, 2 usage or input error
-(a missing, broken, hostile or over-large file), 3 a platform cannot be reached.
-"""
+@command(
+    help=N_("help.validate"),
+    notes=N_("help.validate.notes"),
+    exits=(ExitCode.FAILED, ExitCode.UNREACHABLE),
+    examples=[
+        ("lmsbridge validate examples/course.toml", N_("help.validate.example.file")),
+        ("lmsbridge validate kurs.zip backup-HBHF-SMITTE-01.mbz", N_("help.validate.example.packages")),
+        ("lmsbridge validate --platform lp --course HBHF-SMITTE-01", N_("help.validate.example.course")),
+        ("lmsbridge validate --platform lp --category 3", N_("help.validate.example.category")),
+        ("lmsbridge validate --platform ks --all --json", N_("help.validate.example.all")),
+        ("LMSBRIDGE_LANG=en lmsbridge validate examples/course-incomplete.yaml", None),
+    ],
 )
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--platform", metavar="NAME", help="Configured platform: read live courses from it and check them as "
-              "`share request` does (KS Læring's study categories, the platform's course length, coordinators and "
-              "Creative Commons marking).")
-@click.option("--course", "courses", multiple=True, metavar="ID|SHORTNAME", help="A course on --platform (repeatable).")
-@click.option("--category", type=int, metavar="ID", help="Every course of this course category on --platform.")
-@click.option("--all", "everything", is_flag=True, help="Every course on --platform.")
-@click.option("--course-file", type=click.Path(path_type=Path), metavar="FILE",
-              help="Course file for what a SCORM package's manifest cannot hold (default: beside the package).")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path), metavar=N_("metavar.files"))
+@click.option("--platform", metavar=N_("metavar.platform"), help=N_("help.validate.platform"))
+@click.option("--course", "courses", multiple=True, metavar=N_("metavar.course"), help=N_("help.validate.course"))
+@click.option("--category", type=int, metavar="ID", help=N_("help.validate.category"))
+@click.option("--all", "everything", is_flag=True, help=N_("help.validate.all"))
+@click.option("--course-file", type=click.Path(path_type=Path), metavar=N_("metavar.file"),
+              help=N_("help.validate.course_file"))
+@click.option("-q", "--quiet", is_flag=True, help=N_("help.validate.quiet"))
+@output_options
 @click.pass_context
 def validate(
     ctx: click.Context,
@@ -155,13 +205,10 @@ def validate(
     category: int | None,
     everything: bool,
     course_file: Path | None,
-    as_json: bool,
+    quiet: bool,
+    fmt: str | None,
+    excel: bool,
 ) -> None:
-    """Check course information against the agreement («Krav til kursinfo i KS Læring») before publishing.
-
-    PATHS are course files (TOML, YAML, JSON), SCORM packages (.zip) or Moodle course backups (.mbz),
-    recognised by their content. Live courses need --platform and a configuration file.
-    """
     selects_live = bool(courses) or category is not None or everything
     if selects_live and not platform:
         raise click.UsageError(i18n.t("validate.needs_platform"))
@@ -173,13 +220,14 @@ def validate(
     mapping: FieldMapping = DEFAULT_MAPPING
     if platform:
         mapping = app(ctx).config().platform(platform)
-    sources = [load_path(path, mapping=mapping, course_file=course_file) for path in _without_companions(paths,
-                                                                                                          course_file)]
+    files = _without_companions(paths, course_file)
+    loaded = _load(files, mapping=mapping, course_file=course_file, one_by_one=len(files) > 1 or selects_live)
+    sources = [entry for entry in loaded if isinstance(entry, Source)]
     if platform and selects_live:
         client = app(ctx).client(platform)
         sources.extend(live_sources(client, mapping, platform=platform, keys=courses, category=category,
                                     everything=everything))
-    if not sources:
+    if not sources and not loaded:
         raise click.UsageError(i18n.t("validate.nothing"))
 
     today = datetime.now(OSLO).date()
@@ -195,35 +243,40 @@ def validate(
         categories = study_categories(mapping)
         results = [Checked(source, check_course_info(source.info, categories=categories, today=today))
                    for source in sources]
-    if as_json:
-        echo_json({"ok": all(r.ok for r in results), "summary": _summary(results),
-                   "courses": [r.as_dict() for r in results]})
-    else:
-        _print(results)
-    if not all(r.ok for r in results):
+    # in the order given, the files that could not be read in their place
+    checked = iter(results)
+    entries: list[Checked | Unreadable] = [entry if isinstance(entry, Unreadable) else next(checked)
+                                           for entry in loaded]
+    entries.extend(checked)
+    emit(chosen(ctx, fmt, excel), [_row(r) for r in entries], ROW_COLUMNS, excel=excel,
+         as_json={"ok": all(r.ok for r in entries), "summary": _summary(entries),
+                  "courses": [r.as_dict() for r in entries]},
+         table=lambda: _print(entries, quiet=quiet))
+    if any(isinstance(r, Unreadable) for r in entries):
+        ctx.exit(ExitCode.INPUT)
+    if not all(r.ok for r in entries):
         ctx.exit(ExitCode.FAILED)
 
 
-@click.command(
-    epilog="""\b
-Examples:
-  lmsbridge schemas                    # write schemas/course-info.schema.json and schemas/config.schema.json
-  lmsbridge schemas --check            # exit 1 when a checked-in schema is stale
-  lmsbridge schemas --out ~/.config/lmsbridge
-\b
-Editors: TOML (Taplo/Even Better TOML) «#:schema ./schemas/course-info.schema.json» as the first line;
-YAML «# yaml-language-server: $schema=./schemas/course-info.schema.json»; JSON a "$schema" key.
-"""
+@command(
+    help=N_("help.schemas"),
+    notes=N_("help.schemas.notes"),
+    exits=(ExitCode.FAILED,),
+    examples=[
+        ("lmsbridge schemas", N_("help.schemas.example.write")),
+        ("lmsbridge schemas --check", N_("help.schemas.example.check")),
+        ("lmsbridge schemas --out ~/.config/lmsbridge", None),
+    ],
 )
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("schemas"), show_default=True,
-              help="Folder to write the schemas to.")
-@click.option("--check", is_flag=True, help="Only compare; exit 1 when a schema in --out is stale or missing.")
+              metavar=N_("metavar.folder"), help=N_("help.schemas.out"))
+@click.option("--check", is_flag=True, help=N_("help.schemas.check"))
 @click.pass_context
 def schemas(ctx: click.Context, out: Path, check: bool) -> None:
-    """Write the JSON Schemas of course files and of the configuration file (generated from the models)."""
     from lmsbridge.schemas import SCHEMAS, render
 
-    stale = False
+    as_json = app(ctx).json
+    files: list[dict[str, object]] = []
     for name, build in SCHEMAS.items():
         target = out / name
         text = render(build())
@@ -232,12 +285,18 @@ def schemas(ctx: click.Context, out: Path, check: bool) -> None:
                 current = target.read_text(encoding="utf-8") == text
             except OSError:
                 current = False
-            stale = stale or not current
-            click.echo(i18n.t("schemas.current", path=target) if current else i18n.t("schemas.stale", path=target))
+            files.append({"path": str(target), "current": current})
+            if not as_json:
+                click.echo(i18n.t("schemas.current", path=target) if current else i18n.t("schemas.stale", path=target))
             continue
         out.mkdir(parents=True, exist_ok=True)
         target.write_text(text, encoding="utf-8")
-        click.echo(i18n.t("schemas.written", path=target))
+        files.append({"path": str(target), "written": True})
+        if not as_json:
+            click.echo(i18n.t("schemas.written", path=target))
+    stale = any(f.get("current") is False for f in files)
+    if as_json:
+        echo_json({"ok": not stale, "schemas": files})
     if stale:
         ctx.exit(ExitCode.FAILED)
 

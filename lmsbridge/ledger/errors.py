@@ -27,10 +27,10 @@ class ShareStateError(LedgerError, RuleViolation):
 
 
 class LedgerNotFoundError(LedgerError):
-    """No such share (or run) in the ledger."""
+    """No such share (or run, or ledger) where one was named: input."""
 
     code = "ledger_not_found"
-    exit_code = ExitCode.FAILED
+    exit_code = ExitCode.INPUT
 
 
 class LedgerUnusableError(LedgerError):

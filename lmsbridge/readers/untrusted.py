@@ -57,12 +57,21 @@ MAX_DECLARED_TOTAL = 4 * 1024 * MiB
 MAX_TAR_SCAN = 2 * 1024 * MiB
 
 
-def size_text(size: int) -> str:
+def size_text(size: int) -> Message:
+    """A size for people, its number the language's way when shown («57,2 MB»)."""
     if size >= MiB:
-        return f"{size / MiB:.1f} MB"
+        return Message("size.mb", size=round(size / MiB, 1))
     if size >= 1024:
-        return f"{size / 1024:.0f} kB"
-    return f"{size} B"
+        return Message("size.kb", size=round(size / 1024))
+    return Message("size.bytes", size=size)
+
+
+def more_than(size: int) -> Message:
+    return Message("size.more_than", size=size_text(size))
+
+
+def ratio(size: int, compressed: int) -> Message:
+    return Message("size.ratio", size=size_text(size), compressed=size_text(compressed))
 
 
 def input_error(code: str, **values: object) -> InputError:
@@ -120,7 +129,7 @@ def read_file(path: Path, limit: int = MAX_TEXT_FILE) -> bytes:
     except OSError as exc:
         raise _unreadable(path, exc) from None
     if len(data) > limit:
-        raise input_error("input.too_large", path=path, size=f"> {size_text(limit)}", limit=size_text(limit))
+        raise input_error("input.too_large", path=path, size=more_than(limit), limit=size_text(limit))
     return data
 
 
@@ -186,7 +195,7 @@ class ZipArchive:
             declared += info.file_size
         if declared > MAX_DECLARED_TOTAL or (declared > RATIO_FLOOR and declared > MAX_RATIO * max(len(data), 1)):
             raise input_error("input.bomb", path=path, member=path.name,
-                              detail=f"{size_text(declared)} / {size_text(len(data))}")
+                              detail=ratio(declared, len(data)))
 
     def names(self) -> list[str]:
         return [name for name, info in self._infos.items() if not info.is_dir()]
@@ -208,7 +217,7 @@ class ZipArchive:
             raise input_error("input.broken_archive", path=self.path, kind=self.kind,
                               detail=f"{member}: {_detail(exc)}") from None
         if len(data) > limit:
-            raise input_error("input.bomb", path=self.path, member=member, detail=f"> {size_text(limit)}")
+            raise input_error("input.bomb", path=self.path, member=member, detail=more_than(limit))
         if len(data) != info.file_size:
             raise input_error("input.broken_archive", path=self.path, kind=self.kind,
                               detail=f"{member}: declared {info.file_size} bytes, holds {len(data)}")
@@ -243,7 +252,7 @@ def zip_member_bound(data: bytes) -> int:
 def _check_ratio(path: Path, member: str, size: int, compressed: int) -> None:
     if size > RATIO_FLOOR and size > MAX_RATIO * max(compressed, 1):
         raise input_error("input.bomb", path=path, member=member,
-                          detail=f"{size_text(size)} / {size_text(compressed)}")
+                          detail=ratio(size, compressed))
 
 
 # --- tar (a Moodle backup: gzip'd tar) ------------------------------------------------------------------------
@@ -314,7 +323,7 @@ def tar_members(data: bytes, path: Path, wanted: Callable[[str], bool], *, kind:
     scan_limit = min(MAX_TAR_SCAN, max(RATIO_FLOOR * 50, MAX_RATIO * len(data)))
 
     def exceeded() -> InputError:
-        return input_error("input.bomb", path=path, member=path.name, detail=f"> {size_text(scan_limit)}")
+        return input_error("input.bomb", path=path, member=path.name, detail=more_than(scan_limit))
 
     budget = _Budget(read, scan_limit, exceeded)
     found: dict[str, bytes] = {}

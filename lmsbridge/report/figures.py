@@ -17,6 +17,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from lmsbridge.config import Config
+from lmsbridge.errors import ExitCode
 from lmsbridge.ledger import SHARE_STATES, Event, Ledger, Share, ShareState, SyncRun
 from lmsbridge.report.period import Period, day_of, end_of
 from lmsbridge.sharing.term import TermStatus
@@ -161,6 +162,8 @@ class Figures:
     live: bool = False
     live_at: datetime | None = None
     live_errors: list[str] = field(default_factory=list)
+    #: What ``report --live`` ends with when some live figures could not be read (ExitCode).
+    live_exit_code: int = ExitCode.OK
     verified: bool | None = None
     events: int = 0
     head_hash: str | None = None

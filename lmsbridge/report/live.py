@@ -19,7 +19,7 @@ from lmsbridge.adapters import MoodleClient
 from lmsbridge.certificates import GROUP_NAMES, read_course
 from lmsbridge.certificates.course import is_participant, platform_for
 from lmsbridge.config import Config
-from lmsbridge.errors import LmsbridgeError
+from lmsbridge.errors import ExitCode, LmsbridgeError, combined_exit_code
 from lmsbridge.ledger import Share
 from lmsbridge.report.figures import CertificateFigures, Figures
 
@@ -57,6 +57,7 @@ def add_live_figures(figures: Figures, config: Config, client_for: ClientFor, sh
                      today: date, now: datetime) -> Figures:
     """``figures`` with the borrower platforms' learners and the certificate groups read now."""
     errors: list[str] = []
+    codes: list[int] = []
     by_id = {share.id: share for share in shares}
     rows = []
     for row in figures.shares:
@@ -67,6 +68,7 @@ def add_live_figures(figures: Figures, config: Config, client_for: ClientFor, sh
                 learners = _borrower_learners(config, client_for, share)
             except LmsbridgeError as exc:
                 errors.append(f"{row.share_id}: {exc}")
+                codes.append(_code(exc))
         rows.append(dataclasses.replace(row, borrower_learners=learners))
     certificates = []
     for key in sorted(config.certificates):
@@ -74,8 +76,15 @@ def add_live_figures(figures: Figures, config: Config, client_for: ClientFor, sh
             certificates.append(_certificates(config, client_for, key, shares, today))
         except LmsbridgeError as exc:
             errors.append(f"{key}: {exc}")
+            codes.append(_code(exc))
     return dataclasses.replace(figures, shares=rows, certificates=certificates, live=True, live_at=now,
-                               live_errors=errors)
+                               live_errors=errors, live_exit_code=combined_exit_code(*codes))
+
+
+def _code(exc: LmsbridgeError) -> int:
+    """What a figure that could not be read makes the report end with: a platform not reached (3), a token it
+    rejects (2), else some figures missing (4); the report is written all the same."""
+    return exc.exit_code if exc.exit_code in (ExitCode.CONFIG, ExitCode.UNREACHABLE) else ExitCode.PARTIAL
 
 
 __all__ = ["add_live_figures"]

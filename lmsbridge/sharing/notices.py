@@ -12,7 +12,7 @@ says English.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
@@ -175,10 +175,12 @@ def share_request_message(
     reason: str = "",
     sender: str = "",
     lang: str | None = None,
+    titles: Mapping[str, str] | None = None,
 ) -> Notice:
     """The request e-mail to the contact point (kslaring@ks.no unless the share names another): which
     flow, owner, borrower, course, the label to apply and the licence, with the findings of the
-    course-information check."""
+    course-information check, the reason given and who sends it. ``titles``: each platform's title
+    («KS Læring»), which the e-mail names instead of the configuration's key («ks»)."""
     lang = i18n.normalise_language(lang) if lang else None
     flow = ShareFlow(share.flow)
     label = label_for(flow)  # the flow decides the label (seed 002), whatever a record says
@@ -188,7 +190,7 @@ def share_request_message(
     licence = normalise_licence(licence_text) or licence_text or i18n.t("request.licence_missing", lang)
 
     def platform(name: str | None) -> str:
-        return i18n.t("request.on_platform", lang, platform=name) if name else ""
+        return i18n.t("request.on_platform", lang, platform=(titles or {}).get(name, name)) if name else ""
 
     facts = i18n.t(
         "request.facts",

@@ -30,6 +30,8 @@ LEARNERS: dict[str, str] = {
 }
 #: A revoke made with ``--no-sync`` (or whose last sync did not go through): completions may be left behind.
 LEARNERS_REVOKE_UNSYNCED = N_("act_notice.learners.revoke_unsynced")
+#: A revoke whose last sync left items it could not bring back (exit 4).
+LEARNERS_REVOKE_PARTLY = N_("act_notice.learners.revoke_partly")
 
 
 def receipt_block(receipt: str, lang: str | None = None) -> str:
@@ -56,4 +58,4 @@ def act_notice(*, to: str, share_id: str, act: str, course: str, owner_org: str,
     return Notice(to=to, subject=i18n.t("act_notice.subject", lang, **values), body="\n\n".join(parts) + "\n")
 
 
-__all__ = ["DONE", "LEARNERS", "LEARNERS_REVOKE_UNSYNCED", "act_notice", "receipt_block"]
+__all__ = ["DONE", "LEARNERS", "LEARNERS_REVOKE_PARTLY", "LEARNERS_REVOKE_UNSYNCED", "act_notice", "receipt_block"]

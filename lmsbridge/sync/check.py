@@ -81,6 +81,7 @@ class ShareCheck:
     unreadable: int = 0
     error: Message | None = None
     unreachable: bool = False  # the error: a platform could not be reached
+    configuration: bool = False  # the error: the configuration's (a token the platform rejects)
 
     @property
     def drift(self) -> int:
@@ -121,10 +122,13 @@ class CheckResult:
 
     @property
     def exit_code(self) -> ExitCode:
-        """1 when the platforms differ; else 3 when a platform could not be reached, 4 when a share could not be
-        checked otherwise; 0 when every share was checked and both sides agree."""
+        """1 when the platforms differ; else 2 when the configuration is wrong (a token the platform rejects), 3 when
+        a platform could not be reached, 4 when a share could not be checked otherwise; 0 when every share was
+        checked and both sides agree."""
         if self.drift:
             return ExitCode.FAILED
+        if any(s.configuration for s in self.shares):  # as every command: a rejected token is configuration
+            return ExitCode.CONFIG
         if any(s.unreachable for s in self.shares):
             return ExitCode.UNREACHABLE
         return ExitCode.PARTIAL if self.failed else ExitCode.OK
@@ -183,6 +187,7 @@ def _check_share(ctx: RunContext, share: Share) -> ShareCheck:
         out.error, out.unreachable = exc.reason, True
     except LmsbridgeError as exc:
         out.error = cause(exc)
+        out.configuration = exc.exit_code == ExitCode.CONFIG
     except Exception as exc:  # one share's surprise is that share's failure; the others are checked
         out.error = cause(UnexpectedError(exc))
     return out

@@ -26,7 +26,14 @@ from lmsbridge.adapters import MoodleClient, PlannedCall, PlatformProfile
 from lmsbridge.adapters.models import Course
 from lmsbridge.config import Config
 from lmsbridge.domain import PlatformRole, ShareFlow
-from lmsbridge.errors import AccessDeniedError, ConfigError, ExitCode, LmsbridgeError, RecordError, RuleViolation
+from lmsbridge.errors import (
+    AccessDeniedError,
+    ConfigError,
+    ExitCode,
+    InputError,
+    LmsbridgeError,
+    RuleViolation,
+)
 from lmsbridge.i18n import Message
 from lmsbridge.ledger import Event, Ledger, Share
 from lmsbridge.mail import Mailer
@@ -43,7 +50,7 @@ from lmsbridge.sharing.ownership import (
     share_parties,
     support_routing,
 )
-from lmsbridge.sharing.receipts import LEARNERS_REVOKE_UNSYNCED, act_notice, receipt_block
+from lmsbridge.sharing.receipts import LEARNERS_REVOKE_PARTLY, LEARNERS_REVOKE_UNSYNCED, act_notice, receipt_block
 from lmsbridge.sharing.requirements import Finding
 from lmsbridge.sharing.term import may_publish, may_request
 from lmsbridge.sharing.verdict import Verdict
@@ -194,7 +201,7 @@ class ShareService:
     def get(self, share_id: str) -> Share:
         share = self.ledger.get_share(share_id)
         if share is None:
-            raise RecordError(Message("share.not_found", share_id=share_id))
+            raise InputError(Message("share.not_found", share_id=share_id))
         return share
 
     def categories_for_checks(self) -> list[str]:
@@ -231,9 +238,9 @@ class ShareService:
         findings = request_findings(info, config=self.config, owner=owner, today=self._today())
         errors = [f for f in findings if f.severity == "error"]
         if errors:
-            raise RuleViolation(
-                Message("share.refused_findings", count=len(errors), codes=", ".join(f.code for f in errors))
-            )
+            # each error as ``validate`` words it, under the one error line
+            raise RuleViolation(Message("share.refused_findings", count=len(errors)),
+                                details=tuple(f.message for f in errors))
         hospital = owner if owner.role is PlatformRole.HOSPITAL else borrower
         municipal = borrower if owner.role is PlatformRole.HOSPITAL else owner
         parties = share_parties(flow, hospital_org=hospital.organisation, municipal_org=municipal.organisation)
@@ -292,7 +299,11 @@ class ShareService:
                 self.ledger.append_event(share_id=share.id, actor=actor.label, action="request", at=now,
                                          details=details)
         witnessed = self.witnesses.write([share.id])
-        notice = share_request_message(share=share, fullname=source.fullname, findings=findings, lang=i18n.language())
+        notice = share_request_message(share=share, fullname=source.fullname, findings=findings, reason=reason,
+                                       sender=self._signature(), lang=i18n.language(),
+                                       titles={name: self.config.platform(name).title
+                                               for name in (share.owner_platform, share.borrower_platform)
+                                               if name in self.config.platforms})
         body = notice.body
         receipt = witnessed.receipts.get(share.id)
         if receipt is not None:
@@ -388,6 +399,8 @@ class ShareService:
         actor, _person, details = self._owner_check(share, act)
         if share.state == state:
             return self._after(share, actor, act, reason, None)
+        if act == "reject" and share.state == "approved":  # approved: taken back with withdraw, before publishing
+            raise RuleViolation(Message("share.reject_approved", share=share.id))
         _refuse(check_transition(share.state, state))
         self.witnesses.check(share)
         updated, event = self._record(share, state, actor, act, {"reason": reason, **details})
@@ -545,7 +558,8 @@ class ShareService:
 
         Allowed whatever the agreement's term (a revoke is always allowed). A published share first gets a last
         sync (``last_sync``, unless the caller leaves it out: ``--no-sync``), so that completions made until now
-        reach the owner; when it does not go through, nothing is revoked (``LastSyncFailed``). The owner's
+        reach the owner; when it cannot run, nothing is revoked (``LastSyncFailed``); items it could not bring back
+        are told in the result and the notice. The owner's
         course is unlabelled with the owner's key; the borrower course is withdrawn with the service's (the
         agreement has the borrower do it)."""
         share = self.get(share_id)
@@ -558,7 +572,9 @@ class ShareService:
         synced: LastSync | None = None
         if last_sync is not None and share.state == "published" and not dry_run:
             synced = last_sync(share)
-            if synced.exit_code != ExitCode.OK:
+            # Items that failed (exit 4) are told, not a reason to keep a share the owner ends; a sync that could
+            # not run (a platform unreachable, the configuration, another run holding the lock) revokes nothing.
+            if synced.exit_code not in (ExitCode.OK, ExitCode.PARTIAL):
                 raise LastSyncFailed(Message("share.revoke.sync_failed", share=share.id, code=synced.exit_code,
                                              failed=synced.failed), synced.exit_code)
         flow = ShareFlow(share.flow)
@@ -595,8 +611,9 @@ class ShareService:
         details["last_sync"] = synced.as_data() if synced is not None else None
         updated, event = self._record(share, "revoked", actor, "revoke", {"reason": reason, **details})
         unsynced = synced is None and share.state == "published"
+        partly = synced is not None and synced.failed > 0
         act = self._after(updated, actor, "revoke", reason, event,
-                          learners=LEARNERS_REVOKE_UNSYNCED if unsynced else "")
+                          learners=LEARNERS_REVOKE_UNSYNCED if unsynced else LEARNERS_REVOKE_PARTLY if partly else "")
         return RevokeResult(updated, act=act, last_sync=synced)
 
 

@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from lmsbridge import i18n
+from lmsbridge.cli.context import AppContext
 from lmsbridge.cli.ledger import commands, ledger_group
 from lmsbridge.ledger import Ledger
 from tests.ledger.support import NOW, Raw, new_share
@@ -91,7 +92,7 @@ def test_events_of_one_share_as_text_and_json(ledger_path: Path) -> None:
 def test_the_ledger_comes_from_the_environment_or_the_configuration(ledger_path: Path) -> None:
     assert run("events", env={"LMSBRIDGE_LEDGER": str(ledger_path)}).output.count("\n") == 3
 
-    class Configured:
+    class Configured(AppContext):
         def ledger_url(self) -> str:
             return str(ledger_path)
 
@@ -107,4 +108,4 @@ def test_a_missing_ledger_is_an_error_not_an_empty_ledger(tmp_path: Path) -> Non
 @pytest.mark.parametrize("command", [[], ["verify"], ["events"]])
 def test_help_has_examples(command: list[str]) -> None:
     result = run(*command, "--help")
-    assert result.exit_code == 0 and "Examples:" in result.output and "lmsbridge ledger" in result.output
+    assert result.exit_code == 0 and "Eksempler:" in result.output and "lmsbridge ledger" in result.output

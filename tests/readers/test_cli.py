@@ -107,7 +107,7 @@ def test_many_files_get_a_summary_line_and_json_for_machines(tmp_path: Path) -> 
     assert result.output.splitlines()[-1] == "3 kurs kontrollert: 2 oppfyller kravene, 1 har feil (10 feil og 1 advarsel i alt)"
     report = json.loads(invoke("validate", "--json", *files).output)
     assert report["ok"] is False
-    assert report["summary"] == {"total": 3, "passed": 2, "failed": 1, "errors": 10, "warnings": 1}
+    assert report["summary"] == {"total": 3, "passed": 2, "failed": 1, "unreadable": 0, "errors": 10, "warnings": 1}
     assert [c["kind"] for c in report["courses"]] == ["course-file", "course-file", "backup"]
     failing = report["courses"][1]
     assert failing["errors"] == 10 and {"code": "missing.summary", "severity": "error", "item": "summary",
@@ -221,7 +221,7 @@ def test_help_shows_examples_and_the_exit_codes() -> None:
     result = invoke("validate", "--help")
     assert result.exit_code == 0
     for text in ("lmsbridge validate examples/course.toml", "--platform lp --course HBHF-SMITTE-01", "--category",
-                 "--all", "Exit status: 0", "studiekategori"):
+                 "--all", "Avslutningskoder:", "1  en kontroll feilet", "studiekategori"):
         assert text in result.output
 
 
@@ -246,3 +246,66 @@ def test_a_packages_course_file_listed_too_is_read_with_the_package_only(tmp_pat
     result = invoke("validate", "--json", str(package), str(tmp_path / "kurs.toml"))
     assert result.exit_code == 0, result.output
     assert [c["kind"] for c in json.loads(result.output)["courses"]] == ["scorm"]
+
+
+# --- a batch: every file reported ----------------------------------------------------------------------
+
+
+def test_a_batch_reports_every_file_and_ends_with_2_when_one_cannot_be_read(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.toml"
+    broken.write_text("not = a = course", encoding="utf-8")
+    files = [str(EXAMPLES / "course.toml"), str(tmp_path / "missing.toml"), str(broken),
+             str(EXAMPLES / "course-incomplete.yaml")]
+    result = invoke("validate", *files)
+    assert result.exit_code == 2, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith(f"✔ {files[0]}")
+    assert lines[1].startswith("✘ ") and "missing.toml" in lines[1] and "finnes ikke" in lines[1]
+    assert lines[2].startswith("✘ ") and "broken.toml" in lines[2]
+    assert any(line.startswith(f"✘ {files[3]}") for line in lines[3:])  # read and checked after the unreadable ones
+    assert lines[-1].startswith("4 kurs kontrollert: 1 oppfyller kravene, 1 har feil")
+    assert lines[-1].endswith("; 2 kunne ikke leses")
+
+
+def test_a_batch_in_json_has_every_file_and_the_unreadable_ones_as_errors(tmp_path: Path) -> None:
+    files = [str(EXAMPLES / "course.toml"), str(tmp_path / "missing.toml"), str(EXAMPLES / "course-incomplete.yaml")]
+    result = invoke("validate", *files, "--json")
+    assert result.exit_code == 2
+    data = json.loads(result.stdout)
+    assert [c["source"] for c in data["courses"]] == files
+    assert [c["ok"] for c in data["courses"]] == [True, False, False]
+    assert data["courses"][1]["error"]["exit_code"] == 2 and "missing.toml" in data["courses"][1]["error"]["message"]
+    assert data["courses"][2]["errors"] == 10
+    assert data["summary"] == {"total": 3, "passed": 1, "failed": 1, "unreadable": 1, "errors": 10, "warnings": 1}
+
+
+def test_quiet_shows_only_what_fails_and_the_summary() -> None:
+    passing, failing = str(EXAMPLES / "course.toml"), str(EXAMPLES / "course-incomplete.yaml")
+    result = invoke("validate", passing, failing, passing, "--quiet")
+    assert result.exit_code == 1
+    assert passing not in result.output
+    assert result.output.splitlines()[0].startswith(f"✘ {failing}")
+    assert result.output.splitlines()[-1].startswith("3 kurs kontrollert: 2 oppfyller kravene, 1 har feil")
+    alone = invoke("validate", passing, "-q")
+    assert alone.exit_code == 0 and alone.output.strip() == (
+        "1 kurs kontrollert: 1 oppfyller kravene, 0 har feil (0 feil og 0 advarsler i alt)")
+
+
+def test_one_file_that_cannot_be_read_is_the_error_line(tmp_path: Path) -> None:
+    result = invoke("validate", str(tmp_path / "missing.toml"))
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Feil: ") and "missing.toml" in result.stderr
+
+
+def test_a_batch_as_csv_for_excel_and_as_json_lines(tmp_path: Path) -> None:
+    import csv
+    import io
+
+    files = [str(EXAMPLES / "course.toml"), str(tmp_path / "missing.toml"), str(EXAMPLES / "course-incomplete.yaml")]
+    excel = invoke("validate", *files, "--excel")
+    assert excel.exit_code == 2
+    rows = list(csv.DictReader(io.StringIO(excel.stdout_bytes.decode("utf-8-sig")), delimiter=";"))
+    assert [(r["source"], r["ok"]) for r in rows] == [(files[0], "ja"), (files[1], "nei"), (files[2], "nei")]
+    assert "finnes ikke" in rows[1]["error"] and "missing.summary" in rows[2]["codes"].split()
+    lines = invoke("validate", *files, "-o", "jsonl").stdout.splitlines()
+    assert [json.loads(line)["ok"] for line in lines] == [True, False, False]

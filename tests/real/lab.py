@@ -404,6 +404,7 @@ class Bridge:
         self.keys = self.folder / "personal-tokens.json"
         self.log_in(self.lab.prepare_owner_acts())
         self.write()
+        self.run("init", "--ledger-only").expect(0)  # as a new installation does: the empty ledger and the outbox
 
     def log_in(self, keys: Mapping[str, str]) -> None:
         """The coordinators' personal keys, where ``lmsbridge login`` with ``[login] store = "file"`` keeps them."""

@@ -194,7 +194,7 @@ def test_request_refused_when_course_information_is_incomplete(tmp_path: Path, m
     config = setup_config(tmp_path, monkeypatch, sandbox)
     result = run(config, "share", "request", "--flow", "hospital-to-ks", "--course", "HBHF-LEGEMID-02")
     assert result.exit_code == 1
-    assert "missing.summary" in result.output
+    assert "Kurssammendrag mangler" in result.output  # the message validate shows, not its code
     assert not (tmp_path / "outbox").exists()
     with Ledger.open(tmp_path / "ledger.db") as ledger:
         assert ledger.list_shares() == []
