@@ -100,7 +100,8 @@ def test_ks_orders_a_course_whose_study_category_ks_laring_lacks(bridge: Bridge)
     assert custom_fields(owner)["studiekategori"] == SELECT_OPTIONS["studiekategori"].index("Annet")
     ran = bridge.run("share", "request", "--flow", "ks-orders-from-hospital", "--course", "HBHF-BRANN-03")
     assert ran.code == 1
-    assert "category.unknown" in ran.stderr
+    # the refusal says what validate says: the study category and the ones KS Læring has
+    assert "«Annet»" in ran.stderr and "«Helse og velferd»" in ran.stderr
 
 
 def test_ks_orders_from_hospital_creates_a_labelled_shell(bridge: Bridge, shares: dict[str, str]) -> None:
