@@ -82,7 +82,8 @@ PENDING: dict[str, dict[str, Any]] = {
             "help": N_("help.sync.status"),
             "reveal_learners": N_("help.sync.status.reveal"),
             "as_json": _JSON,
-            "examples": [("lmsbridge sync status", None), ("lmsbridge sync status --json", None)],
+            "examples": [("lmsbridge sync status", None), ("lmsbridge sync status --json", None),
+                         ("lmsbridge sync status --excel > feilede.csv", N_("help.output.example.excel"))],
         },
         "check": {
             "help": N_("help.sync.check"),

@@ -19,6 +19,7 @@ from lmsbridge import i18n
 from lmsbridge.adapters import MoodleClient
 from lmsbridge.certificates import CertificatesRun, group_after_sync
 from lmsbridge.cli.context import app, echo_json, is_terminal, table
+from lmsbridge.cli.output import chosen, emit, output_options
 from lmsbridge.cli.witness import echo_undelivered
 from lmsbridge.config import Config
 from lmsbridge.errors import ExitCode, combined_exit_code
@@ -376,8 +377,10 @@ def sync_run(ctx: click.Context, full: bool, dry_run: bool, concurrency: int | N
               "participants live, so it needs the pseudonym secret and the platforms' tokens. Shown here, stored "
               "nowhere.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@output_options
 @click.pass_context
-def sync_status_command(ctx: click.Context, reveal_learners: bool, as_json: bool) -> None:
+def sync_status_command(ctx: click.Context, reveal_learners: bool, as_json: bool, fmt: str | None,
+                        excel: bool) -> None:
     """Show the last sync run, each published share's cursor, and the failed items waiting for a retry.
 
     A failed learner is shown by the first digits of its pseudonym, with the borrower platform and course;
@@ -393,8 +396,13 @@ def sync_status_command(ctx: click.Context, reveal_learners: bool, as_json: bool
             check_secret(ledger, secret, adopt=False)
             reveal(status, ledger, lambda name: clients.get(name) or clients.setdefault(name, context.client(name)),
                    secret, page_size=config.sync.page_size)
-    if as_json:
-        echo_json(status.as_dict())
+    shown = chosen(ctx, fmt, excel) if (fmt or excel) else ("json" if as_json else "table")
+    if shown != "table":  # the failed items as rows (json: the whole status)
+        rows = [{**row, "course": status.borrower_of(failure)}
+                for row, failure in zip(status.failure_dicts(), status.failures, strict=True)]
+        emit(shown, rows, ["share_id", "course", "item_kind", "item_key", "attempts", "last_failed_at", "reason",
+                           *(["revealed"] if reveal_learners else [])],
+             excel=excel, as_json=status.as_dict(), table=lambda: None)
         return
     out = console()
     last = status.last_run
@@ -407,10 +415,12 @@ def sync_status_command(ctx: click.Context, reveal_learners: bool, as_json: bool
         if counts:
             click.echo("  " + counts_line(counts))
     if status.shares:
-        cursors = table(i18n.t("table.shares"), ["share", "course", "direction", "cursor", "completions"])
+        cursors = table(i18n.t("table.shares"), ["share", "course", "direction", "cursor", "completions",
+                                                 "without_owner_account"])
         for share in status.shares:
             cursors.add_row(escape(share.share_id), escape(share.course), escape(f"{share.borrower} → {share.owner}"),
-                            share.cursor.isoformat() if share.cursor else "-", str(share.completions))
+                            share.cursor.isoformat() if share.cursor else "-", str(share.completions),
+                            str(share.without_owner_account))
         out.print(cursors)
     if status.failures:
         columns = ["share", "course", "kind", "item", "attempts", "last_failed", "reason"]
@@ -425,6 +435,16 @@ def sync_status_command(ctx: click.Context, reveal_learners: bool, as_json: bool
         out.print(failures)
     else:
         click.echo(i18n.t("sync.status.no_failures"))
+    if status.unmatched:  # not failures: kept, and tried again after [sync] unmatched_retry_hours
+        columns = ["share", "course", "item", "attempts", "last_failed", "reason"]
+        waiting = table(i18n.t("table.without_owner_account"), [*columns, *(["who"] if reveal_learners else [])])
+        for item in status.unmatched:
+            row = [escape(item.share_id), escape(status.borrower_of(item)), escape(shown_key(item.item_key)),
+                   str(item.attempts), item.last_failed_at.isoformat(), escape(status.reason(item).render())]
+            if reveal_learners:
+                row.append(escape(_who(status, item)))
+            waiting.add_row(*row)
+        out.print(waiting)
 
 
 @sync_group.command(name="check", epilog=EXAMPLES)

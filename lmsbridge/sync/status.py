@@ -31,6 +31,8 @@ class ShareCursor:
     course: str
     cursor: datetime | None
     completions: int
+    #: Learners on the borrower side with no account on the owner (kept for the next try, not failures).
+    without_owner_account: int = 0
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,8 @@ class SyncStatus:
     last_run: dict[str, Any] | None
     shares: list[ShareCursor] = field(default_factory=list)
     failures: list[FailedItem] = field(default_factory=list)
+    #: Borrower learners with no account on the owner: kept and tried again, listed apart (nothing failed).
+    unmatched: list[FailedItem] = field(default_factory=list)
     #: Each share's borrower platform and course (where a failed learner is), every share, revoked ones too.
     borrowers: dict[str, tuple[str, str]] = field(default_factory=dict)
     #: ``--reveal``: (share, kind, key) of a failed learner → who it is, None when the borrower course no longer
@@ -71,11 +75,11 @@ class SyncStatus:
     def reason(failure: FailedItem) -> Message:
         return Message.from_stored(failure.reason)
 
-    def failure_dicts(self) -> list[dict[str, Any]]:
-        """The failed items for ``--json``: the ledger's fields, the reason in the current language and its
-        code (None for a reason stored as text)."""
+    def failure_dicts(self, items: list[FailedItem] | None = None) -> list[dict[str, Any]]:
+        """The failed items (or ``items``) for ``--json``: the ledger's fields, the reason in the current language
+        and its code (None for a reason stored as text)."""
         out = []
-        for failure in self.failures:
+        for failure in self.failures if items is None else items:
             data = failure.model_dump(mode="json")
             reason = self.reason(failure)
             data["reason"] = reason.render()
@@ -98,15 +102,21 @@ class SyncStatus:
                     "course": s.course,
                     "cursor": s.cursor.isoformat() if s.cursor else None,
                     "completions": s.completions,
+                    "without_owner_account": s.without_owner_account,
                 }
                 for s in self.shares
             ],
             "failures": self.failure_dicts(),
+            "without_owner_account": self.failure_dicts(self.unmatched),
         }
 
 
 def sync_status(ledger: Ledger) -> SyncStatus:
+    """The last run, each published share's cursor, and the failed items of the published shares. Learners with
+    no account on the owner are counted per share, not listed as failures (nothing failed: the run tries them
+    again later); the items of a share that is no longer published are left out (no run will retry them)."""
     shares = ledger.list_shares(state="published")
+    published = {s.id for s in shares}
     counts: dict[str, int] = {}
     for row in ledger.completions():
         counts[row.share_id] = counts.get(row.share_id, 0) + 1
@@ -114,6 +124,11 @@ def sync_status(ledger: Ledger) -> SyncStatus:
     last_run = last.model_dump(mode="json") if last else None
     if last is not None and last_run is not None and last.status == "running" and not ledger.run_alive(last):
         last_run["status"] = "interrupted"  # its process is gone; the next run marks it so in the ledger
+    kept = [f for f in ledger.list_failures() if f.share_id in published]
+    unmatched: dict[str, int] = {}
+    for failure in kept:
+        if failure.item_kind == "unmatched" and failure.share_id:
+            unmatched[failure.share_id] = unmatched.get(failure.share_id, 0) + 1
     return SyncStatus(
         last_run=last_run,
         shares=[
@@ -124,10 +139,12 @@ def sync_status(ledger: Ledger) -> SyncStatus:
                 s.owner_course_shortname,
                 ledger.get_cursor(s.id),
                 counts.get(s.id, 0),
+                unmatched.get(s.id, 0),
             )
             for s in shares
         ],
-        failures=ledger.list_failures(),
+        failures=[f for f in kept if f.item_kind != "unmatched"],
+        unmatched=[f for f in kept if f.item_kind == "unmatched"],
         borrowers={s.id: (s.borrower_platform, s.borrower_course_shortname or "-") for s in ledger.list_shares()},
     )
 
@@ -140,7 +157,7 @@ def reveal(status: SyncStatus, ledger: Ledger, client_for: Callable[[str], Moodl
            page_size: int = 500) -> None:
     """Name each failed learner in ``status.revealed``: one participant listing per borrower course, each
     participant's pseudonym computed with ``secret``. Reads only; prints and stores nothing itself."""
-    learners = [f for f in status.failures if str(f.item_kind) in LEARNER_FAILURE_KINDS]
+    learners = [f for f in [*status.failures, *status.unmatched] if str(f.item_kind) in LEARNER_FAILURE_KINDS]
     shares = {s.id: s for s in ledger.list_shares()}
     people: dict[str, dict[str, Person]] = {}  # share → pseudonym → participant
     for failure in learners:

@@ -32,7 +32,9 @@ KS_STUDY_CATEGORIES = {"Helse og velferd"}
 def unknown_category(course: dict[str, Any]) -> bool:
     """The course names a study category (select option) that KS Læring does not have."""
     index = custom_fields(course).get(FIELDS["study_category"])
-    return bool(index) and SELECT_OPTIONS["studiekategori"][int(index)] not in KS_STUDY_CATEGORIES
+    if not index:
+        return False
+    return SELECT_OPTIONS["studiekategori"][int(index)] not in KS_STUDY_CATEGORIES
 
 
 def empty_items(course: dict[str, Any]) -> set[str]:

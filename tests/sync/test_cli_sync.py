@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import csv
 import dataclasses
+import io
 import json
 import re
 import socket
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -17,7 +20,7 @@ import lmsbridge.cli.sync as cli_sync
 from lmsbridge.cli.main import cli
 from lmsbridge.errors import ExitCode
 from lmsbridge.ledger import Ledger
-from lmsbridge.sandbox import Sandbox
+from lmsbridge.sandbox import Fault, Sandbox
 from lmsbridge.sandbox.exceptions import invalid_user
 from lmsbridge.sandbox.registry import REGISTRY, Call
 from tests.sync.helpers import SECRET, borrower_key, publish
@@ -71,9 +74,29 @@ def test_run_then_status(config_file: Path, sandbox: Sandbox) -> None:
     info = json.loads(status.output)
     assert info["last_run"]["status"] == "ok" and info["shares"][0]["completions"] == 3
     assert info["shares"][0]["cursor"] is not None
-    assert {f["item_kind"] for f in info["failures"]} == {"unmatched"}
+    # the two without an owner account are counted per share and listed apart, not failed items (issue 13)
+    assert info["failures"] == [] and info["shares"][0]["without_owner_account"] == 2
+    assert {f["item_key"] for f in info["without_owner_account"]} == {borrower_key(18), borrower_key(19)}
     plain = invoke(config_file, "sync", "status")
-    assert "S-0001" in plain.output and "uten konto" in plain.output  # the kind «unmatched», in Norwegian
+    assert "S-0001" in plain.output and "uten konto" in plain.output  # the column, in Norwegian
+    assert "Ingen feilede elementer" in plain.output or "ingen feilede" in plain.output.lower()
+
+
+def test_status_lists_failed_items_of_published_shares_only_and_as_excel_csv(config_file: Path,
+                                                                              sandbox: Sandbox) -> None:
+    sandbox.sites["lp"].state.fail("core_completion_override_activity_completion_status",
+                                   Fault.moodle("dmlwriteexception", "Error writing to database",
+                                                exception="dml_write_exception"))
+    assert invoke(config_file, "sync", "run", "--no-certificates").exit_code == 4
+    excel = invoke(config_file, "sync", "status", "--excel")
+    assert excel.output.startswith("\ufeff")
+    rows = list(csv.DictReader(io.StringIO(excel.output.lstrip("\ufeff")), delimiter=";"))
+    assert rows and {r["share_id"] for r in rows} == {"S-0001"} and {r["item_kind"] for r in rows} == {"learner"}
+    assert all(r["course"] == "ks KSL-HBHF-SMITTE-01" for r in rows)
+    with Ledger.open(config_file.parent / "ledger.db") as ledger:  # the owner ends the share
+        ledger.update_share_state("S-0001", "revoked", now=datetime.now(UTC))
+    after = json.loads(invoke(config_file, "sync", "status", "--json").output)
+    assert after["failures"] == [] and after["shares"] == []  # no run retries a revoked share's items
 
 
 def test_quiet_prints_nothing_when_all_went_through(config_file: Path) -> None:
@@ -216,7 +239,10 @@ def test_unmatched_learners_in_the_users_language(config_file: Path, lang: str) 
     text = flat(status.output)
     assert {"nb": "Siste kjøring #1: ok", "en": "Last run #1: ok"}[lang] in text
     assert {"nb": "skrevet 3", "en": "written 3"}[lang] in text
-    assert f"S-0001 ks KSL-HBHF-SMITTE-01 {kind} {borrower_key(18)[:12]} 1 " in text and UNMATCHED[lang] in text
+    # in status they are listed apart (with the reason), not among the failed items
+    assert {"nb": "uten konto hos eier", "en": "without an owner account"}[lang] in text
+    assert {"nb": "Ingen feilede elementer", "en": "No failed items"}[lang] in text
+    assert borrower_key(18)[:12] in text and UNMATCHED[lang] in text
     no_other_language(status.output, lang)
 
 
@@ -304,7 +330,7 @@ def test_a_stored_reason_is_shown_in_the_readers_language(config_file: Path, mon
            "error: «Invalid user» [invaliduser]" in english
     no_other_language(english, "en")
     data = json.loads(in_language(config_file, "en", "sync", "status", "--json").output)
-    reasons = {f["item_key"]: (f["reason"], f["reason_code"]) for f in data["failures"]}
+    reasons = {f["item_key"]: (f["reason"], f["reason_code"]) for f in [*data["failures"], *data["without_owner_account"]]}
     assert reasons[borrower_key(18)] == (UNMATCHED["en"], "sync.match.none")
     assert reasons[borrower_key(10)][1] == "sync.failure.reading"
     with Ledger.open(tmp_path / "ledger.db") as ledger:
@@ -367,11 +393,12 @@ def test_status_reveal_names_the_failed_learners_live_and_the_ledger_keeps_no_id
     reads the borrower course's participants and says who each failed learner is."""
     assert invoke(config_file, "sync", "run", "--no-certificates").exit_code == 0
     plain = json.loads(invoke(config_file, "sync", "status", "--json").output)
-    assert {f["item_key"] for f in plain["failures"]} == {borrower_key(18), borrower_key(19)}
-    assert all("revealed" not in f for f in plain["failures"])
-    assert {(f["borrower_platform"], f["borrower_course"]) for f in plain["failures"]} == {("ks", "KSL-HBHF-SMITTE-01")}
+    waiting = plain["without_owner_account"]  # the learners to act on: no account on the owner
+    assert {f["item_key"] for f in waiting} == {borrower_key(18), borrower_key(19)}
+    assert all("revealed" not in f for f in waiting)
+    assert {(f["borrower_platform"], f["borrower_course"]) for f in waiting} == {("ks", "KSL-HBHF-SMITTE-01")}
     revealed = json.loads(invoke(config_file, "sync", "status", "--reveal", "--json").output)
-    names = {f["item_key"]: f["revealed"]["name"] for f in revealed["failures"]}
+    names = {f["item_key"]: f["revealed"]["name"] for f in revealed["without_owner_account"]}
     assert names == {borrower_key(18): "Eva Rønning", borrower_key(19): "Trond Lunde"}
     text = flat(invoke(config_file, "sync", "status", "--reveal").output)
     assert "Eva Rønning" in text and "Trond Lunde" in text
