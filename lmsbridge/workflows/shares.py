@@ -254,7 +254,7 @@ class ShareService:
         routing = support_routing(owner_support=owner.support_contact, borrower_support=borrower.support_contact,
                                   owner_role=owner.role, borrower_role=borrower.role)
         asking = owner if flow is ShareFlow.HOSPITAL_TO_KS else borrower
-        actor = self._requester(asking.name)
+        actor, personal = self._requester(asking.name)
         who = initiator or actor.label
         existing = (self.ledger.find_share_for_course(owner.name, source.id, borrower.name)
                     or self.ledger.find_share_by_request_key(request_key))
@@ -263,7 +263,7 @@ class ShareService:
         now = self.now()
         details = {"flow": flow.value, "course": source.shortname, "reason": reason,
                    "findings": [f.code for f in findings], "by": actor.as_data(),
-                   "notify": self._address_of(actor, self.client_for(asking.name, False))}
+                   "notify": self._address_of(actor, self.client_for(asking.name, False), personal=personal)}
         with self.ledger.transaction():
             current = (self.ledger.find_share_for_course(owner.name, source.id, borrower.name)
                        or self.ledger.find_share_by_request_key(request_key))
@@ -308,19 +308,24 @@ class ShareService:
         receipt = witnessed.receipts.get(share.id)
         if receipt is not None:
             body += "\n" + receipt_block(receipt.text) + "\n"
-        asked = [e for e in self.ledger.events(share.id) if e.action == "request"]
+        asked = self._requests(share)
         key = f"{share.id}-request" if len(asked) <= 1 else f"{share.id}-request-{asked[-1].seq}"
         delivery = self.mailer.deliver(to=to, cc=cc, subject=notice.subject, body=body, key=key, when=now)
         self._record_sent(delivery, key, "share-request", to, notice.subject, now)
         return RequestResult(share=share, created=created, findings=findings, email_path=str(delivery.path),
                              reopened=reopened, witnessed=witnessed)
 
-    def _requester(self, platform: str) -> Actor:
-        """Who asks: the person logged in on ``platform``, else the lmsbridge service there (as the platform says)."""
+    def _requester(self, platform: str) -> tuple[Actor, bool]:
+        """Who asks: the person logged in on ``platform`` (True), else the lmsbridge service there (False), as the
+        platform says."""
         keys = self.keys
         if keys is not None and keys.store.get(self.config.platform(platform).url) is not None:
-            return keys.actor(platform)[0]
-        return who_holds(self.client_for(platform, False), platform)
+            return keys.actor(platform)[0], True  # keys.actor refuses the service's own key
+        return who_holds(self.client_for(platform, False), platform), False
+
+    def _requests(self, share: Share) -> list[Event]:
+        """The share's ``request`` events, oldest first."""
+        return [e for e in self.ledger.events(share.id) if e.action == "request"]
 
     def _record_sent(self, delivery: Any, key: str, kind: str, to: str, subject: str, now: datetime) -> None:
         if delivery.sent:
@@ -353,14 +358,14 @@ class ShareService:
 
     def _requester_addresses(self, share: Share) -> list[str]:
         """The requesting coordinator's e-mail address, as the share's last request recorded it."""
-        asked = [e for e in self.ledger.events(share.id) if e.action == "request"]
+        asked = self._requests(share)
         address = asked[-1].details.get("notify") if asked else None
         return [address] if isinstance(address, str) and "@" in address else []
 
-    def _address_of(self, actor: Actor, client: MoodleClient) -> str:
+    def _address_of(self, actor: Actor, client: MoodleClient, *, personal: bool) -> str:
         """Where the requesting coordinator is told of the acts that follow: their e-mail address on the platform
-        when they asked with their own key, else the operator's ([operator] email)."""
-        if actor.userid != who_holds(client, actor.platform).userid:
+        when they asked with their own key (``personal``), else the operator's ([operator] email)."""
+        if personal:
             found = client.users_by_field("id", [actor.userid])
             if found and found[0].email:
                 return found[0].email
@@ -413,8 +418,10 @@ class ShareService:
         is logged in to, the asker's first."""
         share = self.get(share_id)
         keys = self._keys()
-        asked = [e for e in self.ledger.events(share.id) if e.action == "request"]
+        events = self.ledger.events(share.id)
+        asked = [e for e in events if e.action == "request"]
         asked_by = asked[-1].details.get("by") if asked else None
+        withdrawn = bool(events) and events[-1].action == "withdraw"
         tried = [asked_by.get("platform") if isinstance(asked_by, dict) else None, share.borrower_platform,
                  share.owner_platform]
         platforms = [name for name in dict.fromkeys(tried) if isinstance(name, str) and name in self.config.platforms]
@@ -423,7 +430,7 @@ class ShareService:
         for platform in logged_in or [share.borrower_platform]:
             actor, person = keys.actor(platform)
             asked_by_them = actor.same_person(asked_by)
-            if share.state == "rejected" and asked_by_them and asked and self._last_act(share) == "withdraw":
+            if share.state == "rejected" and asked_by_them and withdrawn:
                 return self._after(share, actor, "withdraw", reason, None)
             if platform == share.borrower_platform:
                 course_id, shortname = share.borrower_course_id, share.borrower_course_shortname or ""
@@ -444,10 +451,6 @@ class ShareService:
             return self._after(updated, actor, "withdraw", reason, event)
         assert refused is not None
         raise RuleViolation(refused.reason)
-
-    def _last_act(self, share: Share) -> str:
-        acts = [e.action for e in self.ledger.events(share.id)]
-        return acts[-1] if acts else ""
 
     # -- publish ---------------------------------------------------------------------------------------
 
