@@ -132,7 +132,7 @@ def test_second_run_while_one_runs_exits_at_once(config_file: Path, tmp_path: Pa
         result = invoke(config_file, "sync", "run")
         # cron's line: an overlap is no error to mail
         quiet = invoke(config_file, "sync", "run", "--quiet")
-    assert result.exit_code == ExitCode.LOCKED == 75 and "kjører allerede" in result.output
+    assert result.exit_code == ExitCode.LOCKED and "kjører allerede" in result.output  # 75: tests/test_exitcodes.py
     assert quiet.exit_code == 0 and quiet.output == ""
     assert sandbox.sites["ks"].state.call_count == 0
 
