@@ -40,6 +40,8 @@ class PlatformHealth:
     #: feature name -> functions it needs that the token may not call (not a failure).
     missing_optional: dict[str, list[str]] = field(default_factory=dict)
     fields_checked: bool = False
+    #: Has the completion report the «Last access to course» filter? (None: no report, or not asked)
+    report_visits_filter: bool | None = None
     error: Message | None = None
     error_code: str = ""
     #: The exit code of the error, as every command would exit on it (0 without one).
@@ -70,6 +72,7 @@ class PlatformHealth:
             "missing_fields": self.missing_fields,
             "missing_optional": self.missing_optional,
             "fields_checked": self.fields_checked,
+            "report_visits_filter": self.report_visits_filter,
             "error": self.error.render() if self.error else "",
             "error_code": self.error_code,
         }
@@ -97,6 +100,8 @@ def check_platform(profile: PlatformProfile, client: MoodleClient) -> PlatformHe
         lacking = sorted(functions - info.function_names)
         if lacking:
             health.missing_optional[feature] = lacking
+    if profile.completion_report_id and not (REPORT_FUNCTIONS - info.function_names):
+        health.report_visits_filter = _has_visits_filter(client, profile.completion_report_id)
     try:
         if profile.share_category_id:
             courses = client.courses_in_category(profile.share_category_id)
@@ -118,6 +123,21 @@ def check_platform(profile: PlatformProfile, client: MoodleClient) -> PlatformHe
         wanted = set(profile.fields.values()) | ({profile.receipt_field} if profile.receipt_field else set())
         health.missing_fields = sorted(wanted - present)
     return health
+
+
+def _has_visits_filter(client: MoodleClient, reportid: int) -> bool | None:
+    """Does the completion report have the «Last access to course» filter, which spares incremental runs a
+    participant listing per shared course? (None when the report cannot be read: the sync says why.) Leaves
+    the report's filters reset, as a run's own read does."""
+    try:
+        try:
+            return client.has_visits_filter(reportid)
+        finally:
+            client.reset_report_filters(reportid)
+    except RetriableError:
+        raise
+    except LmsbridgeError:
+        return None
 
 
 # --- everything else a run needs ---------------------------------------------------------------------

@@ -41,7 +41,14 @@ from lmsbridge.adapters.models import (
     UserCourse,
     UserRef,
 )
-from lmsbridge.adapters.reports import REPORT_PAGE_SIZE, CompletionReport, completed_since_filter, parse_rows
+from lmsbridge.adapters.reports import (
+    REPORT_PAGE_SIZE,
+    CompletionReport,
+    completed_since_filter,
+    parse_rows,
+    probe_visits_filter,
+    visited_since_filter,
+)
 from lmsbridge.adapters.transport import MoodleTransport
 from lmsbridge.adapters.wire import iter_warnings, where_of
 from lmsbridge.errors import BadValueError, MoodleWarning, MoodleWarningsError, ProtocolError
@@ -490,6 +497,18 @@ class MoodleClient:
 
     def reset_report_filters(self, reportid: int) -> None:
         self.call("core_reportbuilder_filters_reset", reportid=reportid)
+
+    def filter_report_visited_since(self, reportid: int, since: datetime) -> None:
+        """Later reads of the report hold only learners who visited the course at ``since`` or after, when the
+        report has the «Last access to course» filter (``has_visits_filter``); else every row."""
+        self.set_report_filters(reportid, visited_since_filter(since))
+
+    def has_visits_filter(self, reportid: int) -> bool:
+        """Does the report have the «Last access to course» filter? Set to a time nobody has visited at, a report
+        with it holds no row (one without it: all of them; an empty report passes, and then costs nothing).
+        Leaves that filter set: the caller sets or resets the filters after."""
+        self.set_report_filters(reportid, probe_visits_filter())
+        return self.retrieve_report(reportid, page=0, perpage=1).totalrowcount == 0
 
 
 __all__ = [

@@ -189,6 +189,13 @@ class CompletionReport:
     rows: list[CompletionRow] = field(default_factory=list)
     problems: list[UnreadableCell] = field(default_factory=list)
 
+    def merged(self, other: CompletionReport) -> CompletionReport:
+        """The rows of both reads, each (course, user) once (this read's row first), and both reads' problems."""
+        rows = list(self.rows)
+        seen = {(r.course_id, r.userid) for r in rows if r.userid is not None}
+        rows.extend(r for r in other.rows if r.userid is None or (r.course_id, r.userid) not in seen)
+        return CompletionReport(rows, [*self.problems, *other.problems])
+
     def for_course(self, courseid: int | None, shortname: str | None) -> list[CompletionRow]:
         """The rows of one course: by the id in the link when known, else by the short name column."""
         return rows_for_course(self.rows, courseid, shortname)
@@ -255,10 +262,35 @@ def completed_since_filter(since: datetime) -> str:
     )
 
 
+#: The report filter on «Last access to course» (``core_course\\reportbuilder\\local\\entities\\access``), which
+#: an administrator adds to the completion report for incremental runs without a participant listing per course.
+VISITS_FILTER = "access:timeaccess"
+#: A time no learner has visited at: with the visits filter present, the report holds no row from it on.
+_NEVER = datetime(2999, 1, 1, tzinfo=UTC)
+
+
+def visited_since_filter(since: datetime) -> str:
+    """``core_reportbuilder_set_filters`` values: last access to the course ≥ ``since`` (operator 3 = range, no
+    end). Moodle keeps values of a filter the report does not have and applies nothing (``probe_visits_filter``)."""
+    return json.dumps(
+        {
+            f"{VISITS_FILTER}_operator": 3,
+            f"{VISITS_FILTER}_from": int(since.timestamp()),
+            f"{VISITS_FILTER}_to": 0,
+        }
+    )
+
+
+def probe_visits_filter() -> str:
+    """Filter values under which a report with the visits filter holds no row (a report without it: every row)."""
+    return visited_since_filter(_NEVER)
+
+
 __all__ = [
     "DATE_FORMAT",
     "KNOWN_POSITIONS",
     "REPORT_PAGE_SIZE",
+    "VISITS_FILTER",
     "Columns",
     "CompletionReport",
     "CompletionRow",
@@ -270,7 +302,9 @@ __all__ = [
     "parse_progress",
     "parse_rows",
     "parse_time",
+    "probe_visits_filter",
     "rows_for_course",
     "text_of",
     "user_id",
+    "visited_since_filter",
 ]

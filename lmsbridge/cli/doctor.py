@@ -61,6 +61,8 @@ def _print(health: PlatformHealth, receipt_field: str = "") -> None:
         click.echo(i18n.t("doctor.functions_ok"))
     for feature, functions in health.missing_optional.items():
         click.echo(i18n.t("doctor.optional_missing", feature=feature, functions=", ".join(functions)))
+    if health.report_visits_filter is False:
+        click.echo(i18n.t("doctor.report_visits_filter_missing"))
     if not health.fields_checked:
         click.echo(i18n.t("doctor.fields_unknown"))
     elif health.missing_fields:

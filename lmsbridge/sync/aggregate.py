@@ -9,7 +9,9 @@ every activity complete and no course completion; re-sending the override then d
 
 * ``check_courses``: after a share's writes, each learner whose tracked owner activities are now all known
   complete (written or found by this run, or held by the ledger) and who got at least one of them from
-  lmsbridge: one ``core_completion_get_course_completion_status``. A course completion that did not follow,
+  lmsbridge: confirmed by the owner's completion report when its profile names one (a few pages for the whole
+  run: :mod:`lmsbridge.sync.confirm`), else (and for those the report does not show completed) one
+  ``core_completion_get_course_completion_status``. A course completion that did not follow,
   although the criteria other than activities allow it, is a failed item (``sync.failure.course_completion_missing``,
   «kursfullføring ikke beregnet»), kept under the learner's pseudonym and repaired by the next run.
 * ``repair``: the next run, for such a learner (``SharePlan.repair``): read the course completion again (Moodle's
@@ -28,6 +30,7 @@ All of a learner's calls here are made under the run's write lock for that learn
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -104,6 +107,11 @@ def check_courses(ctx: RunContext, share: Share, course: OwnerCourse, expected: 
     """One course-completion read per expected learner (module docstring)."""
     if not expected or ctx.options.dry_run:
         return
+    confirmed = ctx.confirm.completed(share.owner_platform, after=time.monotonic()) if ctx.confirm else None
+    if confirmed:
+        shown = [entry for entry in expected if (course.id, entry.owner.id) in confirmed]
+        out.courses_checked += len(shown)
+        expected = [entry for entry in expected if (course.id, entry.owner.id) not in confirmed]
     pool = ctx.pools[share.owner_platform]
     jobs: list[tuple[Expected, Future[CourseCompletion]]] = [
         (entry, pool.submit(partial(_locked_read, ctx, share.owner_platform, course.id, entry.owner.id)))

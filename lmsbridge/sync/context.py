@@ -16,6 +16,7 @@ from lmsbridge.adapters.models import ActivityStatus
 from lmsbridge.config import SyncConfig
 from lmsbridge.errors import LmsbridgeError
 from lmsbridge.i18n import Message
+from lmsbridge.sync.confirm import CourseCompletionsSince
 from lmsbridge.sync.identity import Match, Person
 from lmsbridge.sync.mapping import Activity
 from lmsbridge.sync.outcome import ShareOutcome
@@ -75,6 +76,8 @@ class RunContext:
     #: one owner course in flight at once, whichever share they come from (issue 15 item 2).
     _write_locks: dict[tuple[str, int, int], threading.Lock] = field(default_factory=dict)
     _write_locks_guard: threading.Lock = field(default_factory=threading.Lock)
+    #: The owners' completion reports that confirm course completions after the writes (None: read one by one).
+    confirm: CourseCompletionsSince | None = None
 
     def student_role(self, platform: str) -> int:
         return self.profiles[platform].student_role_id

@@ -92,4 +92,9 @@ def completed_since(time_completed: datetime | None, since_at: datetime | None) 
     return time_completed >= since_at - timedelta(minutes=1)
 
 
-__all__ = ["CLOCK_SLACK", "Verdict", "ahead", "completed_since", "next_cursor", "on_platform", "should_read", "since"]
+def visited_since(last_access: datetime | None, since_at: datetime) -> bool:
+    """Report path: does a last access to the course fall in this run's window? (minute precision)"""
+    return last_access is not None and last_access >= since_at - timedelta(minutes=1)
+
+
+__all__ = ["CLOCK_SLACK", "Verdict", "ahead", "completed_since", "next_cursor", "on_platform", "should_read", "since", "visited_since"]

@@ -40,6 +40,7 @@ from lmsbridge.ledger import NOTIFY_LOCK, SYNC_LOCK, Ledger, Share
 from lmsbridge.sync import aggregate, courses, match, read
 from lmsbridge.sync.clock import correct_cursor, cursor_at
 from lmsbridge.sync.commit import commit
+from lmsbridge.sync.confirm import CourseCompletionsSince
 from lmsbridge.sync.context import SESSION_SETTINGS, Learner, ProgressListener, Quiet, RunContext, ShareProblem
 from lmsbridge.sync.outcome import TAKEN, ShareOutcome, SyncSummary
 from lmsbridge.sync.plan import SharePlan, SyncOptions, plan_share, pseudonymise_failures, published_shares
@@ -100,6 +101,10 @@ class CompletionSync:
         sizes = {name: self.options.concurrency or self.profiles[name].concurrency for name in platforms}
         pools = Pools(platforms, sizes, settings=SESSION_SETTINGS)
         ctx = RunContext(pools, self.profiles, self.settings, self.options, self.secret, self.progress)
+        if self.options.use_report and not self.options.dry_run:
+            ctx.confirm = CourseCompletionsSince(pools, self.profiles, started=host_started,
+                                                 overlap=timedelta(minutes=self.settings.overlap_minutes),
+                                                 turn=lambda: self.ledger.turn(REPORT_TURN))
         try:
             plans = [self._plan(share, started) for share in shares]
             self._read_reports(ctx, plans, summary)
@@ -122,6 +127,8 @@ class CompletionSync:
                         pending.cancel()
                     pools.interrupt()
                     raise
+            if ctx.confirm is not None:
+                ctx.confirm.reset()
         finally:
             pools.shutdown()
             if run_id is not None:
@@ -165,7 +172,7 @@ class CompletionSync:
                 return plan, out
             if self.ledger.supports_claims:  # another run may have moved the share on since it was planned
                 fresh = self._plan(share, self._started)
-                plan = replace(fresh, report_rows=plan.report_rows)
+                plan = replace(fresh, report_rows=plan.report_rows, report_visits=plan.report_visits)
         return plan, self._sync_claimed(ctx, plan, out)
 
     def _sync_claimed(self, ctx: RunContext, plan: SharePlan, out: ShareOutcome) -> ShareOutcome:

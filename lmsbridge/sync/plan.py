@@ -49,6 +49,10 @@ class FailedLearners:
     def waits(self, userid: int) -> bool:
         return self.pseudonym(userid) in self.waiting
 
+    def due(self) -> bool:
+        """Is any failed learner to be tried again in this run? (unmatched ones within the retry interval wait)"""
+        return any(key not in self.waiting for keys in self.keys.values() for key in keys)
+
     def before(self, userid: int, kinds: Iterable[str] = LEARNER_KINDS) -> bool:
         key = self.pseudonym(userid)
         return any(key in self.keys.get(kind, ()) for kind in kinds)
@@ -68,6 +72,8 @@ class SharePlan:
     failed: FailedLearners  # learner, unmatched and identity-conflict failures
     failure_keys: set[tuple[str, str]]  # (kind, key) of every failed item
     report_rows: list[CompletionRow] | None = None
+    #: Do the report rows show every learner who visited since ``since``? (a report with the visits filter)
+    report_visits: bool = False
     cursor: datetime | None = None  # the share's cursor as stored
     #: The platform's time when the stored cursor was found ahead of it (the share is then read in full and
     #: its cursor corrected after the run: ``lmsbridge.sync.cursor.ahead``).

@@ -9,7 +9,9 @@ Takes the run context and the shares' plans and outcomes. Gives:
   ``per-learner`` (the participant listing: who visited since the window, or failed last time),
   ``listing+report`` (incremental run with a report: the listing's choice ∪ the report's course completions
   since the window, which a visit does not show when Moodle's cron or a teacher set them) and ``report``
-  (first or ``--full`` run with a report: the learners whose progress says they have something done).
+  (first or ``--full`` run with a report: the learners whose progress says they have something done; an
+  incremental run whose report has the «Last access to course» filter and whose share has no failed learner
+  to retry: the report's course completions and visits since the window, without a listing).
   Failed learners no longer in the course have their failures cleared.
 * ``choose_reads``: of those, the ones the ledger does not already hold in full (nor the report's progress
   says so); ``read_completions``: one ``core_completion_get_activities_completion_status`` each, giving the
@@ -78,7 +80,7 @@ def read_reports(ctx: RunContext, plans: Sequence[SharePlan], warnings: list[Mes
         sinces = [p.since for p in group]
         since_at = None if any(s is None for s in sinces) else min(s for s in sinces if s is not None)
         try:
-            report = _read_report(ctx.pools[platform], platform, reportid, since_at, warnings, group)
+            report, visits = _read_report(ctx.pools[platform], platform, reportid, since_at, warnings, group)
         except PlatformUnreachable:
             continue  # the shares fail fast on the same platform and say so
         except (AccessDeniedError, NotFoundError, InvalidTokenError, ProtocolError, MoodleError) as exc:
@@ -95,12 +97,18 @@ def read_reports(ctx: RunContext, plans: Sequence[SharePlan], warnings: list[Mes
                                     n=len(report.problems) - SHOWN_PROBLEMS))
         for plan in group:
             plan.report_rows = report.for_course(plan.share.borrower_course_id, plan.share.borrower_course_shortname)
+            plan.report_visits = visits
 
 
 def _read_report(pool: PlatformPool, platform: str, reportid: int, since_at: datetime | None,
-                 warnings: list[Message], group: Sequence[SharePlan] = ()) -> CompletionReport:
+                 warnings: list[Message], group: Sequence[SharePlan] = ()) -> tuple[CompletionReport, bool]:
     """Filtered to completions since ``since_at`` (reset after), or unfiltered: every page. A share whose
-    cursor the first answer shows ahead of the platform's clock is read in full, so the report unfiltered."""
+    cursor the first answer shows ahead of the platform's clock is read in full, so the report unfiltered.
+
+    Filtered, and when the report has the «Last access to course» filter (``has_visits_filter``), a second read
+    adds the learners who visited since ``since_at``: the rows then show every learner an incremental run need
+    look at, and no participant listing is needed (``candidates``). Says whether the rows show them (so too an
+    unfiltered read)."""
     filtered = False
     try:
         if since_at is not None:
@@ -113,7 +121,13 @@ def _read_report(pool: PlatformPool, platform: str, reportid: int, since_at: dat
         if since_at is None:
             # A filter left behind by an interrupted run would hide rows from an unfiltered read.
             pool.call(lambda c: c.reset_report_filters(reportid))
-        return pool.call(lambda c: c.completion_report(reportid))
+            return pool.call(lambda c: c.completion_report(reportid)), True
+        report = pool.call(lambda c: c.completion_report(reportid))
+        if not pool.call(lambda c: c.has_visits_filter(reportid)):
+            return report, False
+        pool.call(lambda c: c.filter_report_visited_since(reportid, since))
+        visited = pool.call(lambda c: c.completion_report(reportid))
+        return report.merged(visited), True
     finally:
         if filtered and pool.down is None:
             try:
@@ -137,7 +151,9 @@ class Listing:
 
 def candidates(ctx: RunContext, plan: SharePlan, out: ShareOutcome) -> list[Learner]:
     """The share's learners worth a look, by user id, and ``out.path`` saying how they were found."""
-    if plan.report_rows is not None and plan.since is not None:
+    if plan.report_rows is not None and plan.since is not None and plan.report_visits and not plan.failed.due():
+        chosen = _report_candidates(ctx, plan, out)  # the report's rows show who visited: no listing
+    elif plan.report_rows is not None and plan.since is not None:
         chosen = _listing_and_report_candidates(ctx, plan, out)
     elif plan.report_rows is not None:
         chosen = _report_candidates(ctx, plan, out)
@@ -222,7 +238,8 @@ def _report_candidates(ctx: RunContext, plan: SharePlan, out: ShareOutcome) -> l
         if plan.since is None:
             wanted = (row.progress or 0.0) > 0 or row.completed is True or failed
         else:
-            wanted = cursor_rules.completed_since(row.time_completed, plan.since) or failed
+            wanted = (cursor_rules.completed_since(row.time_completed, plan.since) or failed
+                      or (plan.report_visits and cursor_rules.visited_since(row.last_access, plan.since)))
         if wanted:
             chosen[row.userid] = Learner.from_row(row.userid, row, failed_before=failed)
     seen = {row.userid for row in rows if row.userid is not None}

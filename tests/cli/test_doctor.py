@@ -255,3 +255,30 @@ def test_doctor_warns_of_a_variable_that_is_no_configuration_key(sandbox_config:
     monkeypatch.setenv("LMSBRIDGE_LEDGR", "/tmp/x.db")  # a near miss of a key: refused, as by every command
     result = CliRunner().invoke(cli, ["--config", str(sandbox_config), "--lang", "en", "doctor"])
     assert result.exit_code == 2 and "did you mean $LMSBRIDGE_LEDGER?" in result.output
+
+
+def with_report(config: Path) -> Path:
+    """ks names its completion report (report 1 of the sandbox, without the visits filter at first)."""
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace('token_env = "TOKEN_KS"', 'token_env = "TOKEN_KS"\ncompletion_report_id = 1'),
+                      encoding="utf-8")
+    return config
+
+
+def test_doctor_says_when_the_report_lacks_the_visits_filter(sandbox_config: Path, sandbox: Sandbox) -> None:
+    config = with_report(sandbox_config)
+    code, report = doctor_json(config, "--platform", "ks")
+    assert code == 0, report
+    (ks,) = report["platforms"]
+    assert ks["report_visits_filter"] is False
+    text = CliRunner().invoke(cli, ["--config", str(config), "--lang", "en", "doctor", "--platform", "ks"]).output
+    assert "the completion report lacks the filter «Last access to course»" in text
+    assert not sandbox.sites["ks"].state.report_filters, "doctor leaves the report's filters reset"
+
+    state = sandbox.sites["ks"].state
+    with state.changing():  # the administrator adds it (README: «Faster runs»)
+        state.reports[1].filters.append("access:timeaccess")
+    code, report = doctor_json(config, "--platform", "ks")
+    assert code == 0 and report["platforms"][0]["report_visits_filter"] is True
+    text = CliRunner().invoke(cli, ["--config", str(config), "--lang", "en", "doctor", "--platform", "ks"]).output
+    assert "«Last access to course»" not in text

@@ -289,6 +289,15 @@ class Lab:
             time.sleep(0.05)
         self._lab("php", site, "admin/cli/scheduled_task.php", "--execute=\\core\\task\\completion_regular_task")
 
+    def visit(self, site: str, userid: int, courseid: int) -> None:
+        """A learner's visit to a course now, as a page view records it (tests/real/visit.php)."""
+        self._lab("php", site, str(HERE / "visit.php"), str(userid), str(courseid))
+
+    def add_visits_filter(self, site: str) -> None:
+        """What the README asks of an administrator for faster runs: report 1 gets «Last access to course»."""
+        if "report 1 filter: access:timeaccess" not in self.admin(site, "--list"):
+            self.admin(site, "--add-filter=access:timeaccess")
+
     # -- one site's PHP server -------------------------------------------------------------------------
 
     def server_pid(self, site: str) -> int | None:

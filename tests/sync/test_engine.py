@@ -311,7 +311,7 @@ def test_report_path_reads_only_learners_with_progress(tmp_path: Path, sandbox: 
     visit_and_complete(ks, 11, 6, 3)  # u08 completes the course
     again = sync(config, ledger, sandbox, clock)
     assert again.written == 2
-    assert ks.calls_by_function["core_reportbuilder_set_filters"] == 1
+    assert ks.calls_by_function["core_reportbuilder_set_filters"] == 2  # and the visits-filter probe
     assert ks.calls_by_function["core_reportbuilder_filters_reset"] == 1
     # u08; and u01, whose course completion on ks is in the window and whose completions were on lp already
     assert sorted(p["userid"] for p in ks.calls_to(STATUSES)) == [4, 11]
@@ -366,7 +366,7 @@ def test_incremental_report_run_retries_a_failed_learner_and_leaves_out_staff(
     assert {(w.learner_key, w.owner_cmid) for w in again.shares[0].written} == {
         (key(10), 12), (key(10), 13), (key(11), 12), (key(11), 13)}
     assert ("learner", borrower_key(10)) not in failed_items(ledger)
-    assert ks.calls_by_function["core_reportbuilder_set_filters"] == 1 and ks.report_filters == {}
+    assert ks.calls_by_function["core_reportbuilder_set_filters"] == 2 and ks.report_filters == {}
 
 
 def test_an_identity_conflict_is_never_written_and_waits_for_a_person(

@@ -5,7 +5,8 @@ row; ids only inside the two "with link" columns' HTML; dates as userdate string
 timezone ("Sunday, 22 November 2026, 7:01 PM"; UTC with ``moodlewssettingtimezone=UTC``); one row per
 active enrolment, sorted by course short name then username; zero-based paging with
 ``totalrowcount`` of all matching rows and ``rows: []`` past the end; per-user filter values on
-completion:timecompleted (operator 3 = range) until ``filters_reset``; audience = the lmsbridgews role.
+completion:timecompleted and, on a report that has it, access:timeaccess (operator 3 = range) until
+``filters_reset``; audience = the lmsbridgews role.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ HEADERS = [
     "Email address", "Completed", "Time completed", "Student progress", "Last access to course",
 ]
 FILTER = "completion:timecompleted"
+#: «Last access to course» (core_course\reportbuilder\local\entities\access): user_lastaccess.timeaccess
+VISITS = "access:timeaccess"
 #: core_reportbuilder\local\filters\date units (unit 1 = day: "Last 7 days" in …condition_timecompleted_last7days)
 UNIT_SECONDS = {1: 86400, 2: 7 * 86400, 3: 30 * 86400, 4: 365 * 86400}
 
@@ -133,6 +136,8 @@ def report_rows(call: Call, report: Report) -> list[list[str]]:
             if not date_matches(timecompleted, report.conditions, FILTER, now, tz):
                 continue
             if not date_matches(timecompleted, filters, FILTER, now, tz):
+                continue
+            if not date_matches(enrolment.lastaccess or None, filters, VISITS, now, tz):
                 continue
             if tracked:
                 done = sum(1 for m in tracked if (a := state.activity_completions.get((m.id, userid))) and a.state >= 1)

@@ -1,0 +1,69 @@
+"""The owner's course completions confirmed from its completion report after the writes (issue 15 item 7):
+a few report pages per run in place of one ``core_completion_get_course_completion_status`` per learner,
+and never a missing course completion taken for present.
+
+lp's seed: Marit Pedersen (user 10 on both sites) has both activities of KSL-HBHF-SMITTE-01 complete on ks and
+nothing in HBHF-SMITTE-01 (course 5) on lp; her course completion follows the two writes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lmsbridge.ledger import Ledger
+from lmsbridge.sandbox import Sandbox
+from lmsbridge.sync import SyncOptions, SyncSummary, run_sync
+from tests.sync.helpers import make_clients, make_config, publish_seeded
+from tests.sync.test_write_race import CMS, MARIT, course_complete, lose_the_aggregation
+
+READ_BACK = "core_completion_get_course_completion_status"
+REPORT = "core_reportbuilder_retrieve_report"
+
+
+def sync(sb: Sandbox, tmp: Path, *, owner_report: int | None = 1, use_report: bool = True) -> SyncSummary:
+    urls = {n: s.url for n, s in sb.sites.items()}
+    config = make_config(urls, tmp=tmp, report={"ks": 1, "lp": owner_report})
+    clients = make_clients(urls, tokens={n: s.token for n, s in sb.sites.items()})
+    with Ledger.open(tmp / "ledger.db") as ledger:
+        if not ledger.list_shares():
+            publish_seeded(ledger)
+        return run_sync(config=config, clients=clients, ledger=ledger, options=SyncOptions(use_report=use_report))
+
+
+def test_the_owner_report_confirms_the_course_completion_without_a_read_per_learner(sandbox: Sandbox,
+                                                                                     tmp_path: Path) -> None:
+    lp = sandbox.sites["lp"].state
+    summary = sync(sandbox, tmp_path)
+    assert summary.exit_code == 0  # u09, u10 (no lp account) are unmatched, which is no failure
+    assert course_complete(sandbox, MARIT)
+    share = summary.shares[0]
+    assert share.courses_checked >= 1 and {f.kind for f in share.failures} == {"unmatched"}
+    assert lp.calls_by_function.get(READ_BACK, 0) == 0
+    assert lp.calls_by_function.get(REPORT, 0) >= 1
+    assert not lp.report_filters, "the run leaves no filter set on the owner's report"
+
+
+def test_a_course_completion_the_report_does_not_show_is_still_read_and_failed(sandbox: Sandbox,
+                                                                               tmp_path: Path) -> None:
+    lose_the_aggregation(sandbox, MARIT, CMS[1])
+    summary = sync(sandbox, tmp_path)
+    assert not course_complete(sandbox, MARIT)
+    (failure,) = [f for s in summary.shares for f in s.failures if f.kind != "unmatched"]
+    assert failure.reason.code == "sync.failure.course_completion_missing"
+    assert sandbox.sites["lp"].state.calls_by_function.get(READ_BACK, 0) == 1  # Marit, whom the report did not show
+
+
+def test_without_an_owner_report_each_learner_is_read_back(sandbox: Sandbox, tmp_path: Path) -> None:
+    lp = sandbox.sites["lp"].state
+    summary = sync(sandbox, tmp_path, owner_report=None)
+    assert course_complete(sandbox, MARIT) and summary.shares[0].courses_checked >= 1
+    assert lp.calls_by_function.get(READ_BACK, 0) >= 1 and lp.calls_by_function.get(REPORT, 0) == 0
+
+
+def test_an_owner_report_the_service_may_not_read_falls_back_to_reads(sandbox: Sandbox, tmp_path: Path) -> None:
+    lp = sandbox.sites["lp"].state
+    lp.reports[1].audience = []  # the lmsbridgews role no longer in its audience: accessexception
+    summary = sync(sandbox, tmp_path)
+    assert course_complete(sandbox, MARIT)
+    assert {f.kind for s in summary.shares for f in s.failures} == {"unmatched"}
+    assert lp.calls_by_function.get(READ_BACK, 0) >= 1
