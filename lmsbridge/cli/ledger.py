@@ -48,6 +48,11 @@ def resolve_ledger(ctx: click.Context, given: str | None) -> str:
     return DEFAULT_LEDGER
 
 
+def open_ledger(ctx: click.Context, given: str | None) -> Ledger:
+    """The ledger ``resolve_ledger`` names, which must exist: reading a ledger never begins one."""
+    return Ledger.open(resolve_ledger(ctx, given), create=False)
+
+
 @group(name="ledger", help=N_("help.ledger"), examples=[
     "lmsbridge ledger verify",
     "lmsbridge ledger events --share S-0001",
@@ -75,7 +80,7 @@ def ledger_group() -> None:
 def verify_command(ctx: click.Context, ledger_location: str | None, witnesses: bool) -> None:
     as_json = app(ctx).json
     witness_report: WitnessReport | None = None
-    with Ledger.open(resolve_ledger(ctx, ledger_location), create=False) as ledger:
+    with open_ledger(ctx, ledger_location) as ledger:
         report = ledger.verify()
         if witnesses:
             context = app(ctx)
@@ -141,7 +146,7 @@ def _echo_witnesses(report: WitnessReport) -> None:
 @click.pass_context
 def witness_command(ctx: click.Context, ledger_location: str | None, share_ids: tuple[str, ...]) -> None:
     context = app(ctx)
-    with Ledger.open(resolve_ledger(ctx, ledger_location), create=False) as ledger:
+    with open_ledger(ctx, ledger_location) as ledger:
         delivered = Witnesses(context.config(), ledger, lambda name: context.client(name)).write(
             share_ids or [s.id for s in ledger.list_shares()])
     if context.json:
@@ -172,7 +177,7 @@ def witness_command(ctx: click.Context, ledger_location: str | None, share_ids: 
 @click.pass_context
 def events_command(ctx: click.Context, ledger_location: str | None, share_id: str | None, fmt: str | None,
                    excel: bool) -> None:
-    with Ledger.open(resolve_ledger(ctx, ledger_location), create=False) as ledger:
+    with open_ledger(ctx, ledger_location) as ledger:
         events = ledger.events(share_id)
 
     def as_table() -> None:

@@ -23,6 +23,7 @@ from lmsbridge.ledger import Ledger
 from lmsbridge.sandbox import Fault, Sandbox
 from lmsbridge.sandbox.exceptions import invalid_user
 from lmsbridge.sandbox.registry import REGISTRY, Call
+from tests.sandbox_cli import write_config
 from tests.sync.helpers import SECRET, borrower_key, publish
 
 pytestmark = pytest.mark.slow
@@ -34,19 +35,13 @@ def sandbox() -> Iterator[Sandbox]:
         yield sb
 
 
+#: HBHF-SMITTE-01's certificate groups, after the sync.
+CERTIFICATES = '[certificates.HBHF-SMITTE-01]\nplatform = "lp"\ndue = 2026-11-01\ngrace_days = 10'
+
+
 @pytest.fixture
 def config_file(sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("TEST_PSEUDONYM", SECRET)
-    lines = [f'ledger = "{tmp_path / "ledger.db"}"', "", "[sync]", 'pseudonym_secret_env = "TEST_PSEUDONYM"', "",
-             "[certificates.HBHF-SMITTE-01]", 'platform = "lp"', "due = 2026-11-01", "grace_days = 10", ""]
-    for name, site in sandbox.sites.items():
-        monkeypatch.setenv(f"TOKEN_{name.upper()}", site.token)
-        lines += [f"[platforms.{name}]", f'title = "{name}"', f'url = "{site.url}"',
-                  f'role = "{"municipal" if name == "ks" else "hospital"}"',
-                  f'organisation = "{"KS" if name == "ks" else "Helse Bergen HF"}"',
-                  f'token_env = "TOKEN_{name.upper()}"', "retry_attempts = 1", ""]
-    path = tmp_path / "lmsbridge.toml"
-    path.write_text("\n".join(lines), encoding="utf-8")
+    path = write_config(sandbox, tmp_path, monkeypatch, extra=CERTIFICATES)
     with Ledger.open(tmp_path / "ledger.db") as ledger:
         publish(ledger, owner="lp", owner_course=5, owner_shortname="HBHF-SMITTE-01", borrower="ks",
                 borrower_course=3, borrower_shortname="KSL-HBHF-SMITTE-01")
@@ -137,7 +132,7 @@ def test_second_run_while_one_runs_exits_at_once(config_file: Path, tmp_path: Pa
         result = invoke(config_file, "sync", "run")
         # cron's line: an overlap is no error to mail
         quiet = invoke(config_file, "sync", "run", "--quiet")
-    assert result.exit_code == ExitCode.LOCKED == 75 and "kjører allerede" in result.output
+    assert result.exit_code == ExitCode.LOCKED and "kjører allerede" in result.output  # 75: tests/test_exitcodes.py
     assert quiet.exit_code == 0 and quiet.output == ""
     assert sandbox.sites["ks"].state.call_count == 0
 

@@ -11,8 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from lmsbridge.errors import ExitCode
+from lmsbridge.ledger import SYNC_LOCK, Ledger
 from lmsbridge.sandbox import Fault
-from tests.workflows.test_share_sandbox import Bridge, without_manual_copy
+from tests.sandbox_cli import one_error_line
+from tests.workflows.test_share_sandbox import Bridge, reset, without_manual_copy, writes
 
 pytestmark = pytest.mark.slow
 
@@ -111,6 +114,27 @@ def test_revoke_revokes_nothing_when_the_last_sync_cannot_run(bridge: Bridge) ->
     assert [line for line in bridge.ledger_lines() if line.endswith(" revoke")] == []
     assert not list((bridge.tmp / "outbox").glob(f"{share_id}-revoke-*.eml"))
     assert bridge.ledger_lines()[0] == first
+
+
+def test_revoke_revokes_nothing_when_another_sync_run_holds_the_lock(bridge: Bridge) -> None:
+    share_id = linked(bridge)
+    share, events = bridge.share(share_id), bridge.ledger_lines()
+    copy = bridge.ks.courses[MANUAL_COPY]
+    shown = (copy.visible, copy.summary, dict(copy.customfields))
+    assert copy.visible == 1
+    reset(bridge.ks, bridge.lp)
+    with Ledger.open(bridge.tmp / "ledger.db") as ledger, ledger.acquire_lock(SYNC_LOCK):  # cron's sync run
+        refused = bridge.run("share", "revoke", share_id, "--reason", "Kurset er erstattet")
+    assert refused.exit_code == ExitCode.LOCKED, refused.output
+    assert one_error_line(refused).startswith("Feil: «sync» kjører allerede (prosess ")
+    # the last sync never ran, so nothing was revoked: the share, its events, both sites and the outbox as before
+    assert bridge.share(share_id) == share
+    assert bridge.ledger_lines() == events
+    assert writes(bridge.ks) == writes(bridge.lp) == {}
+    copy = bridge.ks.courses[MANUAL_COPY]  # still shown, still labelled
+    assert (copy.visible, copy.summary, dict(copy.customfields)) == shown
+    assert not list((bridge.tmp / "outbox").glob(f"{share_id}-revoke-*.eml"))
+    assert bridge.verified()["events"] == len(events)
 
 
 def test_revoke_goes_on_when_some_items_of_the_last_sync_fail_and_says_so(bridge: Bridge) -> None:
