@@ -5,15 +5,16 @@ only the sync and its peak memory is the sync's. lp owns ``--shares`` courses of
 each as a course with the same activity names (other idnumbers, as copies get: the mapping falls back to
 the name); the same ``--enrolments`` learners (same idnumber and email on both sites) are enrolled in every
 course on both sites. On ks, ``--active`` of the learners (default a fifth) have done one or both
-activities of a course, long enough ago to be outside the incremental window. ks's profile names its
-completion report (report 1), as the sandbox's report builder serves it.
+activities of a course, long enough ago to be outside the incremental window. Both profiles name their
+completion report (report 1), as the sandbox's report builder serves it; ks's has the filter «Last access to
+course».
 
 Runs, in this order: a first full sync at concurrency 1 (fresh ledger; then the owner site is checked to
 hold exactly the borrower's completions), a first full sync at concurrency 4 (fresh ledger), a no-change
 incremental run on that ledger, and — figures only, no target in the issue — a small-change incremental
 run after ``--changed`` of the enrolments (default 1 %, drawn at random among the learners with one of two
 activities done) finished their course (the owner site is checked again); then, at 0 ms latency since only
-their calls count, lmsbridge without the report (``use_report=False``, ``--full``) and a naive per-learner
+their calls count, lmsbridge without the reports (``use_report=False``, ``--full``) and a naive per-learner
 sweep. ``concurrency N`` is what ``SyncOptions.concurrency`` means: at most N calls in flight *per
 platform*. Every run's calls are counted by the client and by the sandbox server; the two must agree.
 
@@ -22,11 +23,14 @@ one completion read per learner that may have changed + one write per new comple
 
 * listing pages: the report's pages (``ceil(rows / 1000)``, at least one: it gives ``totalrowcount``) and
   its filter calls (filters are stored per user on the site: one reset before an unfiltered read, a set
-  and a reset around a filtered one); in an incremental run, every share's borrower participant listing
-  (pages of ``sync.page_size``, read until a short page: Moodle gives no total), since the filtered report
-  shows course completions only and the listing's ``lastcourseaccess`` is what shows a learner who did one
-  activity of two; per share with anyone to read, the owner course's participants (pages as above) and one
-  ``core_course_get_contents`` per course on each side;
+  and a reset around a filtered one); in an incremental run, since course completions do not show a learner
+  who did one activity of two, the report a second time, filtered to visits since the cursor (ks's report has
+  the filter «Last access to course», README «Faster runs», found by a probe: a set and a one-row read), in
+  place of every share's participant listing; per share with anyone to read, the owner course's participants
+  (pages of ``sync.page_size``, read until a short page: Moodle gives no total) and one
+  ``core_course_get_contents`` per course on each side; after the writes, the owner's report filtered to course
+  completions since the run started (a set, a read, a reset: at the least one read, at most one per share
+  that wrote, by how the shares finish), which confirms the course completions that should follow;
 * one completion read per learner who may have changed (first run: each learner with something done);
 * one write per new completion;
 * and, not in the issue's words but necessary: one ``core_course_get_course_module`` per tracked activity
@@ -74,6 +78,7 @@ from pathlib import Path
 from typing import Any
 
 from lmsbridge.adapters import MoodleClient, MoodleTransport, RetryPolicy
+from lmsbridge.adapters.reports import VISITS_FILTER
 from lmsbridge.config import Config, parse_config
 from lmsbridge.ledger import Ledger
 from lmsbridge.sync import SyncOptions, SyncSummary, run_sync
@@ -127,6 +132,7 @@ class Seeded:
 
 def _seed(sb: Any, shares: int, enrolments: int, active: float, seed: int) -> Seeded:
     ks, lp = sb.sites["ks"].state, sb.sites["lp"].state
+    ks.reports[REPORT_ID].filters.append(VISITS_FILTER)  # README «Faster runs»: what an administrator adds
     rng = random.Random(seed)
     now = ks.now()
     people: dict[str, list[int]] = {"ks": [], "lp": []}
@@ -273,7 +279,7 @@ def config_for(seeded: Seeded, folder: Path) -> Config:
     platforms = {
         name: {"title": name, "url": url, "role": "municipal" if name == "ks" else "hospital",
                "organisation": "KS" if name == "ks" else "Helse Bergen HF", "token_env": f"BENCH_TOKEN_{name}",
-               "completion_report_id": REPORT_ID if name == "ks" else None}
+               "completion_report_id": REPORT_ID}
         for name, url in seeded.urls.items()
     }
     return parse_config({"ledger": str(folder / "ledger.db"), "platforms": platforms,
@@ -312,6 +318,9 @@ class Run:
     by_function: dict[str, int] = field(default_factory=dict)
     #: Completion reads on the owner platforms: a --full run reads what the owner holds now (issue 11 item 2).
     owner_reads: int = 0
+    #: Reads of the owner's completion report that confirm course completions (one per group of shares whose
+    #: writes had ended: how many depends on how the shares finish, between 1 and the shares with writes).
+    confirm_reads: int = 0
 
 
 def sync_run(name: str, sandbox: SandboxProcess, config: Config, ledger: Ledger, **options: Any) -> Run:
@@ -325,7 +334,9 @@ def sync_run(name: str, sandbox: SandboxProcess, config: Config, ledger: Ledger,
     owners = {share.owner for share in summary.shares} - {share.borrower for share in summary.shares}
     owner_reads = sum(summary.calls.get(name, {}).get("core_completion_get_activities_completion_status", 0)
                       for name in owners)
-    return Run(name, sum(by_function.values()), sandbox.served(), elapsed, summary.written, by_function, owner_reads)
+    confirm_reads = sum(summary.calls.get(name, {}).get("core_reportbuilder_retrieve_report", 0) for name in owners)
+    return Run(name, sum(by_function.values()), sandbox.served(), elapsed, summary.written, by_function, owner_reads,
+               confirm_reads)
 
 
 def _by_function(summary: SyncSummary) -> dict[str, int]:
@@ -390,16 +401,18 @@ class Minimum:
     idnumbers: int  # core_course_get_course_module, one per tracked activity
     reads: int
     writes: int
-    checks: int = 0  # core_completion_get_course_completion_status: the course completions that should follow
     ws_user: int = 0  # core_webservice_get_site_info on the owner: whose overrides are lmsbridge's own
     #: incremental runs: does the report have the «Last access to course» filter? (set_filters and a one-row
-    #: read; the bench's report has not, so the listings follow)
+    #: read; the bench's report has it, so the visits are read from it and no participant listing)
     probe: int = 0
+    #: the owner's completion report confirming the course completions that should follow the writes: a set,
+    #: one read (at the least: one per group of shares whose writes had ended) and a reset
+    confirm: int = 0
 
     @property
     def listing(self) -> int:
         return (self.report_pages + self.report_filter + self.probe + self.borrower_pages + self.participant_pages
-                + self.contents)
+                + self.contents + self.confirm)
 
     @property
     def issue(self) -> int:
@@ -409,11 +422,13 @@ class Minimum:
 
     @property
     def total(self) -> int:
-        return self.issue + self.idnumbers + self.checks + self.ws_user
+        return self.issue + self.idnumbers + self.ws_user
 
 
 #: The visits-filter probe of an incremental run: one core_reportbuilder_set_filters, one one-row read.
 VISITS_PROBE = 2
+#: The owner's report confirming course completions, at the least: set_filters, one read, filters_reset.
+CONFIRM = 3
 
 
 def pages_until_short(items: int, page_size: int) -> int:
@@ -437,7 +452,7 @@ def minimum_first(seeded: Seeded, page_size: int) -> Minimum:
         idnumbers=sum(s.owner_tracked + s.borrower_tracked for s in busy),
         reads=sum(s.learners_done for s in busy),
         writes=sum(s.completions for s in busy),
-        checks=sum(s.learners_all for s in busy),
+        confirm=CONFIRM if busy else 0,
         ws_user=1 if busy else 0,
     )
 
@@ -449,19 +464,20 @@ def borrower_listing(seeded: Seeded, page_size: int) -> int:
 
 def minimum_changed(seeded: Seeded, page_size: int, changed: list[int]) -> Minimum:
     """An incremental run after ``changed[i]`` learners of share i finished its course (one activity each, with a
-    visit): the filtered report and the listings show them alone (each read once); each share with one of them
-    maps and matches again (nothing is kept between runs but the ledger); one read and one write each."""
+    visit): the report filtered to course completions and then to visits shows them alone (each read once); each
+    share with one of them maps and matches again (nothing is kept between runs but the ledger); one read and one
+    write each; their course completions confirmed by the owner's report."""
     busy = [s for s, n in zip(seeded.shares, changed, strict=True) if n]
     return Minimum(
-        report_pages=report_pages(sum(changed)),
-        report_filter=2,
-        borrower_pages=borrower_listing(seeded, page_size),
+        report_pages=2 * report_pages(sum(changed)),  # completions since the cursor, visits since the cursor
+        report_filter=3,  # set (completions), set (visits), reset
+        borrower_pages=0,
         participant_pages=sum(pages_until_short(s.owner_enrolled, page_size) for s in busy),
         contents=2 * len(busy),
         idnumbers=sum(s.owner_tracked + s.borrower_tracked for s in busy),
         reads=sum(changed),
         writes=sum(changed),
-        checks=sum(changed),
+        confirm=CONFIRM if busy else 0,
         ws_user=1 if busy else 0,
         probe=VISITS_PROBE,
     )
@@ -470,8 +486,8 @@ def minimum_changed(seeded: Seeded, page_size: int, changed: list[int]) -> Minim
 def minimum_no_change(seeded: Seeded, page_size: int) -> Minimum:
     """An incremental run where nothing was done since the last: the filtered report, empty, and the listings,
     with no visit since the cursor."""
-    return Minimum(report_pages=report_pages(0), report_filter=2, borrower_pages=borrower_listing(seeded, page_size),
-                   participant_pages=0, contents=0, idnumbers=0, reads=0, writes=0, probe=VISITS_PROBE)
+    return Minimum(report_pages=2 * report_pages(0), report_filter=3, borrower_pages=0, participant_pages=0,
+                   contents=0, idnumbers=0, reads=0, writes=0, probe=VISITS_PROBE)
 
 
 # -- per-call overhead, memory -------------------------------------------------------------------------------
@@ -629,6 +645,9 @@ def verdicts(f: Figures, *, check_targets: bool) -> list[str]:
     for run, minimum in f.timed:
         if run.calls < minimum.total:
             out.append(f"{run.name}: {run.calls} calls, fewer than the minimum {minimum.total} (work left out?)")
+        # the owner's report: one read at the least when a share wrote, at most one per share that wrote
+        if minimum.confirm and not 1 <= run.confirm_reads <= len(f.seeded.shares):
+            out.append(f"{run.name}: {run.confirm_reads} reads of the owner's report to confirm course completions")
     if check_targets:
         # the issue's runs: the first full sync and the no-change run
         for run, minimum in f.timed[:3]:
@@ -654,8 +673,10 @@ def report(f: Figures, *, check_targets: bool) -> None:
                     (f"the run after {sum(f.changed_learners)} learners finished a course "
                      f"(shares: {sum(1 for n in f.changed_learners if n)})", mc)):
         print(f"minimum of {what}: {x.total} = report pages {x.report_pages} + filter calls {x.report_filter} + "
-              f"borrower participant pages {x.borrower_pages} + owner participant pages {x.participant_pages} + course contents {x.contents} + activity idnumbers "
-              f"{x.idnumbers} + reads {x.reads} + writes {x.writes}")
+              f"visits-filter probe {x.probe} + borrower participant pages {x.borrower_pages} + owner participant "
+              f"pages {x.participant_pages} + course contents {x.contents} + activity idnumbers {x.idnumbers} + "
+              f"reads {x.reads} + writes {x.writes} + owner report (course completions) {x.confirm} + "
+              f"web-service user {x.ws_user}")
     head = f"{'run':<44}{'calls':>7}{'served':>8}{'minimum':>9}{'+':>7}{'issue':>7}{'+':>7}{'naive':>7}"
     print(f"\n{head}{'written':>9}{'seconds':>9}")
     before = naive_formula(s, f.page_size, [0] * len(s.shares))

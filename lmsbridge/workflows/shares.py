@@ -35,7 +35,7 @@ from lmsbridge.errors import (
     RuleViolation,
 )
 from lmsbridge.i18n import Message
-from lmsbridge.ledger import Event, Ledger, Share
+from lmsbridge.ledger import Event, Ledger, LockedError, Share
 from lmsbridge.mail import Mailer
 from lmsbridge.readers.live import course_info_from_course
 from lmsbridge.sharing import rights
@@ -574,7 +574,11 @@ class ShareService:
             self.witnesses.check(share)
         synced: LastSync | None = None
         if last_sync is not None and share.state == "published" and not dry_run:
-            synced = last_sync(share)
+            try:
+                synced = last_sync(share)
+            except LockedError as exc:  # another sync run holds the lock: this revoke waits for it too
+                raise LastSyncFailed(Message("share.revoke.sync_failed", share=share.id, code=int(ExitCode.LOCKED),
+                                             failed=0), ExitCode.LOCKED) from exc
             # Items that failed (exit 4) are told, not a reason to keep a share the owner ends; a sync that could
             # not run (a platform unreachable, the configuration, another run holding the lock) revokes nothing.
             if synced.exit_code not in (ExitCode.OK, ExitCode.PARTIAL):

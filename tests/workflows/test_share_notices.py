@@ -126,7 +126,8 @@ def test_revoke_revokes_nothing_when_another_sync_run_holds_the_lock(bridge: Bri
     with Ledger.open(bridge.tmp / "ledger.db") as ledger, ledger.acquire_lock(SYNC_LOCK):  # cron's sync run
         refused = bridge.run("share", "revoke", share_id, "--reason", "Kurset er erstattet")
     assert refused.exit_code == ExitCode.LOCKED, refused.output
-    assert one_error_line(refused).startswith("Feil: «sync» kjører allerede (prosess ")
+    assert one_error_line(refused).startswith("Feil: Delingen ") and "er ikke avsluttet" in refused.output
+    assert "(kode 75)" in refused.output and "--no-sync" in refused.output
     # the last sync never ran, so nothing was revoked: the share, its events, both sites and the outbox as before
     assert bridge.share(share_id) == share
     assert bridge.ledger_lines() == events

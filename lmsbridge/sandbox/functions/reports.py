@@ -12,6 +12,7 @@ completion:timecompleted and, on a report that has it, access:timeaccess (operat
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 from html import escape
 from typing import Any
@@ -110,21 +111,22 @@ def date_matches(ts: int | None, values: dict[str, Any], prefix: str, now: int, 
     return True
 
 
-def report_rows(call: Call, report: Report) -> list[list[str]]:
+def report_rows(call: Call, report: Report) -> list[tuple[tuple[str, str], Callable[[], list[str]]]]:
+    """The report's rows in order, each as its sort key and a function that renders its cells: like Moodle's
+    count query and page query, the filters apply to every row and only the page asked for is rendered."""
     state = call.state
     tz = call.timezone
     now = call.now
     filters = state.report_filters.get((call.caller.id, report.id), {})
     status_operator = int(report.conditions.get("enrolment:status_operator", 0) or 0)
     status_value = int(report.conditions.get("enrolment:status_value", 0) or 0)
-    rows: list[tuple[str, str, list[str]]] = []
+    rows: list[tuple[tuple[str, str], Callable[[], list[str]]]] = []
     for course in state.courses.values():
         enrolled = state.enrolments.get(course.id, {})
         if not enrolled:
             continue
         criteria = state.has_criteria(course)
         tracked = state.tracked_modules(course)
-        course_link = f'<a href="{call.url(f"/course/view.php?id={course.id}")}">{escape(course.shortname, quote=False)}</a>'
         for userid, enrolment in enrolled.items():
             if status_operator == 1 and enrolment.status != status_value:
                 continue
@@ -139,26 +141,33 @@ def report_rows(call: Call, report: Report) -> list[list[str]]:
                 continue
             if not date_matches(enrolment.lastaccess or None, filters, VISITS, now, tz):
                 continue
-            if tracked:
-                done = sum(1 for m in tracked if (a := state.activity_completions.get((m.id, userid))) and a.state >= 1)
-                progress = f"{done * 100.0 / len(tracked):.1f}%"
-            else:
-                progress = ""
-            cells = [
-                course.shortname,
-                course_link,
-                f'<a href="{call.url(f"/user/profile.php?id={user.id}")}">{escape(user.fullname, quote=False)}</a>',
-                user.username,
-                user.idnumber,
-                user.email,
-                ("Yes" if timecompleted else "No") if criteria else "",
-                userdate(timecompleted, DAYDATETIME_FORMAT, tz) if timecompleted else "",
-                progress,
-                userdate(enrolment.lastaccess, DAYDATETIME_FORMAT, tz) if enrolment.lastaccess else "Never",
-            ]
-            rows.append((course.shortname, user.username, cells))
-    rows.sort(key=lambda r: (r[0], r[1]))
-    return [r[2] for r in rows]
+
+            def cells(course: Any = course, user: Any = user, enrolment: Any = enrolment, tracked: Any = tracked,
+                      criteria: bool = criteria, timecompleted: int | None = timecompleted) -> list[str]:
+                if tracked:
+                    done = sum(1 for m in tracked
+                               if (a := state.activity_completions.get((m.id, user.id))) and a.state >= 1)
+                    progress = f"{done * 100.0 / len(tracked):.1f}%"
+                else:
+                    progress = ""
+                course_link = (f'<a href="{call.url(f"/course/view.php?id={course.id}")}">'
+                               f'{escape(course.shortname, quote=False)}</a>')
+                return [
+                    course.shortname,
+                    course_link,
+                    f'<a href="{call.url(f"/user/profile.php?id={user.id}")}">{escape(user.fullname, quote=False)}</a>',
+                    user.username,
+                    user.idnumber,
+                    user.email,
+                    ("Yes" if timecompleted else "No") if criteria else "",
+                    userdate(timecompleted, DAYDATETIME_FORMAT, tz) if timecompleted else "",
+                    progress,
+                    userdate(enrolment.lastaccess, DAYDATETIME_FORMAT, tz) if enrolment.lastaccess else "Never",
+                ]
+
+            rows.append(((course.shortname, user.username), cells))
+    rows.sort(key=lambda r: r[0])
+    return rows
 
 
 @ws("core_reportbuilder_list_reports", Single({"page": Value("int", DEFAULT, 0), "perpage": Value("int", DEFAULT, 0)}))
@@ -180,7 +189,8 @@ def retrieve_report(call: Call) -> dict[str, Any]:
     shown = rows[page * perpage:(page + 1) * perpage] if perpage > 0 else rows
     return {
         "details": _details(call, report),
-        "data": {"headers": list(HEADERS), "rows": [{"columns": cells} for cells in shown], "totalrowcount": len(rows)},
+        "data": {"headers": list(HEADERS), "rows": [{"columns": render()} for _, render in shown],
+                 "totalrowcount": len(rows)},
         "warnings": [],
     }
 
