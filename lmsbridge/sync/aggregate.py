@@ -34,6 +34,7 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
+from datetime import datetime
 from functools import partial
 
 from lmsbridge.adapters import MoodleClient
@@ -103,11 +104,13 @@ def expected_after(plan: SharePlan, course: OwnerCourse, writes: Sequence[Learne
 
 
 def check_courses(ctx: RunContext, share: Share, course: OwnerCourse, expected: Sequence[Expected],
-                  out: ShareOutcome) -> None:
-    """One course-completion read per expected learner (module docstring)."""
+                  out: ShareOutcome, *, writes_began: datetime) -> None:
+    """The owner's report for the expected learners, then one course-completion read per learner it does not
+    show completed (module docstring). ``writes_began``: when the share's writes began (the host's clock)."""
     if not expected or ctx.options.dry_run:
         return
-    confirmed = ctx.confirm.completed(share.owner_platform, after=time.monotonic()) if ctx.confirm else None
+    confirmed = (ctx.confirm.completed(share.owner_platform, writes_began=writes_began, after=time.monotonic())
+                 if ctx.confirm else None)
     if confirmed:
         shown = [entry for entry in expected if (course.id, entry.owner.id) in confirmed]
         out.courses_checked += len(shown)

@@ -2,15 +2,18 @@
 
 After a share's writes, the course completions that should follow are checked (:mod:`lmsbridge.sync.aggregate`).
 When the owner platform's profile names a completion report, one read of it, filtered to course completions
-since the run started (less the overlap: the report shows minutes, clocks differ), confirms them all in a few
-pages instead of one ``core_completion_get_course_completion_status`` per learner (issue 15 item 7). A read
-serves every share whose writes had ended when it started, so shares that finish together share one read.
+since the share's writes began (less a minute: the platform's clock is known to the second), confirms them
+all in a page or so instead of one ``core_completion_get_course_completion_status`` per learner (issue 15
+item 7): the rows are the course completions made on the owner meanwhile, not every one since the run began.
+A read serves every share whose writes began after its filter's start and had ended when it began, so shares
+that finish together share one read.
 
 A row is only ever taken as a confirmation: a learner the rows do not show completed (another run's filter
-in between, a page the platform would not give) is read one by one as before. So the filter is set once per
-run and platform (inside the ledger's report turn, which the runs sharing a PostgreSQL ledger take for every
-filter change: :meth:`lmsbridge.ledger.Ledger.turn`), and reset at the end of the run. A report that cannot be
-read is not used again in this run: a debug line, and the reads one by one.
+in between, a course completion older than the share's writes, a page the platform would not give) is read
+one by one as before. The filter is set before each read (inside the ledger's report turn, which the runs
+sharing a PostgreSQL ledger take for every filter change: :meth:`lmsbridge.ledger.Ledger.turn`), and reset at
+the end of the run. A report that cannot be read is not used again in this run: a debug line, and the reads
+one by one.
 """
 
 from __future__ import annotations
@@ -21,9 +24,10 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from lmsbridge.adapters import CompletionReport, PlatformProfile
+from lmsbridge.adapters import PlatformProfile
 from lmsbridge.errors import LmsbridgeError
 from lmsbridge.sync.pools import PlatformUnreachable, Pools
 
@@ -33,22 +37,31 @@ logger = logging.getLogger(__name__)
 Completed = frozenset[tuple[int, int]]
 
 
+#: How far before a share's first write a confirming read looks: the platform's clock is known to the second
+#: from its answers' Date headers; course completions a little older only add rows.
+MARGIN = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class _Read:
+    since: datetime  # the filter's start, on the platform's clock
+    began: float  # time.monotonic() when the read began
+    done: Completed
+
+
 class CourseCompletionsSince:
     """The owner reports of one run (module docstring). Thread-safe: the shares' workers call ``completed``."""
 
-    def __init__(self, pools: Pools, profiles: Mapping[str, PlatformProfile], *, started: datetime,
-                 overlap: timedelta, turn: Callable[[], AbstractContextManager[object]] | None = None) -> None:
+    def __init__(self, pools: Pools, profiles: Mapping[str, PlatformProfile], *,
+                 turn: Callable[[], AbstractContextManager[object]] | None = None) -> None:
         self._pools = pools
         self._profiles = profiles
-        self._started = started
-        self._overlap = overlap
         self._turn = turn or contextlib.nullcontext
         self._guard = threading.Lock()
         self._locks: dict[str, threading.Lock] = {}
-        self._reads: dict[str, tuple[float, Completed]] = {}  # platform → (monotonic start of the read, rows)
+        self._reads: dict[str, _Read] = {}  # platform → its last read
         self._filtered: set[str] = set()
         self._unusable: set[str] = set()
-        self.reads = 0  # report reads made (for the figures)
 
     def _lock(self, platform: str) -> threading.Lock:
         with self._guard:
@@ -58,21 +71,27 @@ class CourseCompletionsSince:
         profile = self._profiles.get(platform)
         return profile.completion_report_id if profile is not None and platform in self._pools else None
 
-    def completed(self, platform: str, *, after: float) -> Completed | None:
-        """The course completions the owner's report shows since the run started, read at ``after`` (a
-        ``time.monotonic()``) or later; None when the platform has no usable report (read one by one)."""
+    def completed(self, platform: str, *, writes_began: datetime, after: float) -> Completed | None:
+        """The course completions the owner's report shows since a share's writes began (``writes_began``, the
+        host's clock), read when they had ended (``after``, a ``time.monotonic()``) or later; None when the
+        platform has no usable report (read one by one)."""
         reportid = self.report_id(platform)
         if reportid is None:
             return None
+        pool = self._pools[platform]
+        since = (pool.platform_time(writes_began) or writes_began) - MARGIN
         with self._lock(platform):
             if platform in self._unusable:
                 return None
             last = self._reads.get(platform)
-            if last is not None and last[0] >= after:
-                return last[1]
+            if last is not None and last.since <= since and last.began >= after:
+                return last.done  # a read that began after these writes ended, and looked back far enough
             began = time.monotonic()
             try:
-                report = self._read(platform, reportid)
+                with self._turn():
+                    pool.call(lambda c: c.filter_report_completed_since(reportid, since))
+                self._filtered.add(platform)
+                report = pool.call(lambda c: c.completion_report(reportid))
             except PlatformUnreachable:
                 raise
             except LmsbridgeError as exc:
@@ -80,21 +99,10 @@ class CourseCompletionsSince:
                              platform, exc.__class__.__name__)
                 self._unusable.add(platform)
                 return None
-            self.reads += 1
             done = frozenset((row.course_id, row.userid) for row in report.rows
                              if row.completed and row.course_id is not None and row.userid is not None)
-            self._reads[platform] = (began, done)
+            self._reads[platform] = _Read(since, began, done)
             return done
-
-    def _read(self, platform: str, reportid: int) -> CompletionReport:
-        pool = self._pools[platform]
-        if platform not in self._filtered:
-            platform_start = pool.platform_time(self._started)
-            since = min(self._started, platform_start or self._started) - self._overlap
-            with self._turn():
-                pool.call(lambda c: c.filter_report_completed_since(reportid, since))
-            self._filtered.add(platform)
-        return pool.call(lambda c: c.completion_report(reportid))
 
     def reset(self) -> None:
         """Reset the filters this run set (at the end of the run; a failure only logged: the next unfiltered

@@ -102,9 +102,7 @@ class CompletionSync:
         pools = Pools(platforms, sizes, settings=SESSION_SETTINGS)
         ctx = RunContext(pools, self.profiles, self.settings, self.options, self.secret, self.progress)
         if self.options.use_report and not self.options.dry_run:
-            ctx.confirm = CourseCompletionsSince(pools, self.profiles, started=host_started,
-                                                 overlap=timedelta(minutes=self.settings.overlap_minutes),
-                                                 turn=lambda: self.ledger.turn(REPORT_TURN))
+            ctx.confirm = CourseCompletionsSince(pools, self.profiles, turn=lambda: self.ledger.turn(REPORT_TURN))
         try:
             plans = [self._plan(share, started) for share in shares]
             self._read_reports(ctx, plans, summary)
@@ -224,10 +222,11 @@ class CompletionSync:
         try:
             match.resolve_owners(ctx, share, [p for p in pending if p.owner is None], directory, out)
             ready = match.enrol(ctx, share, owner_course, [p for p in pending if p.owner is not None], directory, out)
+            writes_began = datetime.now(UTC)
             writes = write_completions(ctx, share, owner_course, ready, out, errors)
             # The course completions that should follow, read back; last run's missing ones repaired.
             aggregate.check_courses(ctx, share, mapped.owner, aggregate.expected_after(plan, mapped.owner, writes, out),
-                                    out)
+                                    out, writes_began=writes_began)
             written = {w.item.learner.person.id for w in writes}
             due = [(lr, owners.found[lr.person.id].person) for lr in aggregate.due(plan, learners)
                    if lr.person.id not in written]
