@@ -2,9 +2,10 @@
 
 After a share's writes, the course completions that should follow are checked (:mod:`lmsbridge.sync.aggregate`).
 When the owner platform's profile names a completion report, one read of it, filtered to course completions
-since the share's writes began (less a minute: the platform's clock is known to the second), confirms them
-all in a page or so instead of one ``core_completion_get_course_completion_status`` per learner (issue 15
-item 7): the rows are the course completions made on the owner meanwhile, not every one since the run began.
+since the share's writes began less ``[sync] overlap_minutes`` (clocks differ; a course completion a learner
+already had shortly before confirms as well), confirms them all in a page or so instead of one
+``core_completion_get_course_completion_status`` per learner (issue 15 item 7): the rows are the course
+completions made on the owner lately, not every one since a long run began.
 A read serves every share whose writes began after its filter's start and had ended when it began, so shares
 that finish together share one read.
 
@@ -37,11 +38,6 @@ logger = logging.getLogger(__name__)
 Completed = frozenset[tuple[int, int]]
 
 
-#: How far before a share's first write a confirming read looks: the platform's clock is known to the second
-#: from its answers' Date headers; course completions a little older only add rows.
-MARGIN = timedelta(minutes=1)
-
-
 @dataclass(frozen=True)
 class _Read:
     since: datetime  # the filter's start, on the platform's clock
@@ -52,10 +48,11 @@ class _Read:
 class CourseCompletionsSince:
     """The owner reports of one run (module docstring). Thread-safe: the shares' workers call ``completed``."""
 
-    def __init__(self, pools: Pools, profiles: Mapping[str, PlatformProfile], *,
+    def __init__(self, pools: Pools, profiles: Mapping[str, PlatformProfile], *, look_back: timedelta,
                  turn: Callable[[], AbstractContextManager[object]] | None = None) -> None:
         self._pools = pools
         self._profiles = profiles
+        self._look_back = look_back
         self._turn = turn or contextlib.nullcontext
         self._guard = threading.Lock()
         self._locks: dict[str, threading.Lock] = {}
@@ -79,7 +76,7 @@ class CourseCompletionsSince:
         if reportid is None:
             return None
         pool = self._pools[platform]
-        since = (pool.platform_time(writes_began) or writes_began) - MARGIN
+        since = (pool.platform_time(writes_began) or writes_began) - self._look_back
         with self._lock(platform):
             if platform in self._unusable:
                 return None

@@ -102,7 +102,9 @@ class CompletionSync:
         pools = Pools(platforms, sizes, settings=SESSION_SETTINGS)
         ctx = RunContext(pools, self.profiles, self.settings, self.options, self.secret, self.progress)
         if self.options.use_report and not self.options.dry_run:
-            ctx.confirm = CourseCompletionsSince(pools, self.profiles, turn=lambda: self.ledger.turn(REPORT_TURN))
+            ctx.confirm = CourseCompletionsSince(pools, self.profiles,
+                                                 look_back=timedelta(minutes=self.settings.overlap_minutes),
+                                                 turn=lambda: self.ledger.turn(REPORT_TURN))
         try:
             plans = [self._plan(share, started) for share in shares]
             self._read_reports(ctx, plans, summary)
