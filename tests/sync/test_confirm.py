@@ -8,11 +8,16 @@ nothing in HBHF-SMITTE-01 (course 5) on lp; her course completion follows the tw
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from lmsbridge.ledger import Ledger
 from lmsbridge.sandbox import Sandbox
 from lmsbridge.sync import SyncOptions, SyncSummary, run_sync
+from lmsbridge.sync.confirm import CourseCompletionsSince
+from lmsbridge.sync.context import SESSION_SETTINGS
+from lmsbridge.sync.pools import Pools
 from tests.sync.helpers import make_clients, make_config, publish_seeded
 from tests.sync.test_write_race import CMS, MARIT, course_complete, lose_the_aggregation
 
@@ -67,3 +72,57 @@ def test_an_owner_report_the_service_may_not_read_falls_back_to_reads(sandbox: S
     assert course_complete(sandbox, MARIT)
     assert {f.kind for s in summary.shares for f in s.failures} == {"unmatched"}
     assert lp.calls_by_function.get(READ_BACK, 0) >= 1
+
+
+# -- which read serves which share ------------------------------------------------------------------------------
+
+
+def confirmations(sandbox: Sandbox, tmp: Path) -> tuple[CourseCompletionsSince, Pools]:
+    urls = {n: s.url for n, s in sandbox.sites.items()}
+    config = make_config(urls, tmp=tmp, report={"ks": 1, "lp": 1})
+    clients = make_clients(urls, tokens={n: s.token for n, s in sandbox.sites.items()})
+    pools = Pools(clients, {"ks": 1, "lp": 1}, settings=SESSION_SETTINGS)
+    pools["lp"].call(lambda c: c.site_info())  # the platform's clock, from its answer, as a run's first calls give it
+    return CourseCompletionsSince(pools, config.platforms, look_back=timedelta(minutes=10)), pools
+
+
+def test_a_read_serves_the_shares_whose_writes_it_follows_and_looks_back_far_enough(sandbox: Sandbox,
+                                                                                    tmp_path: Path) -> None:
+    lp = sandbox.sites["lp"].state
+    confirm, pools = confirmations(sandbox, tmp_path)
+    try:
+        now = datetime.now(UTC)
+        lp.complete_activity(MARIT, CMS[0])
+        lp.complete_activity(MARIT, CMS[1])  # her course completion follows (course 5)
+        ended = time.monotonic()
+        first = confirm.completed("lp", writes_began=now, after=ended)
+        assert first is not None and (5, MARIT) in first
+        assert lp.calls_by_function[REPORT] == 1 and lp.calls_by_function["core_reportbuilder_set_filters"] == 1
+        # another share whose writes ended before that read began, and began no earlier: the same read
+        assert confirm.completed("lp", writes_began=now + timedelta(seconds=1), after=ended) == first
+        assert lp.calls_by_function[REPORT] == 1
+        # writes that ended after it: a new read
+        confirm.completed("lp", writes_began=now, after=time.monotonic())
+        assert lp.calls_by_function[REPORT] == 2
+        # writes that began before its filter's start: a new read that looks back from them
+        confirm.completed("lp", writes_began=now - timedelta(hours=1), after=ended)
+        assert lp.calls_by_function[REPORT] == 3
+        confirm.reset()
+        assert not lp.report_filters
+    finally:
+        pools.shutdown()
+
+
+def test_no_report_or_a_broken_one_means_none(sandbox: Sandbox, tmp_path: Path) -> None:
+    lp = sandbox.sites["lp"].state
+    confirm, pools = confirmations(sandbox, tmp_path)
+    try:
+        assert confirm.completed("nowhere", writes_began=datetime.now(UTC), after=time.monotonic()) is None
+        lp.reports[1].audience = []
+        assert confirm.completed("lp", writes_began=datetime.now(UTC), after=time.monotonic()) is None
+        lp.reports[1].audience = ["ws"]
+        # not used again in this run: no second try
+        assert confirm.completed("lp", writes_began=datetime.now(UTC), after=time.monotonic()) is None
+        assert lp.calls_by_function.get(REPORT, 0) == 0
+    finally:
+        pools.shutdown()
