@@ -1,4 +1,4 @@
-"""Confirm: the owner's course completions since the run started, from the owner's completion report.
+"""Confirm: the owner's course completions since a share's writes began, from the owner's completion report.
 
 After a share's writes, the course completions that should follow are checked (:mod:`lmsbridge.sync.aggregate`).
 When the owner platform's profile names a completion report, one read of it, filtered to course completions
