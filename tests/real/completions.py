@@ -54,6 +54,13 @@ def pair_by_name(borrower: Moodle, owner: Moodle, borrower_id: int, owner_id: in
                       {cmid: theirs[name] for cmid, name in ours.items() if name in theirs}, frozenset(theirs.values()))
 
 
+def seeded_pair(ks: Moodle, lp: Moodle, borrower: str, owner: str) -> CoursePair:
+    """The seeded course pair by short names (owner on lp, borrowed on KS Læring), activities paired by name."""
+    borrowed, owned = ks.course(borrower), lp.course(owner)
+    assert borrowed is not None and owned is not None, f"the lab's seeded courses {borrower}, {owner}"
+    return pair_by_name(ks, lp, int(borrowed["id"]), int(owned["id"]), owner)
+
+
 def pair_from_scale(pair: Mapping[str, Any]) -> CoursePair:
     """Activities paired by idnumber, from the lab's scale.json."""
     owner = {a["idnumber"]: int(a["cmid"]) for a in pair["lp"]["activities"]}

@@ -501,6 +501,14 @@ class Bridge:
         ran.expect(expect)
         return json.loads(ran.stdout)
 
+    def publish_hospital_share(self, owner_course: str, borrower_course: str) -> str:
+        """A hospital course shared to KS Læring through lmsbridge's commands: requested, approved by the
+        owner, published onto ``borrower_course``. Returns the share's id."""
+        share = str(self.json("share", "request", "--flow", "hospital-to-ks", "--course", owner_course)["share"]["id"])
+        self.run("share", "approve", share).expect(0)
+        self.run("share", "publish", share, "--borrower-course", borrower_course).expect(0)
+        return share
+
 
 @dataclass(frozen=True)
 class Ran:

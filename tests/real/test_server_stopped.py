@@ -39,7 +39,7 @@ from tests.real.completions import (
     check_owner,
     find_owner_accounts,
     fold,
-    pair_by_name,
+    seeded_pair,
 )
 from tests.real.lab import Bridge, Lab, Moodle, parallel
 
@@ -107,13 +107,9 @@ def test_sync_with_the_owner_server_stopped_midway_loses_nothing(lab_restarted: 
     lab = lab_restarted
     bridge = Bridge(lab, tmp_path_factory.mktemp("server-stopped"),
                     platform_options={"retry_attempts": 2, "retry_max_seconds": 2.0, "timeout_seconds": 30.0})
-    share = bridge.json("share", "request", "--flow", "hospital-to-ks", "--course", OWNER)["share"]["id"]
-    bridge.run("share", "approve", share).expect(0)
-    bridge.run("share", "publish", share, "--borrower-course", BORROWER).expect(0)
+    bridge.publish_hospital_share(OWNER, BORROWER)
     ks, lp = lab.moodle("ks"), lab.moodle("lp")
-    borrower, owner = ks.course(BORROWER), lp.course(OWNER)
-    assert borrower is not None and owner is not None
-    pair = pair_by_name(ks, lp, int(borrower["id"]), int(owner["id"]), OWNER)
+    pair = seeded_pair(ks, lp, BORROWER, OWNER)
     join_and_finish(ks, lp, pair)
     learners = borrower_learners(ks, pair)
     find_owner_accounts(lp, learners, candidates=lp.enrolled(pair.owner_id))

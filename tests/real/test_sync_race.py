@@ -11,21 +11,18 @@ from __future__ import annotations
 
 import pytest
 
-from tests.real.completions import borrower_learners, check_owner, find_owner_accounts, fold, pair_by_name
+from tests.real.completions import borrower_learners, check_owner, find_owner_accounts, fold, seeded_pair
 from tests.real.lab import Bridge, Lab
 
 pytestmark = pytest.mark.real
 
+
 def test_default_concurrency_completes_every_course_on_the_owner(fresh_lab: Lab,
                                                                  tmp_path_factory: pytest.TempPathFactory) -> None:
     bridge = Bridge(fresh_lab, tmp_path_factory.mktemp("sync-race"))
-    share = bridge.json("share", "request", "--flow", "hospital-to-ks", "--course", "HBHF-SMITTE-01")["share"]["id"]
-    bridge.run("share", "approve", share).expect(0)
-    bridge.run("share", "publish", share, "--borrower-course", "KSL-HBHF-SMITTE-01").expect(0)
+    bridge.publish_hospital_share("HBHF-SMITTE-01", "KSL-HBHF-SMITTE-01")
     ks, lp = fresh_lab.moodle("ks"), fresh_lab.moodle("lp")
-    borrower, owner = ks.course("KSL-HBHF-SMITTE-01"), lp.course("HBHF-SMITTE-01")
-    assert borrower is not None and owner is not None
-    pair = pair_by_name(ks, lp, int(borrower["id"]), int(owner["id"]), "HBHF-SMITTE-01")
+    pair = seeded_pair(ks, lp, "KSL-HBHF-SMITTE-01", "HBHF-SMITTE-01")
     learners = borrower_learners(ks, pair)
     find_owner_accounts(lp, learners)
     before = {fold(lr.owner_user["username"]): lp.completed_activities(pair.owner_id, int(lr.owner_user["id"]))

@@ -29,7 +29,7 @@ from tests.real.completions import (
     check_owner,
     find_owner_accounts,
     fold,
-    pair_by_name,
+    seeded_pair,
 )
 from tests.real.lab import Bridge, Lab, Moodle, parallel
 
@@ -42,18 +42,13 @@ ONE_AT_A_TIME = ("--concurrency", "1")
 @pytest.fixture(scope="module")
 def bridge(fresh_lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bridge]:
     bridge = Bridge(fresh_lab, tmp_path_factory.mktemp("sync-seed"))
-    share = bridge.json("share", "request", "--flow", "hospital-to-ks", "--course", OWNER)["share"]["id"]
-    bridge.run("share", "approve", share).expect(0)
-    bridge.run("share", "publish", share, "--borrower-course", BORROWER).expect(0)
+    bridge.publish_hospital_share(OWNER, BORROWER)
     yield bridge
 
 
 @pytest.fixture(scope="module")
 def pair(bridge: Bridge) -> CoursePair:
-    ks, lp = bridge.lab.moodle("ks"), bridge.lab.moodle("lp")
-    borrower, owner = ks.course(BORROWER), lp.course(OWNER)
-    assert borrower is not None and owner is not None
-    return pair_by_name(ks, lp, int(borrower["id"]), int(owner["id"]), OWNER)
+    return seeded_pair(bridge.lab.moodle("ks"), bridge.lab.moodle("lp"), BORROWER, OWNER)
 
 
 def user_id(moodle: Moodle, username: str) -> int:

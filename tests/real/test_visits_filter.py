@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from tests.real.completions import CoursePair, pair_by_name, tracked_activities
+from tests.real.completions import CoursePair, seeded_pair, tracked_activities
 from tests.real.lab import Bridge, Lab
 
 pytestmark = pytest.mark.real
@@ -28,9 +28,7 @@ RUN = ("sync", "run", "--concurrency", "1")
 @pytest.fixture(scope="module")
 def bridge(fresh_lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bridge]:
     bridge = Bridge(fresh_lab, tmp_path_factory.mktemp("visits-filter"))
-    share = bridge.json("share", "request", "--flow", "hospital-to-ks", "--course", OWNER)["share"]["id"]
-    bridge.run("share", "approve", share).expect(0)
-    bridge.run("share", "publish", share, "--borrower-course", BORROWER).expect(0)
+    bridge.publish_hospital_share(OWNER, BORROWER)
     first = bridge.json(*RUN)
     assert first["shares"][0]["path"] == "report", first["shares"]
     bridge.json(*RUN)  # the seed's course completions fall in the first incremental window
@@ -39,10 +37,7 @@ def bridge(fresh_lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> Iterator
 
 @pytest.fixture(scope="module")
 def pair(bridge: Bridge) -> CoursePair:
-    ks, lp = bridge.lab.moodle("ks"), bridge.lab.moodle("lp")
-    borrower, owner = ks.course(BORROWER), lp.course(OWNER)
-    assert borrower is not None and owner is not None
-    return pair_by_name(ks, lp, int(borrower["id"]), int(owner["id"]), OWNER)
+    return seeded_pair(bridge.lab.moodle("ks"), bridge.lab.moodle("lp"), BORROWER, OWNER)
 
 
 def ks_calls(summary: dict[str, Any]) -> dict[str, int]:
