@@ -112,9 +112,9 @@ def check_courses(ctx: RunContext, share: Share, course: OwnerCourse, expected: 
     confirmed = (ctx.confirm.completed(share.owner_platform, writes_began=writes_began, after=time.monotonic())
                  if ctx.confirm else None)
     if confirmed:
-        shown = [entry for entry in expected if (course.id, entry.owner.id) in confirmed]
-        out.courses_checked += len(shown)
-        expected = [entry for entry in expected if (course.id, entry.owner.id) not in confirmed]
+        unconfirmed = [entry for entry in expected if (course.id, entry.owner.id) not in confirmed]
+        out.courses_checked += len(expected) - len(unconfirmed)
+        expected = unconfirmed
     pool = ctx.pools[share.owner_platform]
     jobs: list[tuple[Expected, Future[CourseCompletion]]] = [
         (entry, pool.submit(partial(_locked_read, ctx, share.owner_platform, course.id, entry.owner.id)))

@@ -82,19 +82,15 @@ def should_read(
     return Verdict(False, "no-visit")
 
 
+def shown_since(shown: datetime | None, since_at: datetime) -> bool:
+    """Report path: does a time the report shows (a course completion, a last access) fall in this run's
+    window? The report drops the seconds: 18:01:59 shows as 18:01, so compare with a minute's slack."""
+    return shown is not None and shown >= since_at - timedelta(minutes=1)
+
+
 def completed_since(time_completed: datetime | None, since_at: datetime | None) -> bool:
-    """Report path: does a course completion time fall in this run's window? (minute precision)"""
-    if since_at is None:
-        return True
-    if time_completed is None:
-        return False
-    # The report drops the seconds: 18:01:59 shows as 18:01, so compare with a minute's slack.
-    return time_completed >= since_at - timedelta(minutes=1)
+    """Report path: does a course completion time fall in this run's window? (None: every one does)"""
+    return since_at is None or shown_since(time_completed, since_at)
 
 
-def visited_since(last_access: datetime | None, since_at: datetime) -> bool:
-    """Report path: does a last access to the course fall in this run's window? (minute precision)"""
-    return last_access is not None and last_access >= since_at - timedelta(minutes=1)
-
-
-__all__ = ["CLOCK_SLACK", "Verdict", "ahead", "completed_since", "next_cursor", "on_platform", "should_read", "since", "visited_since"]
+__all__ = ["CLOCK_SLACK", "Verdict", "ahead", "completed_since", "next_cursor", "on_platform", "should_read", "shown_since", "since"]

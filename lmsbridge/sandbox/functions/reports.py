@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from html import escape
 from typing import Any
 
@@ -111,6 +112,29 @@ def date_matches(ts: int | None, values: dict[str, Any], prefix: str, now: int, 
     return True
 
 
+def _cells(call: Call, course: Any, user: Any, enrolment: Any, criteria: bool, timecompleted: int | None) -> list[str]:
+    """One row's display cells, rendered for the page that shows it."""
+    state, tz = call.state, call.timezone
+    tracked = state.tracked_modules(course)
+    if tracked:
+        done = sum(1 for m in tracked if (a := state.activity_completions.get((m.id, user.id))) and a.state >= 1)
+        progress = f"{done * 100.0 / len(tracked):.1f}%"
+    else:
+        progress = ""
+    return [
+        course.shortname,
+        f'<a href="{call.url(f"/course/view.php?id={course.id}")}">{escape(course.shortname, quote=False)}</a>',
+        f'<a href="{call.url(f"/user/profile.php?id={user.id}")}">{escape(user.fullname, quote=False)}</a>',
+        user.username,
+        user.idnumber,
+        user.email,
+        ("Yes" if timecompleted else "No") if criteria else "",
+        userdate(timecompleted, DAYDATETIME_FORMAT, tz) if timecompleted else "",
+        progress,
+        userdate(enrolment.lastaccess, DAYDATETIME_FORMAT, tz) if enrolment.lastaccess else "Never",
+    ]
+
+
 def report_rows(call: Call, report: Report) -> list[tuple[tuple[str, str], Callable[[], list[str]]]]:
     """The report's rows in order, each as its sort key and a function that renders its cells: like Moodle's
     count query and page query, the filters apply to every row and only the page asked for is rendered."""
@@ -126,7 +150,6 @@ def report_rows(call: Call, report: Report) -> list[tuple[tuple[str, str], Calla
         if not enrolled:
             continue
         criteria = state.has_criteria(course)
-        tracked = state.tracked_modules(course)
         for userid, enrolment in enrolled.items():
             if status_operator == 1 and enrolment.status != status_value:
                 continue
@@ -141,31 +164,8 @@ def report_rows(call: Call, report: Report) -> list[tuple[tuple[str, str], Calla
                 continue
             if not date_matches(enrolment.lastaccess or None, filters, VISITS, now, tz):
                 continue
-
-            def cells(course: Any = course, user: Any = user, enrolment: Any = enrolment, tracked: Any = tracked,
-                      criteria: bool = criteria, timecompleted: int | None = timecompleted) -> list[str]:
-                if tracked:
-                    done = sum(1 for m in tracked
-                               if (a := state.activity_completions.get((m.id, user.id))) and a.state >= 1)
-                    progress = f"{done * 100.0 / len(tracked):.1f}%"
-                else:
-                    progress = ""
-                course_link = (f'<a href="{call.url(f"/course/view.php?id={course.id}")}">'
-                               f'{escape(course.shortname, quote=False)}</a>')
-                return [
-                    course.shortname,
-                    course_link,
-                    f'<a href="{call.url(f"/user/profile.php?id={user.id}")}">{escape(user.fullname, quote=False)}</a>',
-                    user.username,
-                    user.idnumber,
-                    user.email,
-                    ("Yes" if timecompleted else "No") if criteria else "",
-                    userdate(timecompleted, DAYDATETIME_FORMAT, tz) if timecompleted else "",
-                    progress,
-                    userdate(enrolment.lastaccess, DAYDATETIME_FORMAT, tz) if enrolment.lastaccess else "Never",
-                ]
-
-            rows.append(((course.shortname, user.username), cells))
+            rows.append(((course.shortname, user.username),
+                         partial(_cells, call, course, user, enrolment, criteria, timecompleted)))
     rows.sort(key=lambda r: r[0])
     return rows
 
