@@ -13,15 +13,21 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from lmsbridge.ledger import Ledger
-from lmsbridge.sandbox import Sandbox
+from lmsbridge.sandbox import Fault, Sandbox
 from lmsbridge.sync import SyncOptions, SyncSummary, run_sync
 from lmsbridge.sync.confirm import CourseCompletionsSince
 from lmsbridge.sync.context import SESSION_SETTINGS
+from lmsbridge.sync.identity import learner_key
 from lmsbridge.sync.pools import Pools
-from tests.sync.helpers import make_clients, make_config, publish_seeded
+from tests.sync.helpers import SECRET, make_clients, make_config, publish_seeded
 from tests.sync.test_write_race import CMS, MARIT, course_complete, lose_the_aggregation
 
 READ_BACK = "core_completion_get_course_completion_status"
+
+
+def lp_key(userid: int) -> str:
+    """The ledger's pseudonym of an lp learner."""
+    return learner_key(SECRET.encode(), "lp", userid)
 REPORT = "core_reportbuilder_retrieve_report"
 
 
@@ -126,3 +132,22 @@ def test_no_report_or_a_broken_one_means_none(sandbox: Sandbox, tmp_path: Path) 
         assert lp.calls_by_function.get(REPORT, 0) == 0
     finally:
         pools.shutdown()
+
+
+def test_an_owner_that_stops_answering_at_the_confirming_read_loses_nothing(sandbox: Sandbox, tmp_path: Path) -> None:
+    """The writes went through, then lp answers 503 to the report: the share fails as unreachable (exit 3), the
+    completions written are in the ledger, and the next run writes nothing again and finds the course complete."""
+    lp = sandbox.sites["lp"].state
+    down = lp.fail(REPORT, Fault.http(503))
+    first = sync(sandbox, tmp_path)
+    assert first.exit_code == 3, first.as_dict()
+    assert course_complete(sandbox, MARIT)
+    with Ledger.open(tmp_path / "ledger.db") as ledger:
+        held = {(row.learner_key, row.owner_activity) for row in ledger.completions()}
+    assert {(key, str(cmid)) for key, cmid in ((lp_key(MARIT), c) for c in CMS)} <= held
+    down.remove()
+    second = sync(sandbox, tmp_path)
+    assert second.exit_code == 0, second.as_dict()
+    assert second.written == 0  # Marit's are in the ledger; Kari's two are hers already («fra før»)
+    with Ledger.open(tmp_path / "ledger.db") as ledger:
+        assert {(row.learner_key, row.owner_activity) for row in ledger.completions()} == held
