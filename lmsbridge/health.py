@@ -128,16 +128,15 @@ def check_platform(profile: PlatformProfile, client: MoodleClient) -> PlatformHe
 def _has_visits_filter(client: MoodleClient, reportid: int) -> bool | None:
     """Does the completion report have the «Last access to course» filter, which spares incremental runs a
     participant listing per shared course? (None when the report cannot be read: the sync says why.) Leaves
-    the report's filters reset, as a run's own read does."""
+    the report's filters reset, as a run's own read does (a run resets them itself before it reads unfiltered)."""
     try:
-        try:
-            return client.has_visits_filter(reportid)
-        finally:
-            client.reset_report_filters(reportid)
+        found = client.has_visits_filter(reportid)
+        client.reset_report_filters(reportid)
     except RetriableError:
         raise
     except LmsbridgeError:
         return None
+    return found
 
 
 # --- everything else a run needs ---------------------------------------------------------------------

@@ -239,7 +239,7 @@ def _report_candidates(ctx: RunContext, plan: SharePlan, out: ShareOutcome) -> l
             wanted = (row.progress or 0.0) > 0 or row.completed is True or failed
         else:
             wanted = (cursor_rules.completed_since(row.time_completed, plan.since) or failed
-                      or (plan.report_visits and cursor_rules.visited_since(row.last_access, plan.since)))
+                      or (plan.report_visits and cursor_rules.shown_since(row.last_access, plan.since)))
         if wanted:
             chosen[row.userid] = Learner.from_row(row.userid, row, failed_before=failed)
     seen = {row.userid for row in rows if row.userid is not None}

@@ -282,3 +282,15 @@ def test_doctor_says_when_the_report_lacks_the_visits_filter(sandbox_config: Pat
     assert code == 0 and report["platforms"][0]["report_visits_filter"] is True
     text = CliRunner().invoke(cli, ["--config", str(config), "--lang", "en", "doctor", "--platform", "ks"]).output
     assert "«Last access to course»" not in text
+
+
+def test_doctor_does_not_guess_about_a_report_it_may_not_read(sandbox_config: Path, sandbox: Sandbox) -> None:
+    config = with_report(sandbox_config)
+    state = sandbox.sites["ks"].state
+    with state.changing():  # the report is no longer shared with the lmsbridgews role: errorreportview
+        state.reports[1].audience = []
+    code, report = doctor_json(config, "--platform", "ks")
+    assert report["platforms"][0]["report_visits_filter"] is None
+    text = CliRunner().invoke(cli, ["--config", str(config), "--lang", "en", "doctor", "--platform", "ks"]).output
+    assert "«Last access to course»" not in text and "Traceback" not in text
+    assert code == 0, report  # the sync says why it cannot use the report (a warning, then reads learner by learner)
